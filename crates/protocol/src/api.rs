@@ -1,0 +1,359 @@
+//! The relay's JSON API as clients see it: requests, responses, events and the error body.
+//!
+//! All `*_at` fields are Unix milliseconds (UTC). Ids minted by the relay are integers; ids minted
+//! by Meta (wamids, phone number ids) are strings.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use crate::webhook::DeliveryStatus;
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// Version of this wire format; bumped on incompatible changes.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Every error the API returns: a stable machine code and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub enum Role {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "agent" => Some(Role::Agent),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+    /// Supervisors and admins see every conversation.
+    pub fn sees_all(self) -> bool {
+        matches!(self, Role::Supervisor | Role::Admin)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LoginResponse {
+    pub token: String,
+    /// The signed-in user's id (same as `user.id`).
+    pub id: i64,
+    pub user: User,
+    pub expires_at: i64,
+}
+
+/// A business phone number (an inbox).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PhoneNumber {
+    pub phone_number_id: String,
+    pub display_phone_number: String,
+    pub name: String,
+    /// False for a number that sent webhooks before an admin added it.
+    pub configured: bool,
+}
+
+/// A customer, identified by BSUID where Meta sends one and by wa_id otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Contact {
+    pub id: i64,
+    pub wa_id: Option<String>,
+    pub bsuid: Option<String>,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Conversation {
+    pub id: i64,
+    pub phone_number_id: String,
+    pub contact: Contact,
+    /// `open` or `resolved`.
+    pub status: String,
+    pub assignee_id: Option<i64>,
+    /// When the customer last wrote; the 24-hour window runs from here.
+    pub last_inbound_at: Option<i64>,
+    pub last_message_at: i64,
+    pub last_message_preview: String,
+    /// Inbound messages after the last mark-read.
+    pub unread_count: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Conversation {
+    /// End of the customer-service window, if one was ever opened.
+    pub fn window_expires_at(&self) -> Option<i64> {
+        self.last_inbound_at.map(|t| t + 24 * 3600 * 1000)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// Meta's reason for a failed message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MessageError {
+    pub code: i64,
+    pub title: String,
+    /// A sentence an agent can act on.
+    pub reason: String,
+    pub details: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Message {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub direction: Direction,
+    pub wamid: Option<String>,
+    /// Meta's message type (`text`, `image`, ..., or an unknown name).
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// One-line text (body, caption, ...) for lists and search.
+    pub text: String,
+    /// Typed content (see `Content` in the protocol crate), or the send request for outbound.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub content: Value,
+    /// True when the relay cannot show this message type; `raw` holds what Meta sent.
+    pub unsupported: bool,
+    /// Delivery state of outbound messages; `null` for inbound ones.
+    pub status: Option<DeliveryStatus>,
+    pub error: Option<MessageError>,
+    /// Relay id of the quoted message, if known.
+    pub reply_to: Option<i64>,
+    /// wamid of the quoted message as Meta sent it.
+    pub reply_to_wamid: Option<String>,
+    /// The user who sent an outbound message.
+    pub sender_id: Option<i64>,
+    /// The client's Idempotency-Key for an outbound message.
+    pub client_id: Option<String>,
+    /// The webhook item as Meta sent it (inbound only).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub raw: Option<Value>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What clients sync from: every change, with a strictly increasing `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Event {
+    pub seq: i64,
+    /// `message.created`, `message.updated`, `conversation.updated`, `contact.updated`.
+    pub kind: String,
+    pub conversation_id: Option<i64>,
+    /// A full snapshot of the changed object, so applying an event twice is harmless.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub data: Value,
+    pub at: i64,
+}
+
+pub mod event_kind {
+    pub const MESSAGE_CREATED: &str = "message.created";
+    pub const MESSAGE_UPDATED: &str = "message.updated";
+    pub const CONVERSATION_UPDATED: &str = "conversation.updated";
+    pub const CONTACT_UPDATED: &str = "contact.updated";
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    /// The last sequence number in the log when this page was read.
+    pub head: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ConversationPage {
+    pub items: Vec<Conversation>,
+    /// Pass as `before` to get the next (older) page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MessagePage {
+    /// Oldest first.
+    pub items: Vec<Message>,
+    /// Pass as `before` to get older messages.
+    pub next_before: Option<i64>,
+}
+
+/// Body of `POST /api/v1/conversations/{id}/messages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub enum SendRequest {
+    Text {
+        text: String,
+        #[serde(default)]
+        preview_url: bool,
+        #[serde(default)]
+        reply_to: Option<i64>,
+    },
+    Template {
+        template: TemplateSend,
+        #[serde(default)]
+        reply_to: Option<i64>,
+    },
+    Image {
+        link: String,
+        #[serde(default)]
+        caption: Option<String>,
+        #[serde(default)]
+        reply_to: Option<i64>,
+    },
+    Document {
+        link: String,
+        #[serde(default)]
+        filename: Option<String>,
+        #[serde(default)]
+        caption: Option<String>,
+        #[serde(default)]
+        reply_to: Option<i64>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TemplateSend {
+    pub name: String,
+    /// e.g. `de` or `en_US`.
+    pub language: String,
+    /// Body parameters, in order.
+    #[serde(default)]
+    pub parameters: Vec<String>,
+}
+
+impl SendRequest {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SendRequest::Text { .. } => "text",
+            SendRequest::Template { .. } => "template",
+            SendRequest::Image { .. } => "image",
+            SendRequest::Document { .. } => "document",
+        }
+    }
+    pub fn reply_to(&self) -> Option<i64> {
+        match self {
+            SendRequest::Text { reply_to, .. }
+            | SendRequest::Template { reply_to, .. }
+            | SendRequest::Image { reply_to, .. }
+            | SendRequest::Document { reply_to, .. } => *reply_to,
+        }
+    }
+    /// One-line text for lists and search.
+    pub fn preview(&self) -> String {
+        match self {
+            SendRequest::Text { text, .. } => text.clone(),
+            SendRequest::Template { template, .. } => {
+                format!("[{}] {}", template.name, template.parameters.join(" "))
+            }
+            SendRequest::Image { caption, .. } => caption.clone().unwrap_or_default(),
+            SendRequest::Document {
+                caption, filename, ..
+            } => caption.clone().or(filename.clone()).unwrap_or_default(),
+        }
+    }
+    /// Checks what Meta would refuse anyway, so bad requests fail before they are queued.
+    pub fn validate(&self) -> Result<(), String> {
+        fn https(link: &str) -> Result<(), String> {
+            if link.starts_with("https://") || link.starts_with("http://") {
+                Ok(())
+            } else {
+                Err("link must be an http(s) URL".into())
+            }
+        }
+        match self {
+            SendRequest::Text { text, .. } => {
+                if text.trim().is_empty() {
+                    return Err("text must not be empty".into());
+                }
+                if text.chars().count() > 4096 {
+                    return Err("text is longer than WhatsApp's 4096 characters".into());
+                }
+            }
+            SendRequest::Template { template, .. } => {
+                if template.name.trim().is_empty() || template.language.trim().is_empty() {
+                    return Err("template needs a name and a language".into());
+                }
+            }
+            SendRequest::Image { link, caption, .. } | SendRequest::Document { link, caption, .. } => {
+                https(link)?;
+                if caption.as_ref().is_some_and(|c| c.chars().count() > 1024) {
+                    return Err("caption is longer than 1024 characters".into());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Body of `POST /api/v1/conversations/{id}/read`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MarkReadRequest {
+    /// Mark up to and including this message; the newest inbound message when absent.
+    #[serde(default)]
+    pub up_to: Option<i64>,
+}
+
+/// A webhook body the relay could not parse, kept for admins.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DeadLetter {
+    pub id: i64,
+    pub received_at: i64,
+    pub error: String,
+    pub body: String,
+}

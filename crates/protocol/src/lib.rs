@@ -1,0 +1,10 @@
+//! Wire types shared by every Switchboard component: Meta's webhook models and signature
+//! scheme, the relay's JSON API (requests, objects, events, error body) and the protocol version.
+//!
+//! This crate owns *shapes*, not behaviour: no I/O, no storage. The relay, the simulator and the
+//! sync engine all depend on it so a format change is one diff in one place.
+
+pub mod api;
+pub mod graph;
+pub mod signature;
+pub mod webhook;
