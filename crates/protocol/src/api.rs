@@ -201,12 +201,18 @@ pub mod event_kind {
     pub const MESSAGE_UPDATED: &str = "message.updated";
     pub const CONVERSATION_UPDATED: &str = "conversation.updated";
     pub const CONTACT_UPDATED: &str = "contact.updated";
+    /// Two conversations turned out to be the same customer's: `data` is `{id, merged_into}`;
+    /// clients drop `id`.
+    pub const CONVERSATION_MERGED: &str = "conversation.merged";
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct EventPage {
     pub events: Vec<Event>,
+    /// Pass as `after` for the next page. Events the user may not see are skipped, so this can be
+    /// beyond the last event's `seq`: gaps below it are not missing data.
+    pub next_after: i64,
     /// The last sequence number in the log when this page was read.
     pub head: i64,
 }
@@ -215,8 +221,8 @@ pub struct EventPage {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ConversationPage {
     pub items: Vec<Conversation>,
-    /// Pass as `before` to get the next (older) page.
-    pub next_before: Option<i64>,
+    /// Pass as `before` to get the next (older) page; an opaque cursor.
+    pub next_before: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,1 +1,159 @@
-//! placeholder
+//! Switchboard relay: the hosted server that alone holds the Cloud API credentials.
+//!
+//! It owns: verifying and durably storing inbound webhooks (`api::webhooks`, `store::ingest`),
+//! the event log every client syncs from (`store::events`, `api::events`), sending through the
+//! Graph API with a durable, retrying queue (`store::outbox`, `sender`, `graph`), users and
+//! roles (`auth`), media proxying (`media`) and the admin CLI (`main.rs`).
+//!
+//! The server is a library: [`serve`] takes a config, a bound listener and a shutdown future,
+//! so tests bind `127.0.0.1:0` and run the real thing.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod graph;
+pub mod media;
+pub mod metrics;
+pub mod sender;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use switchboard_protocol::api::PhoneNumber;
+use tokio::sync::Notify;
+
+use config::{Config, DatabaseUrl};
+use graph::GraphClient;
+use metrics::Metrics;
+use store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Shared state of the running relay: cheap to clone, every part behind an `Arc`.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub graph: GraphClient,
+    pub metrics: Arc<Metrics>,
+    pub sender_wake: Arc<Notify>,
+    pub login_limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    pub media: Arc<media::MediaCache>,
+}
+
+/// Opens the store named by the config.
+pub fn open_store(config: &Config) -> Result<Store, store::StoreError> {
+    match &config.database {
+        DatabaseUrl::Sqlite(path) => Store::open(path),
+    }
+}
+
+/// Runs the relay on `listener` until `shutdown` resolves.
+pub async fn serve(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RelayError> {
+    let store = open_store(&config)?;
+    let result = serve_with_store(config, store.clone(), listener, shutdown).await;
+    store.close();
+    result
+}
+
+pub async fn serve_with_store(
+    config: Config,
+    store: Store,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RelayError> {
+    // Numbers from the config file are (re)adopted as configured at every start.
+    let numbers = config.numbers.clone();
+    store
+        .write(move |ctx| {
+            for n in &numbers {
+                let pn = PhoneNumber {
+                    phone_number_id: n.phone_number_id.clone(),
+                    display_phone_number: n.display_phone_number.clone(),
+                    name: n.name.clone(),
+                    configured: true,
+                };
+                store::queries::upsert_number(ctx.conn, &pn, n.waba_id.as_deref(), ctx.now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    // Bodies acknowledged before a crash but not applied yet.
+    recover_inbox(&store).await?;
+
+    let per_minute = std::num::NonZeroU32::new(config.login_attempts_per_minute).expect("validated >= 1");
+    let state = AppState {
+        graph: GraphClient::new(&config),
+        media: Arc::new(media::MediaCache::new(config.data_dir.join("media"), config.media_cache_bytes)),
+        config: Arc::new(config),
+        store: store.clone(),
+        metrics: Arc::new(Metrics::default()),
+        sender_wake: Arc::new(Notify::new()),
+        login_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+    };
+    let stop = Arc::new(Notify::new());
+    let sender = tokio::spawn(sender::run(
+        store.clone(),
+        state.graph.clone(),
+        sender::SenderConfig {
+            max_attempts: state.config.send_max_attempts,
+            backoff_base: state.config.send_backoff_base,
+            backoff_max: state.config.send_backoff_max,
+        },
+        state.sender_wake.clone(),
+        state.metrics.clone(),
+        stop.clone(),
+    ));
+    let sweeper = tokio::spawn({
+        let store = store.clone();
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                if let Err(e) = recover_inbox(&store).await {
+                    tracing::error!(error = %e, "inbox sweep failed");
+                }
+            }
+        }
+    });
+    let app = api::router(state);
+    tracing::info!(addr = %listener.local_addr()?, "switchboard-relay listening");
+    let stop2 = stop.clone();
+    let result = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stop2.notify_waiters();
+        })
+        .await;
+    stop.notify_waiters();
+    sweeper.abort();
+    let _ = tokio::time::timeout(Duration::from_secs(5), sender).await;
+    result.map_err(RelayError::Io)
+}
+
+/// Applies every acknowledged body still pending (after a crash, or after a failed apply).
+pub async fn recover_inbox(store: &Store) -> Result<(), store::StoreError> {
+    let mut after = 0;
+    loop {
+        let (n, last) = store.write(move |ctx| store::ingest::process_pending(ctx, after, 200)).await?;
+        if n < 200 {
+            return Ok(());
+        }
+        after = last;
+    }
+}

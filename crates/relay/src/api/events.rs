@@ -1,0 +1,129 @@
+//! The event log over HTTP: pages (`GET /api/v1/events`) and the live stream
+//! (`GET /api/v1/stream`, WebSocket).
+//!
+//! The stream subscribes to live events *before* reading the backlog, then sends the backlog
+//! after `after`, then live events with a higher `seq` than the last one sent: nothing falls in
+//! the gap between the two. If a slow client lags behind the broadcast buffer, the stream reads
+//! the missed range back from the store. Each WebSocket text frame is one JSON [`Event`].
+
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::Json;
+use serde::Deserialize;
+use switchboard_protocol::api::{Event, EventPage, User};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::store::events as log;
+use crate::AppState;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// Return events with a larger seq (default 0: from the start).
+    after: Option<i64>,
+    /// 1..=1000, default 500.
+    limit: Option<usize>,
+}
+
+/// A page of the event log, filtered by what the user may see.
+#[utoipa::path(get, path = "/api/v1/events", params(PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = EventPage), (status = 400, body = switchboard_protocol::api::ErrorBody)))]
+pub async fn page(State(s): State<AppState>, AuthUser(user): AuthUser, Query(q): Query<PageQuery>) -> Result<Json<EventPage>, ApiError> {
+    let limit = q.limit.unwrap_or(500);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
+    let after = q.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::bad_request("after must not be negative"));
+    }
+    let page = s
+        .store
+        .read(move |c| {
+            let head = log::head(c)?;
+            let (events, scanned) = log::page(c, after, limit, user.id, user.role)?;
+            Ok(EventPage { next_after: scanned.max(after), events: events.into_iter().map(|e| e.event).collect(), head })
+        })
+        .await?;
+    Ok(Json(page))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct StreamQuery {
+    /// Send the backlog after this seq first (default 0).
+    after: Option<i64>,
+}
+
+/// Live events over a WebSocket (bearer token in the Authorization header): the backlog after
+/// `after`, then every new event the user may see, one JSON event per text frame.
+#[utoipa::path(get, path = "/api/v1/stream", params(StreamQuery), security(("bearer" = [])),
+    responses((status = 101, description = "switching to WebSocket"), (status = 401, body = switchboard_protocol::api::ErrorBody)))]
+pub async fn stream(State(s): State<AppState>, AuthUser(user): AuthUser, Query(q): Query<StreamQuery>, ws: WebSocketUpgrade) -> Response {
+    let after = q.after.unwrap_or(0).max(0);
+    ws.on_upgrade(move |socket| async move {
+        if let Err(e) = run_stream(s, user, after, socket).await {
+            tracing::debug!(error = %e, "stream ended");
+        }
+    })
+}
+
+async fn send_event(socket: &mut WebSocket, e: &Event) -> Result<(), String> {
+    let text = serde_json::to_string(e).map_err(|e| e.to_string())?;
+    socket.send(WsMessage::Text(text.into())).await.map_err(|e| e.to_string())
+}
+
+async fn catch_up(s: &AppState, user: &User, socket: &mut WebSocket, mut last: i64) -> Result<i64, String> {
+    loop {
+        let (uid, role) = (user.id, user.role);
+        let (events, scanned) = s
+            .store
+            .read(move |c| log::page(c, last, 500, uid, role))
+            .await
+            .map_err(|e| e.to_string())?;
+        for e in &events {
+            send_event(socket, &e.event).await?;
+        }
+        if scanned <= last {
+            return Ok(last);
+        }
+        last = scanned;
+    }
+}
+
+async fn run_stream(s: AppState, user: User, after: i64, mut socket: WebSocket) -> Result<(), String> {
+    let mut live = s.store.subscribe();
+    let mut last = catch_up(&s, &user, &mut socket, after).await?;
+    let mut ping = tokio::time::interval(std::time::Duration::from_secs(25));
+    loop {
+        tokio::select! {
+            ev = live.recv() => match ev {
+                Ok(ev) => {
+                    if ev.event.seq <= last { continue; }
+                    if ev.event.seq > last + 1 {
+                        // Events we have not seen (for another user, or committed before we
+                        // subscribed): read the range from the store to be sure.
+                        last = catch_up(&s, &user, &mut socket, last).await?;
+                        if ev.event.seq <= last { continue; }
+                    }
+                    if ev.audience.admits(user.id, user.role) {
+                        send_event(&mut socket, &ev.event).await?;
+                    }
+                    last = ev.event.seq;
+                }
+                Err(RecvError::Lagged(_)) => {
+                    last = catch_up(&s, &user, &mut socket, last).await?;
+                }
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(()),
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                socket.send(WsMessage::Ping(Vec::new().into())).await.map_err(|e| e.to_string())?;
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! HTTP surface of the relay. Every route is registered through `utoipa-axum`, so the OpenAPI
+//! document served at `/api/v1/openapi.json` is generated from the same annotations that build
+//! the router and cannot drift from it.
+
+pub mod admin;
+pub mod auth;
+pub mod conversations;
+pub mod events;
+pub mod media;
+pub mod webhooks;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::store::{events as event_log, outbox, queries};
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Switchboard relay API", description = "Team inbox relay for the WhatsApp Cloud API. All `*_at` fields are Unix milliseconds."),
+    modifiers(&BearerAuth),
+    components(schemas(switchboard_protocol::api::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The router and the OpenAPI document generated from it.
+pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (router, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
+        .routes(routes!(webhooks::verify, webhooks::receive))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(conversations::list_numbers))
+        .routes(routes!(conversations::list))
+        .routes(routes!(conversations::get_one))
+        .routes(routes!(conversations::messages, conversations::send))
+        .routes(routes!(conversations::mark_read))
+        .routes(routes!(media::download))
+        .routes(routes!(events::page))
+        .routes(routes!(events::stream))
+        .routes(routes!(admin::dead_letters))
+        .routes(routes!(admin::audit))
+        .routes(routes!(admin::list_users, admin::create_user))
+        .routes(routes!(admin::add_number))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+        .split_for_parts();
+    (router, spec)
+}
+
+pub fn router(state: AppState) -> Router {
+    let (router, spec) = router_and_spec(state);
+    router.route("/api/v1/openapi.json", get(move || async move { Json(spec) }))
+}
+
+/// Ready once the store answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "store reachable"), (status = 503, description = "store unreachable")))]
+async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
+    match s.store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await {
+        Ok(_) => (StatusCode::OK, "ok"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unreachable"),
+    }
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    let gauges = s
+        .store
+        .read(|c| {
+            Ok((
+                outbox::depth(c)?,
+                event_log::head(c)?,
+                queries::count(c, "webhook_inbox WHERE state = 'pending'")?,
+            ))
+        })
+        .await
+        .unwrap_or((-1, -1, -1));
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(gauges.0, gauges.1, gauges.2),
+    )
+}

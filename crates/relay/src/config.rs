@@ -1,0 +1,410 @@
+//! Relay configuration: a TOML file (`--config`) overlaid by environment variables.
+//!
+//! The environment names are part of the operator contract: `SWITCHBOARD_LISTEN`,
+//! `SWITCHBOARD_DATABASE_URL`, `SWITCHBOARD_DATA_DIR`, `WA_APP_SECRET`, `WA_VERIFY_TOKEN`,
+//! `WA_ACCESS_TOKEN`, `WA_GRAPH_URL`, `WA_API_VERSION`. Secrets are wrapped in [`Secret`], whose
+//! `Debug` never prints the value, so a config can be logged safely.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("setting {name} is missing: {hint}")]
+    Missing { name: &'static str, hint: &'static str },
+    #[error("setting {name} is invalid: {reason}")]
+    Invalid { name: String, reason: String },
+}
+
+/// A secret string: usable, never printed.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("<unset>")
+        } else {
+            f.write_str("<redacted>")
+        }
+    }
+}
+
+/// A business phone number the relay serves.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NumberConfig {
+    pub phone_number_id: String,
+    pub display_phone_number: String,
+    pub name: String,
+    #[serde(default)]
+    pub waba_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: DatabaseUrl,
+    pub app_secret: Secret,
+    pub verify_token: Secret,
+    pub access_token: Secret,
+    pub graph_url: String,
+    pub api_version: String,
+    pub numbers: Vec<NumberConfig>,
+    /// Timeout of one Graph API call.
+    pub graph_timeout: Duration,
+    /// How often a send is retried on transient errors before it is marked failed.
+    pub send_max_attempts: u32,
+    /// First retry delay; doubles each attempt (with jitter), capped at `send_backoff_max`.
+    pub send_backoff_base: Duration,
+    pub send_backoff_max: Duration,
+    /// Upper bound of the on-disk media cache.
+    pub media_cache_bytes: u64,
+    /// Login attempts allowed per email per minute.
+    pub login_attempts_per_minute: u32,
+    pub token_ttl: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+}
+
+/// The file layout: every key optional, the environment fills or overrides.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    #[serde(default)]
+    whatsapp: WhatsAppFile,
+    #[serde(default)]
+    numbers: Vec<NumberConfig>,
+    #[serde(default)]
+    sending: SendingFile,
+    media_cache_mb: Option<u64>,
+    login_attempts_per_minute: Option<u32>,
+    token_ttl_hours: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhatsAppFile {
+    app_secret: Option<Secret>,
+    verify_token: Option<Secret>,
+    access_token: Option<Secret>,
+    graph_url: Option<String>,
+    api_version: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendingFile {
+    timeout_ms: Option<u64>,
+    max_attempts: Option<u32>,
+    backoff_base_ms: Option<u64>,
+    backoff_max_ms: Option<u64>,
+}
+
+pub const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com";
+pub const DEFAULT_API_VERSION: &str = "v25.0";
+
+/// What the configuration is loaded for: serving needs the WhatsApp secrets, admin commands only
+/// the store.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Purpose {
+    Serve,
+    Admin,
+}
+
+impl Config {
+    /// Loads `path` (if given) and overlays the process environment.
+    pub fn load(path: Option<&Path>, purpose: Purpose) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::load_with_env(path, &env, purpose)
+    }
+
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: &HashMap<String, String>,
+        purpose: Purpose,
+    ) -> Result<Config, ConfigError> {
+        let file = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Toml {
+                    path: p.to_path_buf(),
+                    message: e.to_string(),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let get = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+
+        let listen_s = get("SWITCHBOARD_LISTEN")
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8787".into());
+        let listen = listen_s.parse().map_err(|_| ConfigError::Invalid {
+            name: "SWITCHBOARD_LISTEN".into(),
+            reason: format!("{listen_s:?} is not an address like 127.0.0.1:8787"),
+        })?;
+        let data_dir = get("SWITCHBOARD_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let database = match get("SWITCHBOARD_DATABASE_URL").or(file.database_url) {
+            None => DatabaseUrl::Sqlite(data_dir.join("switchboard.db")),
+            Some(url) => parse_database_url(&url)?,
+        };
+
+        let secret = |env_name: &str, file_value: Option<Secret>| {
+            get(env_name).map(Secret).or(file_value).unwrap_or_default()
+        };
+        let app_secret = secret("WA_APP_SECRET", file.whatsapp.app_secret);
+        let verify_token = secret("WA_VERIFY_TOKEN", file.whatsapp.verify_token);
+        let access_token = secret("WA_ACCESS_TOKEN", file.whatsapp.access_token);
+        if purpose == Purpose::Serve {
+            if app_secret.is_empty() {
+                return Err(ConfigError::Missing {
+                    name: "WA_APP_SECRET",
+                    hint: "the Meta app secret that signs webhooks (App Dashboard > Settings > Basic)",
+                });
+            }
+            if verify_token.is_empty() {
+                return Err(ConfigError::Missing {
+                    name: "WA_VERIFY_TOKEN",
+                    hint: "the verify token you enter in Meta's webhook configuration",
+                });
+            }
+            if access_token.is_empty() {
+                return Err(ConfigError::Missing {
+                    name: "WA_ACCESS_TOKEN",
+                    hint: "a system-user access token for the Graph API",
+                });
+            }
+        }
+        let graph_url = get("WA_GRAPH_URL")
+            .or(file.whatsapp.graph_url)
+            .unwrap_or_else(|| DEFAULT_GRAPH_URL.into())
+            .trim_end_matches('/')
+            .to_string();
+        if !(graph_url.starts_with("https://") || graph_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                name: "WA_GRAPH_URL".into(),
+                reason: format!("{graph_url:?} is not an http(s) URL"),
+            });
+        }
+        let api_version = get("WA_API_VERSION")
+            .or(file.whatsapp.api_version)
+            .unwrap_or_else(|| DEFAULT_API_VERSION.into());
+        if !valid_api_version(&api_version) {
+            return Err(ConfigError::Invalid {
+                name: "WA_API_VERSION".into(),
+                reason: format!("{api_version:?} is not a Graph version like v25.0"),
+            });
+        }
+
+        let mut seen = std::collections::HashSet::new();
+        for (i, n) in file.numbers.iter().enumerate() {
+            if n.phone_number_id.is_empty() || !n.phone_number_id.chars().all(|c| c.is_ascii_digit()) {
+                return Err(ConfigError::Invalid {
+                    name: format!("numbers[{i}].phone_number_id"),
+                    reason: format!("{:?} must be Meta's numeric phone number id", n.phone_number_id),
+                });
+            }
+            if !seen.insert(n.phone_number_id.clone()) {
+                return Err(ConfigError::Invalid {
+                    name: format!("numbers[{i}].phone_number_id"),
+                    reason: format!("{} is listed twice", n.phone_number_id),
+                });
+            }
+        }
+
+        let ms = |v: Option<u64>, d: u64| Duration::from_millis(v.unwrap_or(d));
+        let config = Config {
+            listen,
+            data_dir,
+            database,
+            app_secret,
+            verify_token,
+            access_token,
+            graph_url,
+            api_version,
+            numbers: file.numbers,
+            graph_timeout: ms(file.sending.timeout_ms, 15_000),
+            send_max_attempts: file.sending.max_attempts.unwrap_or(8),
+            send_backoff_base: ms(file.sending.backoff_base_ms, 500),
+            send_backoff_max: ms(file.sending.backoff_max_ms, 60_000),
+            media_cache_bytes: file.media_cache_mb.unwrap_or(1024) * 1024 * 1024,
+            login_attempts_per_minute: file.login_attempts_per_minute.unwrap_or(10),
+            token_ttl: Duration::from_secs(file.token_ttl_hours.unwrap_or(24 * 30) * 3600),
+        };
+        if config.send_max_attempts == 0 || config.login_attempts_per_minute == 0 {
+            return Err(ConfigError::Invalid {
+                name: "sending.max_attempts / login_attempts_per_minute".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(config)
+    }
+
+    /// A configuration for tests and the demo: everything explicit, nothing from the environment.
+    pub fn for_test(data_dir: &Path, graph_url: &str, app_secret: &str) -> Config {
+        Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.to_path_buf(),
+            database: DatabaseUrl::Sqlite(data_dir.join("switchboard.db")),
+            app_secret: Secret::new(app_secret),
+            verify_token: Secret::new("verify-me"),
+            access_token: Secret::new("sim-access-token"),
+            graph_url: graph_url.trim_end_matches('/').to_string(),
+            api_version: DEFAULT_API_VERSION.into(),
+            numbers: vec![],
+            graph_timeout: Duration::from_secs(2),
+            send_max_attempts: 6,
+            send_backoff_base: Duration::from_millis(50),
+            send_backoff_max: Duration::from_millis(500),
+            media_cache_bytes: 64 * 1024 * 1024,
+            login_attempts_per_minute: 30,
+            token_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+fn valid_api_version(v: &str) -> bool {
+    let Some(rest) = v.strip_prefix('v') else { return false };
+    let mut parts = rest.split('.');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(a), Some(b), None) if !a.is_empty() && !b.is_empty()
+            && a.chars().all(|c| c.is_ascii_digit()) && b.chars().all(|c| c.is_ascii_digit())
+    )
+}
+
+fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if path.is_empty() {
+            return Err(ConfigError::Invalid {
+                name: "SWITCHBOARD_DATABASE_URL".into(),
+                reason: "sqlite URL has no file path".into(),
+            });
+        }
+        return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(ConfigError::Invalid {
+            name: "SWITCHBOARD_DATABASE_URL".into(),
+            reason: "the PostgreSQL back-end is not part of this build yet; use sqlite://PATH".into(),
+        });
+    }
+    Err(ConfigError::Invalid {
+        name: "SWITCHBOARD_DATABASE_URL".into(),
+        reason: "expected sqlite://PATH".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    const SECRETS: [(&str, &str); 3] = [
+        ("WA_APP_SECRET", "s3cret-app"),
+        ("WA_VERIFY_TOKEN", "vt"),
+        ("WA_ACCESS_TOKEN", "tok-abc"),
+    ];
+
+    #[test]
+    fn defaults_and_env_overrides() {
+        let c = Config::load_with_env(None, &env(&SECRETS), Purpose::Serve).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8787");
+        assert_eq!(c.database, DatabaseUrl::Sqlite(PathBuf::from("./data/switchboard.db")));
+        assert_eq!(c.graph_url, DEFAULT_GRAPH_URL);
+        let mut e = env(&SECRETS);
+        e.insert("SWITCHBOARD_LISTEN".into(), "127.0.0.1:9999".into());
+        e.insert("SWITCHBOARD_DATA_DIR".into(), "/srv/sb".into());
+        e.insert("WA_GRAPH_URL".into(), "http://127.0.0.1:1234/".into());
+        e.insert("WA_API_VERSION".into(), "v26.0".into());
+        let c = Config::load_with_env(None, &e, Purpose::Serve).unwrap();
+        assert_eq!(c.listen.port(), 9999);
+        assert_eq!(c.database, DatabaseUrl::Sqlite(PathBuf::from("/srv/sb/switchboard.db")));
+        assert_eq!(c.graph_url, "http://127.0.0.1:1234");
+        assert_eq!(c.api_version, "v26.0");
+    }
+
+    #[test]
+    fn missing_and_invalid_settings_are_named() {
+        let err = Config::load_with_env(None, &env(&SECRETS[1..]), Purpose::Serve).unwrap_err();
+        assert!(err.to_string().contains("WA_APP_SECRET"), "{err}");
+        // Admin commands do not need the WhatsApp secrets.
+        Config::load_with_env(None, &env(&[]), Purpose::Admin).unwrap();
+        let mut e = env(&SECRETS);
+        e.insert("SWITCHBOARD_LISTEN".into(), "nonsense".into());
+        let err = Config::load_with_env(None, &e, Purpose::Serve).unwrap_err();
+        assert!(err.to_string().contains("SWITCHBOARD_LISTEN"));
+        let mut e = env(&SECRETS);
+        e.insert("WA_API_VERSION".into(), "25".into());
+        assert!(Config::load_with_env(None, &e, Purpose::Serve).unwrap_err().to_string().contains("WA_API_VERSION"));
+        let mut e = env(&SECRETS);
+        e.insert("SWITCHBOARD_DATABASE_URL".into(), "mysql://x".into());
+        assert!(Config::load_with_env(None, &e, Purpose::Serve).unwrap_err().to_string().contains("SWITCHBOARD_DATABASE_URL"));
+    }
+
+    #[test]
+    fn toml_file_with_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        let mut toml = String::from("listen = \"127.0.0.1:8000\"\n[whatsapp]\napp_secret = \"from-file\"\nverify_token = \"v\"\naccess_token = \"t\"\n");
+        for i in 0..60 {
+            toml.push_str(&format!(
+                "[[numbers]]\nphone_number_id = \"2000000000{i:05}\"\ndisplay_phone_number = \"4930{i:05}\"\nname = \"Filiale {i}\"\n"
+            ));
+        }
+        std::fs::write(&path, &toml).unwrap();
+        let c = Config::load_with_env(Some(&path), &env(&[("WA_APP_SECRET", "from-env")]), Purpose::Serve).unwrap();
+        assert_eq!(c.numbers.len(), 60);
+        assert_eq!(c.app_secret.expose(), "from-env");
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("from-env") && !printed.contains("\"t\""), "secrets leak: {printed}");
+
+        std::fs::write(&path, "listen = \"127.0.0.1:8000\"\nbogus = 1\n").unwrap();
+        let err = Config::load_with_env(Some(&path), &env(&SECRETS), Purpose::Serve).unwrap_err();
+        assert!(err.to_string().contains("bogus"), "{err}");
+        std::fs::write(&path, "[[numbers]]\nphone_number_id = \"abc\"\ndisplay_phone_number = \"1\"\nname = \"x\"\n").unwrap();
+        let err = Config::load_with_env(Some(&path), &env(&SECRETS), Purpose::Serve).unwrap_err();
+        assert!(err.to_string().contains("numbers[0].phone_number_id"), "{err}");
+    }
+}

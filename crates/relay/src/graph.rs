@@ -1,0 +1,272 @@
+//! The Graph API client: the only code that talks to Meta (or the simulator).
+//!
+//! It turns every answer into a [`SendOutcome`] using Meta's error codes (never HTTP status or
+//! titles), so the sender decides retries from one place. The access token is sent only here and
+//! never logged.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use switchboard_protocol::api::SendRequest;
+use switchboard_protocol::graph::{classify, ErrorEnvelope, Retry, SendResponse};
+
+use crate::config::{Config, Secret};
+
+#[derive(Clone)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    base: String,
+    version: String,
+    token: Secret,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendOutcome {
+    Accepted { wamid: String },
+    /// Worth retrying; `throttled` asks for a slower backoff.
+    Retry { code: Option<i64>, error: String, throttled: bool },
+    Terminal { code: i64, title: String, details: Option<String> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    #[error("WhatsApp API error {code}: {message}")]
+    Api { code: i64, message: String },
+    #[error("WhatsApp API unreachable: {0}")]
+    Transport(String),
+    #[error("media too large ({0} bytes)")]
+    TooLarge(u64),
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct MediaInfo {
+    pub url: String,
+    pub mime_type: Option<String>,
+    #[serde(default)]
+    pub file_size: Option<Value>,
+}
+
+impl GraphClient {
+    pub fn new(config: &Config) -> GraphClient {
+        let http = reqwest::Client::builder()
+            .timeout(config.graph_timeout)
+            .connect_timeout(Duration::from_secs(5).min(config.graph_timeout))
+            .user_agent(concat!("switchboard-relay/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("HTTP client builds");
+        GraphClient {
+            http,
+            base: config.graph_url.clone(),
+            version: config.api_version.clone(),
+            token: config.access_token.clone(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{}/{}", self.base, self.version, path)
+    }
+
+    /// `POST /{phone_number_id}/messages`.
+    pub async fn send(&self, phone_number_id: &str, payload: &Value) -> SendOutcome {
+        let resp = self
+            .http
+            .post(self.url(&format!("{phone_number_id}/messages")))
+            .bearer_auth(self.token.expose())
+            .json(payload)
+            .send()
+            .await;
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) => {
+                let kind = if e.is_timeout() { "timeout" } else { "connection error" };
+                return SendOutcome::Retry { code: None, error: format!("{kind}: {}", without_url(&e)), throttled: false };
+            }
+        };
+        let status = resp.status();
+        let body = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                return SendOutcome::Retry { code: None, error: format!("reading response: {}", without_url(&e)), throttled: false }
+            }
+        };
+        if status.is_success() {
+            return match serde_json::from_slice::<SendResponse>(&body) {
+                Ok(r) if !r.messages.is_empty() => SendOutcome::Accepted { wamid: r.messages[0].id.clone() },
+                _ => SendOutcome::Retry {
+                    code: None,
+                    error: format!("unexpected success body from the Graph API (HTTP {status})"),
+                    throttled: false,
+                },
+            };
+        }
+        match serde_json::from_slice::<ErrorEnvelope>(&body) {
+            Ok(env) => {
+                let e = env.error;
+                match classify(e.code) {
+                    Retry::Backoff => SendOutcome::Retry { code: Some(e.code), error: e.message, throttled: false },
+                    Retry::Throttled => SendOutcome::Retry { code: Some(e.code), error: e.message, throttled: true },
+                    Retry::Terminal => SendOutcome::Terminal { code: e.code, details: e.details(), title: e.message },
+                }
+            }
+            Err(_) if status.is_server_error() || status.as_u16() == 429 => SendOutcome::Retry {
+                code: None,
+                error: format!("HTTP {status} from the Graph API"),
+                throttled: status.as_u16() == 429,
+            },
+            Err(_) => SendOutcome::Terminal {
+                code: status.as_u16() as i64,
+                title: format!("HTTP {status} from the Graph API"),
+                details: Some(String::from_utf8_lossy(&body).chars().take(300).collect()),
+            },
+        }
+    }
+
+    /// Marks an inbound message (and those before it) as read. Best effort.
+    pub async fn mark_read(&self, phone_number_id: &str, wamid: &str) -> Result<(), GraphError> {
+        let body = json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid});
+        let resp = self
+            .http
+            .post(self.url(&format!("{phone_number_id}/messages")))
+            .bearer_auth(self.token.expose())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| GraphError::Transport(without_url(&e)))?;
+        api_result(resp).await.map(|_| ())
+    }
+
+    /// `GET /{media_id}`: a short-lived download URL.
+    pub async fn media_info(&self, media_id: &str) -> Result<MediaInfo, GraphError> {
+        let resp = self
+            .http
+            .get(self.url(media_id))
+            .bearer_auth(self.token.expose())
+            .send()
+            .await
+            .map_err(|e| GraphError::Transport(without_url(&e)))?;
+        let body = api_result(resp).await?;
+        serde_json::from_slice(&body).map_err(|e| GraphError::Transport(format!("bad media descriptor: {e}")))
+    }
+
+    /// Downloads media bytes from a URL given by [`media_info`](Self::media_info) (needs the token).
+    pub async fn download(&self, url: &str, max_bytes: u64) -> Result<bytes::Bytes, GraphError> {
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(self.token.expose())
+            .timeout(Duration::from_secs(120))
+            .send()
+            .await
+            .map_err(|e| GraphError::Transport(without_url(&e)))?;
+        if let Some(len) = resp.content_length() {
+            if len > max_bytes {
+                return Err(GraphError::TooLarge(len));
+            }
+        }
+        let body = api_result(resp).await?;
+        if body.len() as u64 > max_bytes {
+            return Err(GraphError::TooLarge(body.len() as u64));
+        }
+        Ok(body)
+    }
+}
+
+async fn api_result(resp: reqwest::Response) -> Result<bytes::Bytes, GraphError> {
+    let status = resp.status();
+    let body = resp.bytes().await.map_err(|e| GraphError::Transport(without_url(&e)))?;
+    if status.is_success() {
+        return Ok(body);
+    }
+    match serde_json::from_slice::<ErrorEnvelope>(&body) {
+        Ok(env) => Err(GraphError::Api { code: env.error.code, message: env.error.message }),
+        Err(_) => Err(GraphError::Api { code: status.as_u16() as i64, message: format!("HTTP {status}") }),
+    }
+}
+
+/// reqwest errors print the URL, which may carry query secrets in media URLs: strip it.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(url) = e.url() {
+        s = s.replace(url.as_str(), "<url>");
+    }
+    s
+}
+
+/// The Graph API body for a send. `to` is a phone number or, for customers known only by
+/// username, a BSUID sent as `recipient` (Meta's 2026 form).
+pub fn send_payload(req: &SendRequest, to: &str, to_is_bsuid: bool, reply_wamid: Option<&str>) -> Value {
+    let mut body = json!({ "messaging_product": "whatsapp", "recipient_type": "individual" });
+    if to_is_bsuid {
+        body["recipient"] = json!(to);
+    } else {
+        body["to"] = json!(format!("+{}", to.trim_start_matches('+')));
+    }
+    body["type"] = json!(req.type_name());
+    match req {
+        SendRequest::Text { text, preview_url, .. } => {
+            body["text"] = json!({ "body": text, "preview_url": preview_url });
+        }
+        SendRequest::Template { template, .. } => {
+            let mut t = json!({ "name": template.name, "language": { "code": template.language } });
+            if !template.parameters.is_empty() {
+                let params: Vec<Value> =
+                    template.parameters.iter().map(|p| json!({ "type": "text", "text": p })).collect();
+                t["components"] = json!([{ "type": "body", "parameters": params }]);
+            }
+            body["template"] = t;
+        }
+        SendRequest::Image { link, caption, .. } => {
+            let mut o = json!({ "link": link });
+            if let Some(c) = caption {
+                o["caption"] = json!(c);
+            }
+            body["image"] = o;
+        }
+        SendRequest::Document { link, filename, caption, .. } => {
+            let mut o = json!({ "link": link });
+            if let Some(c) = caption {
+                o["caption"] = json!(c);
+            }
+            if let Some(f) = filename {
+                o["filename"] = json!(f);
+            }
+            body["document"] = o;
+        }
+    }
+    if let Some(w) = reply_wamid {
+        body["context"] = json!({ "message_id": w });
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_protocol::api::TemplateSend;
+
+    #[test]
+    fn payload_shapes_follow_meta() {
+        let p = send_payload(
+            &SendRequest::Text { text: "Hallo".into(), preview_url: false, reply_to: None },
+            "4915112345678",
+            false,
+            Some("wamid.X"),
+        );
+        assert_eq!(p["to"], "+4915112345678");
+        assert_eq!(p["text"]["body"], "Hallo");
+        assert_eq!(p["context"]["message_id"], "wamid.X");
+        let p = send_payload(
+            &SendRequest::Template {
+                template: TemplateSend { name: "order_update".into(), language: "de".into(), parameters: vec!["Ana".into(), "42".into()] },
+                reply_to: None,
+            },
+            "DE.123",
+            true,
+            None,
+        );
+        assert_eq!(p["recipient"], "DE.123");
+        assert!(p.get("to").is_none());
+        assert_eq!(p["template"]["language"]["code"], "de");
+        assert_eq!(p["template"]["components"][0]["parameters"][1]["text"], "42");
+    }
+}

@@ -1,0 +1,187 @@
+//! `switchboard-relay`: run the server, or manage the store without it.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use switchboard_protocol::api::{PhoneNumber, Role};
+use switchboard_relay::config::{Config, Purpose};
+use switchboard_relay::{auth, open_store, store::queries};
+
+#[derive(Parser)]
+#[command(name = "switchboard-relay", version, about = "Switchboard relay: WhatsApp Cloud API webhooks, store, event log and sending")]
+struct Cli {
+    /// TOML configuration file; environment variables override it.
+    #[arg(long, global = true, env = "SWITCHBOARD_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the relay server.
+    Serve,
+    /// Manage the store without the server running.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Create a user; the password is read from standard input.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "supervisor", "agent"])]
+        role: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Add a business phone number, or adopt one that appeared unconfigured.
+    AddNumber {
+        #[arg(long)]
+        phone_number_id: String,
+        #[arg(long)]
+        display_phone_number: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        waba_id: Option<String>,
+    },
+    /// List business numbers, configured and unconfigured.
+    ListNumbers {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List users.
+    ListUsers,
+    /// Show webhook bodies that could not be parsed.
+    DeadLetters {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| "info,tower_http=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard-relay: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => {
+            let config = Config::load(cli.config.as_deref(), Purpose::Serve)?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {} (SWITCHBOARD_LISTEN): {e}", config.listen))?;
+            eprintln!("switchboard-relay listening on http://{}", listener.local_addr()?);
+            switchboard_relay::serve(config, listener, shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Admin(cmd) => {
+            let config = Config::load(cli.config.as_deref(), Purpose::Admin)?;
+            let store = open_store(&config)?;
+            let result = admin(&store, cmd).await;
+            store.close();
+            result
+        }
+    }
+}
+
+async fn admin(store: &switchboard_relay::store::Store, cmd: Admin) -> anyhow::Result<()> {
+    match cmd {
+        Admin::CreateUser { email, name, role, password_stdin: _ } => {
+            let role = Role::parse(&role).expect("clap checked the role");
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            auth::validate_new_password(&password).map_err(anyhow::Error::msg)?;
+            if !email.contains('@') {
+                anyhow::bail!("--email {email:?} is not an email address");
+            }
+            let hash = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            let user = store
+                .write(move |ctx| {
+                    let u = queries::create_user(ctx.conn, &email, &name, role, &hash, ctx.now)?;
+                    queries::audit(ctx.conn, "cli", "user.create", &json!({"user_id": u.id, "email": u.email, "role": u.role.as_str()}), ctx.now)?;
+                    Ok(u)
+                })
+                .await?;
+            println!("created {} user {} <{}> with id {}", user.role.as_str(), user.name, user.email, user.id);
+        }
+        Admin::AddNumber { phone_number_id, display_phone_number, name, waba_id } => {
+            if phone_number_id.is_empty() || !phone_number_id.chars().all(|c| c.is_ascii_digit()) {
+                anyhow::bail!("--phone-number-id must be Meta's numeric phone number id");
+            }
+            let pn = PhoneNumber { phone_number_id, display_phone_number, name, configured: true };
+            let shown = pn.clone();
+            store
+                .write(move |ctx| {
+                    queries::upsert_number(ctx.conn, &pn, waba_id.as_deref(), ctx.now)?;
+                    queries::audit(ctx.conn, "cli", "number.add", &serde_json::to_value(&pn)?, ctx.now)
+                })
+                .await?;
+            println!("number {} ({}) \"{}\" is configured", shown.phone_number_id, shown.display_phone_number, shown.name);
+        }
+        Admin::ListNumbers { json } => {
+            let numbers = store.read(queries::numbers).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&numbers)?);
+            } else if numbers.is_empty() {
+                println!("no numbers yet: add one with `switchboard-relay admin add-number`");
+            } else {
+                for n in numbers {
+                    let state = if n.configured { "configured" } else { "UNCONFIGURED (seen in webhooks; adopt with add-number)" };
+                    println!("{}\t{}\t{}\t{}", n.phone_number_id, n.display_phone_number, n.name, state);
+                }
+            }
+        }
+        Admin::ListUsers => {
+            for u in store.read(queries::users).await? {
+                println!("{}\t{}\t{}\t{}", u.id, u.role.as_str(), u.email, u.name);
+            }
+        }
+        Admin::DeadLetters { limit } => {
+            let dead = store.read(move |c| queries::dead_letters(c, limit)).await?;
+            if dead.is_empty() {
+                println!("no dead letters");
+            }
+            for d in dead {
+                println!("#{} at {}: {}\n{}\n", d.id, d.received_at, d.error, d.body.chars().take(500).collect::<String>());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,92 @@
+//! Inbound media: fetched through the Graph API on first request (media id -> URL -> bytes with
+//! the token), cached on disk, served only to users allowed to see the conversation.
+//!
+//! The cache is bounded: after each insert the oldest files are removed until the total is under
+//! the configured size. Files are written to a temporary name and renamed, so a crash never
+//! leaves a half file under a real name.
+
+use std::path::PathBuf;
+
+use tokio::sync::Mutex;
+
+pub struct MediaCache {
+    dir: PathBuf,
+    max_bytes: u64,
+    /// Serialises fills and evictions (cheap: media requests are rare next to messages).
+    lock: Mutex<()>,
+}
+
+/// Meta's largest media (documents) is 100 MB.
+pub const MAX_MEDIA_BYTES: u64 = 100 * 1024 * 1024;
+
+impl MediaCache {
+    pub fn new(dir: PathBuf, max_bytes: u64) -> MediaCache {
+        MediaCache { dir, max_bytes, lock: Mutex::new(()) }
+    }
+
+    fn path(&self, media_id: &str) -> Option<PathBuf> {
+        if media_id.is_empty() || !media_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return None;
+        }
+        Some(self.dir.join(media_id))
+    }
+
+    pub async fn get(&self, media_id: &str) -> Option<Vec<u8>> {
+        let path = self.path(media_id)?;
+        tokio::fs::read(path).await.ok()
+    }
+
+    pub async fn put(&self, media_id: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let Some(path) = self.path(media_id) else {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad media id"));
+        };
+        let _guard = self.lock.lock().await;
+        tokio::fs::create_dir_all(&self.dir).await?;
+        let tmp = self.dir.join(format!(".{media_id}.tmp"));
+        tokio::fs::write(&tmp, bytes).await?;
+        tokio::fs::rename(&tmp, &path).await?;
+        self.evict().await
+    }
+
+    async fn evict(&self) -> std::io::Result<()> {
+        let mut files = Vec::new();
+        let mut total = 0u64;
+        let mut rd = tokio::fs::read_dir(&self.dir).await?;
+        while let Some(e) = rd.next_entry().await? {
+            let meta = e.metadata().await?;
+            if meta.is_file() {
+                total += meta.len();
+                files.push((meta.modified()?, meta.len(), e.path()));
+            }
+        }
+        files.sort();
+        for (_, len, path) in files {
+            if total <= self.max_bytes {
+                break;
+            }
+            tokio::fs::remove_file(&path).await?;
+            total -= len;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn cache_is_bounded_and_safe() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = MediaCache::new(dir.path().join("m"), 2500);
+        cache.put("1", &[1u8; 1000]).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        cache.put("2", &[2u8; 1000]).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        cache.put("3", &[3u8; 1000]).await.unwrap();
+        assert!(cache.get("1").await.is_none(), "oldest evicted");
+        assert_eq!(cache.get("3").await.unwrap().len(), 1000);
+        assert!(cache.get("../etc/passwd").await.is_none());
+        assert!(cache.put("../x", b"no").await.is_err());
+    }
+}

@@ -1,0 +1,142 @@
+//! The send worker: drains the durable outbox through the Graph API.
+//!
+//! - At most one send per conversation is in flight, and only the oldest queued message of a
+//!   conversation is taken, so a customer receives messages in the order agents wrote them.
+//! - Up to [`MAX_IN_FLIGHT`] conversations are served at once, so one slow customer or a hung
+//!   request does not hold up the others.
+//! - Transient errors (5xx, timeouts, 130429, 80007, ...) back off exponentially with jitter;
+//!   throttling backs off twice as long. After `send_max_attempts` the message fails with the
+//!   last error. Terminal Graph errors are recorded on the message with Meta's code at once.
+//! - Meta has no idempotency key: a timeout after Meta accepted a message and the retry that
+//!   follows can deliver it twice. The wamid is stored the moment the response arrives to keep
+//!   that window as small as it can be.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use crate::graph::{GraphClient, SendOutcome};
+use crate::metrics::Metrics;
+use crate::store::{now_ms, outbox, Store};
+
+pub const MAX_IN_FLIGHT: usize = 32;
+
+#[derive(Clone)]
+pub struct SenderConfig {
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+}
+
+/// Delay before attempt `attempts + 1`, with ±25 % jitter.
+pub fn backoff(cfg: &SenderConfig, attempts: u32, throttled: bool) -> Duration {
+    let factor = if throttled { 2 } else { 1 };
+    let exp = attempts.saturating_sub(1).min(20);
+    let base = cfg.backoff_base.saturating_mul(factor).saturating_mul(1u32 << exp);
+    let capped = base.min(cfg.backoff_max);
+    let jitter = rand::thread_rng().gen_range(0.75..1.25);
+    capped.mul_f64(jitter)
+}
+
+pub async fn run(store: Store, graph: GraphClient, cfg: SenderConfig, wake: Arc<Notify>, metrics: Arc<Metrics>, shutdown: Arc<Notify>) {
+    let mut in_flight: JoinSet<i64> = JoinSet::new();
+    let mut busy: HashSet<i64> = HashSet::new();
+    loop {
+        let free = MAX_IN_FLIGHT - in_flight.len();
+        if free > 0 {
+            let busy_list: Vec<i64> = busy.iter().copied().collect();
+            match store.read(move |c| outbox::due(c, now_ms(), free, &busy_list)).await {
+                Ok(items) => {
+                    for item in items {
+                        busy.insert(item.conversation_id);
+                        let (store, graph, cfg, metrics) = (store.clone(), graph.clone(), cfg.clone(), metrics.clone());
+                        in_flight.spawn(async move {
+                            let conv = item.conversation_id;
+                            if let Err(e) = send_one(&store, &graph, &cfg, &metrics, item).await {
+                                tracing::error!(error = %e, "recording a send outcome failed; it will be retried");
+                            }
+                            conv
+                        });
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "reading the outbox failed"),
+            }
+        }
+        let sleep_for = if in_flight.len() >= MAX_IN_FLIGHT {
+            Duration::from_secs(3600)
+        } else {
+            match store.read(outbox::next_due_at).await {
+                Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(5, 60_000) as u64),
+                Ok(None) => Duration::from_secs(60),
+                Err(_) => Duration::from_secs(1),
+            }
+        };
+        tokio::select! {
+            _ = shutdown.notified() => break,
+            _ = wake.notified() => {}
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                if let Ok(conv) = done { busy.remove(&conv); }
+            }
+            _ = tokio::time::sleep(sleep_for) => {}
+        }
+        // Collect whatever else finished meanwhile.
+        while let Some(done) = in_flight.try_join_next() {
+            if let Ok(conv) = done {
+                busy.remove(&conv);
+            }
+        }
+    }
+    in_flight.abort_all();
+}
+
+async fn send_one(store: &Store, graph: &GraphClient, cfg: &SenderConfig, metrics: &Metrics, item: outbox::OutboxItem) -> Result<(), crate::store::StoreError> {
+    let outcome = graph.send(&item.phone_number_id, &item.payload).await;
+    let id = item.message_id;
+    match outcome {
+        SendOutcome::Accepted { wamid } => {
+            Metrics::inc(&metrics.messages_out);
+            store.write(move |ctx| outbox::accepted(ctx, id, &wamid)).await
+        }
+        SendOutcome::Retry { code, error, throttled } => {
+            let attempts = item.attempts + 1;
+            if attempts >= cfg.max_attempts {
+                let code = code.unwrap_or(0);
+                metrics.send_failed(code);
+                tracing::warn!(message_id = id, code, attempts, "send gave up after retries");
+                let title = format!("Gave up after {attempts} attempts: {error}");
+                store.write(move |ctx| outbox::failed(ctx, id, code, &title, None)).await
+            } else {
+                Metrics::inc(&metrics.send_retries);
+                let next = now_ms() + backoff(cfg, attempts, throttled).as_millis() as i64;
+                tracing::info!(message_id = id, ?code, attempts, "send will be retried");
+                store.write(move |ctx| outbox::retry_later(ctx, id, attempts, next, &error)).await
+            }
+        }
+        SendOutcome::Terminal { code, title, details } => {
+            metrics.send_failed(code);
+            tracing::warn!(message_id = id, code, "send refused by the Graph API");
+            store.write(move |ctx| outbox::failed(ctx, id, code, &title, details.as_deref())).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let cfg = SenderConfig { max_attempts: 8, backoff_base: Duration::from_millis(100), backoff_max: Duration::from_secs(2) };
+        let d1 = backoff(&cfg, 1, false);
+        assert!(d1 >= Duration::from_millis(75) && d1 <= Duration::from_millis(125));
+        let d3 = backoff(&cfg, 3, false);
+        assert!(d3 >= Duration::from_millis(300) && d3 <= Duration::from_millis(500));
+        let t3 = backoff(&cfg, 3, true);
+        assert!(t3 >= Duration::from_millis(600));
+        assert!(backoff(&cfg, 30, true) <= Duration::from_millis(2500));
+    }
+}

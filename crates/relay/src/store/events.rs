@@ -1,0 +1,174 @@
+//! The event log: append (writer side), page (reader side) and who may see what.
+//!
+//! Each event carries a full snapshot of the changed object, so a client that applies an event
+//! twice, or out of a page boundary, ends in the same state. Visibility is decided when the event
+//! is written: `visible_all` (every agent: the conversation is or just was unassigned) or a list of
+//! user ids (`,3,7,`: the assignee now and the one before). Supervisors and admins see everything.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+use switchboard_protocol::api::{Event, Role};
+
+use super::Result;
+
+/// Who may see an event besides supervisors and admins.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Audience {
+    pub all_agents: bool,
+    pub users: Vec<i64>,
+}
+
+impl Audience {
+    /// For a change to a conversation assigned to `now` and, before this change, to `before`.
+    pub fn conversation(now: Option<i64>, before: Option<Option<i64>>) -> Audience {
+        let mut a = Audience::default();
+        for who in std::iter::once(now).chain(before) {
+            match who {
+                None => a.all_agents = true,
+                Some(id) => {
+                    if !a.users.contains(&id) {
+                        a.users.push(id)
+                    }
+                }
+            }
+        }
+        a
+    }
+
+    pub fn admits(&self, user_id: i64, role: Role) -> bool {
+        role.sees_all() || self.all_agents || self.users.contains(&user_id)
+    }
+
+    fn users_column(&self) -> String {
+        let mut s = String::from(",");
+        for u in &self.users {
+            s.push_str(&u.to_string());
+            s.push(',');
+        }
+        s
+    }
+
+    fn from_columns(all: bool, users: &str) -> Audience {
+        Audience {
+            all_agents: all,
+            users: users.split(',').filter_map(|p| p.parse().ok()).collect(),
+        }
+    }
+}
+
+pub struct NewEvent {
+    pub kind: &'static str,
+    pub conversation_id: Option<i64>,
+    pub audience: Audience,
+    pub data: Value,
+}
+
+/// An event as stored, with who may see it.
+#[derive(Debug, Clone)]
+pub struct LoggedEvent {
+    pub event: Event,
+    pub audience: Audience,
+}
+
+pub fn append(conn: &Connection, ev: NewEvent, now: i64) -> Result<LoggedEvent> {
+    let data = serde_json::to_string(&ev.data)?;
+    conn.prepare_cached(
+        "INSERT INTO events (kind, conversation_id, visible_all, visible_users, data, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        ev.kind,
+        ev.conversation_id,
+        ev.audience.all_agents,
+        ev.audience.users_column(),
+        data,
+        now
+    ])?;
+    let seq = conn.last_insert_rowid();
+    Ok(LoggedEvent {
+        event: Event {
+            seq,
+            kind: ev.kind.to_string(),
+            conversation_id: ev.conversation_id,
+            data: ev.data,
+            at: now,
+        },
+        audience: ev.audience,
+    })
+}
+
+pub fn head(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?)
+}
+
+/// Events after `after` that `user_id` may see, at most `limit`, scanning at most `scan` rows.
+/// Returns the events and the seq up to which the log was scanned.
+pub fn page(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+    user_id: i64,
+    role: Role,
+) -> Result<(Vec<LoggedEvent>, i64)> {
+    let scan = (limit * 20).max(1000) as i64;
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, kind, conversation_id, visible_all, visible_users, data, at FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let mut rows = stmt.query(params![after, scan])?;
+    let mut out = Vec::new();
+    let mut scanned_to = after;
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let audience = Audience::from_columns(r.get(3)?, &r.get::<_, String>(4)?);
+        if audience.admits(user_id, role) {
+            if out.len() == limit {
+                break;
+            }
+            let data: String = r.get(5)?;
+            out.push(LoggedEvent {
+                event: Event {
+                    seq,
+                    kind: r.get(1)?,
+                    conversation_id: r.get(2)?,
+                    data: serde_json::from_str(&data)?,
+                    at: r.get(6)?,
+                },
+                audience,
+            });
+        }
+        scanned_to = seq;
+    }
+    Ok((out, scanned_to))
+}
+
+pub fn last_seq_for(conn: &Connection, conversation_id: i64) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT MAX(seq) FROM events WHERE conversation_id = ?1",
+            [conversation_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audience_rules() {
+        let unassigned = Audience::conversation(None, None);
+        assert!(unassigned.admits(5, Role::Agent));
+        let mine = Audience::conversation(Some(5), Some(Some(5)));
+        assert!(mine.admits(5, Role::Agent));
+        assert!(!mine.admits(6, Role::Agent));
+        assert!(mine.admits(6, Role::Supervisor));
+        // Taken from the queue by agent 5: everyone learns it left the unassigned list.
+        let taken = Audience::conversation(Some(5), Some(None));
+        assert!(taken.admits(6, Role::Agent));
+        let moved = Audience::conversation(Some(7), Some(Some(5)));
+        assert!(moved.admits(5, Role::Agent) && moved.admits(7, Role::Agent) && !moved.admits(6, Role::Agent));
+        let round = Audience::from_columns(false, &moved.users_column());
+        assert_eq!(round, moved);
+    }
+}

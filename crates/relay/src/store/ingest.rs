@@ -1,0 +1,465 @@
+//! Applying webhook bodies to the store.
+//!
+//! A correctly signed body is first written raw to `webhook_inbox` (state `pending`) and then
+//! applied in a nested savepoint in the same batch. Outcomes:
+//! - applied: state `processed`;
+//! - not a WhatsApp notification: state `dead` with the parse error (visible to admins);
+//! - applying failed for any other reason (a bug, a constraint): the savepoint is rolled back and
+//!   the row stays `pending`; [`process_pending`] retries such rows, and runs at every start-up,
+//!   so a body acknowledged before a crash is applied after the restart.
+//!
+//! Exactly-once: an inbound message is keyed by its wamid (unique), a status only ever moves a
+//! message forward (see `DeliveryStatus::may_advance_to`), so redeliveries change nothing.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+use switchboard_protocol::api::event_kind;
+use switchboard_protocol::webhook::{self, Change, Content, DeliveryStatus, InboundMessage, MessagesValue, Notification, Status};
+
+use super::queries::{emit_contact, emit_conversation, emit_message, message_id_by_wamid, note_number_seen};
+use super::{Result, StoreError, WriteCtx};
+
+/// What became of one webhook body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Processed { messages: usize, statuses: usize },
+    Dead(String),
+    Pending(String),
+}
+
+/// Stores a signed body and applies it. Returns the inbox id and the outcome.
+pub fn ingest(ctx: &mut WriteCtx<'_>, body: &[u8]) -> Result<(i64, Outcome)> {
+    ctx.conn
+        .prepare_cached("INSERT INTO webhook_inbox (received_at, body, state) VALUES (?1, ?2, 'pending')")?
+        .execute(params![ctx.now, body])?;
+    let id = ctx.conn.last_insert_rowid();
+    let outcome = process_row(ctx, id, body)?;
+    Ok((id, outcome))
+}
+
+/// Stores a body without applying it (used by tests that simulate a crash between the
+/// acknowledgement and processing).
+pub fn store_only(ctx: &mut WriteCtx<'_>, body: &[u8]) -> Result<i64> {
+    ctx.conn
+        .prepare_cached("INSERT INTO webhook_inbox (received_at, body, state) VALUES (?1, ?2, 'pending')")?
+        .execute(params![ctx.now, body])?;
+    Ok(ctx.conn.last_insert_rowid())
+}
+
+fn process_row(ctx: &mut WriteCtx<'_>, id: i64, body: &[u8]) -> Result<Outcome> {
+    let notification = match webhook::parse_notification(body) {
+        Ok(n) => n,
+        Err(e) => {
+            let msg = e.to_string();
+            ctx.conn.execute(
+                "UPDATE webhook_inbox SET state = 'dead', error = ?2, processed_at = ?3 WHERE id = ?1",
+                params![id, msg, ctx.now],
+            )?;
+            tracing::warn!(inbox_id = id, error = %msg, "webhook body kept as dead letter");
+            return Ok(Outcome::Dead(msg));
+        }
+    };
+    ctx.conn.execute_batch("SAVEPOINT apply_webhook")?;
+    let events_before = ctx.events.len();
+    match apply(ctx, &notification) {
+        Ok((messages, statuses)) => {
+            ctx.conn.execute_batch("RELEASE apply_webhook")?;
+            ctx.conn.execute(
+                "UPDATE webhook_inbox SET state = 'processed', processed_at = ?2 WHERE id = ?1",
+                params![id, ctx.now],
+            )?;
+            Ok(Outcome::Processed { messages, statuses })
+        }
+        Err(e) => {
+            ctx.conn.execute_batch("ROLLBACK TO apply_webhook; RELEASE apply_webhook")?;
+            ctx.events.truncate(events_before);
+            let msg = e.to_string();
+            ctx.conn.execute("UPDATE webhook_inbox SET error = ?2 WHERE id = ?1", params![id, msg])?;
+            tracing::error!(inbox_id = id, error = %msg, "webhook body could not be applied; will retry");
+            Ok(Outcome::Pending(msg))
+        }
+    }
+}
+
+/// Applies up to `limit` acknowledged-but-pending bodies with ids above `after_id`, oldest
+/// first. Returns how many were looked at and the last id looked at.
+pub fn process_pending(ctx: &mut WriteCtx<'_>, after_id: i64, limit: usize) -> Result<(usize, i64)> {
+    let rows: Vec<(i64, Vec<u8>)> = {
+        let mut stmt = ctx.conn.prepare_cached(
+            "SELECT id, body FROM webhook_inbox WHERE state = 'pending' AND id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after_id, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut last = after_id;
+    for (id, body) in &rows {
+        process_row(ctx, *id, body)?;
+        last = *id;
+    }
+    Ok((rows.len(), last))
+}
+
+fn apply(ctx: &mut WriteCtx<'_>, n: &Notification) -> Result<(usize, usize)> {
+    let (mut messages, mut statuses) = (0, 0);
+    for entry in &n.entries {
+        for change in &entry.changes {
+            match change {
+                Change::Messages(v) => {
+                    note_number_seen(ctx.conn, &v.phone_number_id, &v.display_phone_number, &entry.id, ctx.now)?;
+                    for m in &v.messages {
+                        if apply_message(ctx, v, m)? {
+                            messages += 1;
+                        }
+                    }
+                    for s in &v.statuses {
+                        link_status_contact(ctx, v, s)?;
+                        if apply_status_webhook(ctx, s)? {
+                            statuses += 1;
+                        }
+                    }
+                    for e in &v.errors {
+                        record_account_event(ctx, Some(&v.phone_number_id), "messages.errors", &serde_json::to_value(e)?)?;
+                    }
+                }
+                Change::Other { field, value } => {
+                    let pnid = value.pointer("/metadata/phone_number_id").and_then(Value::as_str);
+                    record_account_event(ctx, pnid, field, value)?;
+                }
+            }
+        }
+    }
+    Ok((messages, statuses))
+}
+
+fn record_account_event(ctx: &WriteCtx<'_>, pnid: Option<&str>, field: &str, payload: &Value) -> Result<()> {
+    ctx.conn.execute(
+        "INSERT INTO account_events (phone_number_id, field, payload, received_at) VALUES (?1, ?2, ?3, ?4)",
+        params![pnid, field, payload.to_string(), ctx.now],
+    )?;
+    Ok(())
+}
+
+/// The sender's identity and profile for a message: from `value.contacts` (matched by wa_id or
+/// BSUID) and the message's own `from` / `from_user_id`.
+fn sender(v: &MessagesValue, m: &InboundMessage) -> (Option<String>, Option<String>, Option<String>, Option<String>) {
+    let contact = v
+        .contacts
+        .iter()
+        .find(|c| {
+            (c.wa_id.is_some() && c.wa_id == m.from) || (c.user_id.is_some() && c.user_id == m.from_user_id)
+        })
+        .or(if v.contacts.len() == 1 { v.contacts.first() } else { None });
+    let wa_id = m.from.clone().or_else(|| contact.and_then(|c| c.wa_id.clone()));
+    let bsuid = m.from_user_id.clone().or_else(|| contact.and_then(|c| c.user_id.clone()));
+    let name = contact.and_then(|c| c.name().map(str::to_string));
+    let username = contact.and_then(|c| c.username().map(str::to_string));
+    (wa_id, bsuid, name, username)
+}
+
+fn find_contact(conn: &Connection, column: &str, value: Option<&str>) -> Result<Option<i64>> {
+    let Some(value) = value else { return Ok(None) };
+    Ok(conn
+        .prepare_cached(&format!("SELECT id FROM contacts WHERE {column} = ?1"))?
+        .query_row([value], |r| r.get(0))
+        .optional()?)
+}
+
+/// Finds or creates the customer: by BSUID where present, by wa_id otherwise, linking the two
+/// when both appear (and merging two records that turn out to be the same person), so a
+/// conversation never splits when a phone number disappears behind a username.
+pub fn upsert_contact(
+    ctx: &mut WriteCtx<'_>,
+    wa_id: Option<&str>,
+    bsuid: Option<&str>,
+    name: Option<&str>,
+    username: Option<&str>,
+) -> Result<i64> {
+    let by_bsuid = find_contact(ctx.conn, "bsuid", bsuid)?;
+    let by_wa = find_contact(ctx.conn, "wa_id", wa_id)?;
+    let mut changed = false;
+    let id = match (by_bsuid, by_wa) {
+        (Some(b), Some(w)) if b == w => b,
+        (Some(b), Some(w)) => {
+            merge_contacts(ctx, w, b)?;
+            ctx.conn.execute("UPDATE contacts SET wa_id = ?2 WHERE id = ?1", params![b, wa_id])?;
+            changed = true;
+            b
+        }
+        (Some(b), None) => {
+            if wa_id.is_some() {
+                ctx.conn.execute("UPDATE contacts SET wa_id = ?2 WHERE id = ?1", params![b, wa_id])?;
+                changed = true;
+            }
+            b
+        }
+        (None, Some(w)) => {
+            if bsuid.is_some() {
+                ctx.conn.execute("UPDATE contacts SET bsuid = ?2 WHERE id = ?1", params![w, bsuid])?;
+                changed = true;
+            }
+            w
+        }
+        (None, None) => {
+            if wa_id.is_none() && bsuid.is_none() {
+                return Err(StoreError::Invalid("message has neither a wa_id nor a BSUID".into()));
+            }
+            ctx.conn.execute(
+                "INSERT INTO contacts (bsuid, wa_id, username, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![bsuid, wa_id, username, name, ctx.now],
+            )?;
+            return Ok(ctx.conn.last_insert_rowid());
+        }
+    };
+    let (old_name, old_username): (Option<String>, Option<String>) = ctx
+        .conn
+        .query_row("SELECT name, username FROM contacts WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if name.is_some() && name != old_name.as_deref() {
+        ctx.conn.execute("UPDATE contacts SET name = ?2 WHERE id = ?1", params![id, name])?;
+        changed = true;
+    }
+    if username.is_some() && username != old_username.as_deref() {
+        ctx.conn.execute("UPDATE contacts SET username = ?2 WHERE id = ?1", params![id, username])?;
+        changed = true;
+    }
+    if changed {
+        ctx.conn.execute("UPDATE contacts SET updated_at = ?2 WHERE id = ?1", params![id, ctx.now])?;
+        emit_contact(ctx, id)?;
+    }
+    Ok(id)
+}
+
+/// Folds contact `from` into `into`: conversations move over; where both have a conversation on
+/// the same number, the messages move and the emptied conversation is removed (with a
+/// `conversation.merged` event so clients drop it).
+fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
+    let convs: Vec<(i64, String)> = {
+        let mut stmt = ctx.conn.prepare("SELECT id, phone_number_id FROM conversations WHERE contact_id = ?1")?;
+        let rows = stmt.query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    ctx.conn.execute("UPDATE contacts SET wa_id = NULL WHERE id = ?1", [from])?;
+    for (conv, pnid) in convs {
+        let target: Option<i64> = ctx
+            .conn
+            .query_row(
+                "SELECT id FROM conversations WHERE contact_id = ?1 AND phone_number_id = ?2",
+                params![into, pnid],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match target {
+            None => {
+                ctx.conn.execute("UPDATE conversations SET contact_id = ?2 WHERE id = ?1", params![conv, into])?;
+                emit_conversation(ctx, conv, None)?;
+            }
+            Some(t) => {
+                ctx.conn.execute("UPDATE messages SET conversation_id = ?2 WHERE conversation_id = ?1", params![conv, t])?;
+                ctx.conn.execute("UPDATE outbox SET conversation_id = ?2 WHERE conversation_id = ?1", params![conv, t])?;
+                ctx.conn.execute(
+                    "UPDATE conversations SET
+                        last_inbound_at = (SELECT MAX(x) FROM (SELECT last_inbound_at AS x FROM conversations WHERE id IN (?1, ?2))),
+                        unread_count = unread_count + (SELECT unread_count FROM conversations WHERE id = ?1),
+                        updated_at = ?3
+                     WHERE id = ?2",
+                    params![conv, t, ctx.now],
+                )?;
+                let assignee: Option<i64> =
+                    ctx.conn.query_row("SELECT assignee_id FROM conversations WHERE id = ?1", [conv], |r| r.get(0))?;
+                ctx.conn.execute("DELETE FROM conversations WHERE id = ?1", [conv])?;
+                ctx.emit(super::events::NewEvent {
+                    kind: event_kind::CONVERSATION_MERGED,
+                    conversation_id: Some(conv),
+                    audience: super::events::Audience::conversation(assignee, None),
+                    data: serde_json::json!({ "id": conv, "merged_into": t }),
+                })?;
+                emit_conversation(ctx, t, None)?;
+            }
+        }
+    }
+    ctx.conn.execute("DELETE FROM contacts WHERE id = ?1", [from])?;
+    Ok(())
+}
+
+/// Applies one inbound message; false when it was a redelivery.
+fn apply_message(ctx: &mut WriteCtx<'_>, v: &MessagesValue, m: &InboundMessage) -> Result<bool> {
+    if message_id_by_wamid(ctx.conn, &m.id)?.is_some() {
+        return Ok(false);
+    }
+    let (wa_id, bsuid, name, username) = sender(v, m);
+    let contact_id = upsert_contact(ctx, wa_id.as_deref(), bsuid.as_deref(), name.as_deref(), username.as_deref())?;
+    if let Content::System(sys) = &m.content {
+        if sys.kind.as_deref() == Some("user_changed_number") {
+            if let Some(new) = sys.new_wa_id.as_deref() {
+                if let Some(other) = find_contact(ctx.conn, "wa_id", Some(new))? {
+                    if other != contact_id {
+                        merge_contacts(ctx, other, contact_id)?;
+                    }
+                }
+                ctx.conn.execute(
+                    "UPDATE contacts SET wa_id = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![contact_id, new, ctx.now],
+                )?;
+                emit_contact(ctx, contact_id)?;
+            }
+        }
+    }
+    let at = m.timestamp.saturating_mul(1000);
+    let (conv_id, before) = open_conversation(ctx, &v.phone_number_id, contact_id, at)?;
+    let reply_to_wamid = m.context.as_ref().and_then(|c| c.id.clone());
+    let reply_to = match &reply_to_wamid {
+        Some(w) => message_id_by_wamid(ctx.conn, w)?,
+        None => None,
+    };
+    let unsupported = matches!(m.content, Content::Unsupported { .. } | Content::Unknown { .. });
+    let media = m.content.media();
+    let preview = m.content.preview();
+    let mut content = serde_json::to_value(&m.content)?;
+    if let Value::Object(map) = &mut content {
+        if let Some(ctx_obj) = &m.context {
+            map.insert("context".into(), serde_json::to_value(ctx_obj)?);
+        }
+        if let Some(r) = &m.referral {
+            map.insert("referral".into(), r.clone());
+        }
+        if !m.errors.is_empty() {
+            map.insert("errors".into(), serde_json::to_value(&m.errors)?);
+        }
+    }
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, direction, wamid, type, text, content, unsupported, reply_to, reply_to_wamid, raw, media_id, media_mime, created_at, updated_at)
+             VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?
+        .execute(params![
+            conv_id,
+            m.id,
+            m.type_name,
+            preview,
+            content.to_string(),
+            unsupported,
+            reply_to,
+            reply_to_wamid,
+            m.raw.to_string(),
+            media.and_then(|x| x.id.clone()),
+            media.and_then(|x| x.mime_type.clone()),
+            at,
+            ctx.now
+        ])?;
+    let msg_id = ctx.conn.last_insert_rowid();
+    let shown = if preview.is_empty() { format!("[{}]", m.type_name) } else { preview };
+    ctx.conn
+        .prepare_cached(
+            "UPDATE conversations SET
+                last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < ?2 THEN ?2 ELSE last_inbound_at END,
+                last_message_preview = CASE WHEN last_message_at <= ?2 THEN ?3 ELSE last_message_preview END,
+                last_message_at = CASE WHEN last_message_at < ?2 THEN ?2 ELSE last_message_at END,
+                unread_count = unread_count + 1, updated_at = ?4
+             WHERE id = ?1",
+        )?
+        .execute(params![conv_id, at, shown, ctx.now])?;
+    emit_message(ctx, msg_id, event_kind::MESSAGE_CREATED)?;
+    emit_conversation(ctx, conv_id, before)?;
+    Ok(true)
+}
+
+/// Finds or opens the conversation of (number, customer); a resolved one reopens.
+/// Returns its id and, when the change could move it, the assignee before.
+fn open_conversation(ctx: &mut WriteCtx<'_>, pnid: &str, contact_id: i64, at: i64) -> Result<(i64, Option<Option<i64>>)> {
+    let existing: Option<(i64, String, Option<i64>)> = ctx
+        .conn
+        .prepare_cached("SELECT id, status, assignee_id FROM conversations WHERE phone_number_id = ?1 AND contact_id = ?2")?
+        .query_row(params![pnid, contact_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    match existing {
+        Some((id, status, assignee)) => {
+            if status != "open" {
+                ctx.conn.execute(
+                    "UPDATE conversations SET status = 'open', updated_at = ?2 WHERE id = ?1",
+                    params![id, ctx.now],
+                )?;
+            }
+            Ok((id, Some(assignee)))
+        }
+        None => {
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO conversations (phone_number_id, contact_id, status, last_message_at, last_message_preview, created_at, updated_at)
+                     VALUES (?1, ?2, 'open', ?3, '', ?4, ?4)",
+                )?
+                .execute(params![pnid, contact_id, at, ctx.now])?;
+            Ok((ctx.conn.last_insert_rowid(), None))
+        }
+    }
+}
+
+/// 2026 status webhooks name the recipient by phone and BSUID: link the two on the contact.
+fn link_status_contact(ctx: &mut WriteCtx<'_>, v: &MessagesValue, s: &Status) -> Result<()> {
+    if let (Some(wa), Some(b)) = (&s.recipient_id, &s.recipient_user_id) {
+        let known = find_contact(ctx.conn, "wa_id", Some(wa))?.or(find_contact(ctx.conn, "bsuid", Some(b))?);
+        if known.is_some() {
+            let name = v.contacts.iter().find(|c| c.wa_id.as_deref() == Some(wa)).and_then(|c| c.name().map(str::to_string));
+            upsert_contact(ctx, Some(wa), Some(b), name.as_deref(), None)?;
+        }
+    }
+    Ok(())
+}
+
+fn apply_status_webhook(ctx: &mut WriteCtx<'_>, s: &Status) -> Result<bool> {
+    match message_id_by_wamid(ctx.conn, &s.wamid)? {
+        Some(id) => apply_status(ctx, id, s),
+        None => {
+            // The send response recording this wamid may not be committed yet: park it.
+            ctx.conn.execute(
+                "INSERT INTO orphan_statuses (wamid, raw, received_at) VALUES (?1, ?2, ?3)",
+                params![s.wamid, s.raw.to_string(), ctx.now],
+            )?;
+            Ok(false)
+        }
+    }
+}
+
+/// Moves a message's delivery state forward; regressions and repeats change nothing.
+pub fn apply_status(ctx: &mut WriteCtx<'_>, message_id: i64, s: &Status) -> Result<bool> {
+    let Some(next) = s.status else { return Ok(false) };
+    let current: Option<String> =
+        ctx.conn.query_row("SELECT status FROM messages WHERE id = ?1", [message_id], |r| r.get(0))?;
+    let current = current.as_deref().and_then(DeliveryStatus::parse).unwrap_or(DeliveryStatus::Queued);
+    if !current.may_advance_to(next) {
+        return Ok(false);
+    }
+    let err = s.errors.first();
+    ctx.conn
+        .prepare_cached(
+            "UPDATE messages SET status = ?2, status_at = ?3, updated_at = ?4,
+                error_code = COALESCE(?5, error_code), error_title = COALESCE(?6, error_title), error_details = COALESCE(?7, error_details)
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            message_id,
+            next.as_str(),
+            s.timestamp.saturating_mul(1000),
+            ctx.now,
+            err.map(|e| e.code),
+            err.and_then(|e| e.title().map(str::to_string)),
+            err.and_then(|e| e.details().map(str::to_string)),
+        ])?;
+    emit_message(ctx, message_id, event_kind::MESSAGE_UPDATED)?;
+    Ok(true)
+}
+
+/// Applies statuses that arrived before their message's wamid was recorded.
+pub fn apply_orphans(ctx: &mut WriteCtx<'_>, wamid: &str, message_id: i64) -> Result<()> {
+    let raws: Vec<(i64, String)> = {
+        let mut stmt = ctx.conn.prepare_cached("SELECT id, raw FROM orphan_statuses WHERE wamid = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([wamid], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (id, raw) in raws {
+        let value: Value = serde_json::from_str(&raw)?;
+        if let Ok(status) = webhook::parse_status(&value) {
+            apply_status(ctx, message_id, &status)?;
+        }
+        ctx.conn.execute("DELETE FROM orphan_statuses WHERE id = ?1", [id])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! The durable send queue.
+//!
+//! A send writes the message (status `queued`), an `outbox` row and the idempotency key in one
+//! job, so an acknowledged send is never lost and never queued twice. The sender takes only the
+//! oldest row of each conversation (messages to one customer leave in order) whose
+//! `next_attempt_at` has come. When the Graph API accepts, the wamid is recorded and the row
+//! deleted in one job; statuses that overtook the response are applied then.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+use switchboard_protocol::api::{event_kind, DeliveryStatus, Message, SendRequest, User};
+
+use super::ingest::apply_orphans;
+use super::queries::{emit_conversation, emit_message, may_see};
+use super::{Result, StoreError, WriteCtx};
+
+/// One due send.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    pub message_id: i64,
+    pub conversation_id: i64,
+    pub phone_number_id: String,
+    pub payload: serde_json::Value,
+    pub attempts: u32,
+}
+
+pub fn request_hash(req: &SendRequest) -> String {
+    hex::encode(Sha256::digest(serde_json::to_vec(req).unwrap_or_default()))
+}
+
+/// Result of [`enqueue`]: the message and whether this call created it (false: the same
+/// Idempotency-Key was used before, and this is the original message).
+pub struct Enqueued {
+    pub message: Message,
+    pub created: bool,
+}
+
+/// Queues an outbound message. `build_payload(to, recipient_is_bsuid, reply_wamid)` makes the
+/// Graph API body.
+pub fn enqueue(
+    ctx: &mut WriteCtx<'_>,
+    user: &User,
+    conversation_id: i64,
+    req: &SendRequest,
+    idempotency_key: Option<&str>,
+    build_payload: impl FnOnce(&str, bool, Option<&str>) -> serde_json::Value,
+) -> Result<Enqueued> {
+    let hash = request_hash(req);
+    if let Some(key) = idempotency_key {
+        let prior: Option<(String, i64)> = ctx
+            .conn
+            .query_row(
+                "SELECT request_hash, message_id FROM idempotency_keys WHERE user_id = ?1 AND key = ?2",
+                params![user.id, key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((prior_hash, message_id)) = prior {
+            if prior_hash != hash {
+                return Err(StoreError::Conflict(
+                    "this Idempotency-Key was already used for a different message".into(),
+                ));
+            }
+            return Ok(Enqueued { message: super::queries::message(ctx.conn, message_id)?, created: false });
+        }
+    }
+    if !may_see(ctx.conn, user, conversation_id)? {
+        return Err(StoreError::NotFound(format!("conversation {conversation_id}")));
+    }
+    let (pnid, wa_id, bsuid): (String, Option<String>, Option<String>) = ctx.conn.query_row(
+        "SELECT c.phone_number_id, k.wa_id, k.bsuid FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = ?1",
+        [conversation_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let (to, is_bsuid) = match (wa_id, bsuid) {
+        (Some(w), _) => (w, false),
+        (None, Some(b)) => (b, true),
+        (None, None) => return Err(StoreError::Invalid("the customer has no address to send to".into())),
+    };
+    let reply_wamid: Option<String> = match req.reply_to() {
+        None => None,
+        Some(id) => {
+            let found: Option<(i64, Option<String>)> = ctx
+                .conn
+                .query_row("SELECT conversation_id, wamid FROM messages WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            match found {
+                Some((c, Some(w))) if c == conversation_id => Some(w),
+                Some((c, None)) if c == conversation_id => {
+                    return Err(StoreError::Invalid(format!("message {id} has not reached WhatsApp yet and cannot be quoted")))
+                }
+                _ => return Err(StoreError::Invalid(format!("reply_to {id} is not a message of this conversation"))),
+            }
+        }
+    };
+    let payload = build_payload(&to, is_bsuid, reply_wamid.as_deref());
+    let preview = req.preview();
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, direction, type, text, content, unsupported, status, status_at, reply_to, reply_to_wamid, sender_id, client_id, created_at, updated_at)
+             VALUES (?1, 'out', ?2, ?3, ?4, 0, 'queued', ?5, ?6, ?7, ?8, ?9, ?5, ?5)",
+        )?
+        .execute(params![
+            conversation_id,
+            req.type_name(),
+            preview,
+            serde_json::to_string(req)?,
+            ctx.now,
+            req.reply_to(),
+            reply_wamid,
+            user.id,
+            idempotency_key
+        ])?;
+    let message_id = ctx.conn.last_insert_rowid();
+    ctx.conn.execute(
+        "INSERT INTO outbox (message_id, conversation_id, phone_number_id, payload, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![message_id, conversation_id, pnid, payload.to_string(), ctx.now],
+    )?;
+    if let Some(key) = idempotency_key {
+        ctx.conn.execute(
+            "INSERT INTO idempotency_keys (user_id, key, request_hash, message_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![user.id, key, hash, message_id, ctx.now],
+        )?;
+    }
+    ctx.conn.execute(
+        "UPDATE conversations SET last_message_at = MAX(last_message_at, ?2), last_message_preview = ?3, updated_at = ?2 WHERE id = ?1",
+        params![conversation_id, ctx.now, preview],
+    )?;
+    let message = emit_message(ctx, message_id, event_kind::MESSAGE_CREATED)?;
+    emit_conversation(ctx, conversation_id, None)?;
+    Ok(Enqueued { message, created: true })
+}
+
+/// The oldest queued send of each conversation that is due, skipping busy conversations.
+pub fn due(conn: &Connection, now: i64, limit: usize, busy: &[i64]) -> Result<Vec<OutboxItem>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.message_id, o.conversation_id, o.phone_number_id, o.payload, o.attempts FROM outbox o
+         WHERE o.next_attempt_at <= ?1
+           AND o.message_id = (SELECT MIN(o2.message_id) FROM outbox o2 WHERE o2.conversation_id = o.conversation_id)
+         ORDER BY o.next_attempt_at, o.message_id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, (limit + busy.len()) as i64], |r| {
+        let payload: String = r.get(3)?;
+        Ok(OutboxItem {
+            message_id: r.get(0)?,
+            conversation_id: r.get(1)?,
+            phone_number_id: r.get(2)?,
+            payload: serde_json::from_str(&payload).unwrap_or_default(),
+            attempts: r.get(4)?,
+        })
+    })?;
+    let mut out = Vec::new();
+    for item in rows {
+        let item = item?;
+        if !busy.contains(&item.conversation_id) && out.len() < limit {
+            out.push(item);
+        }
+    }
+    Ok(out)
+}
+
+/// When the next queued send becomes due, if any.
+pub fn next_due_at(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn.query_row("SELECT MIN(next_attempt_at) FROM outbox", [], |r| r.get(0))?)
+}
+
+pub fn depth(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)
+}
+
+/// The Graph API accepted the message: record its wamid and take it off the queue.
+pub fn accepted(ctx: &mut WriteCtx<'_>, message_id: i64, wamid: &str) -> Result<()> {
+    ctx.conn.execute(
+        "UPDATE messages SET wamid = ?2, updated_at = ?3 WHERE id = ?1",
+        params![message_id, wamid, ctx.now],
+    )?;
+    ctx.conn.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
+    emit_message(ctx, message_id, event_kind::MESSAGE_UPDATED)?;
+    apply_orphans(ctx, wamid, message_id)?;
+    Ok(())
+}
+
+pub fn retry_later(ctx: &mut WriteCtx<'_>, message_id: i64, attempts: u32, next_at: i64, error: &str) -> Result<()> {
+    ctx.conn.execute(
+        "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE message_id = ?1",
+        params![message_id, attempts, next_at, error],
+    )?;
+    Ok(())
+}
+
+/// A terminal failure: the message shows Meta's code and reason; the queue moves on.
+pub fn failed(ctx: &mut WriteCtx<'_>, message_id: i64, code: i64, title: &str, details: Option<&str>) -> Result<()> {
+    ctx.conn.execute(
+        "UPDATE messages SET status = ?2, status_at = ?3, updated_at = ?3, error_code = ?4, error_title = ?5, error_details = ?6 WHERE id = ?1",
+        params![message_id, DeliveryStatus::Failed.as_str(), ctx.now, code, title, details],
+    )?;
+    ctx.conn.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
+    emit_message(ctx, message_id, event_kind::MESSAGE_UPDATED)?;
+    Ok(())
+}
