@@ -60,6 +60,8 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::list_users, admin::create_user))
         .routes(routes!(admin::add_number))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Meta's webhook bodies reach 3 MB; anything beyond 4 MiB is answered 413 unread.
+        .layer(axum::extract::DefaultBodyLimit::max(webhooks::MAX_WEBHOOK_BYTES))
         .with_state(state)
         .split_for_parts();
     (router, spec)

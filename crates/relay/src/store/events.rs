@@ -56,6 +56,12 @@ impl Audience {
     }
 }
 
+/// Event kinds that describe a conversation itself (not its content).
+pub const CONVERSATION_KINDS: [&str; 2] = [
+    switchboard_protocol::api::event_kind::CONVERSATION_UPDATED,
+    switchboard_protocol::api::event_kind::CONVERSATION_MERGED,
+];
+
 pub struct NewEvent {
     pub kind: &'static str,
     pub conversation_id: Option<i64>,
@@ -111,7 +117,9 @@ pub fn page(
 ) -> Result<(Vec<LoggedEvent>, i64)> {
     let scan = (limit * 20).max(1000) as i64;
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, kind, conversation_id, visible_all, visible_users, data, at FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        "SELECT e.seq, e.kind, e.conversation_id, e.visible_all, e.visible_users, e.data, e.at, c.id, c.assignee_id
+         FROM events e LEFT JOIN conversations c ON c.id = e.conversation_id
+         WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2",
     )?;
     let mut rows = stmt.query(params![after, scan])?;
     let mut out = Vec::new();
@@ -119,7 +127,16 @@ pub fn page(
     while let Some(r) = rows.next()? {
         let seq: i64 = r.get(0)?;
         let audience = Audience::from_columns(r.get(3)?, &r.get::<_, String>(4)?);
-        if audience.admits(user_id, role) {
+        let kind: String = r.get(1)?;
+        // Replaying history must not hand an agent a conversation that has since gone to a
+        // colleague: content events also need the conversation to be visible *now*. The
+        // conversation's own updates still pass, so a client learns that it left.
+        let visible_now = match (r.get::<_, Option<i64>>(7)?, r.get::<_, Option<i64>>(8)?) {
+            (None, _) | (Some(_), None) => true,
+            (Some(_), Some(a)) => a == user_id,
+        };
+        let structural = kind == CONVERSATION_KINDS[0] || kind == CONVERSATION_KINDS[1];
+        if audience.admits(user_id, role) && (role.sees_all() || visible_now || structural) {
             if out.len() == limit {
                 break;
             }
@@ -127,7 +144,7 @@ pub fn page(
             out.push(LoggedEvent {
                 event: Event {
                     seq,
-                    kind: r.get(1)?,
+                    kind,
                     conversation_id: r.get(2)?,
                     data: serde_json::from_str(&data)?,
                     at: r.get(6)?,

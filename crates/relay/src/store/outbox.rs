@@ -172,11 +172,11 @@ pub fn depth(conn: &Connection) -> Result<i64> {
 
 /// The Graph API accepted the message: record its wamid and take it off the queue.
 pub fn accepted(ctx: &mut WriteCtx<'_>, message_id: i64, wamid: &str) -> Result<()> {
+    ctx.conn.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
     ctx.conn.execute(
         "UPDATE messages SET wamid = ?2, updated_at = ?3 WHERE id = ?1",
         params![message_id, wamid, ctx.now],
     )?;
-    ctx.conn.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
     emit_message(ctx, message_id, event_kind::MESSAGE_UPDATED)?;
     apply_orphans(ctx, wamid, message_id)?;
     Ok(())
@@ -192,11 +192,13 @@ pub fn retry_later(ctx: &mut WriteCtx<'_>, message_id: i64, attempts: u32, next_
 
 /// A terminal failure: the message shows Meta's code and reason; the queue moves on.
 pub fn failed(ctx: &mut WriteCtx<'_>, message_id: i64, code: i64, title: &str, details: Option<&str>) -> Result<()> {
+    if ctx.conn.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])? == 0 {
+        return Ok(()); // settled meanwhile
+    }
     ctx.conn.execute(
         "UPDATE messages SET status = ?2, status_at = ?3, updated_at = ?3, error_code = ?4, error_title = ?5, error_details = ?6 WHERE id = ?1",
         params![message_id, DeliveryStatus::Failed.as_str(), ctx.now, code, title, details],
     )?;
-    ctx.conn.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
     emit_message(ctx, message_id, event_kind::MESSAGE_UPDATED)?;
     Ok(())
 }
