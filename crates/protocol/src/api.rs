@@ -334,7 +334,8 @@ impl SendRequest {
                     return Err("template needs a name and a language".into());
                 }
             }
-            SendRequest::Image { link, caption, .. } | SendRequest::Document { link, caption, .. } => {
+            SendRequest::Image { link, caption, .. }
+            | SendRequest::Document { link, caption, .. } => {
                 https(link)?;
                 if caption.as_ref().is_some_and(|c| c.chars().count() > 1024) {
                     return Err("caption is longer than 1024 characters".into());

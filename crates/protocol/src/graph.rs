@@ -122,6 +122,9 @@ mod tests {
         let raw = r#"{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,"error_data":{"messaging_product":"whatsapp","details":"Cloud API message throughput has been reached."},"error_subcode":2494055,"fbtrace_id":"Az8or2yhqkZfEZ-_4Qn_Bam"}}"#;
         let e: ErrorEnvelope = serde_json::from_str(raw).unwrap();
         assert_eq!(e.error.code, 130429);
-        assert_eq!(e.error.details().unwrap(), "Cloud API message throughput has been reached.");
+        assert_eq!(
+            e.error.details().unwrap(),
+            "Cloud API message throughput has been reached."
+        );
     }
 }

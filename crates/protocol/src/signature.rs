@@ -58,7 +58,11 @@ mod tests {
         let body = br#"{"a":1}"#;
         let good = sign(b"k", body);
         assert!(verify(b"k", body, Some(&good)));
-        assert!(verify(b"k", body, Some(&good.to_uppercase().replace("SHA256=", "sha256="))));
+        assert!(verify(
+            b"k",
+            body,
+            Some(&good.to_uppercase().replace("SHA256=", "sha256="))
+        ));
         assert!(!verify(b"k", br#"{"a":2}"#, Some(&good)));
         assert!(!verify(b"other", body, Some(&good)));
         assert!(!verify(b"k", body, None));

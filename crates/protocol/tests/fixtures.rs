@@ -36,7 +36,11 @@ fn every_fixture_parses_and_its_signature_verifies() {
     for (name, sig) in sigs["signatures"].as_object().unwrap() {
         let body = std::fs::read(fixtures_dir().join("fixtures").join(name)).unwrap();
         assert!(signature::verify(secret, &body, sig.as_str()), "{name}");
-        assert_eq!(signature::sign(secret, &body), sig.as_str().unwrap(), "{name}");
+        assert_eq!(
+            signature::sign(secret, &body),
+            sig.as_str().unwrap(),
+            "{name}"
+        );
         parse_notification(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
         count += 1;
     }
@@ -69,7 +73,14 @@ fn message_types_are_typed() {
     match first_content("location.json") {
         Content::Location(l) => {
             assert!(l.latitude != 0.0);
-            assert!(l.name.as_deref().unwrap_or("").chars().any(|c| !c.is_ascii()), "escaped non-ASCII decoded");
+            assert!(
+                l.name
+                    .as_deref()
+                    .unwrap_or("")
+                    .chars()
+                    .any(|c| !c.is_ascii()),
+                "escaped non-ASCII decoded"
+            );
         }
         c => panic!("{c:?}"),
     }
@@ -91,7 +102,10 @@ fn message_types_are_typed() {
     match first_content("interactive_nfm_reply.json") {
         Content::Interactive(i) => {
             assert_eq!(i.kind.as_deref(), Some("nfm_reply"));
-            assert!(i.response.as_ref().unwrap().get("flow_token").is_some(), "response_json parsed");
+            assert!(
+                i.response.as_ref().unwrap().get("flow_token").is_some(),
+                "response_json parsed"
+            );
         }
         c => panic!("{c:?}"),
     }
@@ -106,7 +120,10 @@ fn message_types_are_typed() {
         }
         c => panic!("{c:?}"),
     }
-    assert!(matches!(first_content("reaction_removed.json"), Content::Reaction { emoji: None, .. }));
+    assert!(matches!(
+        first_content("reaction_removed.json"),
+        Content::Reaction { emoji: None, .. }
+    ));
     match first_content("order.json") {
         Content::Order(o) => assert!(!o.product_items.is_empty()),
         c => panic!("{c:?}"),
@@ -118,15 +135,31 @@ fn message_types_are_typed() {
         }
         c => panic!("{c:?}"),
     }
-    assert!(matches!(first_content("unsupported.json"), Content::Unsupported { kind: Some(_) }));
-    assert!(matches!(first_content("unknown_legacy.json"), Content::Unsupported { .. }));
-    assert_eq!(first_content("request_welcome.json"), Content::RequestWelcome);
+    assert!(matches!(
+        first_content("unsupported.json"),
+        Content::Unsupported { kind: Some(_) }
+    ));
+    assert!(matches!(
+        first_content("unknown_legacy.json"),
+        Content::Unsupported { .. }
+    ));
+    assert_eq!(
+        first_content("request_welcome.json"),
+        Content::RequestWelcome
+    );
 }
 
 #[test]
 fn riders_and_identities() {
     let reply = messages(&fixture("text_reply_context.json")).messages[0].clone();
-    assert!(reply.context.as_ref().unwrap().id.as_deref().unwrap().starts_with("wamid."));
+    assert!(reply
+        .context
+        .as_ref()
+        .unwrap()
+        .id
+        .as_deref()
+        .unwrap()
+        .starts_with("wamid."));
     let fwd = messages(&fixture("text_forwarded.json")).messages[0].clone();
     assert!(fwd.context.as_ref().unwrap().forwarded);
     let ffwd = messages(&fixture("text_frequently_forwarded.json")).messages[0].clone();
@@ -137,8 +170,14 @@ fn riders_and_identities() {
     assert!(ad.referral.as_ref().unwrap().get("ctwa_clid").is_some());
 
     let bsuid = messages(&fixture("text_bsuid.json"));
-    assert_eq!(bsuid.contacts[0].user_id.as_deref(), Some("US.13491208655302741918"));
-    assert_eq!(bsuid.messages[0].from_user_id.as_deref(), Some("US.13491208655302741918"));
+    assert_eq!(
+        bsuid.contacts[0].user_id.as_deref(),
+        Some("US.13491208655302741918")
+    );
+    assert_eq!(
+        bsuid.messages[0].from_user_id.as_deref(),
+        Some("US.13491208655302741918")
+    );
     assert_eq!(bsuid.contacts[0].name(), Some("Test User"));
 
     let unsupported = messages(&fixture("unsupported.json")).messages[0].clone();

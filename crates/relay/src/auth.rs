@@ -3,7 +3,9 @@
 //! Tokens are 256 random bits, given to the client once; the store keeps only their SHA-256, so
 //! a leaked database does not leak sessions.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -25,7 +27,11 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 
 pub fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -63,7 +69,10 @@ impl AuthUser {
         if roles.contains(&self.0.role) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("your role ({}) may not do this", self.0.role.as_str())))
+            Err(ApiError::forbidden(format!(
+                "your role ({}) may not do this",
+                self.0.role.as_str()
+            )))
         }
     }
 }
@@ -73,21 +82,30 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
 }
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| ApiError::unauthorized("sign in first: no bearer token was sent"))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)
+            .ok_or_else(|| ApiError::unauthorized("sign in first: no bearer token was sent"))?;
         let hash = token_hash(token);
         let user = state
             .store
             .read(move |c| queries::user_for_token(c, &hash, now_ms()))
             .await?
-            .ok_or_else(|| ApiError::unauthorized("your session has expired or was signed out; sign in again"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("your session has expired or was signed out; sign in again")
+            })?;
         Ok(AuthUser(user))
     }
 }

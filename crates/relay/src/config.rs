@@ -23,7 +23,10 @@ pub enum ConfigError {
     #[error("config file {path} is not valid TOML: {message}")]
     Toml { path: PathBuf, message: String },
     #[error("setting {name} is missing: {hint}")]
-    Missing { name: &'static str, hint: &'static str },
+    Missing {
+        name: &'static str,
+        hint: &'static str,
+    },
     #[error("setting {name} is invalid: {reason}")]
     Invalid { name: String, reason: String },
 }
@@ -197,7 +200,8 @@ impl Config {
             if app_secret.is_empty() {
                 return Err(ConfigError::Missing {
                     name: "WA_APP_SECRET",
-                    hint: "the Meta app secret that signs webhooks (App Dashboard > Settings > Basic)",
+                    hint:
+                        "the Meta app secret that signs webhooks (App Dashboard > Settings > Basic)",
                 });
             }
             if verify_token.is_empty() {
@@ -236,10 +240,15 @@ impl Config {
 
         let mut seen = std::collections::HashSet::new();
         for (i, n) in file.numbers.iter().enumerate() {
-            if n.phone_number_id.is_empty() || !n.phone_number_id.chars().all(|c| c.is_ascii_digit()) {
+            if n.phone_number_id.is_empty()
+                || !n.phone_number_id.chars().all(|c| c.is_ascii_digit())
+            {
                 return Err(ConfigError::Invalid {
                     name: format!("numbers[{i}].phone_number_id"),
-                    reason: format!("{:?} must be Meta's numeric phone number id", n.phone_number_id),
+                    reason: format!(
+                        "{:?} must be Meta's numeric phone number id",
+                        n.phone_number_id
+                    ),
                 });
             }
             if !seen.insert(n.phone_number_id.clone()) {
@@ -302,7 +311,9 @@ impl Config {
 }
 
 fn valid_api_version(v: &str) -> bool {
-    let Some(rest) = v.strip_prefix('v') else { return false };
+    let Some(rest) = v.strip_prefix('v') else {
+        return false;
+    };
     let mut parts = rest.split('.');
     matches!(
         (parts.next(), parts.next(), parts.next()),
@@ -312,7 +323,10 @@ fn valid_api_version(v: &str) -> bool {
 }
 
 fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {
-    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         if path.is_empty() {
             return Err(ConfigError::Invalid {
                 name: "SWITCHBOARD_DATABASE_URL".into(),
@@ -324,7 +338,8 @@ fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Err(ConfigError::Invalid {
             name: "SWITCHBOARD_DATABASE_URL".into(),
-            reason: "the PostgreSQL back-end is not part of this build yet; use sqlite://PATH".into(),
+            reason: "the PostgreSQL back-end is not part of this build yet; use sqlite://PATH"
+                .into(),
         });
     }
     Err(ConfigError::Invalid {
@@ -338,7 +353,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     const SECRETS: [(&str, &str); 3] = [
@@ -351,7 +369,10 @@ mod tests {
     fn defaults_and_env_overrides() {
         let c = Config::load_with_env(None, &env(&SECRETS), Purpose::Serve).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8787");
-        assert_eq!(c.database, DatabaseUrl::Sqlite(PathBuf::from("./data/switchboard.db")));
+        assert_eq!(
+            c.database,
+            DatabaseUrl::Sqlite(PathBuf::from("./data/switchboard.db"))
+        );
         assert_eq!(c.graph_url, DEFAULT_GRAPH_URL);
         let mut e = env(&SECRETS);
         e.insert("SWITCHBOARD_LISTEN".into(), "127.0.0.1:9999".into());
@@ -360,7 +381,10 @@ mod tests {
         e.insert("WA_API_VERSION".into(), "v26.0".into());
         let c = Config::load_with_env(None, &e, Purpose::Serve).unwrap();
         assert_eq!(c.listen.port(), 9999);
-        assert_eq!(c.database, DatabaseUrl::Sqlite(PathBuf::from("/srv/sb/switchboard.db")));
+        assert_eq!(
+            c.database,
+            DatabaseUrl::Sqlite(PathBuf::from("/srv/sb/switchboard.db"))
+        );
         assert_eq!(c.graph_url, "http://127.0.0.1:1234");
         assert_eq!(c.api_version, "v26.0");
     }
@@ -377,10 +401,16 @@ mod tests {
         assert!(err.to_string().contains("SWITCHBOARD_LISTEN"));
         let mut e = env(&SECRETS);
         e.insert("WA_API_VERSION".into(), "25".into());
-        assert!(Config::load_with_env(None, &e, Purpose::Serve).unwrap_err().to_string().contains("WA_API_VERSION"));
+        assert!(Config::load_with_env(None, &e, Purpose::Serve)
+            .unwrap_err()
+            .to_string()
+            .contains("WA_API_VERSION"));
         let mut e = env(&SECRETS);
         e.insert("SWITCHBOARD_DATABASE_URL".into(), "mysql://x".into());
-        assert!(Config::load_with_env(None, &e, Purpose::Serve).unwrap_err().to_string().contains("SWITCHBOARD_DATABASE_URL"));
+        assert!(Config::load_with_env(None, &e, Purpose::Serve)
+            .unwrap_err()
+            .to_string()
+            .contains("SWITCHBOARD_DATABASE_URL"));
     }
 
     #[test]
@@ -394,17 +424,32 @@ mod tests {
             ));
         }
         std::fs::write(&path, &toml).unwrap();
-        let c = Config::load_with_env(Some(&path), &env(&[("WA_APP_SECRET", "from-env")]), Purpose::Serve).unwrap();
+        let c = Config::load_with_env(
+            Some(&path),
+            &env(&[("WA_APP_SECRET", "from-env")]),
+            Purpose::Serve,
+        )
+        .unwrap();
         assert_eq!(c.numbers.len(), 60);
         assert_eq!(c.app_secret.expose(), "from-env");
         let printed = format!("{c:?}");
-        assert!(!printed.contains("from-env") && !printed.contains("\"t\""), "secrets leak: {printed}");
+        assert!(
+            !printed.contains("from-env") && !printed.contains("\"t\""),
+            "secrets leak: {printed}"
+        );
 
         std::fs::write(&path, "listen = \"127.0.0.1:8000\"\nbogus = 1\n").unwrap();
         let err = Config::load_with_env(Some(&path), &env(&SECRETS), Purpose::Serve).unwrap_err();
         assert!(err.to_string().contains("bogus"), "{err}");
-        std::fs::write(&path, "[[numbers]]\nphone_number_id = \"abc\"\ndisplay_phone_number = \"1\"\nname = \"x\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "[[numbers]]\nphone_number_id = \"abc\"\ndisplay_phone_number = \"1\"\nname = \"x\"\n",
+        )
+        .unwrap();
         let err = Config::load_with_env(Some(&path), &env(&SECRETS), Purpose::Serve).unwrap_err();
-        assert!(err.to_string().contains("numbers[0].phone_number_id"), "{err}");
+        assert!(
+            err.to_string().contains("numbers[0].phone_number_id"),
+            "{err}"
+        );
     }
 }

@@ -17,7 +17,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
@@ -35,17 +39,27 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on the relay; the error was logged")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on the relay; the error was logged",
+        )
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(what) => ApiError::not_found(format!("{what} does not exist or is not visible to you")),
+            StoreError::NotFound(what) => {
+                ApiError::not_found(format!("{what} does not exist or is not visible to you"))
+            }
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             StoreError::Invalid(m) => ApiError::unprocessable("invalid", m),
-            StoreError::Closed => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the relay is shutting down"),
+            StoreError::Closed => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the relay is shutting down",
+            ),
             other => {
                 tracing::error!(error = %other, "store error");
                 ApiError::internal()
@@ -56,7 +70,14 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorBody { code: self.code.to_string(), message: self.message })).into_response()
+        (
+            self.status,
+            Json(ErrorBody {
+                code: self.code.to_string(),
+                message: self.message,
+            }),
+        )
+            .into_response()
     }
 }
 

@@ -22,10 +22,20 @@ pub struct GraphClient {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SendOutcome {
-    Accepted { wamid: String },
+    Accepted {
+        wamid: String,
+    },
     /// Worth retrying; `throttled` asks for a slower backoff.
-    Retry { code: Option<i64>, error: String, throttled: bool },
-    Terminal { code: i64, title: String, details: Option<String> },
+    Retry {
+        code: Option<i64>,
+        error: String,
+        throttled: bool,
+    },
+    Terminal {
+        code: i64,
+        title: String,
+        details: Option<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,20 +88,34 @@ impl GraphClient {
         let resp = match resp {
             Ok(r) => r,
             Err(e) => {
-                let kind = if e.is_timeout() { "timeout" } else { "connection error" };
-                return SendOutcome::Retry { code: None, error: format!("{kind}: {}", without_url(&e)), throttled: false };
+                let kind = if e.is_timeout() {
+                    "timeout"
+                } else {
+                    "connection error"
+                };
+                return SendOutcome::Retry {
+                    code: None,
+                    error: format!("{kind}: {}", without_url(&e)),
+                    throttled: false,
+                };
             }
         };
         let status = resp.status();
         let body = match resp.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                return SendOutcome::Retry { code: None, error: format!("reading response: {}", without_url(&e)), throttled: false }
+                return SendOutcome::Retry {
+                    code: None,
+                    error: format!("reading response: {}", without_url(&e)),
+                    throttled: false,
+                }
             }
         };
         if status.is_success() {
             return match serde_json::from_slice::<SendResponse>(&body) {
-                Ok(r) if !r.messages.is_empty() => SendOutcome::Accepted { wamid: r.messages[0].id.clone() },
+                Ok(r) if !r.messages.is_empty() => SendOutcome::Accepted {
+                    wamid: r.messages[0].id.clone(),
+                },
                 _ => SendOutcome::Retry {
                     code: None,
                     error: format!("unexpected success body from the Graph API (HTTP {status})"),
@@ -103,9 +127,21 @@ impl GraphClient {
             Ok(env) => {
                 let e = env.error;
                 match classify(e.code) {
-                    Retry::Backoff => SendOutcome::Retry { code: Some(e.code), error: e.message, throttled: false },
-                    Retry::Throttled => SendOutcome::Retry { code: Some(e.code), error: e.message, throttled: true },
-                    Retry::Terminal => SendOutcome::Terminal { code: e.code, details: e.details(), title: e.message },
+                    Retry::Backoff => SendOutcome::Retry {
+                        code: Some(e.code),
+                        error: e.message,
+                        throttled: false,
+                    },
+                    Retry::Throttled => SendOutcome::Retry {
+                        code: Some(e.code),
+                        error: e.message,
+                        throttled: true,
+                    },
+                    Retry::Terminal => SendOutcome::Terminal {
+                        code: e.code,
+                        details: e.details(),
+                        title: e.message,
+                    },
                 }
             }
             Err(_) if status.is_server_error() || status.as_u16() == 429 => SendOutcome::Retry {
@@ -145,7 +181,8 @@ impl GraphClient {
             .await
             .map_err(|e| GraphError::Transport(without_url(&e)))?;
         let body = api_result(resp).await?;
-        serde_json::from_slice(&body).map_err(|e| GraphError::Transport(format!("bad media descriptor: {e}")))
+        serde_json::from_slice(&body)
+            .map_err(|e| GraphError::Transport(format!("bad media descriptor: {e}")))
     }
 
     /// Downloads media bytes from a URL given by [`media_info`](Self::media_info) (needs the token).
@@ -173,13 +210,22 @@ impl GraphClient {
 
 async fn api_result(resp: reqwest::Response) -> Result<bytes::Bytes, GraphError> {
     let status = resp.status();
-    let body = resp.bytes().await.map_err(|e| GraphError::Transport(without_url(&e)))?;
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| GraphError::Transport(without_url(&e)))?;
     if status.is_success() {
         return Ok(body);
     }
     match serde_json::from_slice::<ErrorEnvelope>(&body) {
-        Ok(env) => Err(GraphError::Api { code: env.error.code, message: env.error.message }),
-        Err(_) => Err(GraphError::Api { code: status.as_u16() as i64, message: format!("HTTP {status}") }),
+        Ok(env) => Err(GraphError::Api {
+            code: env.error.code,
+            message: env.error.message,
+        }),
+        Err(_) => Err(GraphError::Api {
+            code: status.as_u16() as i64,
+            message: format!("HTTP {status}"),
+        }),
     }
 }
 
@@ -194,7 +240,12 @@ fn without_url(e: &reqwest::Error) -> String {
 
 /// The Graph API body for a send. `to` is a phone number or, for customers known only by
 /// username, a BSUID sent as `recipient` (Meta's 2026 form).
-pub fn send_payload(req: &SendRequest, to: &str, to_is_bsuid: bool, reply_wamid: Option<&str>) -> Value {
+pub fn send_payload(
+    req: &SendRequest,
+    to: &str,
+    to_is_bsuid: bool,
+    reply_wamid: Option<&str>,
+) -> Value {
     let mut body = json!({ "messaging_product": "whatsapp", "recipient_type": "individual" });
     if to_is_bsuid {
         body["recipient"] = json!(to);
@@ -203,14 +254,19 @@ pub fn send_payload(req: &SendRequest, to: &str, to_is_bsuid: bool, reply_wamid:
     }
     body["type"] = json!(req.type_name());
     match req {
-        SendRequest::Text { text, preview_url, .. } => {
+        SendRequest::Text {
+            text, preview_url, ..
+        } => {
             body["text"] = json!({ "body": text, "preview_url": preview_url });
         }
         SendRequest::Template { template, .. } => {
             let mut t = json!({ "name": template.name, "language": { "code": template.language } });
             if !template.parameters.is_empty() {
-                let params: Vec<Value> =
-                    template.parameters.iter().map(|p| json!({ "type": "text", "text": p })).collect();
+                let params: Vec<Value> = template
+                    .parameters
+                    .iter()
+                    .map(|p| json!({ "type": "text", "text": p }))
+                    .collect();
                 t["components"] = json!([{ "type": "body", "parameters": params }]);
             }
             body["template"] = t;
@@ -222,7 +278,12 @@ pub fn send_payload(req: &SendRequest, to: &str, to_is_bsuid: bool, reply_wamid:
             }
             body["image"] = o;
         }
-        SendRequest::Document { link, filename, caption, .. } => {
+        SendRequest::Document {
+            link,
+            filename,
+            caption,
+            ..
+        } => {
             let mut o = json!({ "link": link });
             if let Some(c) = caption {
                 o["caption"] = json!(c);
@@ -247,7 +308,11 @@ mod tests {
     #[test]
     fn payload_shapes_follow_meta() {
         let p = send_payload(
-            &SendRequest::Text { text: "Hallo".into(), preview_url: false, reply_to: None },
+            &SendRequest::Text {
+                text: "Hallo".into(),
+                preview_url: false,
+                reply_to: None,
+            },
             "4915112345678",
             false,
             Some("wamid.X"),
@@ -257,7 +322,11 @@ mod tests {
         assert_eq!(p["context"]["message_id"], "wamid.X");
         let p = send_payload(
             &SendRequest::Template {
-                template: TemplateSend { name: "order_update".into(), language: "de".into(), parameters: vec!["Ana".into(), "42".into()] },
+                template: TemplateSend {
+                    name: "order_update".into(),
+                    language: "de".into(),
+                    parameters: vec!["Ana".into(), "42".into()],
+                },
                 reply_to: None,
             },
             "DE.123",
@@ -267,6 +336,9 @@ mod tests {
         assert_eq!(p["recipient"], "DE.123");
         assert!(p.get("to").is_none());
         assert_eq!(p["template"]["language"]["code"], "de");
-        assert_eq!(p["template"]["components"][0]["parameters"][1]["text"], "42");
+        assert_eq!(
+            p["template"]["components"][0]["parameters"][1]["text"],
+            "42"
+        );
     }
 }

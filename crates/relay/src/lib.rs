@@ -97,10 +97,14 @@ pub async fn serve_with_store(
     // Bodies acknowledged before a crash but not applied yet.
     recover_inbox(&store).await?;
 
-    let per_minute = std::num::NonZeroU32::new(config.login_attempts_per_minute).expect("validated >= 1");
+    let per_minute =
+        std::num::NonZeroU32::new(config.login_attempts_per_minute).expect("validated >= 1");
     let state = AppState {
         graph: GraphClient::new(&config),
-        media: Arc::new(media::MediaCache::new(config.data_dir.join("media"), config.media_cache_bytes)),
+        media: Arc::new(media::MediaCache::new(
+            config.data_dir.join("media"),
+            config.media_cache_bytes,
+        )),
         config: Arc::new(config),
         store: store.clone(),
         metrics: Arc::new(Metrics::default()),
@@ -134,12 +138,15 @@ pub async fn serve_with_store(
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "switchboard-relay listening");
     let stop2 = stop.clone();
-    let result = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stop2.notify_waiters();
-        })
-        .await;
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        stop2.notify_waiters();
+    })
+    .await;
     stop.notify_waiters();
     sweeper.abort();
     let _ = tokio::time::timeout(Duration::from_secs(5), sender).await;
@@ -150,7 +157,9 @@ pub async fn serve_with_store(
 pub async fn recover_inbox(store: &Store) -> Result<(), store::StoreError> {
     let mut after = 0;
     loop {
-        let (n, last) = store.write(move |ctx| store::ingest::process_pending(ctx, after, 200)).await?;
+        let (n, last) = store
+            .write(move |ctx| store::ingest::process_pending(ctx, after, 200))
+            .await?;
         if n < 200 {
             return Ok(());
         }

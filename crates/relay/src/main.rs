@@ -11,7 +11,11 @@ use switchboard_relay::config::{Config, Purpose};
 use switchboard_relay::{auth, open_store, store::queries};
 
 #[derive(Parser)]
-#[command(name = "switchboard-relay", version, about = "Switchboard relay: WhatsApp Cloud API webhooks, store, event log and sending")]
+#[command(
+    name = "switchboard-relay",
+    version,
+    about = "Switchboard relay: WhatsApp Cloud API webhooks, store, event log and sending"
+)]
 struct Cli {
     /// TOML configuration file; environment variables override it.
     #[arg(long, global = true, env = "SWITCHBOARD_CONFIG")]
@@ -70,7 +74,10 @@ enum Admin {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| "info,tower_http=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -90,8 +97,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(cli.config.as_deref(), Purpose::Serve)?;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {} (SWITCHBOARD_LISTEN): {e}", config.listen))?;
-            eprintln!("switchboard-relay listening on http://{}", listener.local_addr()?);
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot listen on {} (SWITCHBOARD_LISTEN): {e}",
+                        config.listen
+                    )
+                })?;
+            eprintln!(
+                "switchboard-relay listening on http://{}",
+                listener.local_addr()?
+            );
             switchboard_relay::serve(config, listener, shutdown_signal()).await?;
             Ok(())
         }
@@ -107,7 +122,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn admin(store: &switchboard_relay::store::Store, cmd: Admin) -> anyhow::Result<()> {
     match cmd {
-        Admin::CreateUser { email, name, role, password_stdin: _ } => {
+        Admin::CreateUser {
+            email,
+            name,
+            role,
+            password_stdin: _,
+        } => {
             let role = Role::parse(&role).expect("clap checked the role");
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
@@ -120,25 +140,56 @@ async fn admin(store: &switchboard_relay::store::Store, cmd: Admin) -> anyhow::R
             let user = store
                 .write(move |ctx| {
                     let u = queries::create_user(ctx.conn, &email, &name, role, &hash, ctx.now)?;
-                    queries::audit(ctx.conn, "cli", "user.create", &json!({"user_id": u.id, "email": u.email, "role": u.role.as_str()}), ctx.now)?;
+                    queries::audit(
+                        ctx.conn,
+                        "cli",
+                        "user.create",
+                        &json!({"user_id": u.id, "email": u.email, "role": u.role.as_str()}),
+                        ctx.now,
+                    )?;
                     Ok(u)
                 })
                 .await?;
-            println!("created {} user {} <{}> with id {}", user.role.as_str(), user.name, user.email, user.id);
+            println!(
+                "created {} user {} <{}> with id {}",
+                user.role.as_str(),
+                user.name,
+                user.email,
+                user.id
+            );
         }
-        Admin::AddNumber { phone_number_id, display_phone_number, name, waba_id } => {
+        Admin::AddNumber {
+            phone_number_id,
+            display_phone_number,
+            name,
+            waba_id,
+        } => {
             if phone_number_id.is_empty() || !phone_number_id.chars().all(|c| c.is_ascii_digit()) {
                 anyhow::bail!("--phone-number-id must be Meta's numeric phone number id");
             }
-            let pn = PhoneNumber { phone_number_id, display_phone_number, name, configured: true };
+            let pn = PhoneNumber {
+                phone_number_id,
+                display_phone_number,
+                name,
+                configured: true,
+            };
             let shown = pn.clone();
             store
                 .write(move |ctx| {
                     queries::upsert_number(ctx.conn, &pn, waba_id.as_deref(), ctx.now)?;
-                    queries::audit(ctx.conn, "cli", "number.add", &serde_json::to_value(&pn)?, ctx.now)
+                    queries::audit(
+                        ctx.conn,
+                        "cli",
+                        "number.add",
+                        &serde_json::to_value(&pn)?,
+                        ctx.now,
+                    )
                 })
                 .await?;
-            println!("number {} ({}) \"{}\" is configured", shown.phone_number_id, shown.display_phone_number, shown.name);
+            println!(
+                "number {} ({}) \"{}\" is configured",
+                shown.phone_number_id, shown.display_phone_number, shown.name
+            );
         }
         Admin::ListNumbers { json } => {
             let numbers = store.read(queries::numbers).await?;
@@ -148,8 +199,15 @@ async fn admin(store: &switchboard_relay::store::Store, cmd: Admin) -> anyhow::R
                 println!("no numbers yet: add one with `switchboard-relay admin add-number`");
             } else {
                 for n in numbers {
-                    let state = if n.configured { "configured" } else { "UNCONFIGURED (seen in webhooks; adopt with add-number)" };
-                    println!("{}\t{}\t{}\t{}", n.phone_number_id, n.display_phone_number, n.name, state);
+                    let state = if n.configured {
+                        "configured"
+                    } else {
+                        "UNCONFIGURED (seen in webhooks; adopt with add-number)"
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        n.phone_number_id, n.display_phone_number, n.name, state
+                    );
                 }
             }
         }
@@ -164,7 +222,13 @@ async fn admin(store: &switchboard_relay::store::Store, cmd: Admin) -> anyhow::R
                 println!("no dead letters");
             }
             for d in dead {
-                println!("#{} at {}: {}\n{}\n", d.id, d.received_at, d.error, d.body.chars().take(500).collect::<String>());
+                println!(
+                    "#{} at {}: {}\n{}\n",
+                    d.id,
+                    d.received_at,
+                    d.error,
+                    d.body.chars().take(500).collect::<String>()
+                );
             }
         }
     }
@@ -177,7 +241,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

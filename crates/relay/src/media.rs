@@ -21,11 +21,19 @@ pub const MAX_MEDIA_BYTES: u64 = 100 * 1024 * 1024;
 
 impl MediaCache {
     pub fn new(dir: PathBuf, max_bytes: u64) -> MediaCache {
-        MediaCache { dir, max_bytes, lock: Mutex::new(()) }
+        MediaCache {
+            dir,
+            max_bytes,
+            lock: Mutex::new(()),
+        }
     }
 
     fn path(&self, media_id: &str) -> Option<PathBuf> {
-        if media_id.is_empty() || !media_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if media_id.is_empty()
+            || !media_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return None;
         }
         Some(self.dir.join(media_id))
@@ -38,7 +46,10 @@ impl MediaCache {
 
     pub async fn put(&self, media_id: &str, bytes: &[u8]) -> std::io::Result<()> {
         let Some(path) = self.path(media_id) else {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad media id"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "bad media id",
+            ));
         };
         let _guard = self.lock.lock().await;
         tokio::fs::create_dir_all(&self.dir).await?;

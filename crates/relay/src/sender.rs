@@ -36,24 +36,38 @@ pub struct SenderConfig {
 pub fn backoff(cfg: &SenderConfig, attempts: u32, throttled: bool) -> Duration {
     let factor = if throttled { 2 } else { 1 };
     let exp = attempts.saturating_sub(1).min(20);
-    let base = cfg.backoff_base.saturating_mul(factor).saturating_mul(1u32 << exp);
+    let base = cfg
+        .backoff_base
+        .saturating_mul(factor)
+        .saturating_mul(1u32 << exp);
     let capped = base.min(cfg.backoff_max);
     let jitter = rand::thread_rng().gen_range(0.75..1.25);
     capped.mul_f64(jitter)
 }
 
-pub async fn run(store: Store, graph: GraphClient, cfg: SenderConfig, wake: Arc<Notify>, metrics: Arc<Metrics>, shutdown: Arc<Notify>) {
+pub async fn run(
+    store: Store,
+    graph: GraphClient,
+    cfg: SenderConfig,
+    wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
+    shutdown: Arc<Notify>,
+) {
     let mut in_flight: JoinSet<i64> = JoinSet::new();
     let mut busy: HashSet<i64> = HashSet::new();
     loop {
         let free = MAX_IN_FLIGHT - in_flight.len();
         if free > 0 {
             let busy_list: Vec<i64> = busy.iter().copied().collect();
-            match store.read(move |c| outbox::due(c, now_ms(), free, &busy_list)).await {
+            match store
+                .read(move |c| outbox::due(c, now_ms(), free, &busy_list))
+                .await
+            {
                 Ok(items) => {
                     for item in items {
                         busy.insert(item.conversation_id);
-                        let (store, graph, cfg, metrics) = (store.clone(), graph.clone(), cfg.clone(), metrics.clone());
+                        let (store, graph, cfg, metrics) =
+                            (store.clone(), graph.clone(), cfg.clone(), metrics.clone());
                         in_flight.spawn(async move {
                             let conv = item.conversation_id;
                             if let Err(e) = send_one(&store, &graph, &cfg, &metrics, item).await {
@@ -93,33 +107,60 @@ pub async fn run(store: Store, graph: GraphClient, cfg: SenderConfig, wake: Arc<
     in_flight.abort_all();
 }
 
-async fn send_one(store: &Store, graph: &GraphClient, cfg: &SenderConfig, metrics: &Metrics, item: outbox::OutboxItem) -> Result<(), crate::store::StoreError> {
+async fn send_one(
+    store: &Store,
+    graph: &GraphClient,
+    cfg: &SenderConfig,
+    metrics: &Metrics,
+    item: outbox::OutboxItem,
+) -> Result<(), crate::store::StoreError> {
     let outcome = graph.send(&item.phone_number_id, &item.payload).await;
     let id = item.message_id;
     match outcome {
         SendOutcome::Accepted { wamid } => {
             Metrics::inc(&metrics.messages_out);
-            store.write(move |ctx| outbox::accepted(ctx, id, &wamid)).await
+            store
+                .write(move |ctx| outbox::accepted(ctx, id, &wamid))
+                .await
         }
-        SendOutcome::Retry { code, error, throttled } => {
+        SendOutcome::Retry {
+            code,
+            error,
+            throttled,
+        } => {
             let attempts = item.attempts + 1;
             if attempts >= cfg.max_attempts {
                 let code = code.unwrap_or(0);
                 metrics.send_failed(code);
-                tracing::warn!(message_id = id, code, attempts, "send gave up after retries");
+                tracing::warn!(
+                    message_id = id,
+                    code,
+                    attempts,
+                    "send gave up after retries"
+                );
                 let title = format!("Gave up after {attempts} attempts: {error}");
-                store.write(move |ctx| outbox::failed(ctx, id, code, &title, None)).await
+                store
+                    .write(move |ctx| outbox::failed(ctx, id, code, &title, None))
+                    .await
             } else {
                 Metrics::inc(&metrics.send_retries);
                 let next = now_ms() + backoff(cfg, attempts, throttled).as_millis() as i64;
                 tracing::info!(message_id = id, ?code, attempts, "send will be retried");
-                store.write(move |ctx| outbox::retry_later(ctx, id, attempts, next, &error)).await
+                store
+                    .write(move |ctx| outbox::retry_later(ctx, id, attempts, next, &error))
+                    .await
             }
         }
-        SendOutcome::Terminal { code, title, details } => {
+        SendOutcome::Terminal {
+            code,
+            title,
+            details,
+        } => {
             metrics.send_failed(code);
             tracing::warn!(message_id = id, code, "send refused by the Graph API");
-            store.write(move |ctx| outbox::failed(ctx, id, code, &title, details.as_deref())).await
+            store
+                .write(move |ctx| outbox::failed(ctx, id, code, &title, details.as_deref()))
+                .await
         }
     }
 }
@@ -130,7 +171,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_caps() {
-        let cfg = SenderConfig { max_attempts: 8, backoff_base: Duration::from_millis(100), backoff_max: Duration::from_secs(2) };
+        let cfg = SenderConfig {
+            max_attempts: 8,
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(2),
+        };
         let d1 = backoff(&cfg, 1, false);
         assert!(d1 >= Duration::from_millis(75) && d1 <= Duration::from_millis(125));
         let d3 = backoff(&cfg, 3, false);

@@ -30,7 +30,12 @@ fn relay_cmd(dir: &std::path::Path) -> Command {
 
 /// Starts the binary and returns it with its base URL (read from its start-up line).
 fn start(dir: &std::path::Path) -> (Child, String) {
-    let mut child = relay_cmd(dir).arg("serve").stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut child = relay_cmd(dir)
+        .arg("serve")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -43,16 +48,20 @@ fn start(dir: &std::path::Path) -> (Child, String) {
             }
         }
     });
-    let base = rx.recv_timeout(Duration::from_secs(30)).expect("relay printed its address");
+    let base = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("relay printed its address");
     (child, base)
 }
 
 fn body(i: usize) -> Vec<u8> {
     let wa = format!("49151{:07}", i % 50);
-    to_meta_json(&json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+    to_meta_json(
+        &json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
         "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"200000000000002"},
         "contacts":[{"profile":{"name":format!("Kunde {}", i % 50)},"wa_id":wa, "user_id": format!("DE.{}", i % 50)}],
-        "messages":[{"from":wa,"id":format!("wamid.crash{i}"),"timestamp":"1790000000","type":"text","text":{"body":format!("Nachricht {i}")}}]}}]}]}))
+        "messages":[{"from":wa,"id":format!("wamid.crash{i}"),"timestamp":"1790000000","type":"text","text":{"body":format!("Nachricht {i}")}}]}}]}]}),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,17 +69,35 @@ async fn kill_9_loses_no_acknowledged_message() {
     let dir = tempfile::tempdir().unwrap();
     // The admin CLI works on the store without a server.
     let mut create = relay_cmd(dir.path())
-        .args(["admin", "create-user", "--email", "sup@example.com", "--name", "Sup", "--role", "supervisor", "--password-stdin"])
+        .args([
+            "admin",
+            "create-user",
+            "--email",
+            "sup@example.com",
+            "--name",
+            "Sup",
+            "--role",
+            "supervisor",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    create.stdin.take().unwrap().write_all(b"password123\n").unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"password123\n")
+        .unwrap();
     assert!(create.wait_with_output().unwrap().status.success());
 
     let (mut child, base) = start(dir.path());
     let acked = Arc::new(Mutex::new(HashSet::new()));
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..16 {
@@ -80,7 +107,13 @@ async fn kill_9_loses_no_acknowledged_message() {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let b = body(i);
                 let sig = signature::sign(common::APP_SECRET.as_bytes(), &b);
-                match http.post(format!("{base}/webhooks/whatsapp")).header("x-hub-signature-256", sig).body(b).send().await {
+                match http
+                    .post(format!("{base}/webhooks/whatsapp"))
+                    .header("x-hub-signature-256", sig)
+                    .body(b)
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status() == 200 => {
                         acked.lock().unwrap().insert(format!("wamid.crash{i}"));
                     }
@@ -97,7 +130,11 @@ async fn kill_9_loses_no_acknowledged_message() {
         t.await.unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() > 100, "only {} acknowledged before the kill", acked.len());
+    assert!(
+        acked.len() > 100,
+        "only {} acknowledged before the kill",
+        acked.len()
+    );
 
     let (mut child, base) = start(dir.path());
     let login: Value = http
@@ -125,7 +162,9 @@ async fn kill_9_loses_no_acknowledged_message() {
             .unwrap();
         for e in page["events"].as_array().unwrap() {
             if e["kind"] == "message.created" {
-                *counts.entry(e["data"]["wamid"].as_str().unwrap().to_string()).or_default() += 1;
+                *counts
+                    .entry(e["data"]["wamid"].as_str().unwrap().to_string())
+                    .or_default() += 1;
             }
         }
         let next_after = page["next_after"].as_i64().unwrap();
@@ -135,7 +174,11 @@ async fn kill_9_loses_no_acknowledged_message() {
         after = next_after;
     }
     for w in &acked {
-        assert_eq!(counts.get(w), Some(&1), "acknowledged {w} must be stored exactly once");
+        assert_eq!(
+            counts.get(w),
+            Some(&1),
+            "acknowledged {w} must be stored exactly once"
+        );
     }
     assert!(counts.values().all(|&n| n == 1), "no duplicates at all");
     child.kill().unwrap();

@@ -30,25 +30,40 @@ fn limit(q: &LimitQuery) -> Result<usize, ApiError> {
 /// Webhook bodies that could not be parsed, newest first (admins only).
 #[utoipa::path(get, path = "/api/v1/admin/dead-letters", params(LimitQuery), security(("bearer" = [])),
     responses((status = 200, body = [DeadLetter]), (status = 403, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn dead_letters(State(s): State<AppState>, user: AuthUser, Query(q): Query<LimitQuery>) -> Result<Json<Vec<DeadLetter>>, ApiError> {
+pub async fn dead_letters(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<LimitQuery>,
+) -> Result<Json<Vec<DeadLetter>>, ApiError> {
     user.require(&[Role::Admin])?;
     let l = limit(&q)?;
-    Ok(Json(s.store.read(move |c| queries::dead_letters(c, l)).await?))
+    Ok(Json(
+        s.store.read(move |c| queries::dead_letters(c, l)).await?,
+    ))
 }
 
 /// The audit log of admin actions, newest first (admins only).
 #[utoipa::path(get, path = "/api/v1/admin/audit", params(LimitQuery), security(("bearer" = [])),
     responses((status = 200, body = [Object]), (status = 403, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn audit(State(s): State<AppState>, user: AuthUser, Query(q): Query<LimitQuery>) -> Result<Json<Vec<Value>>, ApiError> {
+pub async fn audit(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<LimitQuery>,
+) -> Result<Json<Vec<Value>>, ApiError> {
     user.require(&[Role::Admin])?;
     let l = limit(&q)?;
-    Ok(Json(s.store.read(move |c| queries::audit_entries(c, l)).await?))
+    Ok(Json(
+        s.store.read(move |c| queries::audit_entries(c, l)).await?,
+    ))
 }
 
 /// All users (supervisors and admins).
 #[utoipa::path(get, path = "/api/v1/admin/users", security(("bearer" = [])),
     responses((status = 200, body = [User]), (status = 403, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn list_users(State(s): State<AppState>, user: AuthUser) -> Result<Json<Vec<User>>, ApiError> {
+pub async fn list_users(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<User>>, ApiError> {
     user.require(&[Role::Admin, Role::Supervisor])?;
     Ok(Json(s.store.read(queries::users).await?))
 }
@@ -65,20 +80,44 @@ pub struct NewUser {
 /// Creates a user (admins only).
 #[utoipa::path(post, path = "/api/v1/admin/users", request_body = NewUser, security(("bearer" = [])),
     responses((status = 201, body = User), (status = 409, body = switchboard_protocol::api::ErrorBody), (status = 422, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn create_user(State(s): State<AppState>, admin: AuthUser, JsonBody(req): JsonBody<NewUser>) -> Result<(StatusCode, Json<User>), ApiError> {
+pub async fn create_user(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    JsonBody(req): JsonBody<NewUser>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
     admin.require(&[Role::Admin])?;
     if !req.email.contains('@') || req.name.trim().is_empty() {
-        return Err(ApiError::unprocessable("invalid", "a user needs a valid email and a name"));
+        return Err(ApiError::unprocessable(
+            "invalid",
+            "a user needs a valid email and a name",
+        ));
     }
-    validate_new_password(&req.password).map_err(|m| ApiError::unprocessable("weak_password", m))?;
+    validate_new_password(&req.password)
+        .map_err(|m| ApiError::unprocessable("weak_password", m))?;
     let password = req.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|_| ApiError::internal())?.map_err(|_| ApiError::internal())?;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|_| ApiError::internal())?;
     let actor = admin.0.email.clone();
     let user = s
         .store
         .write(move |ctx| {
-            let u = queries::create_user(ctx.conn, &req.email, req.name.trim(), req.role, &hash, ctx.now)?;
-            queries::audit(ctx.conn, &actor, "user.create", &json!({"user_id": u.id, "email": u.email, "role": u.role.as_str()}), ctx.now)?;
+            let u = queries::create_user(
+                ctx.conn,
+                &req.email,
+                req.name.trim(),
+                req.role,
+                &hash,
+                ctx.now,
+            )?;
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "user.create",
+                &json!({"user_id": u.id, "email": u.email, "role": u.role.as_str()}),
+                ctx.now,
+            )?;
             Ok(u)
         })
         .await?;
@@ -97,18 +136,36 @@ pub struct NewNumber {
 /// Adds a business number, or adopts one that appeared unconfigured (admins only).
 #[utoipa::path(post, path = "/api/v1/admin/numbers", request_body = NewNumber, security(("bearer" = [])),
     responses((status = 200, body = PhoneNumber), (status = 422, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn add_number(State(s): State<AppState>, admin: AuthUser, JsonBody(req): JsonBody<NewNumber>) -> Result<Json<PhoneNumber>, ApiError> {
+pub async fn add_number(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    JsonBody(req): JsonBody<NewNumber>,
+) -> Result<Json<PhoneNumber>, ApiError> {
     admin.require(&[Role::Admin])?;
     if req.phone_number_id.is_empty() || !req.phone_number_id.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::unprocessable("invalid", "phone_number_id must be Meta's numeric phone number id"));
+        return Err(ApiError::unprocessable(
+            "invalid",
+            "phone_number_id must be Meta's numeric phone number id",
+        ));
     }
-    let pn = PhoneNumber { phone_number_id: req.phone_number_id, display_phone_number: req.display_phone_number, name: req.name, configured: true };
+    let pn = PhoneNumber {
+        phone_number_id: req.phone_number_id,
+        display_phone_number: req.display_phone_number,
+        name: req.name,
+        configured: true,
+    };
     let actor = admin.0.email.clone();
     let out = pn.clone();
     s.store
         .write(move |ctx| {
             queries::upsert_number(ctx.conn, &pn, req.waba_id.as_deref(), ctx.now)?;
-            queries::audit(ctx.conn, &actor, "number.add", &serde_json::to_value(&pn)?, ctx.now)
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "number.add",
+                &serde_json::to_value(&pn)?,
+                ctx.now,
+            )
         })
         .await?;
     Ok(Json(out))

@@ -23,13 +23,26 @@ pub async fn login(
     if email.is_empty() || req.password.is_empty() {
         return Err(ApiError::bad_request("email and password are required"));
     }
-    let limited = s.login_limiter.check_key(&format!("email:{email}")).is_err()
-        || s.login_limiter.check_key(&format!("ip:{}", peer.ip())).is_err() && !peer.ip().is_loopback();
+    let limited = s
+        .login_limiter
+        .check_key(&format!("email:{email}"))
+        .is_err()
+        || s.login_limiter
+            .check_key(&format!("ip:{}", peer.ip()))
+            .is_err()
+            && !peer.ip().is_loopback();
     if limited {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", "too many sign-in attempts; wait a minute and try again"));
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many sign-in attempts; wait a minute and try again",
+        ));
     }
     let lookup = email.clone();
-    let found = s.store.read(move |c| queries::user_by_email(c, &lookup)).await?;
+    let found = s
+        .store
+        .read(move |c| queries::user_by_email(c, &lookup))
+        .await?;
     let password = req.password;
     let (user, ok) = tokio::task::spawn_blocking(move || match found {
         Some((user, hash)) => {
@@ -51,20 +64,33 @@ pub async fn login(
     let (token, hash) = new_token();
     let expires_at = now_ms() + s.config.token_ttl.as_millis() as i64;
     let uid = user.id;
-    s.store.write(move |ctx| queries::insert_token(ctx.conn, &hash, uid, ctx.now, expires_at)).await?;
-    Ok(Json(LoginResponse { token, id: user.id, user, expires_at }))
+    s.store
+        .write(move |ctx| queries::insert_token(ctx.conn, &hash, uid, ctx.now, expires_at))
+        .await?;
+    Ok(Json(LoginResponse {
+        token,
+        id: user.id,
+        user,
+        expires_at,
+    }))
 }
 
 /// Ends this session (the token stops working at once).
 #[utoipa::path(post, path = "/api/v1/auth/logout", security(("bearer" = [])), responses((status = 204)))]
-pub async fn logout(State(s): State<AppState>, _user: AuthUser, headers: axum::http::HeaderMap) -> Result<StatusCode, ApiError> {
+pub async fn logout(
+    State(s): State<AppState>,
+    _user: AuthUser,
+    headers: axum::http::HeaderMap,
+) -> Result<StatusCode, ApiError> {
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| token_hash(t.trim()))
         .ok_or_else(|| ApiError::unauthorized("no bearer token"))?;
-    s.store.write(move |ctx| queries::delete_token(ctx.conn, &token)).await?;
+    s.store
+        .write(move |ctx| queries::delete_token(ctx.conn, &token))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -4,7 +4,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
-use switchboard_protocol::api::{Conversation, ConversationPage, MarkReadRequest, Message, MessagePage, PhoneNumber, SendRequest};
+use switchboard_protocol::api::{
+    Conversation, ConversationPage, MarkReadRequest, Message, MessagePage, PhoneNumber, SendRequest,
+};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, JsonBody};
@@ -13,7 +15,10 @@ use crate::AppState;
 
 /// Business numbers (inboxes), including unconfigured ones seen in webhooks.
 #[utoipa::path(get, path = "/api/v1/numbers", security(("bearer" = [])), responses((status = 200, body = [PhoneNumber])))]
-pub async fn list_numbers(State(s): State<AppState>, _u: AuthUser) -> Result<Json<Vec<PhoneNumber>>, ApiError> {
+pub async fn list_numbers(
+    State(s): State<AppState>,
+    _u: AuthUser,
+) -> Result<Json<Vec<PhoneNumber>>, ApiError> {
     Ok(Json(s.store.read(queries::numbers).await?))
 }
 
@@ -33,7 +38,11 @@ pub struct ListQuery {
 /// Conversations the user may see, most recent activity first.
 #[utoipa::path(get, path = "/api/v1/conversations", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = ConversationPage), (status = 400, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn list(State(s): State<AppState>, AuthUser(user): AuthUser, Query(q): Query<ListQuery>) -> Result<Json<ConversationPage>, ApiError> {
+pub async fn list(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<ConversationPage>, ApiError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 500"));
@@ -47,15 +56,35 @@ pub async fn list(State(s): State<AppState>, AuthUser(user): AuthUser, Query(q):
         None => None,
         Some("none") => Some(None),
         Some("me") => Some(Some(user.id)),
-        Some(id) => Some(Some(id.parse::<i64>().map_err(|_| ApiError::bad_request("assignee must be a user id, me or none"))?)),
+        Some(id) => Some(Some(id.parse::<i64>().map_err(|_| {
+            ApiError::bad_request("assignee must be a user id, me or none")
+        })?)),
     };
     let before = match q.before.as_deref() {
         None => None,
-        Some(c) => Some(parse_cursor(c).ok_or_else(|| ApiError::bad_request("before is not a cursor from next_before"))?),
+        Some(c) => Some(
+            parse_cursor(c)
+                .ok_or_else(|| ApiError::bad_request("before is not a cursor from next_before"))?,
+        ),
     };
-    let filter = queries::ConversationFilter { status: q.status, assignee, phone_number_id: q.phone_number_id, before, limit };
-    let items = s.store.read(move |c| queries::list_conversations(c, &user, &filter)).await?;
-    let next_before = if items.len() == limit { items.last().map(|c| format!("{}_{}", c.last_message_at, c.id)) } else { None };
+    let filter = queries::ConversationFilter {
+        status: q.status,
+        assignee,
+        phone_number_id: q.phone_number_id,
+        before,
+        limit,
+    };
+    let items = s
+        .store
+        .read(move |c| queries::list_conversations(c, &user, &filter))
+        .await?;
+    let next_before = if items.len() == limit {
+        items
+            .last()
+            .map(|c| format!("{}_{}", c.last_message_at, c.id))
+    } else {
+        None
+    };
     Ok(Json(ConversationPage { items, next_before }))
 }
 
@@ -64,22 +93,34 @@ fn parse_cursor(c: &str) -> Option<(i64, i64)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
-async fn visible(s: &AppState, user: &switchboard_protocol::api::User, id: i64) -> Result<(), ApiError> {
+async fn visible(
+    s: &AppState,
+    user: &switchboard_protocol::api::User,
+    id: i64,
+) -> Result<(), ApiError> {
     let u = user.clone();
     if s.store.read(move |c| queries::may_see(c, &u, id)).await? {
         Ok(())
     } else {
         // Same answer as for a missing conversation: an agent learns nothing about others' work.
-        Err(ApiError::not_found(format!("conversation {id} does not exist or is not visible to you")))
+        Err(ApiError::not_found(format!(
+            "conversation {id} does not exist or is not visible to you"
+        )))
     }
 }
 
 /// One conversation.
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = Conversation), (status = 404, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn get_one(State(s): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>) -> Result<Json<Conversation>, ApiError> {
+pub async fn get_one(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Conversation>, ApiError> {
     visible(&s, &user, id).await?;
-    Ok(Json(s.store.read(move |c| queries::conversation(c, id)).await?))
+    Ok(Json(
+        s.store.read(move |c| queries::conversation(c, id)).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -93,14 +134,26 @@ pub struct MessagesQuery {
 /// A page of a conversation's messages, oldest first; page backwards with `before`.
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", params(("id" = i64, Path), MessagesQuery), security(("bearer" = [])),
     responses((status = 200, body = MessagePage), (status = 404, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn messages(State(s): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>, Query(q): Query<MessagesQuery>) -> Result<Json<MessagePage>, ApiError> {
+pub async fn messages(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Query(q): Query<MessagesQuery>,
+) -> Result<Json<MessagePage>, ApiError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 500"));
     }
     visible(&s, &user, id).await?;
-    let items = s.store.read(move |c| queries::list_messages(c, id, q.before, limit)).await?;
-    let next_before = if items.len() == limit { items.first().map(|m| m.id) } else { None };
+    let items = s
+        .store
+        .read(move |c| queries::list_messages(c, id, q.before, limit))
+        .await?;
+    let next_before = if items.len() == limit {
+        items.first().map(|m| m.id)
+    } else {
+        None
+    };
     Ok(Json(MessagePage { items, next_before }))
 }
 
@@ -119,13 +172,20 @@ pub async fn send(
     headers: HeaderMap,
     JsonBody(req): JsonBody<SendRequest>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    req.validate().map_err(|m| ApiError::unprocessable("invalid_message", m))?;
+    req.validate()
+        .map_err(|m| ApiError::unprocessable("invalid_message", m))?;
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
-            let k = v.to_str().map_err(|_| ApiError::bad_request("Idempotency-Key must be ASCII"))?.trim().to_string();
+            let k = v
+                .to_str()
+                .map_err(|_| ApiError::bad_request("Idempotency-Key must be ASCII"))?
+                .trim()
+                .to_string();
             if k.is_empty() || k.len() > 200 {
-                return Err(ApiError::bad_request("Idempotency-Key must have 1 to 200 characters"));
+                return Err(ApiError::bad_request(
+                    "Idempotency-Key must have 1 to 200 characters",
+                ));
             }
             Some(k)
         }
@@ -133,9 +193,14 @@ pub async fn send(
     let result = s
         .store
         .write(move |ctx| {
-            outbox::enqueue(ctx, &user, id, &req, key.as_deref(), |to, is_bsuid, reply| {
-                crate::graph::send_payload(&req, to, is_bsuid, reply)
-            })
+            outbox::enqueue(
+                ctx,
+                &user,
+                id,
+                &req,
+                key.as_deref(),
+                |to, is_bsuid, reply| crate::graph::send_payload(&req, to, is_bsuid, reply),
+            )
         })
         .await?;
     if result.created {
@@ -149,12 +214,24 @@ pub async fn send(
 /// Marks the conversation read (up to a message) and sends a read receipt to the customer.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/read", request_body = MarkReadRequest, params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn mark_read(State(s): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>, body: Option<Json<MarkReadRequest>>) -> Result<StatusCode, ApiError> {
+pub async fn mark_read(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    body: Option<Json<MarkReadRequest>>,
+) -> Result<StatusCode, ApiError> {
     visible(&s, &user, id).await?;
     let up_to = body.and_then(|b| b.0.up_to);
-    let wamid = s.store.write(move |ctx| queries::mark_read(ctx, id, up_to)).await?;
+    let wamid = s
+        .store
+        .write(move |ctx| queries::mark_read(ctx, id, up_to))
+        .await?;
     if let Some(wamid) = wamid {
-        let pnid = s.store.read(move |c| queries::conversation(c, id)).await?.phone_number_id;
+        let pnid = s
+            .store
+            .read(move |c| queries::conversation(c, id))
+            .await?
+            .phone_number_id;
         let graph = s.graph.clone();
         tokio::spawn(async move {
             if let Err(e) = graph.mark_read(&pnid, &wamid).await {

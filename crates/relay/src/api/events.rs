@@ -30,7 +30,11 @@ pub struct PageQuery {
 /// A page of the event log, filtered by what the user may see.
 #[utoipa::path(get, path = "/api/v1/events", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = EventPage), (status = 400, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn page(State(s): State<AppState>, AuthUser(user): AuthUser, Query(q): Query<PageQuery>) -> Result<Json<EventPage>, ApiError> {
+pub async fn page(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<EventPage>, ApiError> {
     let limit = q.limit.unwrap_or(500);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
@@ -44,7 +48,11 @@ pub async fn page(State(s): State<AppState>, AuthUser(user): AuthUser, Query(q):
         .read(move |c| {
             let head = log::head(c)?;
             let (events, scanned) = log::page(c, after, limit, user.id, user.role)?;
-            Ok(EventPage { next_after: scanned.max(after), events: events.into_iter().map(|e| e.event).collect(), head })
+            Ok(EventPage {
+                next_after: scanned.max(after),
+                events: events.into_iter().map(|e| e.event).collect(),
+                head,
+            })
         })
         .await?;
     Ok(Json(page))
@@ -60,7 +68,12 @@ pub struct StreamQuery {
 /// `after`, then every new event the user may see, one JSON event per text frame.
 #[utoipa::path(get, path = "/api/v1/stream", params(StreamQuery), security(("bearer" = [])),
     responses((status = 101, description = "switching to WebSocket"), (status = 401, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn stream(State(s): State<AppState>, AuthUser(user): AuthUser, Query(q): Query<StreamQuery>, ws: WebSocketUpgrade) -> Response {
+pub async fn stream(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    Query(q): Query<StreamQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
     let after = q.after.unwrap_or(0).max(0);
     ws.on_upgrade(move |socket| async move {
         if let Err(e) = run_stream(s, user, after, socket).await {
@@ -71,10 +84,18 @@ pub async fn stream(State(s): State<AppState>, AuthUser(user): AuthUser, Query(q
 
 async fn send_event(socket: &mut WebSocket, e: &Event) -> Result<(), String> {
     let text = serde_json::to_string(e).map_err(|e| e.to_string())?;
-    socket.send(WsMessage::Text(text.into())).await.map_err(|e| e.to_string())
+    socket
+        .send(WsMessage::Text(text.into()))
+        .await
+        .map_err(|e| e.to_string())
 }
 
-async fn catch_up(s: &AppState, user: &User, socket: &mut WebSocket, mut last: i64) -> Result<i64, String> {
+async fn catch_up(
+    s: &AppState,
+    user: &User,
+    socket: &mut WebSocket,
+    mut last: i64,
+) -> Result<i64, String> {
     loop {
         let (uid, role) = (user.id, user.role);
         let (events, scanned) = s
@@ -92,7 +113,12 @@ async fn catch_up(s: &AppState, user: &User, socket: &mut WebSocket, mut last: i
     }
 }
 
-async fn run_stream(s: AppState, user: User, after: i64, mut socket: WebSocket) -> Result<(), String> {
+async fn run_stream(
+    s: AppState,
+    user: User,
+    after: i64,
+    mut socket: WebSocket,
+) -> Result<(), String> {
     let mut live = s.store.subscribe();
     let mut last = catch_up(&s, &user, &mut socket, after).await?;
     let mut ping = tokio::time::interval(std::time::Duration::from_secs(25));

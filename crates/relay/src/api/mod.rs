@@ -34,7 +34,10 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -61,7 +64,9 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::add_number))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         // Meta's webhook bodies reach 3 MB; anything beyond 4 MiB is answered 413 unread.
-        .layer(axum::extract::DefaultBodyLimit::max(webhooks::MAX_WEBHOOK_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            webhooks::MAX_WEBHOOK_BYTES,
+        ))
         .with_state(state)
         .split_for_parts();
     (router, spec)
@@ -69,13 +74,20 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
 
 pub fn router(state: AppState) -> Router {
     let (router, spec) = router_and_spec(state);
-    router.route("/api/v1/openapi.json", get(move || async move { Json(spec) }))
+    router.route(
+        "/api/v1/openapi.json",
+        get(move || async move { Json(spec) }),
+    )
 }
 
 /// Ready once the store answers.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "store reachable"), (status = 503, description = "store unreachable")))]
 async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
-    match s.store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await {
+    match s
+        .store
+        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await
+    {
         Ok(_) => (StatusCode::OK, "ok"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unreachable"),
     }
@@ -96,7 +108,10 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         .await
         .unwrap_or((-1, -1, -1));
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         s.metrics.render(gauges.0, gauges.1, gauges.2),
     )
 }

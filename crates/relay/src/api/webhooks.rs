@@ -24,14 +24,18 @@ pub const MAX_WEBHOOK_BYTES: usize = 4 * 1024 * 1024;
 #[utoipa::path(get, path = "/webhooks/whatsapp",
     params(("hub.mode" = String, Query), ("hub.verify_token" = String, Query), ("hub.challenge" = String, Query)),
     responses((status = 200, description = "the challenge, as plain text"), (status = 403, description = "wrong verify token")))]
-pub async fn verify(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn verify(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let mode_ok = q.get("hub.mode").map(String::as_str) == Some("subscribe");
     let token_ok = q
         .get("hub.verify_token")
         .is_some_and(|t| constant_time_eq(t.as_bytes(), s.config.verify_token.expose().as_bytes()));
     match (mode_ok && token_ok, q.get("hub.challenge")) {
         (true, Some(ch)) => (StatusCode::OK, ch.clone()).into_response(),
-        _ => ApiError::forbidden("webhook verification failed: wrong hub.mode or hub.verify_token").into_response(),
+        _ => ApiError::forbidden("webhook verification failed: wrong hub.mode or hub.verify_token")
+            .into_response(),
     }
 }
 
@@ -45,10 +49,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     responses((status = 200, description = "stored"), (status = 401, description = "missing or wrong signature", body = switchboard_protocol::api::ErrorBody),
               (status = 413, description = "body over 4 MiB")))]
 pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let sig = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
-    if !switchboard_protocol::signature::verify(s.config.app_secret.expose().as_bytes(), &body, sig) {
+    let sig = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if !switchboard_protocol::signature::verify(s.config.app_secret.expose().as_bytes(), &body, sig)
+    {
         Metrics::inc(&s.metrics.webhooks_rejected_signature);
-        let why = if sig.is_none() { "X-Hub-Signature-256 header missing" } else { "X-Hub-Signature-256 does not match the body" };
+        let why = if sig.is_none() {
+            "X-Hub-Signature-256 header missing"
+        } else {
+            "X-Hub-Signature-256 does not match the body"
+        };
         return ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", why).into_response();
     }
     let bytes = body.to_vec();
@@ -57,7 +68,9 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
             Metrics::inc(&s.metrics.webhooks_accepted);
             match outcome {
                 Outcome::Processed { messages, .. } => {
-                    s.metrics.messages_in.fetch_add(messages as u64, std::sync::atomic::Ordering::Relaxed);
+                    s.metrics
+                        .messages_in
+                        .fetch_add(messages as u64, std::sync::atomic::Ordering::Relaxed);
                 }
                 Outcome::Dead(_) => Metrics::inc(&s.metrics.webhooks_dead),
                 Outcome::Pending(_) => {}

@@ -184,7 +184,11 @@ mod tests {
         let taken = Audience::conversation(Some(5), Some(None));
         assert!(taken.admits(6, Role::Agent));
         let moved = Audience::conversation(Some(7), Some(Some(5)));
-        assert!(moved.admits(5, Role::Agent) && moved.admits(7, Role::Agent) && !moved.admits(6, Role::Agent));
+        assert!(
+            moved.admits(5, Role::Agent)
+                && moved.admits(7, Role::Agent)
+                && !moved.admits(6, Role::Agent)
+        );
         let round = Audience::from_columns(false, &moved.users_column());
         assert_eq!(round, moved);
     }

@@ -14,9 +14,13 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use switchboard_protocol::api::event_kind;
-use switchboard_protocol::webhook::{self, Change, Content, DeliveryStatus, InboundMessage, MessagesValue, Notification, Status};
+use switchboard_protocol::webhook::{
+    self, Change, Content, DeliveryStatus, InboundMessage, MessagesValue, Notification, Status,
+};
 
-use super::queries::{emit_contact, emit_conversation, emit_message, message_id_by_wamid, note_number_seen};
+use super::queries::{
+    emit_contact, emit_conversation, emit_message, message_id_by_wamid, note_number_seen,
+};
 use super::{Result, StoreError, WriteCtx};
 
 /// What became of one webhook body.
@@ -30,7 +34,9 @@ pub enum Outcome {
 /// Stores a signed body and applies it. Returns the inbox id and the outcome.
 pub fn ingest(ctx: &mut WriteCtx<'_>, body: &[u8]) -> Result<(i64, Outcome)> {
     ctx.conn
-        .prepare_cached("INSERT INTO webhook_inbox (received_at, body, state) VALUES (?1, ?2, 'pending')")?
+        .prepare_cached(
+            "INSERT INTO webhook_inbox (received_at, body, state) VALUES (?1, ?2, 'pending')",
+        )?
         .execute(params![ctx.now, body])?;
     let id = ctx.conn.last_insert_rowid();
     let outcome = process_row(ctx, id, body)?;
@@ -41,7 +47,9 @@ pub fn ingest(ctx: &mut WriteCtx<'_>, body: &[u8]) -> Result<(i64, Outcome)> {
 /// acknowledgement and processing).
 pub fn store_only(ctx: &mut WriteCtx<'_>, body: &[u8]) -> Result<i64> {
     ctx.conn
-        .prepare_cached("INSERT INTO webhook_inbox (received_at, body, state) VALUES (?1, ?2, 'pending')")?
+        .prepare_cached(
+            "INSERT INTO webhook_inbox (received_at, body, state) VALUES (?1, ?2, 'pending')",
+        )?
         .execute(params![ctx.now, body])?;
     Ok(ctx.conn.last_insert_rowid())
 }
@@ -71,10 +79,14 @@ fn process_row(ctx: &mut WriteCtx<'_>, id: i64, body: &[u8]) -> Result<Outcome> 
             Ok(Outcome::Processed { messages, statuses })
         }
         Err(e) => {
-            ctx.conn.execute_batch("ROLLBACK TO apply_webhook; RELEASE apply_webhook")?;
+            ctx.conn
+                .execute_batch("ROLLBACK TO apply_webhook; RELEASE apply_webhook")?;
             ctx.events.truncate(events_before);
             let msg = e.to_string();
-            ctx.conn.execute("UPDATE webhook_inbox SET error = ?2 WHERE id = ?1", params![id, msg])?;
+            ctx.conn.execute(
+                "UPDATE webhook_inbox SET error = ?2 WHERE id = ?1",
+                params![id, msg],
+            )?;
             tracing::error!(inbox_id = id, error = %msg, "webhook body could not be applied; will retry");
             Ok(Outcome::Pending(msg))
         }
@@ -83,12 +95,18 @@ fn process_row(ctx: &mut WriteCtx<'_>, id: i64, body: &[u8]) -> Result<Outcome> 
 
 /// Applies up to `limit` acknowledged-but-pending bodies with ids above `after_id`, oldest
 /// first. Returns how many were looked at and the last id looked at.
-pub fn process_pending(ctx: &mut WriteCtx<'_>, after_id: i64, limit: usize) -> Result<(usize, i64)> {
+pub fn process_pending(
+    ctx: &mut WriteCtx<'_>,
+    after_id: i64,
+    limit: usize,
+) -> Result<(usize, i64)> {
     let rows: Vec<(i64, Vec<u8>)> = {
         let mut stmt = ctx.conn.prepare_cached(
             "SELECT id, body FROM webhook_inbox WHERE state = 'pending' AND id > ?1 ORDER BY id LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![after_id, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map(params![after_id, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     let mut last = after_id;
@@ -105,7 +123,13 @@ fn apply(ctx: &mut WriteCtx<'_>, n: &Notification) -> Result<(usize, usize)> {
         for change in &entry.changes {
             match change {
                 Change::Messages(v) => {
-                    note_number_seen(ctx.conn, &v.phone_number_id, &v.display_phone_number, &entry.id, ctx.now)?;
+                    note_number_seen(
+                        ctx.conn,
+                        &v.phone_number_id,
+                        &v.display_phone_number,
+                        &entry.id,
+                        ctx.now,
+                    )?;
                     for m in &v.messages {
                         if apply_message(ctx, v, m)? {
                             messages += 1;
@@ -118,11 +142,18 @@ fn apply(ctx: &mut WriteCtx<'_>, n: &Notification) -> Result<(usize, usize)> {
                         }
                     }
                     for e in &v.errors {
-                        record_account_event(ctx, Some(&v.phone_number_id), "messages.errors", &serde_json::to_value(e)?)?;
+                        record_account_event(
+                            ctx,
+                            Some(&v.phone_number_id),
+                            "messages.errors",
+                            &serde_json::to_value(e)?,
+                        )?;
                     }
                 }
                 Change::Other { field, value } => {
-                    let pnid = value.pointer("/metadata/phone_number_id").and_then(Value::as_str);
+                    let pnid = value
+                        .pointer("/metadata/phone_number_id")
+                        .and_then(Value::as_str);
                     record_account_event(ctx, pnid, field, value)?;
                 }
             }
@@ -131,7 +162,12 @@ fn apply(ctx: &mut WriteCtx<'_>, n: &Notification) -> Result<(usize, usize)> {
     Ok((messages, statuses))
 }
 
-fn record_account_event(ctx: &WriteCtx<'_>, pnid: Option<&str>, field: &str, payload: &Value) -> Result<()> {
+fn record_account_event(
+    ctx: &WriteCtx<'_>,
+    pnid: Option<&str>,
+    field: &str,
+    payload: &Value,
+) -> Result<()> {
     ctx.conn.execute(
         "INSERT INTO account_events (phone_number_id, field, payload, received_at) VALUES (?1, ?2, ?3, ?4)",
         params![pnid, field, payload.to_string(), ctx.now],
@@ -141,16 +177,35 @@ fn record_account_event(ctx: &WriteCtx<'_>, pnid: Option<&str>, field: &str, pay
 
 /// The sender's identity and profile for a message: from `value.contacts` (matched by wa_id or
 /// BSUID) and the message's own `from` / `from_user_id`.
-fn sender(v: &MessagesValue, m: &InboundMessage) -> (Option<String>, Option<String>, Option<String>, Option<String>) {
+fn sender(
+    v: &MessagesValue,
+    m: &InboundMessage,
+) -> (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+) {
     let contact = v
         .contacts
         .iter()
         .find(|c| {
-            (c.wa_id.is_some() && c.wa_id == m.from) || (c.user_id.is_some() && c.user_id == m.from_user_id)
+            (c.wa_id.is_some() && c.wa_id == m.from)
+                || (c.user_id.is_some() && c.user_id == m.from_user_id)
         })
-        .or(if v.contacts.len() == 1 { v.contacts.first() } else { None });
-    let wa_id = m.from.clone().or_else(|| contact.and_then(|c| c.wa_id.clone()));
-    let bsuid = m.from_user_id.clone().or_else(|| contact.and_then(|c| c.user_id.clone()));
+        .or(if v.contacts.len() == 1 {
+            v.contacts.first()
+        } else {
+            None
+        });
+    let wa_id = m
+        .from
+        .clone()
+        .or_else(|| contact.and_then(|c| c.wa_id.clone()));
+    let bsuid = m
+        .from_user_id
+        .clone()
+        .or_else(|| contact.and_then(|c| c.user_id.clone()));
     let name = contact.and_then(|c| c.name().map(str::to_string));
     let username = contact.and_then(|c| c.username().map(str::to_string));
     (wa_id, bsuid, name, username)
@@ -181,27 +236,38 @@ pub fn upsert_contact(
         (Some(b), Some(w)) if b == w => b,
         (Some(b), Some(w)) => {
             merge_contacts(ctx, w, b)?;
-            ctx.conn.execute("UPDATE contacts SET wa_id = ?2 WHERE id = ?1", params![b, wa_id])?;
+            ctx.conn.execute(
+                "UPDATE contacts SET wa_id = ?2 WHERE id = ?1",
+                params![b, wa_id],
+            )?;
             changed = true;
             b
         }
         (Some(b), None) => {
             if wa_id.is_some() {
-                ctx.conn.execute("UPDATE contacts SET wa_id = ?2 WHERE id = ?1", params![b, wa_id])?;
+                ctx.conn.execute(
+                    "UPDATE contacts SET wa_id = ?2 WHERE id = ?1",
+                    params![b, wa_id],
+                )?;
                 changed = true;
             }
             b
         }
         (None, Some(w)) => {
             if bsuid.is_some() {
-                ctx.conn.execute("UPDATE contacts SET bsuid = ?2 WHERE id = ?1", params![w, bsuid])?;
+                ctx.conn.execute(
+                    "UPDATE contacts SET bsuid = ?2 WHERE id = ?1",
+                    params![w, bsuid],
+                )?;
                 changed = true;
             }
             w
         }
         (None, None) => {
             if wa_id.is_none() && bsuid.is_none() {
-                return Err(StoreError::Invalid("message has neither a wa_id nor a BSUID".into()));
+                return Err(StoreError::Invalid(
+                    "message has neither a wa_id nor a BSUID".into(),
+                ));
             }
             ctx.conn.execute(
                 "INSERT INTO contacts (bsuid, wa_id, username, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
@@ -210,19 +276,30 @@ pub fn upsert_contact(
             return Ok(ctx.conn.last_insert_rowid());
         }
     };
-    let (old_name, old_username): (Option<String>, Option<String>) = ctx
-        .conn
-        .query_row("SELECT name, username FROM contacts WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (old_name, old_username): (Option<String>, Option<String>) = ctx.conn.query_row(
+        "SELECT name, username FROM contacts WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     if name.is_some() && name != old_name.as_deref() {
-        ctx.conn.execute("UPDATE contacts SET name = ?2 WHERE id = ?1", params![id, name])?;
+        ctx.conn.execute(
+            "UPDATE contacts SET name = ?2 WHERE id = ?1",
+            params![id, name],
+        )?;
         changed = true;
     }
     if username.is_some() && username != old_username.as_deref() {
-        ctx.conn.execute("UPDATE contacts SET username = ?2 WHERE id = ?1", params![id, username])?;
+        ctx.conn.execute(
+            "UPDATE contacts SET username = ?2 WHERE id = ?1",
+            params![id, username],
+        )?;
         changed = true;
     }
     if changed {
-        ctx.conn.execute("UPDATE contacts SET updated_at = ?2 WHERE id = ?1", params![id, ctx.now])?;
+        ctx.conn.execute(
+            "UPDATE contacts SET updated_at = ?2 WHERE id = ?1",
+            params![id, ctx.now],
+        )?;
         emit_contact(ctx, id)?;
     }
     Ok(id)
@@ -233,11 +310,14 @@ pub fn upsert_contact(
 /// `conversation.merged` event so clients drop it).
 fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
     let convs: Vec<(i64, String)> = {
-        let mut stmt = ctx.conn.prepare("SELECT id, phone_number_id FROM conversations WHERE contact_id = ?1")?;
+        let mut stmt = ctx
+            .conn
+            .prepare("SELECT id, phone_number_id FROM conversations WHERE contact_id = ?1")?;
         let rows = stmt.query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
-    ctx.conn.execute("UPDATE contacts SET wa_id = NULL WHERE id = ?1", [from])?;
+    ctx.conn
+        .execute("UPDATE contacts SET wa_id = NULL WHERE id = ?1", [from])?;
     for (conv, pnid) in convs {
         let target: Option<i64> = ctx
             .conn
@@ -249,12 +329,21 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
             .optional()?;
         match target {
             None => {
-                ctx.conn.execute("UPDATE conversations SET contact_id = ?2 WHERE id = ?1", params![conv, into])?;
+                ctx.conn.execute(
+                    "UPDATE conversations SET contact_id = ?2 WHERE id = ?1",
+                    params![conv, into],
+                )?;
                 emit_conversation(ctx, conv, None)?;
             }
             Some(t) => {
-                ctx.conn.execute("UPDATE messages SET conversation_id = ?2 WHERE conversation_id = ?1", params![conv, t])?;
-                ctx.conn.execute("UPDATE outbox SET conversation_id = ?2 WHERE conversation_id = ?1", params![conv, t])?;
+                ctx.conn.execute(
+                    "UPDATE messages SET conversation_id = ?2 WHERE conversation_id = ?1",
+                    params![conv, t],
+                )?;
+                ctx.conn.execute(
+                    "UPDATE outbox SET conversation_id = ?2 WHERE conversation_id = ?1",
+                    params![conv, t],
+                )?;
                 ctx.conn.execute(
                     "UPDATE conversations SET
                         last_inbound_at = (SELECT MAX(x) FROM (SELECT last_inbound_at AS x FROM conversations WHERE id IN (?1, ?2))),
@@ -263,9 +352,13 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
                      WHERE id = ?2",
                     params![conv, t, ctx.now],
                 )?;
-                let assignee: Option<i64> =
-                    ctx.conn.query_row("SELECT assignee_id FROM conversations WHERE id = ?1", [conv], |r| r.get(0))?;
-                ctx.conn.execute("DELETE FROM conversations WHERE id = ?1", [conv])?;
+                let assignee: Option<i64> = ctx.conn.query_row(
+                    "SELECT assignee_id FROM conversations WHERE id = ?1",
+                    [conv],
+                    |r| r.get(0),
+                )?;
+                ctx.conn
+                    .execute("DELETE FROM conversations WHERE id = ?1", [conv])?;
                 ctx.emit(super::events::NewEvent {
                     kind: event_kind::CONVERSATION_MERGED,
                     conversation_id: Some(conv),
@@ -276,7 +369,8 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
             }
         }
     }
-    ctx.conn.execute("DELETE FROM contacts WHERE id = ?1", [from])?;
+    ctx.conn
+        .execute("DELETE FROM contacts WHERE id = ?1", [from])?;
     Ok(())
 }
 
@@ -286,7 +380,13 @@ fn apply_message(ctx: &mut WriteCtx<'_>, v: &MessagesValue, m: &InboundMessage) 
         return Ok(false);
     }
     let (wa_id, bsuid, name, username) = sender(v, m);
-    let contact_id = upsert_contact(ctx, wa_id.as_deref(), bsuid.as_deref(), name.as_deref(), username.as_deref())?;
+    let contact_id = upsert_contact(
+        ctx,
+        wa_id.as_deref(),
+        bsuid.as_deref(),
+        name.as_deref(),
+        username.as_deref(),
+    )?;
     if let Content::System(sys) = &m.content {
         if sys.kind.as_deref() == Some("user_changed_number") {
             if let Some(new) = sys.new_wa_id.as_deref() {
@@ -310,7 +410,10 @@ fn apply_message(ctx: &mut WriteCtx<'_>, v: &MessagesValue, m: &InboundMessage) 
         Some(w) => message_id_by_wamid(ctx.conn, w)?,
         None => None,
     };
-    let unsupported = matches!(m.content, Content::Unsupported { .. } | Content::Unknown { .. });
+    let unsupported = matches!(
+        m.content,
+        Content::Unsupported { .. } | Content::Unknown { .. }
+    );
     let media = m.content.media();
     let preview = m.content.preview();
     let mut content = serde_json::to_value(&m.content)?;
@@ -346,7 +449,11 @@ fn apply_message(ctx: &mut WriteCtx<'_>, v: &MessagesValue, m: &InboundMessage) 
             ctx.now
         ])?;
     let msg_id = ctx.conn.last_insert_rowid();
-    let shown = if preview.is_empty() { format!("[{}]", m.type_name) } else { preview };
+    let shown = if preview.is_empty() {
+        format!("[{}]", m.type_name)
+    } else {
+        preview
+    };
     ctx.conn
         .prepare_cached(
             "UPDATE conversations SET
@@ -364,7 +471,12 @@ fn apply_message(ctx: &mut WriteCtx<'_>, v: &MessagesValue, m: &InboundMessage) 
 
 /// Finds or opens the conversation of (number, customer); a resolved one reopens.
 /// Returns its id and, when the change could move it, the assignee before.
-fn open_conversation(ctx: &mut WriteCtx<'_>, pnid: &str, contact_id: i64, at: i64) -> Result<(i64, Option<Option<i64>>)> {
+fn open_conversation(
+    ctx: &mut WriteCtx<'_>,
+    pnid: &str,
+    contact_id: i64,
+    at: i64,
+) -> Result<(i64, Option<Option<i64>>)> {
     let existing: Option<(i64, String, Option<i64>)> = ctx
         .conn
         .prepare_cached("SELECT id, status, assignee_id FROM conversations WHERE phone_number_id = ?1 AND contact_id = ?2")?
@@ -395,9 +507,17 @@ fn open_conversation(ctx: &mut WriteCtx<'_>, pnid: &str, contact_id: i64, at: i6
 /// 2026 status webhooks name the recipient by phone and BSUID: link the two on the contact.
 fn link_status_contact(ctx: &mut WriteCtx<'_>, v: &MessagesValue, s: &Status) -> Result<()> {
     if let (Some(wa), Some(b)) = (&s.recipient_id, &s.recipient_user_id) {
-        let known = find_contact(ctx.conn, "wa_id", Some(wa))?.or(find_contact(ctx.conn, "bsuid", Some(b))?);
+        let known = find_contact(ctx.conn, "wa_id", Some(wa))?.or(find_contact(
+            ctx.conn,
+            "bsuid",
+            Some(b),
+        )?);
         if known.is_some() {
-            let name = v.contacts.iter().find(|c| c.wa_id.as_deref() == Some(wa)).and_then(|c| c.name().map(str::to_string));
+            let name = v
+                .contacts
+                .iter()
+                .find(|c| c.wa_id.as_deref() == Some(wa))
+                .and_then(|c| c.name().map(str::to_string));
             upsert_contact(ctx, Some(wa), Some(b), name.as_deref(), None)?;
         }
     }
@@ -420,10 +540,18 @@ fn apply_status_webhook(ctx: &mut WriteCtx<'_>, s: &Status) -> Result<bool> {
 
 /// Moves a message's delivery state forward; regressions and repeats change nothing.
 pub fn apply_status(ctx: &mut WriteCtx<'_>, message_id: i64, s: &Status) -> Result<bool> {
-    let Some(next) = s.status else { return Ok(false) };
-    let current: Option<String> =
-        ctx.conn.query_row("SELECT status FROM messages WHERE id = ?1", [message_id], |r| r.get(0))?;
-    let current = current.as_deref().and_then(DeliveryStatus::parse).unwrap_or(DeliveryStatus::Queued);
+    let Some(next) = s.status else {
+        return Ok(false);
+    };
+    let current: Option<String> = ctx.conn.query_row(
+        "SELECT status FROM messages WHERE id = ?1",
+        [message_id],
+        |r| r.get(0),
+    )?;
+    let current = current
+        .as_deref()
+        .and_then(DeliveryStatus::parse)
+        .unwrap_or(DeliveryStatus::Queued);
     if !current.may_advance_to(next) {
         return Ok(false);
     }
@@ -450,7 +578,9 @@ pub fn apply_status(ctx: &mut WriteCtx<'_>, message_id: i64, s: &Status) -> Resu
 /// Applies statuses that arrived before their message's wamid was recorded.
 pub fn apply_orphans(ctx: &mut WriteCtx<'_>, wamid: &str, message_id: i64) -> Result<()> {
     let raws: Vec<(i64, String)> = {
-        let mut stmt = ctx.conn.prepare_cached("SELECT id, raw FROM orphan_statuses WHERE wamid = ?1 ORDER BY id")?;
+        let mut stmt = ctx
+            .conn
+            .prepare_cached("SELECT id, raw FROM orphan_statuses WHERE wamid = ?1 ORDER BY id")?;
         let rows = stmt.query_map([wamid], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
@@ -459,7 +589,8 @@ pub fn apply_orphans(ctx: &mut WriteCtx<'_>, wamid: &str, message_id: i64) -> Re
         if let Ok(status) = webhook::parse_status(&value) {
             apply_status(ctx, message_id, &status)?;
         }
-        ctx.conn.execute("DELETE FROM orphan_statuses WHERE id = ?1", [id])?;
+        ctx.conn
+            .execute("DELETE FROM orphan_statuses WHERE id = ?1", [id])?;
     }
     Ok(())
 }

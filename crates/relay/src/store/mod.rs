@@ -111,7 +111,9 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::Open {
         path: path.to_path_buf(),
@@ -133,11 +135,17 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )?;
-    let current: i64 =
-        conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+    let current: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
     let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
     if current > known {
-        return Err(StoreError::TooNew { found: current, known });
+        return Err(StoreError::TooNew {
+            found: current,
+            known,
+        });
     }
     for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         let tx = conn.transaction()?;
@@ -202,7 +210,9 @@ impl Store {
             sender.send(job).map_err(|_| StoreError::Closed)?;
         }
         let boxed = rx.await.map_err(|_| StoreError::Closed)??;
-        Ok(*boxed.downcast::<R>().expect("write job returns its own type"))
+        Ok(*boxed
+            .downcast::<R>()
+            .expect("write job returns its own type"))
     }
 
     /// Runs `f` on a read connection in the blocking pool.
@@ -267,7 +277,9 @@ fn run_batch(conn: &mut Connection, jobs: Vec<Job>, events: &broadcast::Sender<A
         Err(e) => {
             let msg = e.to_string();
             for j in jobs {
-                let _ = j.reply.send(Err(StoreError::Corrupt(format!("cannot begin: {msg}"))));
+                let _ = j
+                    .reply
+                    .send(Err(StoreError::Corrupt(format!("cannot begin: {msg}"))));
             }
             return;
         }
@@ -277,7 +289,11 @@ fn run_batch(conn: &mut Connection, jobs: Vec<Job>, events: &broadcast::Sender<A
     for job in jobs {
         let outcome = match tx.savepoint() {
             Ok(sp) => {
-                let mut ctx = WriteCtx { conn: &sp, now, events: Vec::new() };
+                let mut ctx = WriteCtx {
+                    conn: &sp,
+                    now,
+                    events: Vec::new(),
+                };
                 let result = (job.run)(&mut ctx);
                 let job_events = std::mem::take(&mut ctx.events);
                 match result {

@@ -61,11 +61,16 @@ pub fn enqueue(
                     "this Idempotency-Key was already used for a different message".into(),
                 ));
             }
-            return Ok(Enqueued { message: super::queries::message(ctx.conn, message_id)?, created: false });
+            return Ok(Enqueued {
+                message: super::queries::message(ctx.conn, message_id)?,
+                created: false,
+            });
         }
     }
     if !may_see(ctx.conn, user, conversation_id)? {
-        return Err(StoreError::NotFound(format!("conversation {conversation_id}")));
+        return Err(StoreError::NotFound(format!(
+            "conversation {conversation_id}"
+        )));
     }
     let (pnid, wa_id, bsuid): (String, Option<String>, Option<String>) = ctx.conn.query_row(
         "SELECT c.phone_number_id, k.wa_id, k.bsuid FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = ?1",
@@ -75,23 +80,35 @@ pub fn enqueue(
     let (to, is_bsuid) = match (wa_id, bsuid) {
         (Some(w), _) => (w, false),
         (None, Some(b)) => (b, true),
-        (None, None) => return Err(StoreError::Invalid("the customer has no address to send to".into())),
+        (None, None) => {
+            return Err(StoreError::Invalid(
+                "the customer has no address to send to".into(),
+            ))
+        }
     };
     let reply_wamid: Option<String> = match req.reply_to() {
         None => None,
         Some(id) => {
             let found: Option<(i64, Option<String>)> = ctx
                 .conn
-                .query_row("SELECT conversation_id, wamid FROM messages WHERE id = ?1", [id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+                .query_row(
+                    "SELECT conversation_id, wamid FROM messages WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .optional()?;
             match found {
                 Some((c, Some(w))) if c == conversation_id => Some(w),
                 Some((c, None)) if c == conversation_id => {
-                    return Err(StoreError::Invalid(format!("message {id} has not reached WhatsApp yet and cannot be quoted")))
+                    return Err(StoreError::Invalid(format!(
+                        "message {id} has not reached WhatsApp yet and cannot be quoted"
+                    )))
                 }
-                _ => return Err(StoreError::Invalid(format!("reply_to {id} is not a message of this conversation"))),
+                _ => {
+                    return Err(StoreError::Invalid(format!(
+                        "reply_to {id} is not a message of this conversation"
+                    )))
+                }
             }
         }
     };
@@ -130,7 +147,10 @@ pub fn enqueue(
     )?;
     let message = emit_message(ctx, message_id, event_kind::MESSAGE_CREATED)?;
     emit_conversation(ctx, conversation_id, None)?;
-    Ok(Enqueued { message, created: true })
+    Ok(Enqueued {
+        message,
+        created: true,
+    })
 }
 
 /// The oldest queued send of each conversation that is due, skipping busy conversations.
@@ -172,7 +192,8 @@ pub fn depth(conn: &Connection) -> Result<i64> {
 
 /// The Graph API accepted the message: record its wamid and take it off the queue.
 pub fn accepted(ctx: &mut WriteCtx<'_>, message_id: i64, wamid: &str) -> Result<()> {
-    ctx.conn.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
+    ctx.conn
+        .execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
     ctx.conn.execute(
         "UPDATE messages SET wamid = ?2, updated_at = ?3 WHERE id = ?1",
         params![message_id, wamid, ctx.now],
@@ -182,7 +203,13 @@ pub fn accepted(ctx: &mut WriteCtx<'_>, message_id: i64, wamid: &str) -> Result<
     Ok(())
 }
 
-pub fn retry_later(ctx: &mut WriteCtx<'_>, message_id: i64, attempts: u32, next_at: i64, error: &str) -> Result<()> {
+pub fn retry_later(
+    ctx: &mut WriteCtx<'_>,
+    message_id: i64,
+    attempts: u32,
+    next_at: i64,
+    error: &str,
+) -> Result<()> {
     ctx.conn.execute(
         "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE message_id = ?1",
         params![message_id, attempts, next_at, error],
@@ -191,8 +218,18 @@ pub fn retry_later(ctx: &mut WriteCtx<'_>, message_id: i64, attempts: u32, next_
 }
 
 /// A terminal failure: the message shows Meta's code and reason; the queue moves on.
-pub fn failed(ctx: &mut WriteCtx<'_>, message_id: i64, code: i64, title: &str, details: Option<&str>) -> Result<()> {
-    if ctx.conn.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])? == 0 {
+pub fn failed(
+    ctx: &mut WriteCtx<'_>,
+    message_id: i64,
+    code: i64,
+    title: &str,
+    details: Option<&str>,
+) -> Result<()> {
+    if ctx
+        .conn
+        .execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?
+        == 0
+    {
         return Ok(()); // settled meanwhile
     }
     ctx.conn.execute(

@@ -5,8 +5,8 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 use switchboard_protocol::api::{
-    event_kind, Contact, Conversation, DeadLetter, DeliveryStatus, Direction, Message, MessageError,
-    PhoneNumber, Role, User,
+    event_kind, Contact, Conversation, DeadLetter, DeliveryStatus, Direction, Message,
+    MessageError, PhoneNumber, Role, User,
 };
 
 use super::events::{Audience, NewEvent};
@@ -50,7 +50,11 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
         id: r.get(0)?,
         conversation_id: r.get(1)?,
-        direction: if direction == "in" { Direction::Inbound } else { Direction::Outbound },
+        direction: if direction == "in" {
+            Direction::Inbound
+        } else {
+            Direction::Outbound
+        },
         wamid: r.get(3)?,
         type_name: r.get(4)?,
         text: r.get(5)?,
@@ -86,33 +90,41 @@ pub fn conversation(conn: &Connection, id: i64) -> Result<Conversation> {
 }
 
 pub fn message(conn: &Connection, id: i64) -> Result<Message> {
-    conn.prepare_cached(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1"))?
-        .query_row([id], message_row)
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("message {id}")))
+    conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1"
+    ))?
+    .query_row([id], message_row)
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("message {id}")))
 }
 
 pub fn contact(conn: &Connection, id: i64) -> Result<Contact> {
-    conn.prepare_cached("SELECT id, wa_id, bsuid, username, name, updated_at FROM contacts WHERE id = ?1")?
-        .query_row([id], |r| {
-            Ok(Contact {
-                id: r.get(0)?,
-                wa_id: r.get(1)?,
-                bsuid: r.get(2)?,
-                username: r.get(3)?,
-                name: r.get(4)?,
-                updated_at: r.get(5)?,
-            })
+    conn.prepare_cached(
+        "SELECT id, wa_id, bsuid, username, name, updated_at FROM contacts WHERE id = ?1",
+    )?
+    .query_row([id], |r| {
+        Ok(Contact {
+            id: r.get(0)?,
+            wa_id: r.get(1)?,
+            bsuid: r.get(2)?,
+            username: r.get(3)?,
+            name: r.get(4)?,
+            updated_at: r.get(5)?,
         })
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("contact {id}")))
+    })
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("contact {id}")))
 }
 
 // ---------------------------------------------------------------- snapshots into the log
 
 /// Logs the conversation's current state. `before` is the assignee before this change, when the
 /// change may have moved it (so the previous assignee learns it is gone).
-pub fn emit_conversation(ctx: &mut WriteCtx<'_>, id: i64, before: Option<Option<i64>>) -> Result<()> {
+pub fn emit_conversation(
+    ctx: &mut WriteCtx<'_>,
+    id: i64,
+    before: Option<Option<i64>>,
+) -> Result<()> {
     let c = conversation(ctx.conn, id)?;
     ctx.emit(NewEvent {
         kind: event_kind::CONVERSATION_UPDATED,
@@ -180,7 +192,13 @@ pub fn upsert_number(
 }
 
 /// Records a number seen in a webhook; an unknown one appears as unconfigured for admins.
-pub fn note_number_seen(conn: &Connection, id: &str, display: &str, waba_id: &str, now: i64) -> Result<()> {
+pub fn note_number_seen(
+    conn: &Connection,
+    id: &str,
+    display: &str,
+    waba_id: &str,
+    now: i64,
+) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO phone_numbers (phone_number_id, display_phone_number, name, waba_id, configured, created_at)
          VALUES (?1, ?2, '', ?3, 0, ?4) ON CONFLICT (phone_number_id) DO NOTHING",
@@ -206,19 +224,35 @@ pub fn numbers(conn: &Connection) -> Result<Vec<PhoneNumber>> {
 
 // ---------------------------------------------------------------- users and tokens
 
-pub fn create_user(conn: &Connection, email: &str, name: &str, role: Role, hash: &str, now: i64) -> Result<User> {
+pub fn create_user(
+    conn: &Connection,
+    email: &str,
+    name: &str,
+    role: Role,
+    hash: &str,
+    now: i64,
+) -> Result<User> {
     let email = email.trim().to_lowercase();
     let exists: Option<i64> = conn
-        .query_row("SELECT id FROM users WHERE email = ?1", [&email], |r| r.get(0))
+        .query_row("SELECT id FROM users WHERE email = ?1", [&email], |r| {
+            r.get(0)
+        })
         .optional()?;
     if exists.is_some() {
-        return Err(StoreError::Conflict(format!("a user with email {email} already exists")));
+        return Err(StoreError::Conflict(format!(
+            "a user with email {email} already exists"
+        )));
     }
     conn.execute(
         "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![email, name, role.as_str(), hash, now],
     )?;
-    Ok(User { id: conn.last_insert_rowid(), email, name: name.to_string(), role })
+    Ok(User {
+        id: conn.last_insert_rowid(),
+        email,
+        name: name.to_string(),
+        role,
+    })
 }
 
 fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
@@ -235,7 +269,9 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
 pub fn user_by_email(conn: &Connection, email: &str) -> Result<Option<(User, String)>> {
     Ok(conn
         .prepare_cached("SELECT id, email, name, role, password_hash FROM users WHERE email = ?1")?
-        .query_row([email.trim().to_lowercase()], |r| Ok((user_row(r)?, r.get(4)?)))
+        .query_row([email.trim().to_lowercase()], |r| {
+            Ok((user_row(r)?, r.get(4)?))
+        })
         .optional()?)
 }
 
@@ -245,7 +281,13 @@ pub fn users(conn: &Connection) -> Result<Vec<User>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn insert_token(conn: &Connection, token_hash: &str, user_id: i64, now: i64, expires_at: i64) -> Result<()> {
+pub fn insert_token(
+    conn: &Connection,
+    token_hash: &str,
+    user_id: i64,
+    now: i64,
+    expires_at: i64,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
         params![token_hash, user_id, now, expires_at],
@@ -293,13 +335,20 @@ pub fn may_see(conn: &Connection, user: &User, id: i64) -> Result<bool> {
     }
 }
 
-pub fn list_conversations(conn: &Connection, user: &User, f: &ConversationFilter) -> Result<Vec<Conversation>> {
+pub fn list_conversations(
+    conn: &Connection,
+    user: &User,
+    f: &ConversationFilter,
+) -> Result<Vec<Conversation>> {
     let mut sql = format!(
         "SELECT {CONVERSATION_COLS} FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE 1 = 1"
     );
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     if !user.role.sees_all() {
-        sql.push_str(&format!(" AND (c.assignee_id IS NULL OR c.assignee_id = ?{})", args.len() + 1));
+        sql.push_str(&format!(
+            " AND (c.assignee_id IS NULL OR c.assignee_id = ?{})",
+            args.len() + 1
+        ));
         args.push(user.id.into());
     }
     if let Some(s) = &f.status {
@@ -329,14 +378,22 @@ pub fn list_conversations(conn: &Connection, user: &User, f: &ConversationFilter
         args.push(ts.into());
         args.push(id.into());
     }
-    sql.push_str(&format!(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT {}", f.limit));
+    sql.push_str(&format!(
+        " ORDER BY c.last_message_at DESC, c.id DESC LIMIT {}",
+        f.limit
+    ));
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), conversation_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// A page of messages, oldest first, older than `before` (a message id).
-pub fn list_messages(conn: &Connection, conversation_id: i64, before: Option<i64>, limit: usize) -> Result<Vec<Message>> {
+pub fn list_messages(
+    conn: &Connection,
+    conversation_id: i64,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<Vec<Message>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
     ))?;
@@ -365,7 +422,11 @@ pub fn message_media(conn: &Connection, id: i64) -> Result<Option<(i64, String, 
 }
 
 /// Marks a conversation read up to a message; returns the newest inbound wamid covered.
-pub fn mark_read(ctx: &mut WriteCtx<'_>, conversation_id: i64, up_to: Option<i64>) -> Result<Option<String>> {
+pub fn mark_read(
+    ctx: &mut WriteCtx<'_>,
+    conversation_id: i64,
+    up_to: Option<i64>,
+) -> Result<Option<String>> {
     let wamid: Option<String> = ctx
         .conn
         .prepare_cached(
@@ -407,7 +468,13 @@ pub fn dead_letters(conn: &Connection, limit: usize) -> Result<Vec<DeadLetter>> 
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn audit(conn: &Connection, actor: &str, action: &str, details: &Value, now: i64) -> Result<()> {
+pub fn audit(
+    conn: &Connection,
+    actor: &str,
+    action: &str,
+    details: &Value,
+    now: i64,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO audit_log (actor, action, details, at) VALUES (?1, ?2, ?3, ?4)",
         params![actor, action, details.to_string(), now],
@@ -416,7 +483,9 @@ pub fn audit(conn: &Connection, actor: &str, action: &str, details: &Value, now:
 }
 
 pub fn audit_entries(conn: &Connection, limit: usize) -> Result<Vec<Value>> {
-    let mut stmt = conn.prepare_cached("SELECT id, actor, action, details, at FROM audit_log ORDER BY id DESC LIMIT ?1")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, actor, action, details, at FROM audit_log ORDER BY id DESC LIMIT ?1",
+    )?;
     let rows = stmt.query_map([limit as i64], |r| {
         let details: String = r.get(3)?;
         Ok(serde_json::json!({
@@ -429,5 +498,9 @@ pub fn audit_entries(conn: &Connection, limit: usize) -> Result<Vec<Value>> {
 
 /// Counts for metrics and tests.
 pub fn count(conn: &Connection, sql_table_where: &str) -> Result<i64> {
-    Ok(conn.query_row(&format!("SELECT COUNT(*) FROM {sql_table_where}"), [], |r| r.get(0))?)
+    Ok(conn.query_row(
+        &format!("SELECT COUNT(*) FROM {sql_table_where}"),
+        [],
+        |r| r.get(0),
+    )?)
 }

@@ -52,7 +52,11 @@ impl Relay {
         Self::start_in(dir, graph_url, tweak).await
     }
 
-    pub async fn start_in(dir: tempfile::TempDir, graph_url: &str, tweak: impl FnOnce(&mut Config)) -> Relay {
+    pub async fn start_in(
+        dir: tempfile::TempDir,
+        graph_url: &str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Relay {
         let mut config = Config::for_test(dir.path(), graph_url, APP_SECRET);
         tweak(&mut config);
         let store = switchboard_relay::open_store(&config).unwrap();
@@ -67,7 +71,14 @@ impl Relay {
             .await
             .unwrap();
         });
-        let relay = Relay { base, store, dir, http: reqwest::Client::new(), stop: Some(stop), task: Some(task) };
+        let relay = Relay {
+            base,
+            store,
+            dir,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+        };
         relay.wait_healthy().await;
         relay
     }
@@ -104,7 +115,10 @@ impl Relay {
         self.http
             .post(self.url("/webhooks/whatsapp"))
             .header("content-type", "application/json")
-            .header("x-hub-signature-256", signature::sign(APP_SECRET.as_bytes(), body))
+            .header(
+                "x-hub-signature-256",
+                signature::sign(APP_SECRET.as_bytes(), body),
+            )
             .body(body.to_vec())
             .send()
             .await
@@ -115,7 +129,9 @@ impl Relay {
         let hash = switchboard_relay::auth::hash_password("password123").unwrap();
         let email = email.to_string();
         self.store
-            .write(move |ctx| Ok(queries::create_user(ctx.conn, &email, "Test Person", role, &hash, ctx.now)?.id))
+            .write(move |ctx| {
+                Ok(queries::create_user(ctx.conn, &email, "Test Person", role, &hash, ctx.now)?.id)
+            })
             .await
             .unwrap()
     }
@@ -139,21 +155,43 @@ impl Relay {
     }
 
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
-        let r = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
-        let r = self.http.post(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn count(&self, table_where: &'static str) -> i64 {
-        self.store.read(move |c| queries::count(c, table_where)).await.unwrap()
+        self.store
+            .read(move |c| queries::count(c, table_where))
+            .await
+            .unwrap()
     }
 
     /// Polls `check` until it returns Some, or panics after `timeout`.

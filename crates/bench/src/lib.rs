@@ -1,0 +1,58 @@
+//! Shared pieces of the benchmark binaries: percentile maths and the JSON result line.
+//!
+//! Every benchmark prints human-readable lines first and its figures last, as one JSON line
+//! (`{"bench":"...",...}`), and measures a baseline in the same run where one exists, because the
+//! machine is shared and noisy: ratios hold, absolute times drift.
+
+use std::time::Duration;
+
+/// Percentile (0..=100) of a sorted slice of durations, in milliseconds.
+pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+/// Reads `--name value` from the command line, or the default.
+pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Peak resident memory of this process so far, in MiB (Linux: VmHWM).
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.to_string())
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile_ms(&v, 50.0), 51.0);
+        assert_eq!(percentile_ms(&v, 99.0), 99.0);
+        assert_eq!(percentile_ms(&v, 100.0), 100.0);
+        assert!(percentile_ms(&[], 50.0).is_nan());
+    }
+}
