@@ -8,6 +8,8 @@ command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# The OS keychain (Secret Service over D-Bus) used by the sync engine's CLI.
+pkg-config --exists dbus-1 2>/dev/null || need_apt+=(libdbus-1-dev)
 
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
