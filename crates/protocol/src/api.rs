@@ -196,6 +196,17 @@ pub struct Event {
     pub at: i64,
 }
 
+/// One text frame of `GET /api/v1/stream`: an event and `prev`, the `seq` of the event sent
+/// before it on this stream (or the `after` the stream was opened with). Everything between
+/// `prev` and `seq` is invisible to this user, so a client whose cursor is at least `prev` has
+/// missed nothing; a larger `prev` means the client must refetch from its cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamFrame {
+    #[serde(flatten)]
+    pub event: Event,
+    pub prev: i64,
+}
+
 pub mod event_kind {
     pub const MESSAGE_CREATED: &str = "message.created";
     pub const MESSAGE_UPDATED: &str = "message.updated";
@@ -204,6 +215,9 @@ pub mod event_kind {
     /// Two conversations turned out to be the same customer's: `data` is `{id, merged_into}`;
     /// clients drop `id`.
     pub const CONVERSATION_MERGED: &str = "conversation.merged";
+    /// An outbound message was refused by the sensitive-word filter; supervisors and admins only.
+    /// `data`: `{block_id, conversation_id, user_id, origin, code, matched, text, request}`.
+    pub const POLICY_BLOCKED: &str = "policy.blocked";
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -87,6 +87,8 @@ pub struct Config {
     /// First retry delay; doubles each attempt (with jitter), capped at `send_backoff_max`.
     pub send_backoff_base: Duration,
     pub send_backoff_max: Duration,
+    /// Default send-rate limits of a number (admins change them per number at run time).
+    pub send_rate: crate::policy::ratelimit::RateSettings,
     /// Upper bound of the on-disk media cache.
     pub media_cache_bytes: u64,
     /// Login attempts allowed per email per minute.
@@ -134,6 +136,10 @@ struct SendingFile {
     max_attempts: Option<u32>,
     backoff_base_ms: Option<u64>,
     backoff_max_ms: Option<u64>,
+    rate_per_minute: Option<u32>,
+    rate_burst: Option<u32>,
+    pair_interval_ms: Option<i64>,
+    pair_burst: Option<u32>,
 }
 
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com";
@@ -274,10 +280,25 @@ impl Config {
             send_max_attempts: file.sending.max_attempts.unwrap_or(8),
             send_backoff_base: ms(file.sending.backoff_base_ms, 500),
             send_backoff_max: ms(file.sending.backoff_max_ms, 60_000),
+            send_rate: {
+                let d = crate::policy::ratelimit::RateSettings::default();
+                crate::policy::ratelimit::RateSettings {
+                    per_minute: file.sending.rate_per_minute.unwrap_or(d.per_minute),
+                    burst: file.sending.rate_burst.unwrap_or(d.burst),
+                    pair_interval_ms: file.sending.pair_interval_ms.unwrap_or(d.pair_interval_ms),
+                    pair_burst: file.sending.pair_burst.unwrap_or(d.pair_burst),
+                }
+            },
             media_cache_bytes: file.media_cache_mb.unwrap_or(1024) * 1024 * 1024,
             login_attempts_per_minute: file.login_attempts_per_minute.unwrap_or(10),
             token_ttl: Duration::from_secs(file.token_ttl_hours.unwrap_or(24 * 30) * 3600),
         };
+        if let Err(reason) = config.send_rate.validate() {
+            return Err(ConfigError::Invalid {
+                name: "sending.rate_per_minute / rate_burst / pair_interval_ms / pair_burst".into(),
+                reason,
+            });
+        }
         if config.send_max_attempts == 0 || config.login_attempts_per_minute == 0 {
             return Err(ConfigError::Invalid {
                 name: "sending.max_attempts / login_attempts_per_minute".into(),
@@ -303,6 +324,13 @@ impl Config {
             send_max_attempts: 6,
             send_backoff_base: Duration::from_millis(50),
             send_backoff_max: Duration::from_millis(500),
+            // Tests send bursts to one customer; they opt in to Meta's limits where they test them.
+            send_rate: crate::policy::ratelimit::RateSettings {
+                per_minute: 120,
+                burst: 120,
+                pair_interval_ms: 0,
+                pair_burst: 1,
+            },
             media_cache_bytes: 64 * 1024 * 1024,
             login_attempts_per_minute: 30,
             token_ttl: Duration::from_secs(3600),

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Extra fields of the body beside `code` and `message` (policy refusals).
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -21,7 +23,19 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            details: None,
         }
+    }
+    /// 422 for a send the outbound policy refused; the body is the whole [`Refusal`].
+    pub fn refused(r: crate::policy::Refusal) -> Self {
+        let code: &'static str = match r.code.as_str() {
+            "sensitive_word" => "sensitive_word",
+            "window_closed" => "window_closed",
+            _ => "template_invalid",
+        };
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, r.message.clone());
+        e.details = serde_json::to_value(&r).ok();
+        e
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
@@ -55,6 +69,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             StoreError::Invalid(m) => ApiError::unprocessable("invalid", m),
+            StoreError::Refused(r) => ApiError::refused(*r),
             StoreError::Closed => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",
@@ -70,6 +85,11 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Some(serde_json::Value::Object(mut body)) = self.details {
+            body.insert("code".into(), self.code.into());
+            body.insert("message".into(), self.message.into());
+            return (self.status, Json(serde_json::Value::Object(body))).into_response();
+        }
         (
             self.status,
             Json(ErrorBody {

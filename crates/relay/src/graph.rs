@@ -157,6 +157,37 @@ impl GraphClient {
         }
     }
 
+    /// `GET /{waba_id}/message_templates`, every page: the account's templates.
+    pub async fn list_templates(
+        &self,
+        waba_id: &str,
+    ) -> Result<Vec<crate::policy::templates::StoredTemplate>, GraphError> {
+        let mut out = Vec::new();
+        let mut url = Some(format!(
+            "{}?limit=250",
+            self.url(&format!("{waba_id}/message_templates"))
+        ));
+        let mut pages = 0;
+        while let Some(u) = url.take() {
+            let resp = self
+                .http
+                .get(&u)
+                .bearer_auth(self.token.expose())
+                .send()
+                .await
+                .map_err(|e| GraphError::Transport(without_url(&e)))?;
+            let body = api_result(resp).await?;
+            let value: Value = serde_json::from_slice(&body)
+                .map_err(|e| GraphError::Transport(format!("bad template list: {e}")))?;
+            let (list, next) = crate::policy::templates::parse_page(&value);
+            out.extend(list);
+            pages += 1;
+            // Only follow `next` links back to the configured Graph host (it carries the token).
+            url = next.filter(|n| n.starts_with(&self.base) && pages < 100);
+        }
+        Ok(out)
+    }
+
     /// Marks an inbound message (and those before it) as read. Best effort.
     pub async fn mark_read(&self, phone_number_id: &str, wamid: &str) -> Result<(), GraphError> {
         let body = json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid});

@@ -15,8 +15,10 @@ pub mod error;
 pub mod graph;
 pub mod media;
 pub mod metrics;
+pub mod policy;
 pub mod sender;
 pub mod store;
+pub mod template_sync;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -51,6 +53,23 @@ pub struct AppState {
     pub sender_wake: Arc<Notify>,
     pub login_limiter: Arc<DefaultKeyedRateLimiter<String>>,
     pub media: Arc<media::MediaCache>,
+    /// The compiled outbound policy and automations (swapped when admins change settings).
+    pub policy: Arc<policy::PolicyEngine>,
+    /// Send-rate state shared by the sender, /metrics and the queue route.
+    pub limiter: Arc<std::sync::Mutex<policy::ratelimit::Limiter>>,
+    pub templates: Arc<template_sync::TemplateSync>,
+}
+
+impl AppState {
+    /// Re-reads per-number rate settings into the limiter.
+    pub async fn reload_rate_limits(&self) -> Result<(), store::StoreError> {
+        let limits = self.store.read(store::policy::rate_limits).await?;
+        let mut l = self.limiter.lock().expect("limiter lock");
+        for (pnid, s) in limits {
+            l.set(&pnid, s);
+        }
+        Ok(())
+    }
 }
 
 /// Opens the store named by the config.
@@ -94,11 +113,15 @@ pub async fn serve_with_store(
             Ok(())
         })
         .await?;
+    let policy = Arc::new(policy::PolicyEngine::default());
+    policy.reload(&store).await?;
     // Bodies acknowledged before a crash but not applied yet.
-    recover_inbox(&store).await?;
+    recover_inbox_with(&store, Some(&policy)).await?;
 
     let per_minute =
         std::num::NonZeroU32::new(config.login_attempts_per_minute).expect("validated >= 1");
+    let send_rate = config.send_rate;
+    let pause_base = (config.send_backoff_base.as_millis() as i64 * 2).max(1);
     let state = AppState {
         graph: GraphClient::new(&config),
         media: Arc::new(media::MediaCache::new(
@@ -110,7 +133,20 @@ pub async fn serve_with_store(
         metrics: Arc::new(Metrics::default()),
         sender_wake: Arc::new(Notify::new()),
         login_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+        limiter: Arc::new(std::sync::Mutex::new(
+            policy::ratelimit::Limiter::new(send_rate).with_pause_base(pause_base),
+        )),
+        policy,
+        templates: Arc::new(template_sync::TemplateSync::default()),
     };
+    state.reload_rate_limits().await?;
+    // Templates: synced in the background, so an unreachable Graph API does not delay start-up.
+    let template_task = tokio::spawn({
+        let (st, graph, sync) = (store.clone(), state.graph.clone(), state.templates.clone());
+        async move {
+            sync.sync_all(&st, &graph).await;
+        }
+    });
     let stop = Arc::new(Notify::new());
     let sender = tokio::spawn(sender::run(
         store.clone(),
@@ -122,14 +158,16 @@ pub async fn serve_with_store(
         },
         state.sender_wake.clone(),
         state.metrics.clone(),
+        state.limiter.clone(),
         stop.clone(),
     ));
     let sweeper = tokio::spawn({
         let store = store.clone();
+        let policy = state.policy.clone();
         async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(60)).await;
-                if let Err(e) = recover_inbox(&store).await {
+                if let Err(e) = recover_inbox_with(&store, Some(&policy)).await {
                     tracing::error!(error = %e, "inbox sweep failed");
                 }
             }
@@ -149,16 +187,27 @@ pub async fn serve_with_store(
     .await;
     stop.notify_waiters();
     sweeper.abort();
+    template_task.abort();
     let _ = tokio::time::timeout(Duration::from_secs(5), sender).await;
     result.map_err(RelayError::Io)
 }
 
 /// Applies every acknowledged body still pending (after a crash, or after a failed apply).
 pub async fn recover_inbox(store: &Store) -> Result<(), store::StoreError> {
+    recover_inbox_with(store, None).await
+}
+
+/// Like [`recover_inbox`], running the automations of `policy` for recovered messages.
+pub async fn recover_inbox_with(
+    store: &Store,
+    policy: Option<&policy::PolicyEngine>,
+) -> Result<(), store::StoreError> {
+    let compiled = policy.map(|p| p.current());
     let mut after = 0;
     loop {
+        let c = compiled.clone();
         let (n, last) = store
-            .write(move |ctx| store::ingest::process_pending(ctx, after, 200))
+            .write(move |ctx| store::ingest::process_pending(ctx, after, 200, c.as_deref()))
             .await?;
         if n < 200 {
             return Ok(());

@@ -18,12 +18,101 @@ pub struct Metrics {
     pub messages_in: AtomicU64,
     pub messages_out: AtomicU64,
     pub send_retries: AtomicU64,
+    /// Sends Meta answered with a rate-limit error (130429, 131056, 80007, 4).
+    pub send_throttled: AtomicU64,
+    pub auto_replies: AtomicU64,
     send_failures: Mutex<BTreeMap<i64, u64>>,
+    policy_refusals: Mutex<BTreeMap<String, u64>>,
+    /// Time from enqueue to dispatch: count, sum, max (ms).
+    wait_count: AtomicU64,
+    wait_sum_ms: AtomicU64,
+    wait_max_ms: AtomicU64,
+}
+
+/// Queue gauges read from the store and the limiter when `/metrics` is scraped.
+#[derive(Debug, Default, Clone)]
+pub struct QueueGauges {
+    /// (priority, depth, oldest wait ms)
+    pub by_priority: Vec<(i64, i64, i64)>,
+    /// (phone_number_id, effective per minute, paused)
+    pub numbers: Vec<(String, f64, bool)>,
 }
 
 impl Metrics {
     pub fn inc(counter: &AtomicU64) {
         counter.fetch_add(1, Relaxed);
+    }
+
+    pub fn queue_wait(&self, ms: i64) {
+        let ms = ms.max(0) as u64;
+        self.wait_count.fetch_add(1, Relaxed);
+        self.wait_sum_ms.fetch_add(ms, Relaxed);
+        self.wait_max_ms.fetch_max(ms, Relaxed);
+    }
+
+    pub fn policy_refused(&self, code: &str) {
+        *self
+            .policy_refusals
+            .lock()
+            .expect("metrics lock")
+            .entry(code.to_string())
+            .or_default() += 1;
+    }
+
+    /// Queue depth and waits by priority and the limiter's state per number.
+    pub fn render_queue(&self, q: &QueueGauges) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# HELP switchboard_send_queue_depth_by_priority Queued messages by priority (2 agent, 1 automatic, 0 bulk).\n# TYPE switchboard_send_queue_depth_by_priority gauge");
+        for (p, d, _) in &q.by_priority {
+            let _ = writeln!(
+                s,
+                "switchboard_send_queue_depth_by_priority{{priority=\"{p}\"}} {d}"
+            );
+        }
+        let _ = writeln!(s, "# HELP switchboard_send_queue_oldest_wait_ms Age of the oldest queued message by priority.\n# TYPE switchboard_send_queue_oldest_wait_ms gauge");
+        for (p, _, w) in &q.by_priority {
+            let _ = writeln!(
+                s,
+                "switchboard_send_queue_oldest_wait_ms{{priority=\"{p}\"}} {w}"
+            );
+        }
+        let _ = writeln!(s, "# HELP switchboard_send_queue_wait_ms Time from enqueue to the Graph call.\n# TYPE switchboard_send_queue_wait_ms summary");
+        let _ = writeln!(
+            s,
+            "switchboard_send_queue_wait_ms_sum {}",
+            self.wait_sum_ms.load(Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "switchboard_send_queue_wait_ms_count {}",
+            self.wait_count.load(Relaxed)
+        );
+        let _ = writeln!(s, "# HELP switchboard_send_queue_wait_max_ms Longest wait so far.\n# TYPE switchboard_send_queue_wait_max_ms gauge\nswitchboard_send_queue_wait_max_ms {}", self.wait_max_ms.load(Relaxed));
+        let _ = writeln!(s, "# HELP switchboard_send_rate_per_minute Send rate in force per number (after adaptive backoff).\n# TYPE switchboard_send_rate_per_minute gauge");
+        for (n, r, _) in &q.numbers {
+            let _ = writeln!(
+                s,
+                "switchboard_send_rate_per_minute{{phone_number_id=\"{n}\"}} {r}"
+            );
+        }
+        let _ = writeln!(s, "# HELP switchboard_send_paused Whether a number is paused after WhatsApp throttling.\n# TYPE switchboard_send_paused gauge");
+        for (n, _, p) in &q.numbers {
+            let _ = writeln!(
+                s,
+                "switchboard_send_paused{{phone_number_id=\"{n}\"}} {}",
+                u8::from(*p)
+            );
+        }
+        let _ = writeln!(s, "# HELP switchboard_send_throttled_total Sends WhatsApp answered with a rate-limit error.\n# TYPE switchboard_send_throttled_total counter\nswitchboard_send_throttled_total {}", self.send_throttled.load(Relaxed));
+        let _ = writeln!(s, "# HELP switchboard_auto_replies_total Automatic replies queued (keyword rules and away messages).\n# TYPE switchboard_auto_replies_total counter\nswitchboard_auto_replies_total {}", self.auto_replies.load(Relaxed));
+        let _ = writeln!(s, "# HELP switchboard_policy_refusals_total Outbound messages refused by the policy, by reason.\n# TYPE switchboard_policy_refusals_total counter");
+        for (code, n) in self.policy_refusals.lock().expect("metrics lock").iter() {
+            let _ = writeln!(
+                s,
+                "switchboard_policy_refusals_total{{code=\"{code}\"}} {n}"
+            );
+        }
+        s
     }
 
     pub fn send_failed(&self, code: i64) {

@@ -4,15 +4,22 @@
 //!   conversation is taken, so a customer receives messages in the order agents wrote them.
 //! - Up to [`MAX_IN_FLIGHT`] conversations are served at once, so one slow customer or a hung
 //!   request does not hold up the others.
-//! - Transient errors (5xx, timeouts, 130429, 80007, ...) back off exponentially with jitter;
-//!   throttling backs off twice as long. After `send_max_attempts` the message fails with the
-//!   last error. Terminal Graph errors are recorded on the message with Meta's code at once.
+//! - Send rates follow [`crate::policy::ratelimit`]: per number (configured per minute), per
+//!   customer (pair limit), agent replies before automatic replies before bulk sends, one
+//!   conversation's oldest message at a time so conversations take turns. The worker asks the
+//!   pure `plan` what may go now and sleeps until the plan's `wake_at`.
+//! - Meta's rate-limit errors (130429, 131056, 80007) are not failures: the limiter backs off
+//!   adaptively (pausing and slowing the number, or only that customer) and the message stays
+//!   queued with its attempts unchanged, so throttling never loses or duplicates a message.
+//! - Other transient errors (5xx, timeouts, ...) back off exponentially with jitter. After
+//!   `send_max_attempts` the message fails with the last error. Terminal Graph errors are
+//!   recorded on the message with Meta's code at once.
 //! - Meta has no idempotency key: a timeout after Meta accepted a message and the retry that
 //!   follows can deliver it twice. The wamid is stored the moment the response arrives to keep
 //!   that window as small as it can be.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
@@ -21,6 +28,7 @@ use tokio::task::JoinSet;
 
 use crate::graph::{GraphClient, SendOutcome};
 use crate::metrics::Metrics;
+use crate::policy::ratelimit::{self, Candidate, Feedback, Limiter};
 use crate::store::{now_ms, outbox, Store};
 
 pub const MAX_IN_FLIGHT: usize = 32;
@@ -45,32 +53,75 @@ pub fn backoff(cfg: &SenderConfig, attempts: u32, throttled: bool) -> Duration {
     capped.mul_f64(jitter)
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     store: Store,
     graph: GraphClient,
     cfg: SenderConfig,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
+    limiter: Arc<Mutex<Limiter>>,
     shutdown: Arc<Notify>,
 ) {
     let mut in_flight: JoinSet<i64> = JoinSet::new();
     let mut busy: HashSet<i64> = HashSet::new();
+    let mut last_prune = now_ms();
     loop {
         let free = MAX_IN_FLIGHT - in_flight.len();
+        let mut wake_at: Option<i64> = None;
         if free > 0 {
             let busy_list: Vec<i64> = busy.iter().copied().collect();
+            // More candidates than free slots: some may be held back by their customer's limit.
+            let want = free * 4;
+            let now = now_ms();
             match store
-                .read(move |c| outbox::due(c, now_ms(), free, &busy_list))
+                .read(move |c| outbox::due(c, now, want, &busy_list))
                 .await
             {
                 Ok(items) => {
-                    for item in items {
+                    let candidates: Vec<Candidate> = items
+                        .iter()
+                        .map(|i| Candidate {
+                            message_id: i.message_id,
+                            conversation_id: i.conversation_id,
+                            phone_number_id: i.phone_number_id.clone(),
+                            priority: i.priority,
+                        })
+                        .collect();
+                    let now = now_ms();
+                    let plan = {
+                        let mut l = limiter.lock().expect("limiter lock");
+                        if now - last_prune > 60_000 {
+                            l.prune(now);
+                            last_prune = now;
+                        }
+                        ratelimit::plan(now, &candidates, &mut l, free)
+                    };
+                    wake_at = plan.wake_at;
+                    if items.len() == want && plan.dispatch.len() < free {
+                        // There may be more due candidates beyond this page: look again soon.
+                        wake_at = Some(wake_at.map_or(now + 50, |w| w.min(now + 50)));
+                    }
+                    let mut items: Vec<Option<outbox::OutboxItem>> =
+                        items.into_iter().map(Some).collect();
+                    for i in plan.dispatch {
+                        let Some(item) = items[i].take() else {
+                            continue;
+                        };
+                        metrics.queue_wait((now - item.enqueued_at).max(0));
                         busy.insert(item.conversation_id);
-                        let (store, graph, cfg, metrics) =
-                            (store.clone(), graph.clone(), cfg.clone(), metrics.clone());
+                        let (store, graph, cfg, metrics, limiter) = (
+                            store.clone(),
+                            graph.clone(),
+                            cfg.clone(),
+                            metrics.clone(),
+                            limiter.clone(),
+                        );
                         in_flight.spawn(async move {
                             let conv = item.conversation_id;
-                            if let Err(e) = send_one(&store, &graph, &cfg, &metrics, item).await {
+                            if let Err(e) =
+                                send_one(&store, &graph, &cfg, &metrics, &limiter, item).await
+                            {
                                 tracing::error!(error = %e, "recording a send outcome failed; it will be retried");
                             }
                             conv
@@ -83,10 +134,14 @@ pub async fn run(
         let sleep_for = if in_flight.len() >= MAX_IN_FLIGHT {
             Duration::from_secs(3600)
         } else {
-            match store.read(outbox::next_due_at).await {
-                Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(5, 60_000) as u64),
-                Ok(None) => Duration::from_secs(60),
-                Err(_) => Duration::from_secs(1),
+            let now = now_ms();
+            let db_next = match store.read(move |c| outbox::next_due_after(c, now)).await {
+                Ok(v) => v,
+                Err(_) => Some(now + 1000),
+            };
+            match [db_next, wake_at].into_iter().flatten().min() {
+                Some(at) => Duration::from_millis((at - now_ms()).clamp(1, 60_000) as u64),
+                None => Duration::from_secs(60),
             }
         };
         tokio::select! {
@@ -112,15 +167,56 @@ async fn send_one(
     graph: &GraphClient,
     cfg: &SenderConfig,
     metrics: &Metrics,
+    limiter: &Mutex<Limiter>,
     item: outbox::OutboxItem,
 ) -> Result<(), crate::store::StoreError> {
     let outcome = graph.send(&item.phone_number_id, &item.payload).await;
     let id = item.message_id;
+    let feedback = match &outcome {
+        SendOutcome::Accepted { .. } => Feedback::Accepted,
+        SendOutcome::Retry { code, .. } => ratelimit::feedback_for(*code),
+        SendOutcome::Terminal { code, .. } => ratelimit::feedback_for(Some(*code)),
+    };
+    limiter.lock().expect("limiter lock").feedback(
+        now_ms(),
+        &item.phone_number_id,
+        item.conversation_id,
+        feedback,
+    );
     match outcome {
         SendOutcome::Accepted { wamid } => {
             Metrics::inc(&metrics.messages_out);
             store
                 .write(move |ctx| outbox::accepted(ctx, id, &wamid))
+                .await
+        }
+        // Meta's rate limits: the limiter decides when this number / customer may send again;
+        // the message keeps its place and its attempts (throttling is not the message's fault).
+        _ if matches!(
+            feedback,
+            Feedback::NumberThrottled { .. } | Feedback::PairThrottled
+        ) =>
+        {
+            Metrics::inc(&metrics.send_retries);
+            Metrics::inc(&metrics.send_throttled);
+            let code = match &outcome {
+                SendOutcome::Retry { code, .. } => *code,
+                SendOutcome::Terminal { code, .. } => Some(*code),
+                _ => None,
+            };
+            let next = {
+                let mut l = limiter.lock().expect("limiter lock");
+                l.ready_at(now_ms(), &item.phone_number_id, item.conversation_id)
+            };
+            let attempts = item.attempts;
+            tracing::info!(
+                message_id = id,
+                ?code,
+                "throttled by the Graph API; backing off"
+            );
+            let error = format!("throttled by WhatsApp ({})", code.unwrap_or(0));
+            store
+                .write(move |ctx| outbox::retry_later(ctx, id, attempts, next, &error))
                 .await
         }
         SendOutcome::Retry {

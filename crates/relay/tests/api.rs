@@ -175,8 +175,7 @@ async fn agents_see_only_their_own_or_unassigned_conversations() {
         .all(|e| e["kind"] != "message.created" || e["conversation_id"] != ids[0]));
     let last_conv_event = evs
         .iter()
-        .filter(|e| e["conversation_id"] == ids[0])
-        .last()
+        .rfind(|e| e["conversation_id"] == ids[0])
         .unwrap();
     assert_eq!(last_conv_event["data"]["assignee_id"], anna_id);
     assert_eq!(page["next_after"], page["head"]);

@@ -263,6 +263,18 @@ async fn duplicate_and_out_of_order_deliveries() {
     let (_, convs) = relay.get(&token, "/api/v1/conversations").await;
     assert_eq!(convs["items"][0]["unread_count"], 1);
     let conv_id = convs["items"][0]["id"].as_i64().unwrap();
+    // The fixture's message is from 2026-09-21; the relay now refuses free-form replies outside
+    // the 24-hour window, so let the customer have written just now.
+    relay
+        .store
+        .write(move |ctx| {
+            Ok(ctx.conn.execute(
+                "UPDATE conversations SET last_inbound_at = ?2 WHERE id = ?1",
+                [conv_id, ctx.now],
+            )?)
+        })
+        .await
+        .unwrap();
 
     // An outbound message: read arrives before delivered before sent, plus a late failed.
     let (status, msg) = relay

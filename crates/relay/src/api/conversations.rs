@@ -10,7 +10,8 @@ use switchboard_protocol::api::{
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, JsonBody};
-use crate::store::{outbox, queries};
+use crate::store::outbox::{self, Actor, SendOptions};
+use crate::store::queries;
 use crate::AppState;
 
 /// Business numbers (inboxes), including unconfigured ones seen in webhooks.
@@ -164,7 +165,7 @@ pub async fn messages(
     security(("bearer" = [])),
     responses((status = 202, description = "queued", body = Message), (status = 200, description = "already queued with this Idempotency-Key", body = Message),
               (status = 404, body = switchboard_protocol::api::ErrorBody), (status = 409, description = "Idempotency-Key reused for a different message", body = switchboard_protocol::api::ErrorBody),
-              (status = 422, body = switchboard_protocol::api::ErrorBody)))]
+              (status = 422, description = "invalid, or refused by the outbound policy (`sensitive_word`, `window_closed`, `template_invalid`)", body = crate::policy::Refusal)))]
 pub async fn send(
     State(s): State<AppState>,
     AuthUser(user): AuthUser,
@@ -190,19 +191,55 @@ pub async fn send(
             Some(k)
         }
     };
+    // A template the store does not know yet may have been approved since the last sync.
+    if let SendRequest::Template { template, .. } = &req {
+        let (name, lang) = (template.name.clone(), template.language.clone());
+        let known = s
+            .store
+            .read(move |c| {
+                let pnid = queries::conversation(c, id).map(|c| c.phone_number_id).ok();
+                let waba = match &pnid {
+                    Some(p) => crate::store::policy::waba_of(c, p)?,
+                    None => None,
+                };
+                let found = match &waba {
+                    Some(w) => crate::store::policy::templates(c, w)?
+                        .iter()
+                        .any(|t| t.name == name && t.language == lang),
+                    None => false,
+                };
+                Ok((pnid, found))
+            })
+            .await?;
+        if let (Some(pnid), false) = known {
+            s.templates.sync_for_number(&s.store, &s.graph, &pnid).await;
+        }
+    }
+    let compiled = s.policy.current();
     let result = s
         .store
         .write(move |ctx| {
             outbox::enqueue(
                 ctx,
-                &user,
+                Actor::User(&user),
                 id,
                 &req,
-                key.as_deref(),
+                SendOptions {
+                    idempotency_key: key.as_deref(),
+                    skip_word_filter: false,
+                },
+                &compiled,
                 |to, is_bsuid, reply| crate::graph::send_payload(&req, to, is_bsuid, reply),
             )
         })
         .await?;
+    let result = match result {
+        Ok(r) => r,
+        Err(refusal) => {
+            s.metrics.policy_refused(&refusal.code);
+            return Err(ApiError::refused(refusal));
+        }
+    };
     if result.created {
         s.sender_wake.notify_one();
         Ok((StatusCode::ACCEPTED, Json(result.message)))

@@ -4,14 +4,16 @@
 //! The stream subscribes to live events *before* reading the backlog, then sends the backlog
 //! after `after`, then live events with a higher `seq` than the last one sent: nothing falls in
 //! the gap between the two. If a slow client lags behind the broadcast buffer, the stream reads
-//! the missed range back from the store. Each WebSocket text frame is one JSON [`Event`].
+//! the missed range back from the store. Each WebSocket text frame is one JSON
+//! [`StreamFrame`]: the event plus `prev`, the seq sent before it, so clients can tell a gap
+//! (something they missed) from events they may not see.
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
-use switchboard_protocol::api::{Event, EventPage, User};
+use switchboard_protocol::api::{Event, EventPage, StreamFrame, User};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::AuthUser;
@@ -82,12 +84,19 @@ pub async fn stream(
     })
 }
 
-async fn send_event(socket: &mut WebSocket, e: &Event) -> Result<(), String> {
-    let text = serde_json::to_string(e).map_err(|e| e.to_string())?;
+/// Sends one event; `sent` is the seq of the previous event sent on this stream.
+async fn send_event(socket: &mut WebSocket, e: &Event, sent: &mut i64) -> Result<(), String> {
+    let frame = StreamFrame {
+        event: e.clone(),
+        prev: *sent,
+    };
+    let text = serde_json::to_string(&frame).map_err(|e| e.to_string())?;
     socket
         .send(WsMessage::Text(text.into()))
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    *sent = e.seq;
+    Ok(())
 }
 
 async fn catch_up(
@@ -95,6 +104,7 @@ async fn catch_up(
     user: &User,
     socket: &mut WebSocket,
     mut last: i64,
+    sent: &mut i64,
 ) -> Result<i64, String> {
     loop {
         let (uid, role) = (user.id, user.role);
@@ -104,7 +114,7 @@ async fn catch_up(
             .await
             .map_err(|e| e.to_string())?;
         for e in &events {
-            send_event(socket, &e.event).await?;
+            send_event(socket, &e.event, sent).await?;
         }
         if scanned <= last {
             return Ok(last);
@@ -120,7 +130,8 @@ async fn run_stream(
     mut socket: WebSocket,
 ) -> Result<(), String> {
     let mut live = s.store.subscribe();
-    let mut last = catch_up(&s, &user, &mut socket, after).await?;
+    let mut sent = after;
+    let mut last = catch_up(&s, &user, &mut socket, after, &mut sent).await?;
     let mut ping = tokio::time::interval(std::time::Duration::from_secs(25));
     loop {
         tokio::select! {
@@ -130,16 +141,16 @@ async fn run_stream(
                     if ev.event.seq > last + 1 {
                         // Events we have not seen (for another user, or committed before we
                         // subscribed): read the range from the store to be sure.
-                        last = catch_up(&s, &user, &mut socket, last).await?;
+                        last = catch_up(&s, &user, &mut socket, last, &mut sent).await?;
                         if ev.event.seq <= last { continue; }
                     }
                     if ev.audience.admits(user.id, user.role) {
-                        send_event(&mut socket, &ev.event).await?;
+                        send_event(&mut socket, &ev.event, &mut sent).await?;
                     }
                     last = ev.event.seq;
                 }
                 Err(RecvError::Lagged(_)) => {
-                    last = catch_up(&s, &user, &mut socket, last).await?;
+                    last = catch_up(&s, &user, &mut socket, last, &mut sent).await?;
                 }
                 Err(RecvError::Closed) => return Ok(()),
             },

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod conversations;
 pub mod events;
 pub mod media;
+pub mod policy;
 pub mod webhooks;
 
 use axum::extract::State;
@@ -62,6 +63,26 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::audit))
         .routes(routes!(admin::list_users, admin::create_user))
         .routes(routes!(admin::add_number))
+        .routes(routes!(
+            policy::get_sensitive_words,
+            policy::put_sensitive_words
+        ))
+        .routes(routes!(
+            policy::list_auto_replies,
+            policy::create_auto_reply
+        ))
+        .routes(routes!(policy::delete_auto_reply))
+        .routes(routes!(
+            policy::get_business_hours,
+            policy::put_business_hours,
+            policy::delete_business_hours
+        ))
+        .routes(routes!(policy::get_rate_limit, policy::put_rate_limit))
+        .routes(routes!(policy::sync_templates))
+        .routes(routes!(policy::list_templates))
+        .routes(routes!(policy::list_blocks))
+        .routes(routes!(policy::allow_block))
+        .routes(routes!(policy::queue))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         // Meta's webhook bodies reach 3 MB; anything beyond 4 MiB is answered 413 unread.
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -107,11 +128,14 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         })
         .await
         .unwrap_or((-1, -1, -1));
+    let q = policy::queue_gauges(&s).await;
+    let mut body = s.metrics.render(gauges.0, gauges.1, gauges.2);
+    body.push_str(&s.metrics.render_queue(&q));
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        s.metrics.render(gauges.0, gauges.1, gauges.2),
+        body,
     )
 }

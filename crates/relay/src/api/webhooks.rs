@@ -63,14 +63,28 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
         return ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", why).into_response();
     }
     let bytes = body.to_vec();
-    match s.store.write(move |ctx| ingest::ingest(ctx, &bytes)).await {
+    // Automations run in the same write job: an auto-reply is queued durably with the message.
+    let policy = s.policy.current();
+    match s
+        .store
+        .write(move |ctx| ingest::ingest_with(ctx, &bytes, Some(&policy)))
+        .await
+    {
         Ok((_, outcome)) => {
             Metrics::inc(&s.metrics.webhooks_accepted);
             match outcome {
-                Outcome::Processed { messages, .. } => {
+                Outcome::Processed {
+                    messages, replies, ..
+                } => {
                     s.metrics
                         .messages_in
                         .fetch_add(messages as u64, std::sync::atomic::Ordering::Relaxed);
+                    if replies > 0 {
+                        s.metrics
+                            .auto_replies
+                            .fetch_add(replies as u64, std::sync::atomic::Ordering::Relaxed);
+                        s.sender_wake.notify_one();
+                    }
                 }
                 Outcome::Dead(_) => Metrics::inc(&s.metrics.webhooks_dead),
                 Outcome::Pending(_) => {}

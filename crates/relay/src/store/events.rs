@@ -35,6 +35,11 @@ impl Audience {
         a
     }
 
+    /// Supervisors and admins only (no agent): e.g. blocked-message reports.
+    pub fn supervisors() -> Audience {
+        Audience::default()
+    }
+
     pub fn admits(&self, user_id: i64, role: Role) -> bool {
         role.sees_all() || self.all_agents || self.users.contains(&user_id)
     }

@@ -18,28 +18,46 @@ use switchboard_protocol::webhook::{
     self, Change, Content, DeliveryStatus, InboundMessage, MessagesValue, Notification, Status,
 };
 
+use super::automation::{self, InboundFact};
 use super::queries::{
     emit_contact, emit_conversation, emit_message, message_id_by_wamid, note_number_seen,
 };
 use super::{Result, StoreError, WriteCtx};
+use crate::policy::Compiled;
 
 /// What became of one webhook body.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Processed { messages: usize, statuses: usize },
+    Processed {
+        messages: usize,
+        statuses: usize,
+        /// Automatic replies (auto-replies, away messages) queued for these messages.
+        replies: usize,
+    },
     Dead(String),
     Pending(String),
 }
 
-/// Stores a signed body and applies it. Returns the inbox id and the outcome.
+/// Stores a signed body and applies it, without automations. Returns the inbox id and the
+/// outcome.
 pub fn ingest(ctx: &mut WriteCtx<'_>, body: &[u8]) -> Result<(i64, Outcome)> {
+    ingest_with(ctx, body, None)
+}
+
+/// Stores a signed body, applies it and runs the automations (auto-replies, away messages) of
+/// `policy` for its new inbound messages.
+pub fn ingest_with(
+    ctx: &mut WriteCtx<'_>,
+    body: &[u8],
+    policy: Option<&Compiled>,
+) -> Result<(i64, Outcome)> {
     ctx.conn
         .prepare_cached(
             "INSERT INTO webhook_inbox (received_at, body, state) VALUES (?1, ?2, 'pending')",
         )?
         .execute(params![ctx.now, body])?;
     let id = ctx.conn.last_insert_rowid();
-    let outcome = process_row(ctx, id, body)?;
+    let outcome = process_row(ctx, id, body, policy)?;
     Ok((id, outcome))
 }
 
@@ -54,7 +72,12 @@ pub fn store_only(ctx: &mut WriteCtx<'_>, body: &[u8]) -> Result<i64> {
     Ok(ctx.conn.last_insert_rowid())
 }
 
-fn process_row(ctx: &mut WriteCtx<'_>, id: i64, body: &[u8]) -> Result<Outcome> {
+fn process_row(
+    ctx: &mut WriteCtx<'_>,
+    id: i64,
+    body: &[u8],
+    policy: Option<&Compiled>,
+) -> Result<Outcome> {
     let notification = match webhook::parse_notification(body) {
         Ok(n) => n,
         Err(e) => {
@@ -69,14 +92,25 @@ fn process_row(ctx: &mut WriteCtx<'_>, id: i64, body: &[u8]) -> Result<Outcome> 
     };
     ctx.conn.execute_batch("SAVEPOINT apply_webhook")?;
     let events_before = ctx.events.len();
-    match apply(ctx, &notification) {
+    let mut facts = Vec::new();
+    match apply(ctx, &notification, &mut facts) {
         Ok((messages, statuses)) => {
             ctx.conn.execute_batch("RELEASE apply_webhook")?;
             ctx.conn.execute(
                 "UPDATE webhook_inbox SET state = 'processed', processed_at = ?2 WHERE id = ?1",
                 params![id, ctx.now],
             )?;
-            Ok(Outcome::Processed { messages, statuses })
+            let mut replies = 0;
+            if let Some(policy) = policy {
+                for fact in &facts {
+                    replies += run_automations(ctx, policy, fact)?;
+                }
+            }
+            Ok(Outcome::Processed {
+                messages,
+                statuses,
+                replies,
+            })
         }
         Err(e) => {
             ctx.conn
@@ -93,12 +127,33 @@ fn process_row(ctx: &mut WriteCtx<'_>, id: i64, body: &[u8]) -> Result<Outcome> 
     }
 }
 
+/// Automations for one message in their own savepoint: a failure is logged and undone without
+/// undoing the message itself (the customer's message matters more than the bot's answer).
+fn run_automations(ctx: &mut WriteCtx<'_>, policy: &Compiled, fact: &InboundFact) -> Result<usize> {
+    ctx.conn.execute_batch("SAVEPOINT automations")?;
+    let events_before = ctx.events.len();
+    match automation::on_inbound(ctx, policy, fact) {
+        Ok(q) => {
+            ctx.conn.execute_batch("RELEASE automations")?;
+            Ok(q.auto_replies + q.away)
+        }
+        Err(e) => {
+            ctx.conn
+                .execute_batch("ROLLBACK TO automations; RELEASE automations")?;
+            ctx.events.truncate(events_before);
+            tracing::error!(conversation_id = fact.conversation_id, error = %e, "automations failed for an inbound message");
+            Ok(0)
+        }
+    }
+}
+
 /// Applies up to `limit` acknowledged-but-pending bodies with ids above `after_id`, oldest
 /// first. Returns how many were looked at and the last id looked at.
 pub fn process_pending(
     ctx: &mut WriteCtx<'_>,
     after_id: i64,
     limit: usize,
+    policy: Option<&Compiled>,
 ) -> Result<(usize, i64)> {
     let rows: Vec<(i64, Vec<u8>)> = {
         let mut stmt = ctx.conn.prepare_cached(
@@ -111,13 +166,17 @@ pub fn process_pending(
     };
     let mut last = after_id;
     for (id, body) in &rows {
-        process_row(ctx, *id, body)?;
+        process_row(ctx, *id, body, policy)?;
         last = *id;
     }
     Ok((rows.len(), last))
 }
 
-fn apply(ctx: &mut WriteCtx<'_>, n: &Notification) -> Result<(usize, usize)> {
+fn apply(
+    ctx: &mut WriteCtx<'_>,
+    n: &Notification,
+    facts: &mut Vec<InboundFact>,
+) -> Result<(usize, usize)> {
     let (mut messages, mut statuses) = (0, 0);
     for entry in &n.entries {
         for change in &entry.changes {
@@ -131,8 +190,9 @@ fn apply(ctx: &mut WriteCtx<'_>, n: &Notification) -> Result<(usize, usize)> {
                         ctx.now,
                     )?;
                     for m in &v.messages {
-                        if apply_message(ctx, v, m)? {
+                        if let Some(fact) = apply_message(ctx, v, m)? {
                             messages += 1;
+                            facts.push(fact);
                         }
                     }
                     for s in &v.statuses {
@@ -374,10 +434,14 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
     Ok(())
 }
 
-/// Applies one inbound message; false when it was a redelivery.
-fn apply_message(ctx: &mut WriteCtx<'_>, v: &MessagesValue, m: &InboundMessage) -> Result<bool> {
+/// Applies one inbound message; `None` when it was a redelivery.
+fn apply_message(
+    ctx: &mut WriteCtx<'_>,
+    v: &MessagesValue,
+    m: &InboundMessage,
+) -> Result<Option<InboundFact>> {
     if message_id_by_wamid(ctx.conn, &m.id)?.is_some() {
-        return Ok(false);
+        return Ok(None);
     }
     let (wa_id, bsuid, name, username) = sender(v, m);
     let contact_id = upsert_contact(
@@ -449,6 +513,14 @@ fn apply_message(ctx: &mut WriteCtx<'_>, v: &MessagesValue, m: &InboundMessage) 
             ctx.now
         ])?;
     let msg_id = ctx.conn.last_insert_rowid();
+    let fact = InboundFact {
+        conversation_id: conv_id,
+        phone_number_id: v.phone_number_id.clone(),
+        wa_id: wa_id.clone(),
+        text: preview.clone(),
+        // Reactions and system notices are not something to answer.
+        answerable: !matches!(m.content, Content::System(_) | Content::Reaction { .. }),
+    };
     let shown = if preview.is_empty() {
         format!("[{}]", m.type_name)
     } else {
@@ -466,7 +538,7 @@ fn apply_message(ctx: &mut WriteCtx<'_>, v: &MessagesValue, m: &InboundMessage) 
         .execute(params![conv_id, at, shown, ctx.now])?;
     emit_message(ctx, msg_id, event_kind::MESSAGE_CREATED)?;
     emit_conversation(ctx, conv_id, before)?;
-    Ok(true)
+    Ok(Some(fact))
 }
 
 /// Finds or opens the conversation of (number, customer); a resolved one reopens.

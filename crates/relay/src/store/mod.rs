@@ -13,9 +13,11 @@
 //! The SQL itself lives in [`queries`] and [`ingest`] as plain functions over a connection, kept
 //! portable so the PostgreSQL back-end can reuse the same statements.
 
+pub mod automation;
 pub mod events;
 pub mod ingest;
 pub mod outbox;
+pub mod policy;
 pub mod queries;
 
 use std::any::Any;
@@ -30,7 +32,10 @@ pub use events::LoggedEvent;
 
 /// Jobs committed together at most.
 pub const MAX_BATCH: usize = 512;
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_policy.sql")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -50,6 +55,8 @@ pub enum StoreError {
     Closed,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("refused by the outbound policy: {}", .0.message)]
+    Refused(Box<crate::policy::Refusal>),
 }
 
 impl From<serde_json::Error> for StoreError {

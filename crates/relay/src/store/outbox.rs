@@ -10,9 +10,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use switchboard_protocol::api::{event_kind, DeliveryStatus, Message, SendRequest, User};
 
+use super::events::{Audience, NewEvent};
 use super::ingest::apply_orphans;
 use super::queries::{emit_conversation, emit_message, may_see};
 use super::{Result, StoreError, WriteCtx};
+use crate::policy::{self, Compiled, ConversationFacts, Origin, Refusal};
 
 /// One due send.
 #[derive(Debug, Clone)]
@@ -22,6 +24,9 @@ pub struct OutboxItem {
     pub phone_number_id: String,
     pub payload: serde_json::Value,
     pub attempts: u32,
+    /// 2 agent reply, 1 automatic reply, 0 bulk.
+    pub priority: i64,
+    pub enqueued_at: i64,
 }
 
 pub fn request_hash(req: &SendRequest) -> String {
@@ -35,18 +40,59 @@ pub struct Enqueued {
     pub created: bool,
 }
 
-/// Queues an outbound message. `build_payload(to, recipient_is_bsuid, reply_wamid)` makes the
-/// Graph API body.
+/// Who queues a message: an agent (visibility, idempotency keys and `sender_id` apply) or the
+/// relay itself (auto-replies, away messages; `sender_id` stays empty).
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    User(&'a User),
+    System(Origin),
+}
+
+impl Actor<'_> {
+    fn origin(&self) -> Origin {
+        match self {
+            Actor::User(_) => Origin::Agent,
+            Actor::System(o) => *o,
+        }
+    }
+    fn user_id(&self) -> Option<i64> {
+        match self {
+            Actor::User(u) => Some(u.id),
+            Actor::System(_) => None,
+        }
+    }
+}
+
+/// Options of one send.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SendOptions<'a> {
+    pub idempotency_key: Option<&'a str>,
+    /// A supervisor allowed this message through the sensitive-word filter (audited by the
+    /// caller). Window and template rules still apply.
+    pub skip_word_filter: bool,
+}
+
+/// Queues an outbound message, after the outbound policy allowed it. This is the only way into
+/// the queue: every path (agent replies, auto-replies, away messages) passes [`policy::check`]
+/// here. `build_payload(to, recipient_is_bsuid, reply_wamid)` makes the Graph API body.
+///
+/// A refusal is an `Ok(Err(..))`: the job still commits, because a sensitive-word refusal is
+/// recorded (`policy_blocks`) and reported to supervisors (`policy.blocked`).
 pub fn enqueue(
     ctx: &mut WriteCtx<'_>,
-    user: &User,
+    actor: Actor<'_>,
     conversation_id: i64,
     req: &SendRequest,
-    idempotency_key: Option<&str>,
+    opts: SendOptions<'_>,
+    compiled: &Compiled,
     build_payload: impl FnOnce(&str, bool, Option<&str>) -> serde_json::Value,
-) -> Result<Enqueued> {
+) -> Result<std::result::Result<Enqueued, Refusal>> {
     let hash = request_hash(req);
-    if let Some(key) = idempotency_key {
+    let idempotency_key = match actor {
+        Actor::User(_) => opts.idempotency_key,
+        Actor::System(_) => None,
+    };
+    if let (Some(key), Actor::User(user)) = (idempotency_key, actor) {
         let prior: Option<(String, i64)> = ctx
             .conn
             .query_row(
@@ -61,22 +107,83 @@ pub fn enqueue(
                     "this Idempotency-Key was already used for a different message".into(),
                 ));
             }
-            return Ok(Enqueued {
+            return Ok(Ok(Enqueued {
                 message: super::queries::message(ctx.conn, message_id)?,
                 created: false,
-            });
+            }));
         }
     }
-    if !may_see(ctx.conn, user, conversation_id)? {
-        return Err(StoreError::NotFound(format!(
-            "conversation {conversation_id}"
-        )));
+    if let Actor::User(user) = actor {
+        if !may_see(ctx.conn, user, conversation_id)? {
+            return Err(StoreError::NotFound(format!(
+                "conversation {conversation_id}"
+            )));
+        }
     }
-    let (pnid, wa_id, bsuid): (String, Option<String>, Option<String>) = ctx.conn.query_row(
-        "SELECT c.phone_number_id, k.wa_id, k.bsuid FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = ?1",
+    let (pnid, wa_id, bsuid, last_inbound_at, waba_id): (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+    ) = ctx.conn.query_row(
+        "SELECT c.phone_number_id, k.wa_id, k.bsuid, c.last_inbound_at, p.waba_id FROM conversations c
+         JOIN contacts k ON k.id = c.contact_id LEFT JOIN phone_numbers p ON p.phone_number_id = c.phone_number_id
+         WHERE c.id = ?1",
         [conversation_id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
+    // The outbound policy, decided on the data this job writes with.
+    let known = match (&waba_id, req) {
+        (Some(w), _) => super::policy::templates(ctx.conn, w)?,
+        (None, _) => Vec::new(),
+    };
+    let facts = ConversationFacts {
+        phone_number_id: pnid.clone(),
+        waba_id,
+        last_inbound_at,
+    };
+    if let Err(mut refusal) = policy::check(
+        ctx.now,
+        compiled,
+        &facts,
+        req,
+        &known,
+        opts.skip_word_filter,
+    ) {
+        if refusal.code == "sensitive_word" {
+            let matched = refusal.matched.clone().unwrap_or_default();
+            let origin = actor.origin().as_str();
+            let block_id = super::policy::insert_block(
+                ctx.conn,
+                conversation_id,
+                actor.user_id(),
+                origin,
+                req,
+                &refusal.code,
+                &matched,
+                ctx.now,
+            )?;
+            refusal.block_id = Some(block_id);
+            // Supervisors and admins only (an empty audience admits no agent).
+            ctx.emit(NewEvent {
+                kind: event_kind::POLICY_BLOCKED,
+                conversation_id: Some(conversation_id),
+                audience: Audience::supervisors(),
+                data: serde_json::json!({
+                    "block_id": block_id,
+                    "conversation_id": conversation_id,
+                    "user_id": actor.user_id(),
+                    "origin": origin,
+                    "code": refusal.code,
+                    "matched": matched,
+                    "text": req.preview(),
+                    "request": req,
+                }),
+            })?;
+        }
+        return Ok(Err(*refusal));
+    }
     let (to, is_bsuid) = match (wa_id, bsuid) {
         (Some(w), _) => (w, false),
         (None, Some(b)) => (b, true),
@@ -114,10 +221,11 @@ pub fn enqueue(
     };
     let payload = build_payload(&to, is_bsuid, reply_wamid.as_deref());
     let preview = req.preview();
+    let origin = actor.origin();
     ctx.conn
         .prepare_cached(
-            "INSERT INTO messages (conversation_id, direction, type, text, content, unsupported, status, status_at, reply_to, reply_to_wamid, sender_id, client_id, created_at, updated_at)
-             VALUES (?1, 'out', ?2, ?3, ?4, 0, 'queued', ?5, ?6, ?7, ?8, ?9, ?5, ?5)",
+            "INSERT INTO messages (conversation_id, direction, type, text, content, unsupported, status, status_at, reply_to, reply_to_wamid, sender_id, client_id, origin, created_at, updated_at)
+             VALUES (?1, 'out', ?2, ?3, ?4, 0, 'queued', ?5, ?6, ?7, ?8, ?9, ?10, ?5, ?5)",
         )?
         .execute(params![
             conversation_id,
@@ -127,39 +235,41 @@ pub fn enqueue(
             ctx.now,
             req.reply_to(),
             reply_wamid,
-            user.id,
-            idempotency_key
+            actor.user_id(),
+            idempotency_key,
+            origin.as_str()
         ])?;
     let message_id = ctx.conn.last_insert_rowid();
-    ctx.conn.execute(
-        "INSERT INTO outbox (message_id, conversation_id, phone_number_id, payload, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![message_id, conversation_id, pnid, payload.to_string(), ctx.now],
+    ctx.conn.prepare_cached(
+        "INSERT INTO outbox (message_id, conversation_id, phone_number_id, payload, next_attempt_at, priority, enqueued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
+    )?.execute(
+        params![message_id, conversation_id, pnid, payload.to_string(), ctx.now, origin.priority()],
     )?;
-    if let Some(key) = idempotency_key {
+    if let (Some(key), Some(uid)) = (idempotency_key, actor.user_id()) {
         ctx.conn.execute(
             "INSERT INTO idempotency_keys (user_id, key, request_hash, message_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![user.id, key, hash, message_id, ctx.now],
+            params![uid, key, hash, message_id, ctx.now],
         )?;
     }
-    ctx.conn.execute(
+    ctx.conn.prepare_cached(
         "UPDATE conversations SET last_message_at = MAX(last_message_at, ?2), last_message_preview = ?3, updated_at = ?2 WHERE id = ?1",
-        params![conversation_id, ctx.now, preview],
-    )?;
+    )?.execute(params![conversation_id, ctx.now, preview])?;
     let message = emit_message(ctx, message_id, event_kind::MESSAGE_CREATED)?;
     emit_conversation(ctx, conversation_id, None)?;
-    Ok(Enqueued {
+    Ok(Ok(Enqueued {
         message,
         created: true,
-    })
+    }))
 }
 
-/// The oldest queued send of each conversation that is due, skipping busy conversations.
+/// The oldest queued send of each conversation that is due, skipping busy conversations;
+/// higher priority first, then oldest first (so conversations take turns).
 pub fn due(conn: &Connection, now: i64, limit: usize, busy: &[i64]) -> Result<Vec<OutboxItem>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT o.message_id, o.conversation_id, o.phone_number_id, o.payload, o.attempts FROM outbox o
+        "SELECT o.message_id, o.conversation_id, o.phone_number_id, o.payload, o.attempts, o.priority, o.enqueued_at FROM outbox o
          WHERE o.next_attempt_at <= ?1
            AND o.message_id = (SELECT MIN(o2.message_id) FROM outbox o2 WHERE o2.conversation_id = o.conversation_id)
-         ORDER BY o.next_attempt_at, o.message_id LIMIT ?2",
+         ORDER BY o.priority DESC, o.message_id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![now, (limit + busy.len()) as i64], |r| {
         let payload: String = r.get(3)?;
@@ -169,6 +279,8 @@ pub fn due(conn: &Connection, now: i64, limit: usize, busy: &[i64]) -> Result<Ve
             phone_number_id: r.get(2)?,
             payload: serde_json::from_str(&payload).unwrap_or_default(),
             attempts: r.get(4)?,
+            priority: r.get(5)?,
+            enqueued_at: r.get(6)?,
         })
     })?;
     let mut out = Vec::new();
@@ -186,8 +298,41 @@ pub fn next_due_at(conn: &Connection) -> Result<Option<i64>> {
     Ok(conn.query_row("SELECT MIN(next_attempt_at) FROM outbox", [], |r| r.get(0))?)
 }
 
+/// When the next queued send not yet due becomes due, if any.
+pub fn next_due_after(conn: &Connection, now: i64) -> Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE next_attempt_at > ?1",
+        [now],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn depth(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)
+}
+
+/// Queue depth per (number, priority) and the oldest enqueue time of each.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct QueueStats {
+    pub phone_number_id: String,
+    pub priority: i64,
+    pub depth: i64,
+    pub oldest_enqueued_at: Option<i64>,
+}
+
+pub fn queue_stats(conn: &Connection) -> Result<Vec<QueueStats>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT phone_number_id, priority, COUNT(*), MIN(enqueued_at) FROM outbox GROUP BY phone_number_id, priority ORDER BY phone_number_id, priority DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(QueueStats {
+            phone_number_id: r.get(0)?,
+            priority: r.get(1)?,
+            depth: r.get(2)?,
+            oldest_enqueued_at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The Graph API accepted the message: record its wamid and take it off the queue.

@@ -1,0 +1,549 @@
+//! Admin settings of the outbound policy and automations, the supervisors' view of blocked
+//! messages and of the send queue, and templates. Every change is validated, audited, and
+//! recompiles the shared policy snapshot (never per message).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use switchboard_protocol::api::{Message, Role};
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, JsonBody};
+use crate::metrics::QueueGauges;
+use crate::policy::filter::SensitiveFilter;
+use crate::policy::hours::{BusinessHours, Hours};
+use crate::policy::ratelimit::{NumberRate, RateSettings};
+use crate::policy::templates::StoredTemplate;
+use crate::policy::{autoreply, Origin};
+use crate::store::outbox::{self, Actor, QueueStats, SendOptions};
+use crate::store::{now_ms, policy as sql, queries};
+use crate::AppState;
+
+type ErrorBody = switchboard_protocol::api::ErrorBody;
+
+async fn reload(s: &AppState) -> Result<(), ApiError> {
+    s.policy.reload(&s.store).await.map_err(ApiError::from)
+}
+
+// ---------------------------------------------------------------- sensitive words
+
+/// The outgoing sensitive-word list.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SensitiveWords {
+    /// Words and phrases; matched case-, accent- and Unicode-insensitively, also with separators
+    /// or invisible characters between the letters, on word boundaries.
+    pub entries: Vec<String>,
+}
+
+/// The sensitive-word list (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/sensitive-words", security(("bearer" = [])),
+    responses((status = 200, body = SensitiveWords), (status = 403, body = ErrorBody)))]
+pub async fn get_sensitive_words(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<SensitiveWords>, ApiError> {
+    user.require(&[Role::Admin])?;
+    Ok(Json(SensitiveWords {
+        entries: s.store.read(sql::sensitive_words).await?,
+    }))
+}
+
+/// Replaces the sensitive-word list (admins only).
+#[utoipa::path(put, path = "/api/v1/admin/sensitive-words", request_body = SensitiveWords, security(("bearer" = [])),
+    responses((status = 200, body = SensitiveWords), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_sensitive_words(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    JsonBody(req): JsonBody<SensitiveWords>,
+) -> Result<Json<SensitiveWords>, ApiError> {
+    admin.require(&[Role::Admin])?;
+    if req.entries.len() > 100_000 {
+        return Err(ApiError::unprocessable("invalid", "at most 100000 entries"));
+    }
+    let entries: Vec<String> = req
+        .entries
+        .iter()
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect();
+    // Compiling validates (an entry without letters or digits would match everywhere).
+    SensitiveFilter::compile(&entries)
+        .map_err(|e| ApiError::unprocessable("invalid", e.to_string()))?;
+    let actor = admin.0.email.clone();
+    let stored = entries.clone();
+    s.store
+        .write(move |ctx| {
+            sql::replace_sensitive_words(ctx.conn, &stored, ctx.now)?;
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "policy.sensitive_words.replace",
+                &json!({"count": stored.len()}),
+                ctx.now,
+            )
+        })
+        .await?;
+    reload(&s).await?;
+    Ok(Json(SensitiveWords { entries }))
+}
+
+// ---------------------------------------------------------------- auto-replies
+
+/// Keyword auto-reply rules, by number and priority (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/auto-replies", security(("bearer" = [])),
+    responses((status = 200, body = [sql::AutoReply]), (status = 403, body = ErrorBody)))]
+pub async fn list_auto_replies(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<sql::AutoReply>>, ApiError> {
+    user.require(&[Role::Admin])?;
+    Ok(Json(s.store.read(sql::auto_replies).await?))
+}
+
+/// Creates a keyword auto-reply rule (admins only). A bad rule (e.g. an invalid regular
+/// expression) is refused with 422 naming the rule.
+#[utoipa::path(post, path = "/api/v1/admin/auto-replies", request_body = sql::NewAutoReply, security(("bearer" = [])),
+    responses((status = 201, body = sql::AutoReply), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_auto_reply(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    JsonBody(req): JsonBody<sql::NewAutoReply>,
+) -> Result<(StatusCode, Json<sql::AutoReply>), ApiError> {
+    admin.require(&[Role::Admin])?;
+    let label = if req.name.is_empty() {
+        format!("for {:?}", req.keywords)
+    } else {
+        req.name.clone()
+    };
+    if req.phone_number_id.is_empty() || !req.phone_number_id.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ApiError::unprocessable(
+            "invalid_rule",
+            format!("rule {label:?}: phone_number_id must be Meta's numeric phone number id"),
+        ));
+    }
+    autoreply::validate(&sql::to_rule(0, &req))
+        .map_err(|e| ApiError::unprocessable("invalid_rule", rule_error(&e, &label)))?;
+    let reply = req
+        .reply
+        .validated()
+        .map_err(|m| ApiError::unprocessable("invalid_rule", format!("rule {label:?}: {m}")))?;
+    // A reply that the filter would refuse could never be sent: say so now.
+    let compiled = s.policy.current();
+    for text in crate::policy::outbound_texts(&reply) {
+        if let Some(hit) = compiled.filter.check(text) {
+            return Err(ApiError::unprocessable(
+                "invalid_rule",
+                format!(
+                    "rule {label:?}: the reply contains {:?}, which is on the sensitive-word list",
+                    hit.entry
+                ),
+            ));
+        }
+    }
+    let actor = admin.0.email.clone();
+    let rule = s
+        .store
+        .write(move |ctx| {
+            let r = sql::insert_auto_reply(ctx.conn, &req, &actor, ctx.now)?;
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "policy.auto_reply.create",
+                &serde_json::to_value(&r)?,
+                ctx.now,
+            )?;
+            Ok(r)
+        })
+        .await?;
+    reload(&s).await?;
+    Ok((StatusCode::CREATED, Json(rule)))
+}
+
+fn rule_error(e: &autoreply::RuleError, label: &str) -> String {
+    match e {
+        autoreply::RuleError::Invalid { reason, .. } => format!("rule {label:?}: {reason}"),
+    }
+}
+
+/// Removes a rule (admins only).
+#[utoipa::path(delete, path = "/api/v1/admin/auto-replies/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_auto_reply(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    admin.require(&[Role::Admin])?;
+    let actor = admin.0.email.clone();
+    s.store
+        .write(move |ctx| {
+            sql::delete_auto_reply(ctx.conn, id)?;
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "policy.auto_reply.delete",
+                &json!({"id": id}),
+                ctx.now,
+            )
+        })
+        .await?;
+    reload(&s).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------- business hours
+
+/// A number's business hours (admins and supervisors).
+#[utoipa::path(get, path = "/api/v1/admin/business-hours/{phone_number_id}", params(("phone_number_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = BusinessHours), (status = 404, body = ErrorBody)))]
+pub async fn get_business_hours(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(pnid): Path<String>,
+) -> Result<Json<BusinessHours>, ApiError> {
+    user.require(&[Role::Admin, Role::Supervisor])?;
+    let all = s.store.read(sql::all_business_hours).await?;
+    all.into_iter()
+        .find(|(id, _)| *id == pnid)
+        .map(|(_, h)| Json(h))
+        .ok_or_else(|| ApiError::not_found(format!("no business hours are set for number {pnid}")))
+}
+
+/// Sets a number's business hours and away message (admins only). Outside the hours an away
+/// message goes out once per conversation per `away_period_minutes`.
+#[utoipa::path(put, path = "/api/v1/admin/business-hours/{phone_number_id}", params(("phone_number_id" = String, Path)), request_body = BusinessHours, security(("bearer" = [])),
+    responses((status = 200, body = BusinessHours), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_business_hours(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    Path(pnid): Path<String>,
+    JsonBody(req): JsonBody<BusinessHours>,
+) -> Result<Json<BusinessHours>, ApiError> {
+    admin.require(&[Role::Admin])?;
+    Hours::parse(req.clone()).map_err(|m| ApiError::unprocessable("invalid", m))?;
+    for (lang, text) in &req.away_message {
+        if let Some(hit) = s.policy.current().filter.check(text) {
+            return Err(ApiError::unprocessable(
+                "invalid",
+                format!(
+                    "away_message.{lang} contains {:?}, which is on the sensitive-word list",
+                    hit.entry
+                ),
+            ));
+        }
+    }
+    let actor = admin.0.email.clone();
+    let stored = req.clone();
+    s.store
+        .write(move |ctx| {
+            sql::put_business_hours(ctx.conn, &pnid, &stored, ctx.now)?;
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "policy.business_hours.put",
+                &json!({"phone_number_id": pnid, "settings": stored}),
+                ctx.now,
+            )
+        })
+        .await?;
+    reload(&s).await?;
+    Ok(Json(req))
+}
+
+/// Removes a number's business hours: no away messages (admins only).
+#[utoipa::path(delete, path = "/api/v1/admin/business-hours/{phone_number_id}", params(("phone_number_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_business_hours(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    Path(pnid): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin.require(&[Role::Admin])?;
+    let actor = admin.0.email.clone();
+    let found = s
+        .store
+        .write(move |ctx| {
+            let found = sql::delete_business_hours(ctx.conn, &pnid)?;
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "policy.business_hours.delete",
+                &json!({"phone_number_id": pnid}),
+                ctx.now,
+            )?;
+            Ok(found)
+        })
+        .await?;
+    reload(&s).await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(
+            "no business hours were set for this number",
+        ))
+    }
+}
+
+// ---------------------------------------------------------------- rate limits
+
+/// A number's send-rate settings and the rate in force (admins and supervisors).
+#[utoipa::path(get, path = "/api/v1/admin/rate-limits/{phone_number_id}", params(("phone_number_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = NumberRate), (status = 403, body = ErrorBody)))]
+pub async fn get_rate_limit(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(pnid): Path<String>,
+) -> Result<Json<NumberRate>, ApiError> {
+    user.require(&[Role::Admin, Role::Supervisor])?;
+    let now = now_ms();
+    let l = s.limiter.lock().expect("limiter lock");
+    let snap = l.snapshot(now);
+    Ok(Json(
+        snap.into_iter()
+            .find(|n| n.phone_number_id == pnid)
+            .unwrap_or(NumberRate {
+                phone_number_id: pnid.clone(),
+                settings: l.settings(&pnid),
+                effective_per_minute: l.settings(&pnid).per_minute as f64,
+                paused_until: None,
+                throttled_total: 0,
+            }),
+    ))
+}
+
+/// Sets a number's send rate (20-120 per minute), burst and pair limit (admins only).
+#[utoipa::path(put, path = "/api/v1/admin/rate-limits/{phone_number_id}", params(("phone_number_id" = String, Path)), request_body = RateSettings, security(("bearer" = [])),
+    responses((status = 200, body = RateSettings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_rate_limit(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    Path(pnid): Path<String>,
+    JsonBody(req): JsonBody<RateSettings>,
+) -> Result<Json<RateSettings>, ApiError> {
+    admin.require(&[Role::Admin])?;
+    req.validate()
+        .map_err(|m| ApiError::unprocessable("invalid", m))?;
+    let actor = admin.0.email.clone();
+    let p = pnid.clone();
+    s.store
+        .write(move |ctx| {
+            sql::put_rate_limit(ctx.conn, &p, &req, ctx.now)?;
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "policy.rate_limit.put",
+                &json!({"phone_number_id": p, "settings": req}),
+                ctx.now,
+            )
+        })
+        .await?;
+    s.limiter.lock().expect("limiter lock").set(&pnid, req);
+    s.sender_wake.notify_one();
+    Ok(Json(req))
+}
+
+// ---------------------------------------------------------------- templates
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SyncResult {
+    pub waba_id: String,
+    pub templates: Option<usize>,
+    pub error: Option<String>,
+}
+
+/// Syncs message templates from the Graph API for every known account now (admins only).
+#[utoipa::path(post, path = "/api/v1/admin/templates/sync", security(("bearer" = [])),
+    responses((status = 200, body = [SyncResult]), (status = 403, body = ErrorBody)))]
+pub async fn sync_templates(
+    State(s): State<AppState>,
+    admin: AuthUser,
+) -> Result<Json<Vec<SyncResult>>, ApiError> {
+    admin.require(&[Role::Admin])?;
+    let results = s.templates.sync_all(&s.store, &s.graph).await;
+    let out: Vec<SyncResult> = results
+        .into_iter()
+        .map(|(w, r)| SyncResult {
+            waba_id: w,
+            templates: r.as_ref().ok().copied(),
+            error: r.err(),
+        })
+        .collect();
+    let actor = admin.0.email.clone();
+    let details = serde_json::to_value(&out).unwrap_or_default();
+    s.store
+        .write(move |ctx| queries::audit(ctx.conn, &actor, "templates.sync", &details, ctx.now))
+        .await?;
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct TemplatesQuery {
+    /// The business number whose account's templates to list.
+    phone_number_id: String,
+}
+
+/// The synced templates of a number's account (every signed-in user: agents pick from these).
+#[utoipa::path(get, path = "/api/v1/templates", params(TemplatesQuery), security(("bearer" = [])),
+    responses((status = 200, body = [StoredTemplate])))]
+pub async fn list_templates(
+    State(s): State<AppState>,
+    _u: AuthUser,
+    Query(q): Query<TemplatesQuery>,
+) -> Result<Json<Vec<StoredTemplate>>, ApiError> {
+    let pnid = q.phone_number_id;
+    Ok(Json(
+        s.store
+            .read(move |c| match sql::waba_of(c, &pnid)? {
+                Some(w) => sql::templates(c, &w),
+                None => Ok(Vec::new()),
+            })
+            .await?,
+    ))
+}
+
+// ---------------------------------------------------------------- blocked messages
+
+/// Outbound messages refused by the sensitive-word filter, newest first (supervisors and admins).
+#[utoipa::path(get, path = "/api/v1/policy/blocks", security(("bearer" = [])),
+    responses((status = 200, body = [sql::Block]), (status = 403, body = ErrorBody)))]
+pub async fn list_blocks(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<sql::Block>>, ApiError> {
+    user.require(&[Role::Admin, Role::Supervisor])?;
+    Ok(Json(s.store.read(|c| sql::blocks(c, 200)).await?))
+}
+
+/// Lets one blocked message through the sensitive-word filter (supervisors and admins). The
+/// message is queued as its author wrote it; the 24-hour window and template rules still apply.
+/// Audited as `policy.override`.
+#[utoipa::path(post, path = "/api/v1/policy/blocks/{id}/allow", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 202, description = "queued", body = Message), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, description = "already allowed", body = ErrorBody),
+              (status = 422, description = "refused for another reason (e.g. the window closed)", body = crate::policy::Refusal)))]
+pub async fn allow_block(
+    State(s): State<AppState>,
+    supervisor: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<(StatusCode, Json<Message>), ApiError> {
+    supervisor.require(&[Role::Admin, Role::Supervisor])?;
+    let compiled = s.policy.current();
+    let sup = supervisor.0.clone();
+    let message = s
+        .store
+        .write(move |ctx| {
+            let b = sql::block(ctx.conn, id)?;
+            if b.allowed_by.is_some() {
+                return Err(crate::store::StoreError::Conflict(format!(
+                    "blocked message {id} was already allowed"
+                )));
+            }
+            let req: switchboard_protocol::api::SendRequest =
+                serde_json::from_value(b.request.clone())?;
+            let author = match b.user_id {
+                Some(uid) => queries::users(ctx.conn)?.into_iter().find(|u| u.id == uid),
+                None => None,
+            };
+            let actor = match &author {
+                Some(u) => Actor::User(u),
+                None => Actor::System(Origin::AutoReply),
+            };
+            let out = outbox::enqueue(
+                ctx,
+                actor,
+                b.conversation_id,
+                &req,
+                SendOptions {
+                    idempotency_key: None,
+                    skip_word_filter: true,
+                },
+                &compiled,
+                |to, is_bsuid, reply| crate::graph::send_payload(&req, to, is_bsuid, reply),
+            )?;
+            let queued = out.map_err(|r| crate::store::StoreError::Refused(Box::new(r)))?;
+            sql::mark_block_allowed(ctx.conn, id, sup.id, queued.message.id, ctx.now)?;
+            queries::audit(
+                ctx.conn,
+                &sup.email,
+                "policy.override",
+                &json!({"block_id": id, "conversation_id": b.conversation_id, "matched": b.matched,
+                        "author_id": b.user_id, "message_id": queued.message.id}),
+                ctx.now,
+            )?;
+            Ok(queued.message)
+        })
+        .await?;
+    s.sender_wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(message)))
+}
+
+// ---------------------------------------------------------------- the send queue
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QueueView {
+    pub depth: i64,
+    /// Per number and priority (2 agent reply, 1 automatic, 0 bulk).
+    pub queues: Vec<QueueStats>,
+    /// The oldest queued message's wait, ms.
+    pub oldest_wait_ms: Option<i64>,
+    /// The limiter's state per number.
+    pub numbers: Vec<NumberRate>,
+}
+
+/// The outbound queue: depth, waits and send rates (supervisors and admins).
+#[utoipa::path(get, path = "/api/v1/queue", security(("bearer" = [])),
+    responses((status = 200, body = QueueView), (status = 403, body = ErrorBody)))]
+pub async fn queue(State(s): State<AppState>, user: AuthUser) -> Result<Json<QueueView>, ApiError> {
+    user.require(&[Role::Admin, Role::Supervisor])?;
+    let queues = s.store.read(outbox::queue_stats).await?;
+    let now = now_ms();
+    let numbers = s.limiter.lock().expect("limiter lock").snapshot(now);
+    Ok(Json(QueueView {
+        depth: queues.iter().map(|q| q.depth).sum(),
+        oldest_wait_ms: queues
+            .iter()
+            .filter_map(|q| q.oldest_enqueued_at)
+            .min()
+            .map(|t| (now - t).max(0)),
+        queues,
+        numbers,
+    }))
+}
+
+/// The queue gauges for `/metrics`.
+pub async fn queue_gauges(s: &AppState) -> QueueGauges {
+    let now = now_ms();
+    let stats = s.store.read(outbox::queue_stats).await.unwrap_or_default();
+    let mut by_priority: Vec<(i64, i64, i64)> = Vec::new();
+    for p in [2, 1, 0] {
+        let rows: Vec<&QueueStats> = stats.iter().filter(|q| q.priority == p).collect();
+        let depth = rows.iter().map(|q| q.depth).sum();
+        let oldest = rows
+            .iter()
+            .filter_map(|q| q.oldest_enqueued_at)
+            .min()
+            .map_or(0, |t| (now - t).max(0));
+        by_priority.push((p, depth, oldest));
+    }
+    let numbers = s
+        .limiter
+        .lock()
+        .expect("limiter lock")
+        .snapshot(now)
+        .into_iter()
+        .map(|n| {
+            (
+                n.phone_number_id,
+                n.effective_per_minute,
+                n.paused_until.is_some(),
+            )
+        })
+        .collect();
+    QueueGauges {
+        by_priority,
+        numbers,
+    }
+}

@@ -1,0 +1,373 @@
+//! The outbound policy and automations.
+//!
+//! Decisions are pure functions over data with the clock passed in (`now`, Unix ms):
+//! [`normalize`] (text folding), [`filter`] (sensitive words), [`autoreply`] (keyword rules),
+//! [`hours`] (business hours, away text), [`window`] (24-hour rule), [`templates`] (template
+//! validation) and [`ratelimit`] (per-number rate, pair limit, backoff, dispatch plan).
+//!
+//! Wiring: every outbound message — an agent's reply, an auto-reply, an away message, later bulk
+//! sends — is queued only through `store::outbox::enqueue`, which calls [`check`] first, inside the
+//! same write job, so the decision sees the same data the queue is written with. A refused send is
+//! not queued; a sensitive-word refusal is recorded (`policy_blocks`) and reported to supervisors
+//! as a `policy.blocked` event; a supervisor may allow that one message through (audited).
+//!
+//! The compiled forms (filter automaton, rule automata, parsed hours) are built when settings
+//! change ([`PolicyEngine::reload`]), never per message, and shared as one immutable snapshot.
+
+pub mod autoreply;
+pub mod filter;
+pub mod hours;
+pub mod normalize;
+pub mod ratelimit;
+pub mod templates;
+pub mod window;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use rusqlite::Connection;
+use serde::Serialize;
+use switchboard_protocol::api::SendRequest;
+
+use crate::store::{self, Store};
+
+/// Who queued an outbound message; decides its queue priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Agent,
+    AutoReply,
+    Away,
+    Bulk,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Agent => "agent",
+            Origin::AutoReply => "auto_reply",
+            Origin::Away => "away",
+            Origin::Bulk => "bulk",
+        }
+    }
+    /// Agent replies before automatic replies before bulk sends.
+    pub fn priority(self) -> i64 {
+        match self {
+            Origin::Agent => 2,
+            Origin::AutoReply | Origin::Away => 1,
+            Origin::Bulk => 0,
+        }
+    }
+}
+
+/// A template offered when the window is closed.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TemplateRef {
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub parameters: usize,
+}
+
+/// Why a send was refused: the 422 body (`code` and `message` like every error, plus details).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Refusal {
+    /// `sensitive_word`, `window_closed` or `template_invalid`.
+    pub code: String,
+    pub message: String,
+    /// The sensitive-word entry that matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<String>,
+    /// Approved templates that may be sent instead (window closed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub templates: Vec<TemplateRef>,
+    /// When the 24-hour window closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_closed_at: Option<i64>,
+    /// The recorded block: a supervisor may allow this message with
+    /// `POST /api/v1/policy/blocks/{block_id}/allow`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_id: Option<i64>,
+}
+
+impl Refusal {
+    fn new(code: &str, message: String) -> Box<Refusal> {
+        Box::new(Refusal {
+            code: code.into(),
+            message,
+            matched: None,
+            templates: Vec::new(),
+            window_closed_at: None,
+            block_id: None,
+        })
+    }
+}
+
+/// What a rule sends and whether the conversation still goes to an agent.
+#[derive(Debug, Clone)]
+pub struct RuleAction {
+    pub reply: SendRequest,
+    pub handoff: bool,
+}
+
+/// The rules of one number, compiled, with their actions.
+#[derive(Debug, Default)]
+pub struct NumberRules {
+    pub compiled: autoreply::CompiledRules,
+    pub actions: HashMap<i64, RuleAction>,
+}
+
+/// Everything the policy needs, compiled: one immutable snapshot.
+#[derive(Debug, Default)]
+pub struct Compiled {
+    pub filter: filter::SensitiveFilter,
+    pub rules: HashMap<String, NumberRules>,
+    pub hours: HashMap<String, hours::Hours>,
+}
+
+impl Compiled {
+    /// Builds the snapshot from the database.
+    pub fn load(conn: &Connection) -> store::Result<Compiled> {
+        let entries = store::policy::sensitive_words(conn)?;
+        let filter = filter::SensitiveFilter::compile(&entries)
+            .map_err(|e| store::StoreError::Corrupt(e.to_string()))?;
+        let mut by_number: HashMap<String, (Vec<autoreply::Rule>, HashMap<i64, RuleAction>)> =
+            HashMap::new();
+        for r in store::policy::rules(conn)? {
+            let e = by_number.entry(r.phone_number_id.clone()).or_default();
+            e.1.insert(
+                r.id,
+                RuleAction {
+                    reply: r.reply.to_send_request(),
+                    handoff: r.handoff,
+                },
+            );
+            e.0.push(r.to_rule());
+        }
+        let mut rules = HashMap::new();
+        for (pnid, (list, actions)) in by_number {
+            let compiled = autoreply::CompiledRules::compile(list)
+                .map_err(|e| store::StoreError::Corrupt(e.to_string()))?;
+            rules.insert(pnid, NumberRules { compiled, actions });
+        }
+        let mut hours = HashMap::new();
+        for (pnid, settings) in store::policy::all_business_hours(conn)? {
+            let h = hours::Hours::parse(settings).map_err(store::StoreError::Corrupt)?;
+            hours.insert(pnid, h);
+        }
+        Ok(Compiled {
+            filter,
+            rules,
+            hours,
+        })
+    }
+}
+
+/// The shared, swappable snapshot.
+#[derive(Default)]
+pub struct PolicyEngine {
+    current: RwLock<Arc<Compiled>>,
+}
+
+impl PolicyEngine {
+    pub fn current(&self) -> Arc<Compiled> {
+        self.current.read().expect("policy lock").clone()
+    }
+
+    /// Recompiles from the database (after a settings change, and at start-up).
+    pub async fn reload(&self, store: &Store) -> store::Result<()> {
+        let compiled = store.read(Compiled::load).await?;
+        *self.current.write().expect("policy lock") = Arc::new(compiled);
+        Ok(())
+    }
+}
+
+/// The conversation facts the policy decides on.
+#[derive(Debug, Clone)]
+pub struct ConversationFacts {
+    pub phone_number_id: String,
+    pub waba_id: Option<String>,
+    pub last_inbound_at: Option<i64>,
+}
+
+/// Every text of a send that reaches the customer.
+pub fn outbound_texts(req: &SendRequest) -> Vec<&str> {
+    match req {
+        SendRequest::Text { text, .. } => vec![text.as_str()],
+        SendRequest::Template { template, .. } => {
+            template.parameters.iter().map(String::as_str).collect()
+        }
+        SendRequest::Image { caption, .. } => caption.iter().map(String::as_str).collect(),
+        SendRequest::Document {
+            caption, filename, ..
+        } => caption
+            .iter()
+            .chain(filename.iter())
+            .map(String::as_str)
+            .collect(),
+    }
+}
+
+/// The one outbound check: sensitive words, then the 24-hour window, then templates.
+/// `known_templates` are the synced templates of the number's account.
+pub fn check(
+    now: i64,
+    compiled: &Compiled,
+    conv: &ConversationFacts,
+    req: &SendRequest,
+    known_templates: &[templates::StoredTemplate],
+    skip_word_filter: bool,
+) -> Result<(), Box<Refusal>> {
+    if !skip_word_filter {
+        for text in outbound_texts(req) {
+            if let Some(hit) = compiled.filter.check(text) {
+                let mut r = Refusal::new(
+                    "sensitive_word",
+                    format!(
+                        "This message contains {:?}, which is on the list of words that must not be sent; nothing was sent. A supervisor can allow it.",
+                        hit.entry
+                    ),
+                );
+                r.matched = Some(hit.entry);
+                return Err(r);
+            }
+        }
+    }
+    match req {
+        SendRequest::Template { template, .. } => {
+            if known_templates.is_empty() {
+                return Err(Refusal::new(
+                    "template_invalid",
+                    "No templates are known for this number yet (they are synced from WhatsApp); try again shortly or ask an admin to sync templates.".into(),
+                ));
+            }
+            templates::validate(template, known_templates)
+                .map_err(|m| Refusal::new("template_invalid", format!("Cannot send: {m}.")))?;
+        }
+        _ => {
+            if !window::is_open(conv.last_inbound_at, now) {
+                let offered: Vec<TemplateRef> = known_templates
+                    .iter()
+                    .filter(|t| t.status == "APPROVED" && t.header_params == 0)
+                    .map(|t| TemplateRef {
+                        name: t.name.clone(),
+                        language: t.language.clone(),
+                        category: t.category.clone(),
+                        parameters: t.body_params,
+                    })
+                    .collect();
+                let names: Vec<String> = offered
+                    .iter()
+                    .map(|t| format!("{} ({})", t.name, t.language))
+                    .collect();
+                let why = match conv.last_inbound_at {
+                    Some(_) => "The customer last wrote more than 24 hours ago, so WhatsApp only allows approved templates.",
+                    None => "The customer has not written to this number, so WhatsApp only allows approved templates.",
+                };
+                let mut r = Refusal::new(
+                    "window_closed",
+                    if names.is_empty() {
+                        format!("{why} No approved templates are synced yet.")
+                    } else {
+                        format!("{why} Approved templates: {}.", names.join(", "))
+                    },
+                );
+                r.templates = offered;
+                r.window_closed_at = window::closes_at(conv.last_inbound_at);
+                return Err(r);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_protocol::api::TemplateSend;
+
+    fn compiled(words: &[&str]) -> Compiled {
+        Compiled {
+            filter: filter::SensitiveFilter::compile(
+                &words.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+            .unwrap(),
+            ..Compiled::default()
+        }
+    }
+
+    fn text(t: &str) -> SendRequest {
+        SendRequest::Text {
+            text: t.into(),
+            preview_url: false,
+            reply_to: None,
+        }
+    }
+
+    #[test]
+    fn gate_case_table() {
+        let c = compiled(&["kostenlos"]);
+        let t0 = 1_790_000_000_000;
+        let conv = ConversationFacts {
+            phone_number_id: "1".into(),
+            waba_id: Some("w".into()),
+            last_inbound_at: Some(t0),
+        };
+        let known = vec![templates::StoredTemplate {
+            name: "order_update".into(),
+            language: "de".into(),
+            category: "UTILITY".into(),
+            status: "APPROVED".into(),
+            body_params: 1,
+            header_params: 0,
+            body: "Hallo {{1}}".into(),
+        }];
+        let tpl = |p: &[&str]| SendRequest::Template {
+            template: TemplateSend {
+                name: "order_update".into(),
+                language: "de".into(),
+                parameters: p.iter().map(|s| s.to_string()).collect(),
+            },
+            reply_to: None,
+        };
+        let hms = |h: i64, m: i64, s: i64| t0 + ((h * 60 + m) * 60 + s) * 1000;
+        let cases: Vec<(i64, SendRequest, Option<&str>)> = vec![
+            (hms(1, 0, 0), text("Hallo"), None),
+            (hms(23, 59, 59), text("Hallo"), None),
+            (hms(24, 0, 1), text("Hallo"), Some("window_closed")),
+            (hms(24, 0, 1), tpl(&["Ana"]), None),
+            (hms(24, 0, 1), tpl(&[]), Some("template_invalid")),
+            (
+                hms(1, 0, 0),
+                text("Alles k.o.s.t.e.n.l.o.s"),
+                Some("sensitive_word"),
+            ),
+            (hms(1, 0, 0), tpl(&["kostenlos"]), Some("sensitive_word")),
+            // The word filter comes first: nothing with a blocked word leaves, even as a template.
+            (hms(30, 0, 0), text("kostenlos"), Some("sensitive_word")),
+        ];
+        for (now, req, want) in cases {
+            let got = check(now, &c, &conv, &req, &known, false).err();
+            assert_eq!(
+                got.as_ref().map(|r| r.code.as_str()),
+                want,
+                "{req:?} at {now}"
+            );
+            if let Some(r) = got {
+                match r.code.as_str() {
+                    "sensitive_word" => {
+                        assert_eq!(r.matched.as_deref(), Some("kostenlos"));
+                        assert!(r.message.contains("\"kostenlos\""));
+                    }
+                    "window_closed" => {
+                        assert_eq!(r.templates[0].name, "order_update");
+                        assert!(r.message.contains("order_update (de)"));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // A supervisor's override skips only the word filter.
+        assert!(check(hms(1, 0, 0), &c, &conv, &text("kostenlos"), &known, true).is_ok());
+        assert!(check(hms(25, 0, 0), &c, &conv, &text("kostenlos"), &known, true).is_err());
+    }
+}

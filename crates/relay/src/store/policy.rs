@@ -1,0 +1,543 @@
+//! SQL of the outbound policy and automations: sensitive words, auto-reply rules and their
+//! cooldown log, business hours and the away log, rate settings, synced templates and blocks.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use switchboard_protocol::api::{SendRequest, TemplateSend};
+
+use super::{Result, StoreError};
+use crate::policy::autoreply::{MatchMode, Rule};
+use crate::policy::hours::BusinessHours;
+use crate::policy::ratelimit::RateSettings;
+use crate::policy::templates::StoredTemplate;
+
+// ---------------------------------------------------------------- sensitive words
+
+pub fn sensitive_words(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT entry FROM sensitive_words ORDER BY id")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn replace_sensitive_words(conn: &Connection, entries: &[String], now: i64) -> Result<()> {
+    conn.execute("DELETE FROM sensitive_words", [])?;
+    let mut stmt =
+        conn.prepare_cached("INSERT INTO sensitive_words (entry, created_at) VALUES (?1, ?2)")?;
+    for e in entries {
+        stmt.execute(params![e, now])?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- auto-reply rules
+
+/// What an auto-reply sends: exactly one of text, template, image or document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyContent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateSend>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<MediaReply>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<MediaReply>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MediaReply {
+    pub link: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
+impl ReplyContent {
+    /// The send request, or why this is not a valid reply.
+    pub fn validated(&self) -> Result<SendRequest, String> {
+        let n = [
+            self.text.is_some(),
+            self.template.is_some(),
+            self.image.is_some(),
+            self.document.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
+        if n != 1 {
+            return Err("reply needs exactly one of text, template, image or document".into());
+        }
+        let req = self.to_send_request();
+        req.validate()?;
+        Ok(req)
+    }
+
+    pub fn to_send_request(&self) -> SendRequest {
+        if let Some(t) = &self.template {
+            SendRequest::Template {
+                template: t.clone(),
+                reply_to: None,
+            }
+        } else if let Some(m) = &self.image {
+            SendRequest::Image {
+                link: m.link.clone(),
+                caption: m.caption.clone(),
+                reply_to: None,
+            }
+        } else if let Some(m) = &self.document {
+            SendRequest::Document {
+                link: m.link.clone(),
+                filename: m.filename.clone(),
+                caption: m.caption.clone(),
+                reply_to: None,
+            }
+        } else {
+            SendRequest::Text {
+                text: self.text.clone().unwrap_or_default(),
+                preview_url: false,
+                reply_to: None,
+            }
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_cooldown() -> i64 {
+    3600
+}
+
+/// Body of `POST /api/v1/admin/auto-replies`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAutoReply {
+    pub phone_number_id: String,
+    /// A label for lists and error messages.
+    #[serde(default)]
+    pub name: String,
+    /// Keywords or phrases (`any`, `all`, `exact`), or one regular expression (`regex`).
+    pub keywords: Vec<String>,
+    #[serde(rename = "match")]
+    pub match_mode: MatchMode,
+    /// Keywords match whole words only (default); false also matches inside words.
+    #[serde(default = "default_true")]
+    pub whole_word: bool,
+    pub reply: ReplyContent,
+    /// Higher wins when several rules match (default 0).
+    #[serde(default)]
+    pub priority: i64,
+    /// The rule answers one customer at most once in this many seconds (default 3600).
+    #[serde(default = "default_cooldown")]
+    pub cooldown_seconds: i64,
+    /// Whether the conversation still goes to an agent afterwards (default true); false resolves
+    /// it.
+    #[serde(default = "default_true")]
+    pub handoff: bool,
+}
+
+/// A stored rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AutoReply {
+    pub id: i64,
+    #[serde(flatten)]
+    pub rule: NewAutoReply,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// A stored rule, flattened for compiling.
+pub struct RuleRow {
+    pub id: i64,
+    pub phone_number_id: String,
+    pub reply: ReplyContent,
+    pub handoff: bool,
+    pub rule: NewAutoReply,
+}
+
+impl RuleRow {
+    pub fn to_rule(&self) -> Rule {
+        to_rule(self.id, &self.rule)
+    }
+}
+
+pub fn to_rule(id: i64, r: &NewAutoReply) -> Rule {
+    Rule {
+        id,
+        name: r.name.clone(),
+        keywords: r.keywords.clone(),
+        mode: r.match_mode,
+        whole_word: r.whole_word,
+        priority: r.priority,
+        cooldown_ms: r.cooldown_seconds.saturating_mul(1000),
+    }
+}
+
+fn mode_parse(s: &str) -> MatchMode {
+    match s {
+        "all" => MatchMode::All,
+        "exact" => MatchMode::Exact,
+        "regex" => MatchMode::Regex,
+        _ => MatchMode::Any,
+    }
+}
+
+pub fn auto_replies(conn: &Connection) -> Result<Vec<AutoReply>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, phone_number_id, name, keywords, match_mode, whole_word, reply, priority, cooldown_ms, handoff, created_by, created_at
+         FROM auto_reply_rules ORDER BY phone_number_id, priority DESC, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, bool>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, i64>(7)?,
+            r.get::<_, i64>(8)?,
+            r.get::<_, bool>(9)?,
+            r.get::<_, String>(10)?,
+            r.get::<_, i64>(11)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, pnid, name, kw, mode, whole, reply, prio, cd, handoff, by, at) = row?;
+        out.push(AutoReply {
+            id,
+            rule: NewAutoReply {
+                phone_number_id: pnid,
+                name,
+                keywords: serde_json::from_str(&kw)?,
+                match_mode: mode_parse(&mode),
+                whole_word: whole,
+                reply: serde_json::from_str(&reply)?,
+                priority: prio,
+                cooldown_seconds: cd / 1000,
+                handoff,
+            },
+            created_by: by,
+            created_at: at,
+        });
+    }
+    Ok(out)
+}
+
+pub fn rules(conn: &Connection) -> Result<Vec<RuleRow>> {
+    Ok(auto_replies(conn)?
+        .into_iter()
+        .map(|a| RuleRow {
+            id: a.id,
+            phone_number_id: a.rule.phone_number_id.clone(),
+            reply: a.rule.reply.clone(),
+            handoff: a.rule.handoff,
+            rule: a.rule,
+        })
+        .collect())
+}
+
+pub fn insert_auto_reply(
+    conn: &Connection,
+    r: &NewAutoReply,
+    actor: &str,
+    now: i64,
+) -> Result<AutoReply> {
+    conn.execute(
+        "INSERT INTO auto_reply_rules (phone_number_id, name, keywords, match_mode, whole_word, reply, priority, cooldown_ms, handoff, created_by, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            r.phone_number_id,
+            r.name,
+            serde_json::to_string(&r.keywords)?,
+            r.match_mode.as_str(),
+            r.whole_word,
+            serde_json::to_string(&r.reply)?,
+            r.priority,
+            r.cooldown_seconds.saturating_mul(1000),
+            r.handoff,
+            actor,
+            now
+        ],
+    )?;
+    Ok(AutoReply {
+        id: conn.last_insert_rowid(),
+        rule: r.clone(),
+        created_by: actor.into(),
+        created_at: now,
+    })
+}
+
+pub fn delete_auto_reply(conn: &Connection, id: i64) -> Result<()> {
+    if conn.execute("DELETE FROM auto_reply_rules WHERE id = ?1", [id])? == 0 {
+        return Err(StoreError::NotFound(format!("auto-reply rule {id}")));
+    }
+    conn.execute("DELETE FROM auto_reply_log WHERE rule_id = ?1", [id])?;
+    Ok(())
+}
+
+pub fn rule_last_sent(
+    conn: &Connection,
+    rule_id: i64,
+    conversation_id: i64,
+) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT sent_at FROM auto_reply_log WHERE rule_id = ?1 AND conversation_id = ?2",
+        )?
+        .query_row(params![rule_id, conversation_id], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn note_rule_sent(
+    conn: &Connection,
+    rule_id: i64,
+    conversation_id: i64,
+    now: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO auto_reply_log (rule_id, conversation_id, sent_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (rule_id, conversation_id) DO UPDATE SET sent_at = excluded.sent_at",
+    )?
+    .execute(params![rule_id, conversation_id, now])?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- business hours
+
+pub fn all_business_hours(conn: &Connection) -> Result<Vec<(String, BusinessHours)>> {
+    let mut stmt = conn.prepare_cached("SELECT phone_number_id, settings FROM business_hours")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, s) = row?;
+        out.push((id, serde_json::from_str(&s)?));
+    }
+    Ok(out)
+}
+
+pub fn put_business_hours(
+    conn: &Connection,
+    pnid: &str,
+    h: &BusinessHours,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO business_hours (phone_number_id, settings, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (phone_number_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+        params![pnid, serde_json::to_string(h)?, now],
+    )?;
+    Ok(())
+}
+
+pub fn delete_business_hours(conn: &Connection, pnid: &str) -> Result<bool> {
+    Ok(conn.execute(
+        "DELETE FROM business_hours WHERE phone_number_id = ?1",
+        [pnid],
+    )? > 0)
+}
+
+pub fn away_last_sent(conn: &Connection, conversation_id: i64) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT sent_at FROM away_log WHERE conversation_id = ?1")?
+        .query_row([conversation_id], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn note_away_sent(conn: &Connection, conversation_id: i64, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO away_log (conversation_id, sent_at) VALUES (?1, ?2)
+         ON CONFLICT (conversation_id) DO UPDATE SET sent_at = excluded.sent_at",
+    )?
+    .execute(params![conversation_id, now])?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- rate limits
+
+pub fn rate_limits(conn: &Connection) -> Result<Vec<(String, RateSettings)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT phone_number_id, per_minute, burst, pair_interval_ms, pair_burst FROM rate_limits",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            RateSettings {
+                per_minute: r.get(1)?,
+                burst: r.get(2)?,
+                pair_interval_ms: r.get(3)?,
+                pair_burst: r.get(4)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn put_rate_limit(conn: &Connection, pnid: &str, s: &RateSettings, now: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO rate_limits (phone_number_id, per_minute, burst, pair_interval_ms, pair_burst, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (phone_number_id) DO UPDATE SET per_minute = excluded.per_minute, burst = excluded.burst,
+            pair_interval_ms = excluded.pair_interval_ms, pair_burst = excluded.pair_burst, updated_at = excluded.updated_at",
+        params![pnid, s.per_minute, s.burst, s.pair_interval_ms, s.pair_burst, now],
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- templates
+
+pub fn waba_of(conn: &Connection, pnid: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT waba_id FROM phone_numbers WHERE phone_number_id = ?1")?
+        .query_row([pnid], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
+pub fn wabas(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT waba_id FROM phone_numbers WHERE waba_id IS NOT NULL AND waba_id <> '' ORDER BY waba_id",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn replace_templates(
+    conn: &Connection,
+    waba_id: &str,
+    list: &[StoredTemplate],
+    now: i64,
+) -> Result<()> {
+    conn.execute("DELETE FROM templates WHERE waba_id = ?1", [waba_id])?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR REPLACE INTO templates (waba_id, name, language, category, status, body_params, header_params, body, synced_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for t in list {
+        stmt.execute(params![
+            waba_id,
+            t.name,
+            t.language,
+            t.category,
+            t.status,
+            t.body_params as i64,
+            t.header_params as i64,
+            t.body,
+            now
+        ])?;
+    }
+    Ok(())
+}
+
+pub fn templates(conn: &Connection, waba_id: &str) -> Result<Vec<StoredTemplate>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, language, category, status, body_params, header_params, body FROM templates WHERE waba_id = ?1 ORDER BY name, language",
+    )?;
+    let rows = stmt.query_map([waba_id], |r| {
+        Ok(StoredTemplate {
+            name: r.get(0)?,
+            language: r.get(1)?,
+            category: r.get(2)?,
+            status: r.get(3)?,
+            body_params: r.get::<_, i64>(4)? as usize,
+            header_params: r.get::<_, i64>(5)? as usize,
+            body: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+// ---------------------------------------------------------------- blocks
+
+/// A refused outbound message, for supervisors.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Block {
+    pub id: i64,
+    pub conversation_id: i64,
+    /// The agent who wrote it; `null` for automatic replies.
+    pub user_id: Option<i64>,
+    pub origin: String,
+    #[schema(value_type = Object)]
+    pub request: serde_json::Value,
+    pub code: String,
+    pub matched: String,
+    pub created_at: i64,
+    pub allowed_by: Option<i64>,
+    pub allowed_at: Option<i64>,
+    /// The message queued when a supervisor allowed it.
+    pub message_id: Option<i64>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn insert_block(
+    conn: &Connection,
+    conversation_id: i64,
+    user_id: Option<i64>,
+    origin: &str,
+    req: &SendRequest,
+    code: &str,
+    matched: &str,
+    now: i64,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO policy_blocks (conversation_id, user_id, origin, request, code, matched, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![conversation_id, user_id, origin, serde_json::to_string(req)?, code, matched, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+const BLOCK_COLS: &str = "id, conversation_id, user_id, origin, request, code, matched, created_at, allowed_by, allowed_at, message_id";
+
+fn block_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Block> {
+    let req: String = r.get(4)?;
+    Ok(Block {
+        id: r.get(0)?,
+        conversation_id: r.get(1)?,
+        user_id: r.get(2)?,
+        origin: r.get(3)?,
+        request: serde_json::from_str(&req).unwrap_or(json!(null)),
+        code: r.get(5)?,
+        matched: r.get(6)?,
+        created_at: r.get(7)?,
+        allowed_by: r.get(8)?,
+        allowed_at: r.get(9)?,
+        message_id: r.get(10)?,
+    })
+}
+
+pub fn block(conn: &Connection, id: i64) -> Result<Block> {
+    conn.query_row(
+        &format!("SELECT {BLOCK_COLS} FROM policy_blocks WHERE id = ?1"),
+        [id],
+        block_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("blocked message {id}")))
+}
+
+pub fn blocks(conn: &Connection, limit: usize) -> Result<Vec<Block>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {BLOCK_COLS} FROM policy_blocks ORDER BY id DESC LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit as i64], block_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn mark_block_allowed(
+    conn: &Connection,
+    id: i64,
+    by: i64,
+    message_id: i64,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE policy_blocks SET allowed_by = ?2, allowed_at = ?3, message_id = ?4 WHERE id = ?1",
+        params![id, by, now, message_id],
+    )?;
+    Ok(())
+}
