@@ -202,14 +202,12 @@ impl Limiter {
     /// When a send on `pnid` to conversation `conv` may go (ms); `<= now` means now.
     pub fn ready_at(&mut self, now_ms: i64, pnid: &str, conv: i64) -> i64 {
         let number_ready = self.number_ready_at(pnid);
-        let (pt, ptau) = self.pair_params(pnid);
-        let pair_ready = if pt == 0 {
-            now_ms
-        } else {
-            self.pairs
-                .get(&conv)
-                .map_or(now_ms, |p| ceil_ms(p.gcra.ready_at(ptau)))
-        };
+        let (_, ptau) = self.pair_params(pnid);
+        // With the pair limit off, the pair state still carries 131056 backoffs.
+        let pair_ready = self
+            .pairs
+            .get(&conv)
+            .map_or(now_ms, |p| ceil_ms(p.gcra.ready_at(ptau)));
         number_ready.max(pair_ready)
     }
 

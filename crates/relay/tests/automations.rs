@@ -1,0 +1,543 @@
+//! Automations and the outbound policy end to end: the real relay and the real simulator on
+//! loopback. Keyword auto-replies, away messages, the sensitive-word filter with supervisor
+//! override, the 24-hour window and template validation, pair-rate throttling, the queue view.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{Datelike, Duration as ChronoDuration, Utc};
+use common::*;
+use serde_json::{json, Value};
+use switchboard_protocol::api::Role;
+use switchboard_sim::{FaultKind, FaultRule, SimConfig, Simulator};
+
+const PNID: &str = "200000000000002";
+
+struct World {
+    sim: Simulator,
+    relay: Relay,
+    admin: String,
+    agent: String,
+}
+
+async fn world() -> World {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Simulator::start(SimConfig::new("", APP_SECRET), listener)
+        .await
+        .unwrap();
+    let relay = Relay::start_with(&sim.base_url(), |c| {
+        c.graph_timeout = Duration::from_millis(700);
+    })
+    .await;
+    sim.set_webhook_url(&relay.url("/webhooks/whatsapp"));
+    let admin = relay.login_as("admin@example.com", Role::Admin).await;
+    let agent = relay.login_as("agent@example.com", Role::Agent).await;
+    World {
+        sim,
+        relay,
+        admin,
+        agent,
+    }
+}
+
+impl World {
+    async fn put(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .relay
+            .http
+            .put(self.relay.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The customer writes; returns (conversation id, relay message id) once it is stored.
+    async fn customer_writes(&self, wa_id: &str, text: &str) -> (i64, i64) {
+        let wamid = self
+            .sim
+            .customer(wa_id)
+            .named("Kunde")
+            .says(text)
+            .await
+            .unwrap();
+        self.relay
+            .eventually(Duration::from_secs(5), "inbound message", || async {
+                let w = wamid.clone();
+                self.relay
+                    .store
+                    .read(move |c| {
+                        Ok(c.query_row(
+                            "SELECT conversation_id, id FROM messages WHERE wamid = ?1",
+                            [w],
+                            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+                        )
+                        .ok())
+                    })
+                    .await
+                    .unwrap()
+            })
+            .await
+    }
+
+    async fn outbound_count(&self, conv: i64) -> i64 {
+        self.relay
+            .store
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND direction = 'out'",
+                    [conv],
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Waits until the simulator has accepted `n` sends to `to`; returns their payloads.
+    async fn sent_to(&self, to: &str, n: usize) -> Vec<Value> {
+        let to = format!("+{to}");
+        self.relay
+            .eventually(
+                Duration::from_secs(10),
+                "sends at the simulator",
+                || async {
+                    let sent: Vec<Value> = self
+                        .sim
+                        .sent()
+                        .await
+                        .into_iter()
+                        .filter(|s| s.payload["to"] == to.as_str())
+                        .map(|s| s.payload)
+                        .collect();
+                    (sent.len() >= n).then_some(sent)
+                },
+            )
+            .await
+    }
+
+    async fn send(&self, token: &str, conv: i64, body: Value) -> (u16, Value) {
+        self.relay
+            .post(
+                token,
+                &format!("/api/v1/conversations/{conv}/messages"),
+                body,
+            )
+            .await
+    }
+}
+
+#[tokio::test]
+async fn a_customer_asking_about_prices_gets_the_configured_reply_once() {
+    let w = world().await;
+    let (status, rule) = w
+        .relay
+        .post(
+            &w.admin,
+            "/api/v1/admin/auto-replies",
+            json!({"phone_number_id": PNID, "name": "Preise", "keywords": ["Preis", "was kostet"],
+                   "match": "any", "reply": {"text": "Unsere Preise finden Sie unter example.com/preise."},
+                   "cooldown_seconds": 3600, "priority": 5}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    let (_, list) = w.relay.get(&w.admin, "/api/v1/admin/auto-replies").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["match"], "any");
+
+    let (conv, _) = w
+        .customer_writes("4915100000101", "Hallo, was ist der PREÍS?")
+        .await;
+    let sent = w.sent_to("4915100000101", 1).await;
+    assert_eq!(
+        sent[0]["text"]["body"],
+        "Unsere Preise finden Sie unter example.com/preise."
+    );
+    // Sent by the relay itself, not by an agent.
+    let (_, msgs) = w
+        .relay
+        .get(&w.agent, &format!("/api/v1/conversations/{conv}/messages"))
+        .await;
+    let out: Vec<&Value> = msgs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "outbound")
+        .collect();
+    assert_eq!(out.len(), 1);
+    assert!(out[0]["sender_id"].is_null());
+
+    // The same question again: the cooldown holds, no second answer is queued (the reply is
+    // queued in the same write as the inbound message, so this check needs no waiting).
+    w.customer_writes("4915100000101", "Und der Preis für Versand?")
+        .await;
+    assert_eq!(w.outbound_count(conv).await, 1);
+    // "Preisschild" is not "Preis" (word boundaries).
+    let (conv2, _) = w
+        .customer_writes("4915100000102", "Das Preisschild fehlt")
+        .await;
+    assert_eq!(w.outbound_count(conv2).await, 0);
+
+    // Removing the rule stops it.
+    let id = rule["id"].as_i64().unwrap();
+    let r = w
+        .relay
+        .http
+        .delete(w.relay.url(&format!("/api/v1/admin/auto-replies/{id}")))
+        .bearer_auth(&w.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (conv3, _) = w.customer_writes("4915100000103", "Preis?").await;
+    assert_eq!(w.outbound_count(conv3).await, 0);
+}
+
+#[tokio::test]
+async fn rules_are_validated_and_admin_only() {
+    let w = world().await;
+    let (status, err) = w
+        .relay
+        .post(
+            &w.admin,
+            "/api/v1/admin/auto-replies",
+            json!({"phone_number_id": PNID, "name": "Kaputt", "keywords": ["(unclosed"], "match": "regex",
+                   "reply": {"text": "x"}}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(err["code"], "invalid_rule");
+    let m = err["message"].as_str().unwrap();
+    assert!(
+        m.contains("Kaputt") && m.contains("regular expression"),
+        "{m}"
+    );
+    let (status, _) = w
+        .relay
+        .post(
+            &w.agent,
+            "/api/v1/admin/auto-replies",
+            json!({"phone_number_id": PNID, "keywords": ["a"], "match": "any", "reply": {"text": "x"}}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = w
+        .put(
+            &w.agent,
+            "/api/v1/admin/sensitive-words",
+            json!({"entries": ["x"]}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, err) = w
+        .put(
+            &w.admin,
+            &format!("/api/v1/admin/rate-limits/{PNID}"),
+            json!({"per_minute": 10, "burst": 1, "pair_interval_ms": 6000, "pair_burst": 1}),
+        )
+        .await;
+    assert_eq!(status, 422, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("20 and 120"));
+    // Changes are audited.
+    w.put(
+        &w.admin,
+        "/api/v1/admin/sensitive-words",
+        json!({"entries": ["gratis"]}),
+    )
+    .await;
+    let (_, audit) = w.relay.get(&w.admin, "/api/v1/admin/audit").await;
+    assert!(audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["action"] == "policy.sensitive_words.replace"));
+}
+
+#[tokio::test]
+async fn a_blocked_word_never_reaches_the_simulator_and_a_supervisor_may_allow_it() {
+    let w = world().await;
+    let (status, _) = w
+        .put(
+            &w.admin,
+            "/api/v1/admin/sensitive-words",
+            json!({"entries": ["kostenlos", "gewinnen"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, words) = w.relay.get(&w.admin, "/api/v1/admin/sensitive-words").await;
+    assert_eq!(words["entries"], json!(["kostenlos", "gewinnen"]));
+    let supervisor = w.relay.login_as("sup@example.com", Role::Supervisor).await;
+    let (conv, _) = w.customer_writes("4915100000201", "Hallo").await;
+
+    let (status, err) = w
+        .send(
+            &w.agent,
+            conv,
+            json!({"type": "text", "text": "Heute alles K.O.S.T.E.N.L.O.S!"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(err["code"], "sensitive_word");
+    assert_eq!(err["matched"], "kostenlos");
+    assert!(err["message"].as_str().unwrap().contains("\"kostenlos\""));
+    let block_id = err["block_id"].as_i64().unwrap();
+    // Nothing was queued.
+    assert_eq!(w.outbound_count(conv).await, 0);
+
+    // A normal reply goes out; only it reaches the simulator.
+    let (status, _) = w
+        .send(
+            &w.agent,
+            conv,
+            json!({"type": "text", "text": "Gerne helfe ich Ihnen."}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let sent = w.sent_to("4915100000201", 1).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["text"]["body"], "Gerne helfe ich Ihnen.");
+
+    // Supervisors learn of the block (agent, conversation, text); agents do not.
+    let (_, page) = w
+        .relay
+        .get(&supervisor, "/api/v1/events?after=0&limit=1000")
+        .await;
+    let blocked: Vec<&Value> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "policy.blocked")
+        .collect();
+    assert_eq!(blocked.len(), 1);
+    assert_eq!(blocked[0]["conversation_id"], conv);
+    assert_eq!(blocked[0]["data"]["text"], "Heute alles K.O.S.T.E.N.L.O.S!");
+    assert_eq!(blocked[0]["data"]["user_id"], 2);
+    let (_, agent_page) = w
+        .relay
+        .get(&w.agent, "/api/v1/events?after=0&limit=1000")
+        .await;
+    assert!(agent_page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["kind"] != "policy.blocked"));
+
+    // An agent cannot allow it; a supervisor can, once, and that is audited.
+    let path = format!("/api/v1/policy/blocks/{block_id}/allow");
+    assert_eq!(w.relay.post(&w.agent, &path, json!({})).await.0, 403);
+    let (status, msg) = w.relay.post(&supervisor, &path, json!({})).await;
+    assert_eq!(status, 202, "{msg}");
+    assert_eq!(msg["sender_id"], 2, "sent as the agent wrote it");
+    let sent = w.sent_to("4915100000201", 2).await;
+    assert_eq!(sent[1]["text"]["body"], "Heute alles K.O.S.T.E.N.L.O.S!");
+    assert_eq!(w.relay.post(&supervisor, &path, json!({})).await.0, 409);
+    let (_, audit) = w.relay.get(&w.admin, "/api/v1/admin/audit").await;
+    assert!(audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["action"] == "policy.override" && a["details"]["block_id"] == block_id));
+    let (_, blocks) = w.relay.get(&supervisor, "/api/v1/policy/blocks").await;
+    assert_eq!(blocks[0]["allowed_by"], 3);
+
+    // Auto-replies pass the same filter: a rule whose reply is blocked cannot even be saved.
+    let (status, err) = w
+        .relay
+        .post(
+            &w.admin,
+            "/api/v1/admin/auto-replies",
+            json!({"phone_number_id": PNID, "name": "Werbung", "keywords": ["angebot"], "match": "any",
+                   "reply": {"text": "Jetzt gewinnen!"}}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(err["message"].as_str().unwrap().contains("Werbung"));
+}
+
+#[tokio::test]
+async fn outside_the_window_free_form_is_refused_before_meta_and_templates_are_checked() {
+    let w = world().await;
+    let (conv, _) = w.customer_writes("4915100000301", "Hallo").await;
+    // The customer last wrote 24 h and 1 s ago.
+    w.relay
+        .store
+        .write(move |ctx| {
+            Ok(ctx.conn.execute(
+                "UPDATE conversations SET last_inbound_at = ?2 WHERE id = ?1",
+                [conv, ctx.now - 24 * 3600 * 1000 - 1000],
+            )?)
+        })
+        .await
+        .unwrap();
+    // Templates are synced from the simulator's Graph template list.
+    let (status, synced) = w
+        .relay
+        .post(&w.admin, "/api/v1/admin/templates/sync", json!({}))
+        .await;
+    assert_eq!(status, 200, "{synced}");
+    assert!(synced[0]["templates"].as_u64().unwrap() >= 5, "{synced}");
+    let (_, templates) = w
+        .relay
+        .get(
+            &w.agent,
+            &format!("/api/v1/templates?phone_number_id={PNID}"),
+        )
+        .await;
+    let order = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "order_update" && t["language"] == "de")
+        .unwrap();
+    assert_eq!(order["body_params"], 2);
+
+    let (status, err) = w
+        .send(
+            &w.agent,
+            conv,
+            json!({"type": "text", "text": "Sind Sie noch da?"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(err["code"], "window_closed");
+    assert!(err["message"].as_str().unwrap().contains("24 hours"));
+    assert!(err["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["name"] == "order_update"));
+    let (status, err) = w
+        .send(&w.agent, conv, json!({"type": "template", "template": {"name": "order_update", "language": "de", "parameters": ["Ana"]}}))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(err["code"], "template_invalid");
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("takes 2 parameters, 1 given"));
+    let (status, err) = w
+        .send(&w.agent, conv, json!({"type": "template", "template": {"name": "order_update", "language": "fr", "parameters": ["Ana", "1"]}}))
+        .await;
+    assert_eq!(status, 422);
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("available: de, en"));
+    assert!(
+        w.sim.sent().await.is_empty(),
+        "nothing refused reached Meta"
+    );
+
+    let (status, msg) = w
+        .send(&w.agent, conv, json!({"type": "template", "template": {"name": "order_update", "language": "de", "parameters": ["Ana", "A-42"]}}))
+        .await;
+    assert_eq!(status, 202, "{msg}");
+    let sent = w.sent_to("4915100000301", 1).await;
+    assert_eq!(sent[0]["template"]["name"], "order_update");
+}
+
+#[tokio::test]
+async fn outside_business_hours_the_away_message_states_the_next_opening_once() {
+    let w = world().await;
+    // Open only tomorrow (Berlin), 09:00-17:00: now is closed, the next opening is tomorrow 9:00.
+    let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    let tomorrow = Utc::now().with_timezone(&berlin).date_naive() + ChronoDuration::days(1);
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [tomorrow.weekday().num_days_from_monday() as usize];
+    let (status, body) = w
+        .put(
+            &w.admin,
+            &format!("/api/v1/admin/business-hours/{PNID}"),
+            json!({"time_zone": "Europe/Berlin", "weekly": {day: [["09:00", "17:00"]]},
+                   "away_period_minutes": 60}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, err) = w
+        .put(
+            &w.admin,
+            &format!("/api/v1/admin/business-hours/{PNID}"),
+            json!({"time_zone": "Mars/Olympus", "weekly": {}}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(err["message"].as_str().unwrap().contains("Mars/Olympus"));
+
+    let (conv, _) = w
+        .customer_writes("4915100000401", "Hallo, ist jemand da?")
+        .await;
+    let sent = w.sent_to("4915100000401", 1).await;
+    let text = sent[0]["text"]["body"].as_str().unwrap();
+    assert!(
+        text.contains("Sie erhalten morgen ab 9:00 Uhr eine Antwort"),
+        "{text}"
+    );
+    // Once per conversation per period.
+    w.customer_writes("4915100000401", "Hallo?").await;
+    assert_eq!(w.outbound_count(conv).await, 1);
+    // An English-speaking customer gets it in English.
+    w.customer_writes("15550009999", "Hello, where is my order?")
+        .await;
+    let sent = w.sent_to("15550009999", 1).await;
+    assert!(sent[0]["text"]["body"]
+        .as_str()
+        .unwrap()
+        .contains("You will hear back from us tomorrow from 9:00."));
+}
+
+#[tokio::test]
+async fn pair_rate_errors_back_off_without_loss_or_duplicates_and_the_queue_is_visible() {
+    let w = world().await;
+    let supervisor = w.relay.login_as("sup@example.com", Role::Supervisor).await;
+    let (conv, _) = w.customer_writes("4915100000501", "Hallo").await;
+    w.sim
+        .add_fault(FaultRule::times(FaultKind::RateLimit { code: 131056 }, 2));
+    for i in 0..3 {
+        let (status, _) = w
+            .send(
+                &w.agent,
+                conv,
+                json!({"type": "text", "text": format!("Teil {i}")}),
+            )
+            .await;
+        assert_eq!(status, 202);
+    }
+    let sent = w.sent_to("4915100000501", 3).await;
+    let bodies: Vec<&str> = sent
+        .iter()
+        .map(|s| s["text"]["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["Teil 0", "Teil 1", "Teil 2"],
+        "in order, once each"
+    );
+    let metrics = w
+        .relay
+        .http
+        .get(w.relay.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("switchboard_send_throttled_total 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("switchboard_send_queue_depth_by_priority{priority=\"2\"}"));
+    assert!(metrics.contains("switchboard_send_queue_wait_ms_count"));
+    let (status, q) = w.relay.get(&supervisor, "/api/v1/queue").await;
+    assert_eq!(status, 200, "{q}");
+    assert!(q["numbers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["phone_number_id"] == PNID));
+    assert_eq!(w.relay.get(&w.agent, "/api/v1/queue").await.0, 403);
+}
