@@ -1,0 +1,202 @@
+//! The `switchboard` binary against the real relay and simulator on loopback.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use switchboard_protocol::api::Role;
+use switchboard_testkit::{Relay, World};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+fn cli(home: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.env("SWITCHBOARD_HOME", home)
+        .env("SWITCHBOARD_SECRET_STORE", "file")
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+async fn blocking(
+    home: std::path::PathBuf,
+    args: Vec<&'static str>,
+    stdin: Option<&'static str>,
+) -> Output {
+    tokio::task::spawn_blocking(move || cli(&home, &args, stdin))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_inbox_show_send_search_status_and_offline_queue() {
+    let mut world = World::start().await;
+    world.relay.user("agent@example.com", Role::Agent).await;
+    world
+        .sim
+        .customer("4915155555555")
+        .named("Grete")
+        .says("Wo ist meine Bestellung 4711?")
+        .await
+        .unwrap();
+    world.sim.wait_webhooks_idle(Duration::from_secs(5)).await;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().to_path_buf();
+    let relay_url: &'static str = Box::leak(world.relay.base.clone().into_boxed_str());
+
+    // Wrong password: one clear line, non-zero exit, nothing saved.
+    let bad = blocking(
+        h.clone(),
+        vec![
+            "login",
+            "--relay",
+            relay_url,
+            "--email",
+            "agent@example.com",
+            "--password-stdin",
+        ],
+        Some("nope\n"),
+    )
+    .await;
+    assert!(!bad.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&bad.stderr).trim(),
+        "switchboard: wrong email or password"
+    );
+
+    let out = blocking(
+        h.clone(),
+        vec![
+            "login",
+            "--relay",
+            relay_url,
+            "--email",
+            "agent@example.com",
+            "--password-stdin",
+        ],
+        Some("password123\n"),
+    )
+    .await;
+    let stdout = ok(&out);
+    assert!(stdout.contains("signed in as"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no OS keychain"),
+        "says where the token went"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(h.join("token.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "token file readable only by its user");
+    }
+
+    let inbox: Value =
+        serde_json::from_str(&ok(
+            &blocking(h.clone(), vec!["--json", "inbox"], None).await
+        ))
+        .unwrap();
+    assert_eq!(inbox.as_array().unwrap().len(), 1);
+    assert_eq!(inbox[0]["contact"]["name"], "Grete");
+    let conv: &'static str = Box::leak(inbox[0]["id"].to_string().into_boxed_str());
+
+    let shown = ok(&blocking(h.clone(), vec!["show", conv], None).await);
+    assert!(shown.contains("< Wo ist meine Bestellung 4711?"), "{shown}");
+
+    let sent = ok(&blocking(h.clone(), vec!["send", conv, "Sie kommt morgen."], None).await);
+    assert!(sent.starts_with("sent"), "{sent}");
+
+    let hits: Value = serde_json::from_str(&ok(&blocking(
+        h.clone(),
+        vec!["--json", "search", "bestellung"],
+        None,
+    )
+    .await))
+    .unwrap();
+    assert_eq!(hits.as_array().unwrap().len(), 1);
+    assert!(hits[0]["snippet"]
+        .as_str()
+        .unwrap()
+        .contains("\u{2}Bestellung\u{3}"));
+    let human = ok(&blocking(h.clone(), vec!["search", "4711"], None).await);
+    assert!(human.contains("«4711»"), "{human}");
+
+    let status: Value =
+        serde_json::from_str(&ok(
+            &blocking(h.clone(), vec!["--json", "status"], None).await
+        ))
+        .unwrap();
+    assert_eq!(status["connection"], "online");
+    assert_eq!(status["outbox"]["pending"], 0);
+
+    // The relay goes away: sending queues and says so; reading still works from the cache.
+    let addr = world.relay.addr();
+    let dir = world.relay.pause().await;
+    let queued = ok(&blocking(h.clone(), vec!["send", conv, "Offline geschrieben"], None).await);
+    assert!(queued.starts_with("queued"), "{queued}");
+    let status: Value =
+        serde_json::from_str(&ok(
+            &blocking(h.clone(), vec!["--json", "status"], None).await
+        ))
+        .unwrap();
+    assert_eq!(status["connection"], "offline");
+    assert_eq!(status["outbox"]["pending"], 1);
+    let offline_show = blocking(h.clone(), vec!["show", conv], None).await;
+    assert!(ok(&offline_show).contains("> Offline geschrieben [pending]"));
+    assert!(String::from_utf8_lossy(&offline_show.stderr).contains("offline"));
+
+    // Back online: the next command that reaches the relay flushes the outbox.
+    world.relay = Relay::start_at(dir, &addr, &world.sim.base_url(), |c| {
+        c.graph_timeout = Duration::from_millis(700)
+    })
+    .await;
+    let synced = ok(&blocking(h.clone(), vec!["sync"], None).await);
+    assert!(synced.contains("sent 1 queued"), "{synced}");
+    for _ in 0..100 {
+        if world.sim.sent().await.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let bodies: Vec<String> = world
+        .sim
+        .sent()
+        .await
+        .iter()
+        .map(|s| s.payload["text"]["body"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(bodies, ["Sie kommt morgen.", "Offline geschrieben"]);
+
+    // Errors are one line with a non-zero exit.
+    let missing = blocking(h.clone(), vec!["show", "999999"], None).await;
+    assert!(!missing.status.success());
+    assert_eq!(String::from_utf8_lossy(&missing.stderr).lines().count(), 1);
+    let out = ok(&blocking(h.clone(), vec!["logout", "--wipe"], None).await);
+    assert!(out.contains("signed out"));
+    let after = blocking(h.clone(), vec!["inbox"], None).await;
+    assert!(!after.status.success());
+    assert!(String::from_utf8_lossy(&after.stderr).contains("not signed in"));
+}

@@ -1,0 +1,214 @@
+//! Applying pages of the relay's event log.
+//!
+//! Rules that make sync convergent whatever the chunking, duplicates or restarts:
+//! - events at or below the cursor are ignored (a duplicated or replayed page changes nothing);
+//! - events carry full snapshots, so within a page only the last snapshot of each object needs
+//!   writing (earlier ones are skipped, which is also what makes catch-up fast);
+//! - the page and the new cursor commit in one transaction.
+//!
+//! A conversation the user may no longer see (an agent's conversation moved to a colleague) is
+//! removed with its messages; a merged conversation's messages move to the surviving one.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::{params, Connection};
+use switchboard_protocol::api::{event_kind, Contact, Conversation, Event, Message, Role};
+
+use super::{set_meta, Cache};
+use crate::error::Result;
+
+/// What a page changed, for the change feed.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Applied {
+    pub events: usize,
+    pub conversations: HashSet<i64>,
+    /// Conversations whose message list changed.
+    pub messages: HashSet<i64>,
+    pub removed: HashSet<i64>,
+    pub contacts: HashSet<i64>,
+    /// Local outbox rows replaced by the relay's copy.
+    pub outbox_settled: usize,
+    pub cursor: i64,
+}
+
+#[derive(Hash, PartialEq, Eq, Clone, Copy)]
+enum Key {
+    Message(i64),
+    Conversation(i64),
+    Contact(i64),
+    Other(usize),
+}
+
+fn key(i: usize, e: &Event) -> Key {
+    let id = e.data.get("id").and_then(|v| v.as_i64());
+    match (e.kind.as_str(), id) {
+        (event_kind::MESSAGE_CREATED | event_kind::MESSAGE_UPDATED, Some(id)) => Key::Message(id),
+        (event_kind::CONVERSATION_UPDATED, Some(id)) => Key::Conversation(id),
+        (event_kind::CONTACT_UPDATED, Some(id)) => Key::Contact(id),
+        _ => Key::Other(i),
+    }
+}
+
+impl Cache {
+    /// Applies a page of events and moves the cursor to at least `next_after`, atomically.
+    pub fn apply_page(&self, events: &[Event], next_after: i64) -> Result<Applied> {
+        let viewer = self.viewer()?;
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let cursor: i64 = tx
+            .query_row("SELECT value FROM meta WHERE key = 'cursor'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .map(|v| v.parse().unwrap_or(0))
+            .unwrap_or(0);
+        let fresh: Vec<&Event> = events.iter().filter(|e| e.seq > cursor).collect();
+        // Only the newest snapshot of each object in this page is written.
+        let mut last: HashMap<Key, usize> = HashMap::new();
+        for (i, e) in fresh.iter().enumerate() {
+            last.insert(key(i, e), i);
+        }
+        let mut out = Applied::default();
+        let mut max_seq = cursor;
+        for (i, e) in fresh.iter().enumerate() {
+            max_seq = max_seq.max(e.seq);
+            out.events += 1;
+            // Only the last snapshot of an object counts, except when applying an earlier one has
+            // a side effect a later snapshot does not undo: a conversation leaving the user's view
+            // drops its messages.
+            if last.get(&key(i, e)) != Some(&i) && !removes_conversation(e, viewer) {
+                continue;
+            }
+            apply_event(&tx, e, viewer, &mut out)?;
+        }
+        // The cache keeps contacts only of conversations it holds: a rule on the resulting state,
+        // so it gives the same cache whatever the page boundaries were.
+        tx.execute_batch("DELETE FROM contacts WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.contact_id = contacts.id)")?;
+        out.cursor = max_seq.max(next_after).max(cursor);
+        set_meta(&tx, "cursor", &out.cursor.to_string())?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn removes_conversation(e: &Event, viewer: Option<(i64, Role)>) -> bool {
+    e.kind == event_kind::CONVERSATION_UPDATED
+        && !visible(viewer, e.data.get("assignee_id").and_then(|a| a.as_i64()))
+}
+
+fn visible(viewer: Option<(i64, Role)>, assignee: Option<i64>) -> bool {
+    match viewer {
+        None => true,
+        Some((_, role)) if role.sees_all() => true,
+        Some((me, _)) => assignee.is_none() || assignee == Some(me),
+    }
+}
+
+fn apply_event(
+    tx: &Connection,
+    e: &Event,
+    viewer: Option<(i64, Role)>,
+    out: &mut Applied,
+) -> Result<()> {
+    match e.kind.as_str() {
+        event_kind::MESSAGE_CREATED | event_kind::MESSAGE_UPDATED => {
+            let m: Message = serde_json::from_value(e.data.clone())?;
+            upsert_message(tx, &m)?;
+            if let Some(cid) = &m.client_id {
+                out.outbox_settled +=
+                    tx.execute("DELETE FROM outbox WHERE client_id = ?1", [cid])?;
+            }
+            out.messages.insert(m.conversation_id);
+        }
+        event_kind::CONVERSATION_UPDATED => {
+            let c: Conversation = serde_json::from_value(e.data.clone())?;
+            if visible(viewer, c.assignee_id) {
+                upsert_contact(tx, &c.contact)?;
+                upsert_conversation(tx, &c)?;
+                out.conversations.insert(c.id);
+                out.contacts.insert(c.contact.id);
+            } else {
+                remove_conversation(tx, c.id)?;
+                out.removed.insert(c.id);
+            }
+        }
+        event_kind::CONVERSATION_MERGED => {
+            let from = e.data.get("id").and_then(|v| v.as_i64());
+            let into = e.data.get("merged_into").and_then(|v| v.as_i64());
+            if let (Some(from), Some(into)) = (from, into) {
+                tx.execute(
+                    "UPDATE messages SET conversation_id = ?2 WHERE conversation_id = ?1",
+                    params![from, into],
+                )?;
+                tx.execute(
+                    "UPDATE outbox SET conversation_id = ?2 WHERE conversation_id = ?1",
+                    params![from, into],
+                )?;
+                tx.execute("DELETE FROM conversations WHERE id = ?1", [from])?;
+                out.removed.insert(from);
+                out.messages.insert(into);
+            }
+        }
+        event_kind::CONTACT_UPDATED => {
+            let c: Contact = serde_json::from_value(e.data.clone())?;
+            upsert_contact(tx, &c)?;
+            out.contacts.insert(c.id);
+        }
+        // Kinds from newer relays are skipped, not fatal: the cursor still moves on.
+        _ => {}
+    }
+    Ok(())
+}
+
+pub(crate) fn upsert_message(tx: &Connection, m: &Message) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO messages (id, conversation_id, text, client_id, data) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET conversation_id = excluded.conversation_id, text = excluded.text,
+            client_id = excluded.client_id, data = excluded.data",
+    )?
+    .execute(params![m.id, m.conversation_id, m.text, m.client_id, serde_json::to_string(m)?])?;
+    Ok(())
+}
+
+fn upsert_contact(tx: &Connection, c: &Contact) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO contacts (id, wa_id, bsuid, username, name, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET wa_id = excluded.wa_id, bsuid = excluded.bsuid, username = excluded.username,
+            name = excluded.name, updated_at = excluded.updated_at
+         WHERE excluded.updated_at >= contacts.updated_at",
+    )?
+    .execute(params![c.id, c.wa_id, c.bsuid, c.username, c.name, c.updated_at])?;
+    Ok(())
+}
+
+fn upsert_conversation(tx: &Connection, c: &Conversation) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO conversations (id, phone_number_id, contact_id, status, assignee_id, last_inbound_at, last_message_at, preview, unread_count, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (id) DO UPDATE SET phone_number_id = excluded.phone_number_id, contact_id = excluded.contact_id,
+            status = excluded.status, assignee_id = excluded.assignee_id, last_inbound_at = excluded.last_inbound_at,
+            last_message_at = excluded.last_message_at, preview = excluded.preview, unread_count = excluded.unread_count,
+            created_at = excluded.created_at, updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        c.id,
+        c.phone_number_id,
+        c.contact.id,
+        c.status,
+        c.assignee_id,
+        c.last_inbound_at,
+        c.last_message_at,
+        c.last_message_preview,
+        c.unread_count,
+        c.created_at,
+        c.updated_at
+    ])?;
+    Ok(())
+}
+
+/// Drops a conversation the user may no longer see and its messages (its contact goes with the
+/// end-of-page sweep unless another conversation names it).
+fn remove_conversation(tx: &Connection, id: i64) -> Result<()> {
+    tx.execute("DELETE FROM messages WHERE conversation_id = ?1", [id])?;
+    tx.execute("DELETE FROM conversations WHERE id = ?1", [id])?;
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! The local cache: one SQLite database per relay and user (WAL, versioned migrations, FTS5).
+//!
+//! Everything the user may see is mirrored here from the relay's event log, so the inbox opens
+//! and search answers without the network. Writes come from three places only: applying a page
+//! of events ([`apply`]), the local outbox ([`outbox`]), and sign-in metadata. Each page is
+//! applied in one transaction together with the cursor, so a crash never leaves the cache
+//! half-applied or the cursor ahead of the data.
+
+pub mod apply;
+pub mod outbox;
+pub mod query;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension};
+use switchboard_protocol::api::{Role, User};
+
+use crate::error::{Result, SyncError};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema_v1.sql"))];
+
+pub struct Cache {
+    conn: Mutex<Connection>,
+    path: Option<PathBuf>,
+}
+
+/// Where the cache of `user_id` on `relay_url` lives under `root`.
+pub fn cache_path(root: &Path, relay_url: &str, user_id: i64) -> PathBuf {
+    let relay: String = relay_url
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    root.join(relay).join(format!("user-{user_id}.db"))
+}
+
+impl Cache {
+    /// Opens (creating if needed) a cache file.
+    pub fn open(path: &Path) -> Result<Cache> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| SyncError::CacheOpen {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|e| SyncError::CacheOpen {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL in WAL mode: a committed page survives a crash of the app; the relay is the
+        // source of truth for anything lost to a power cut, and re-sync restores it.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Self::init(conn, Some(path.to_path_buf()))
+    }
+
+    /// A cache in memory (tests, benchmarks).
+    pub fn in_memory() -> Result<Cache> {
+        Self::init(Connection::open_in_memory()?, None)
+    }
+
+    fn init(mut conn: Connection, path: Option<PathBuf>) -> Result<Cache> {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", -32_000)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+        if current > known {
+            return Err(SyncError::CacheTooNew {
+                found: current,
+                known,
+            });
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version)?;
+            tx.commit()?;
+        }
+        Ok(Cache {
+            conn: Mutex::new(conn),
+            path,
+        })
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .lock()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        set_meta(&self.lock(), key, value)
+    }
+
+    /// The last event sequence number applied.
+    pub fn cursor(&self) -> Result<i64> {
+        Ok(self
+            .meta("cursor")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// The signed-in user this cache belongs to (decides what the cache keeps).
+    pub fn user(&self) -> Result<Option<User>> {
+        Ok(self
+            .meta("user")?
+            .and_then(|u| serde_json::from_str(&u).ok()))
+    }
+
+    pub fn set_user(&self, user: &User) -> Result<()> {
+        self.set_meta("user", &serde_json::to_string(user)?)
+    }
+
+    pub(crate) fn viewer(&self) -> Result<Option<(i64, Role)>> {
+        Ok(self.user()?.map(|u| (u.id, u.role)))
+    }
+
+    /// Deletes everything (sign-out with "wipe local data").
+    pub fn wipe(&self) -> Result<()> {
+        self.lock().execute_batch(
+            "DELETE FROM messages; DELETE FROM conversations; DELETE FROM contacts; DELETE FROM outbox; DELETE FROM meta;",
+        )?;
+        Ok(())
+    }
+}
+
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

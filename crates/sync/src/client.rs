@@ -1,0 +1,203 @@
+//! HTTP and WebSocket access to the relay. Errors become [`SyncError`]s: network trouble is
+//! `Offline`, 401 is `AuthExpired`, other refusals carry the relay's `{code, message}`.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use switchboard_protocol::api::{
+    ErrorBody, EventPage, LoginRequest, LoginResponse, Message, SendRequest,
+};
+
+use crate::error::{Result, SyncError};
+
+#[derive(Clone)]
+pub struct RelayClient {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+pub type WsStream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+impl RelayClient {
+    pub fn new(base: &str, token: Option<String>) -> Result<RelayClient> {
+        let base = base.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(SyncError::Invalid(format!(
+                "relay URL {base:?} must start with http:// or https://"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("switchboard-sync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SyncError::Offline(e.to_string()))?;
+        Ok(RelayClient { http, base, token })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn set_token(&mut self, token: Option<String>) {
+        self.token = token;
+    }
+
+    fn token(&self) -> Result<&str> {
+        self.token.as_deref().ok_or(SyncError::NotSignedIn)
+    }
+
+    async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T> {
+        let status = resp.status();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| SyncError::Offline(e.to_string()))?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| SyncError::Protocol(e.to_string()));
+        }
+        if status.as_u16() == 401 {
+            return Err(SyncError::AuthExpired);
+        }
+        let err: ErrorBody = serde_json::from_slice(&body).unwrap_or(ErrorBody {
+            code: format!("http_{}", status.as_u16()),
+            message: format!("the relay answered HTTP {status}"),
+        });
+        Err(SyncError::Relay {
+            status: status.as_u16(),
+            code: err.code,
+            message: err.message,
+        })
+    }
+
+    fn offline(e: reqwest::Error) -> SyncError {
+        SyncError::Offline(e.without_url().to_string())
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<LoginResponse> {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&LoginRequest {
+                email: email.into(),
+                password: password.into(),
+            })
+            .send()
+            .await
+            .map_err(Self::offline)?;
+        if resp.status().as_u16() == 401 {
+            let err: ErrorBody = resp.json().await.map_err(Self::offline)?;
+            return Err(SyncError::Relay {
+                status: 401,
+                code: err.code,
+                message: err.message,
+            });
+        }
+        Self::decode(resp).await
+    }
+
+    pub async fn logout(&self) -> Result<()> {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/auth/logout", self.base))
+            .bearer_auth(self.token()?)
+            .send()
+            .await
+            .map_err(Self::offline)?;
+        if resp.status().is_success() || resp.status().as_u16() == 401 {
+            Ok(())
+        } else {
+            Self::decode::<serde_json::Value>(resp).await.map(|_| ())
+        }
+    }
+
+    pub async fn events(&self, after: i64, limit: usize) -> Result<EventPage> {
+        let resp = self
+            .http
+            .get(format!(
+                "{}/api/v1/events?after={after}&limit={limit}",
+                self.base
+            ))
+            .bearer_auth(self.token()?)
+            .send()
+            .await
+            .map_err(Self::offline)?;
+        Self::decode(resp).await
+    }
+
+    /// Sends with the outbox row's client id as Idempotency-Key.
+    pub async fn send(
+        &self,
+        conversation_id: i64,
+        req: &SendRequest,
+        key: &str,
+    ) -> Result<Message> {
+        let resp = self
+            .http
+            .post(format!(
+                "{}/api/v1/conversations/{conversation_id}/messages",
+                self.base
+            ))
+            .bearer_auth(self.token()?)
+            .header("Idempotency-Key", key)
+            .json(req)
+            .send()
+            .await
+            .map_err(Self::offline)?;
+        Self::decode(resp).await
+    }
+
+    pub async fn mark_read(&self, conversation_id: i64) -> Result<()> {
+        let resp = self
+            .http
+            .post(format!(
+                "{}/api/v1/conversations/{conversation_id}/read",
+                self.base
+            ))
+            .bearer_auth(self.token()?)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .map_err(Self::offline)?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Self::decode::<serde_json::Value>(resp).await.map(|_| ())
+        }
+    }
+
+    /// Opens the live stream after `after`.
+    pub async fn stream(&self, after: i64) -> Result<WsStream> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!(
+            "{}/api/v1/stream?after={after}",
+            self.base.replacen("http", "ws", 1)
+        );
+        let mut req = url
+            .into_client_request()
+            .map_err(|e| SyncError::Invalid(e.to_string()))?;
+        req.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.token()?)
+                .parse()
+                .map_err(|_| SyncError::Invalid("token is not a valid header".into()))?,
+        );
+        match tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::connect_async(req),
+        )
+        .await
+        {
+            Err(_) => Err(SyncError::Offline("stream connection timed out".into())),
+            Ok(Ok((ws, _))) => Ok(ws),
+            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp)))
+                if resp.status().as_u16() == 401 =>
+            {
+                Err(SyncError::AuthExpired)
+            }
+            Ok(Err(e)) => Err(SyncError::Offline(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! The sync engine against the real relay and the real simulator on loopback.
+
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard_protocol::api::{Role, SendRequest};
+use switchboard_protocol::webhook::to_meta_json;
+use switchboard_sync::{Cache, ConnectionState, Engine, RelayClient, SyncError, TimelineItem};
+use switchboard_testkit::{Relay, World};
+
+async fn engine_for(relay: &Relay, email: &str, role: Role) -> Engine {
+    relay.user(email, role).await;
+    let login = relay.login(email, "password123").await;
+    let cache = Cache::in_memory().unwrap();
+    cache.set_user(&login.user).unwrap();
+    Engine::new(
+        cache,
+        RelayClient::new(&relay.base, Some(login.token)).unwrap(),
+    )
+}
+
+fn text(i: usize) -> SendRequest {
+    SendRequest::Text {
+        text: format!("Nachricht {i}"),
+        preview_url: false,
+        reply_to: None,
+    }
+}
+
+async fn until<F: Fn() -> bool>(what: &str, f: F) {
+    for _ in 0..500 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn inbound_body(i: usize) -> Vec<u8> {
+    let wa = format!("49170{:07}", i % 40);
+    to_meta_json(
+        &json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"200000000000002"},
+        "contacts":[{"profile":{"name":format!("Kunde {}", i % 40)},"wa_id":wa}],
+        "messages":[{"from":wa,"id":format!("wamid.sync{i}"),"timestamp":"1790000000","type":"text","text":{"body":format!("Frage {i}")}}]}}]}]}),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_client_catches_up_then_receives_live_messages() {
+    let world = World::start().await;
+    for i in 0..3 {
+        world
+            .sim
+            .customer("4915111111111")
+            .named("Erika")
+            .says(&format!("Hallo {i}"))
+            .await
+            .unwrap();
+    }
+    world.sim.wait_webhooks_idle(Duration::from_secs(5)).await;
+    let engine = engine_for(&world.relay, "sup@example.com", Role::Supervisor).await;
+    engine.catch_up().await.unwrap();
+    assert_eq!(engine.cache().counts().unwrap().messages, 3);
+    let conv = engine.cache().conversations(&Default::default()).unwrap()[0].clone();
+    assert_eq!(conv.contact.name.as_deref(), Some("Erika"));
+    assert_eq!(conv.unread_count, 3);
+
+    let runner = engine.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        runner
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    until("online", || engine.state() == ConnectionState::Online).await;
+    let mut changes = engine.changes();
+    world
+        .sim
+        .customer("4915111111111")
+        .says("Noch eine Frage")
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Ok(switchboard_sync::Change::Timeline { conversation_id }) = changes.recv().await
+            {
+                return conversation_id;
+            }
+        }
+    })
+    .await
+    .expect("live change within 5 s");
+    assert_eq!(got, conv.id);
+    assert_eq!(engine.cache().counts().unwrap().messages, 4);
+    let hits = engine.cache().search("frage", 5).unwrap();
+    assert_eq!(hits.len(), 1);
+
+    // Sending while online: shown pending at once, replaced by the relay's copy, delivered.
+    let pending = engine.send(conv.id, text(1)).unwrap();
+    let timeline = engine.cache().timeline(conv.id, None, 50).unwrap();
+    assert!(
+        matches!(timeline.last(), Some(TimelineItem::Pending(p)) if p.client_id == pending.client_id)
+    );
+    until("delivered", || {
+        engine.cache().timeline(conv.id, None, 50).unwrap().iter().any(|t| matches!(t, TimelineItem::Message(m)
+            if m.client_id.as_deref() == Some(pending.client_id.as_str()) && m.status == Some(switchboard_protocol::api::DeliveryStatus::Read)))
+    })
+    .await;
+    let copies = engine
+        .cache()
+        .timeline(conv.id, None, 50)
+        .unwrap()
+        .iter()
+        .filter(|t| match t {
+            TimelineItem::Message(m) => m.client_id.as_deref() == Some(pending.client_id.as_str()),
+            TimelineItem::Pending(p) => p.client_id == pending.client_id,
+        })
+        .count();
+    assert_eq!(copies, 1, "never two copies");
+    let _ = stop.send(());
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_killed_during_catch_up_converges_without_duplicates() {
+    let mut world = World::start().await;
+    for i in 0..400 {
+        assert_eq!(
+            world.relay.post_webhook(&inbound_body(i)).await.status(),
+            200
+        );
+    }
+    let engine = engine_for(&world.relay, "sup@example.com", Role::Supervisor)
+        .await
+        .with_page_size(5);
+    let runner = engine.clone();
+    let first = tokio::spawn(async move { runner.catch_up().await });
+    until("catch-up under way", || {
+        engine.cache().cursor().unwrap() > 0
+    })
+    .await;
+    world.restart_relay().await; // stops the relay mid catch-up, then starts it again
+    let interrupted = first.await.unwrap();
+    assert!(
+        matches!(
+            interrupted,
+            Err(SyncError::Offline(_)) | Err(SyncError::Protocol(_)) | Ok(_)
+        ),
+        "{interrupted:?}"
+    );
+    let cursor_after_kill = engine.cache().cursor().unwrap();
+    engine.catch_up().await.unwrap();
+    assert!(engine.cache().cursor().unwrap() >= cursor_after_kill);
+    assert_eq!(engine.cache().counts().unwrap().messages, 400);
+
+    // A client that caught up in one go without interruption holds exactly the same.
+    let reference = engine_for(&world.relay, "sup2@example.com", Role::Supervisor).await;
+    reference.catch_up().await.unwrap();
+    let strip_cursor = |d: Vec<String>| {
+        d.into_iter()
+            .filter(|l| !l.starts_with("cursor"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        strip_cursor(engine.cache().dump().unwrap()),
+        strip_cursor(reference.cache().dump().unwrap())
+    );
+    assert!(
+        interrupted.is_err(),
+        "the restart should have interrupted the catch-up (cursor was {cursor_after_kill})"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_written_offline_are_delivered_exactly_once_in_order() {
+    let mut world = World::start().await;
+    world
+        .sim
+        .customer("4915122222222")
+        .named("Paul")
+        .says("Ich warte")
+        .await
+        .unwrap();
+    world.sim.wait_webhooks_idle(Duration::from_secs(5)).await;
+    let engine = engine_for(&world.relay, "agent@example.com", Role::Agent).await;
+    engine.catch_up().await.unwrap();
+    let conv = engine.cache().conversations(&Default::default()).unwrap()[0].id;
+
+    let addr = world.relay.addr();
+    let dir = world.relay.pause().await; // the relay is down
+    for i in 0..100 {
+        engine.send(conv, text(i)).unwrap();
+    }
+    assert_eq!(engine.cache().counts().unwrap().outbox_pending, 100);
+    let err = engine.flush_outbox().await.unwrap_err();
+    assert!(matches!(err, SyncError::Offline(_)), "{err}");
+    assert_eq!(
+        engine.cache().counts().unwrap().outbox_pending,
+        100,
+        "nothing lost while offline"
+    );
+
+    world.relay = Relay::start_at(dir, &addr, &world.sim.base_url(), |c| {
+        c.graph_timeout = Duration::from_millis(700)
+    })
+    .await;
+    // A client crash after the relay accepted the first message but before the cache heard back:
+    // the retry with the same Idempotency-Key must not send it again.
+    let first = engine.cache().pending().unwrap()[0].clone();
+    engine
+        .client()
+        .await
+        .send(conv, &first.request, &first.client_id)
+        .await
+        .unwrap();
+
+    let (_, report) = engine.sync_once().await.unwrap();
+    // The first one's echo arrived with the catch-up and settled its row; the rest were sent.
+    assert_eq!(report.sent, 99);
+    assert_eq!(engine.cache().counts().unwrap().outbox_pending, 0);
+    until("100 sends at the simulator", || {
+        let sim = world.sim.clone();
+        futures_util::FutureExt::now_or_never(async move { sim.sent().await.len() }).unwrap_or(0)
+            >= 100
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let bodies: Vec<String> = world
+        .sim
+        .sent()
+        .await
+        .iter()
+        .map(|s| s.payload["text"]["body"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = (0..100).map(|i| format!("Nachricht {i}")).collect();
+    assert_eq!(bodies, expected, "each exactly once, in order");
+    let outbound = engine
+        .cache()
+        .timeline(conv, None, 500)
+        .unwrap()
+        .iter()
+        .filter(|t| matches!(t, TimelineItem::Message(m) if m.direction == switchboard_protocol::api::Direction::Outbound))
+        .count();
+    assert_eq!(outbound, 100, "the cache holds each once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_cache_never_receives_a_conversation_they_may_not_see() {
+    let world = World::start().await;
+    let ben_id = world.relay.user("ben@example.com", Role::Agent).await;
+    world
+        .sim
+        .customer("4915133333333")
+        .named("Geheim")
+        .says("Für Ben")
+        .await
+        .unwrap();
+    world
+        .sim
+        .customer("4915144444444")
+        .named("Offen")
+        .says("Für alle")
+        .await
+        .unwrap();
+    world.sim.wait_webhooks_idle(Duration::from_secs(5)).await;
+    let sup = engine_for(&world.relay, "sup@example.com", Role::Supervisor).await;
+    sup.catch_up().await.unwrap();
+    let secret = sup
+        .cache()
+        .conversations(&Default::default())
+        .unwrap()
+        .into_iter()
+        .find(|c| c.contact.name.as_deref() == Some("Geheim"))
+        .unwrap()
+        .id;
+    world
+        .relay
+        .store
+        .write(move |ctx| {
+            ctx.conn.execute(
+                "UPDATE conversations SET assignee_id = ?2 WHERE id = ?1",
+                (secret, ben_id),
+            )?;
+            switchboard_relay::store::queries::emit_conversation(ctx, secret, Some(None))
+        })
+        .await
+        .unwrap();
+
+    let anna = engine_for(&world.relay, "anna@example.com", Role::Agent).await;
+    let mut changes = anna.changes();
+    let runner = anna.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        runner
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    until("anna online", || anna.state() == ConnectionState::Online).await;
+    world
+        .sim
+        .customer("4915133333333")
+        .says("Noch mehr für Ben")
+        .await
+        .unwrap();
+    world
+        .sim
+        .customer("4915144444444")
+        .says("Und für alle")
+        .await
+        .unwrap();
+    world.sim.wait_webhooks_idle(Duration::from_secs(5)).await;
+    until("anna sees the open conversation's second message", || {
+        anna.cache().counts().unwrap().messages == 2
+    })
+    .await;
+    let convs = anna.cache().conversations(&Default::default()).unwrap();
+    assert_eq!(convs.len(), 1);
+    assert_eq!(convs[0].contact.name.as_deref(), Some("Offen"));
+    assert!(anna
+        .cache()
+        .dump()
+        .unwrap()
+        .iter()
+        .all(|l| !l.contains("Geheim") && !l.contains("Ben")));
+    while let Ok(c) = changes.try_recv() {
+        assert_ne!(
+            c,
+            switchboard_sync::Change::Timeline {
+                conversation_id: secret
+            }
+        );
+    }
+    let _ = stop.send(());
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_password_and_unreachable_relay_are_clear_errors() {
+    let world = World::start().await;
+    world.relay.user("x@example.com", Role::Agent).await;
+    let client = RelayClient::new(&world.relay.base, None).unwrap();
+    let err = client.login("x@example.com", "wrong").await.unwrap_err();
+    assert_eq!(err.to_string(), "wrong email or password");
+    let dead = RelayClient::new("http://127.0.0.1:9", None).unwrap();
+    assert!(matches!(
+        dead.login("x@example.com", "pw").await.unwrap_err(),
+        SyncError::Offline(_)
+    ));
+    assert!(RelayClient::new("ftp://x", None).is_err());
+}

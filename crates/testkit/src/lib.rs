@@ -1,0 +1,296 @@
+//! Test harness shared by the crates' integration tests: the real relay on a loopback port
+//! chosen at run time (in-process, with its own temporary data directory, restartable on the same
+//! address), the real Cloud API simulator wired to it, and helpers that speak to both over HTTP.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+use switchboard_protocol::api::{LoginResponse, Role};
+use switchboard_protocol::signature;
+use switchboard_relay::config::Config;
+use switchboard_relay::store::{queries, Store};
+
+pub const APP_SECRET: &str = "test-app-secret";
+
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/whatsapp/fixtures")
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixtures_dir().join(name)).unwrap()
+}
+
+pub fn fixture_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixtures_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+}
+
+pub struct Relay {
+    pub base: String,
+    pub store: Store,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Relay {
+    /// Starts a relay whose Graph API is at `graph_url`.
+    pub async fn start(graph_url: &str) -> Relay {
+        Self::start_with(graph_url, |_| {}).await
+    }
+
+    pub async fn start_with(graph_url: &str, tweak: impl FnOnce(&mut Config)) -> Relay {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir, graph_url, tweak).await
+    }
+
+    pub async fn start_in(
+        dir: tempfile::TempDir,
+        graph_url: &str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Relay {
+        Self::start_at(dir, "127.0.0.1:0", graph_url, tweak).await
+    }
+
+    /// Starts on a given address (a restart on the address the relay had before).
+    pub async fn start_at(
+        dir: tempfile::TempDir,
+        addr: &str,
+        graph_url: &str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Relay {
+        let mut config = Config::for_test(dir.path(), graph_url, APP_SECRET);
+        tweak(&mut config);
+        let store = switchboard_relay::open_store(&config).unwrap();
+        let listener = bind_retrying(addr).await;
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let st = store.clone();
+        let task = tokio::spawn(async move {
+            switchboard_relay::serve_with_store(config, st, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        let relay = Relay {
+            base,
+            store,
+            dir,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+        };
+        relay.wait_healthy().await;
+        relay
+    }
+
+    /// The address it listens on (`127.0.0.1:PORT`).
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
+    /// Stops serving but keeps the data directory; `start_again` brings it back on the same
+    /// address.
+    pub async fn pause(&mut self) -> tempfile::TempDir {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        self.store.close();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
+    pub async fn wait_healthy(&self) {
+        for _ in 0..200 {
+            if let Ok(r) = self.http.get(format!("{}/healthz", self.base)).send().await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("relay did not become healthy");
+    }
+
+    /// Stops the server and closes the store; returns the data directory for a restart.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        self.store.close();
+        self.dir
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn post_webhook(&self, body: &[u8]) -> reqwest::Response {
+        self.http
+            .post(self.url("/webhooks/whatsapp"))
+            .header("content-type", "application/json")
+            .header(
+                "x-hub-signature-256",
+                signature::sign(APP_SECRET.as_bytes(), body),
+            )
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn user(&self, email: &str, role: Role) -> i64 {
+        let hash = switchboard_relay::auth::hash_password("password123").unwrap();
+        let email = email.to_string();
+        self.store
+            .write(move |ctx| {
+                Ok(queries::create_user(ctx.conn, &email, "Test Person", role, &hash, ctx.now)?.id)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Creates a user with that role and returns a bearer token for them.
+    pub async fn login_as(&self, email: &str, role: Role) -> String {
+        self.user(email, role).await;
+        self.login(email, "password123").await.token
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> LoginResponse {
+        let r = self
+            .http
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "login failed: {}", r.text().await.unwrap());
+        r.json().await.unwrap()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn count(&self, table_where: &'static str) -> i64 {
+        self.store
+            .read(move |c| queries::count(c, table_where))
+            .await
+            .unwrap()
+    }
+
+    /// Polls `check` until it returns Some, or panics after `timeout`.
+    pub async fn eventually<T, F, Fut>(&self, timeout: Duration, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(v) = check().await {
+                return v;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out waiting for {what}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn bind_retrying(addr: &str) -> tokio::net::TcpListener {
+    for _ in 0..100 {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => return l,
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    panic!("cannot bind {addr}");
+}
+
+/// The simulator wired to a relay: customers write through the sim, the relay stores it.
+pub struct World {
+    pub sim: switchboard_sim::Simulator,
+    pub relay: Relay,
+}
+
+impl World {
+    pub async fn start() -> World {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> World {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim = switchboard_sim::Simulator::start(
+            switchboard_sim::SimConfig::new("", APP_SECRET),
+            listener,
+        )
+        .await
+        .unwrap();
+        let relay = Relay::start_with(&sim.base_url(), |c| {
+            c.graph_timeout = Duration::from_millis(700);
+            tweak(c)
+        })
+        .await;
+        sim.set_webhook_url(&relay.url("/webhooks/whatsapp"));
+        World { sim, relay }
+    }
+
+    /// Stops the relay and starts it again on the same address with the same data.
+    pub async fn restart_relay(&mut self) {
+        let addr = self.relay.addr();
+        let dir = self.relay.pause().await;
+        self.relay = Relay::start_at(dir, &addr, &self.sim.base_url(), |c| {
+            c.graph_timeout = Duration::from_millis(700)
+        })
+        .await;
+    }
+}
+
+/// A Graph URL nothing listens on (tests that never send).
+pub fn no_graph() -> String {
+    "http://127.0.0.1:9".into()
+}
