@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use switchboard_protocol::api::{
-    ErrorBody, EventPage, LoginRequest, LoginResponse, Message, SendRequest,
-};
+use switchboard_protocol::api::{ErrorBody, LoginRequest, LoginResponse, Message, SendRequest};
+
+use crate::cache::raw::RawEventPage;
 
 use crate::error::{Result, SyncError};
 
@@ -113,7 +113,7 @@ impl RelayClient {
         }
     }
 
-    pub async fn events(&self, after: i64, limit: usize) -> Result<EventPage> {
+    pub async fn events(&self, after: i64, limit: usize) -> Result<RawEventPage> {
         let resp = self
             .http
             .get(format!(

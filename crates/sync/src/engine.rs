@@ -15,12 +15,13 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use switchboard_protocol::api::{SendRequest, StreamFrame, User};
+use switchboard_protocol::api::{SendRequest, User};
 use tokio::sync::{broadcast, watch, Notify};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::cache::apply::Applied;
 use crate::cache::outbox::PendingMessage;
+use crate::cache::raw::{RawEvent, RawStreamFrame};
 use crate::cache::Cache;
 use crate::client::RelayClient;
 use crate::error::{Result, SyncError};
@@ -172,23 +173,38 @@ impl Engine {
     }
 
     /// Pages through the event log from the cursor until caught up. Returns events applied.
+    ///
+    /// The next page is fetched while the current one is written, so the relay, the network and
+    /// the cache work at the same time.
     pub async fn catch_up(&self) -> Result<usize> {
         let client = self.client().await;
+        let size = self.inner.page_size;
         let mut total = 0;
+        let mut cursor = self.inner.cache.cursor()?;
+        let mut page = client.events(cursor, size).await?;
         loop {
-            let cursor = self.inner.cache.cursor()?;
-            let page = client.events(cursor, self.inner.page_size).await?;
             let next = page.next_after;
+            let done = next <= cursor || next >= page.head;
+            let prefetch = (!done).then(|| {
+                let c = client.clone();
+                tokio::spawn(async move { c.events(next, size).await })
+            });
             let applied = {
                 let cache = &self.inner.cache;
-                let events = page.events;
+                let events = std::mem::take(&mut page.events);
                 // SQLite work off the async threads.
-                tokio::task::block_in_place(|| cache.apply_page(&events, next))?
+                tokio::task::block_in_place(|| cache.apply_raw_page(&events, next))?
             };
             total += applied.events;
             self.announce(&applied);
-            if next <= cursor || next >= page.head {
-                return Ok(total);
+            match prefetch {
+                None => return Ok(total),
+                Some(task) => {
+                    cursor = next;
+                    page = task
+                        .await
+                        .map_err(|e| SyncError::Offline(e.to_string()))??;
+                }
             }
         }
     }
@@ -329,7 +345,7 @@ impl Engine {
                     None => return Ok(()),
                     Some(Err(e)) => return Err(SyncError::Offline(e.to_string())),
                     Some(Ok(WsMessage::Text(text))) => {
-                        let frame: StreamFrame = serde_json::from_str(&text)?;
+                        let frame: RawStreamFrame = serde_json::from_str(&text)?;
                         self.on_frame(frame).await?;
                     }
                     Some(Ok(WsMessage::Ping(p))) => { let _ = ws.send(WsMessage::Pong(p)).await; }
@@ -344,22 +360,23 @@ impl Engine {
         }
     }
 
-    async fn on_frame(&self, frame: StreamFrame) -> Result<()> {
+    async fn on_frame(&self, frame: RawStreamFrame) -> Result<()> {
+        let (event, prev): (RawEvent, i64) = frame.into_event();
         let cursor = self.inner.cache.cursor()?;
-        if frame.event.seq <= cursor {
+        if event.seq <= cursor {
             return Ok(()); // already applied (a page overlapped the stream)
         }
-        if frame.prev > cursor {
+        if prev > cursor {
             // Something between our cursor and this frame was missed: refetch the range.
             self.catch_up().await?;
-            if frame.event.seq <= self.inner.cache.cursor()? {
+            if event.seq <= self.inner.cache.cursor()? {
                 return Ok(());
             }
         }
-        let seq = frame.event.seq;
+        let seq = event.seq;
         let cache = &self.inner.cache;
         let applied = tokio::task::block_in_place(|| {
-            cache.apply_page(std::slice::from_ref(&frame.event), seq)
+            cache.apply_raw_page(std::slice::from_ref(&event), seq)
         })?;
         self.announce(&applied);
         Ok(())

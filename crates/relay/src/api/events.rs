@@ -10,8 +10,7 @@
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::response::Response;
-use axum::Json;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use switchboard_protocol::api::{Event, EventPage, StreamFrame, User};
 use tokio::sync::broadcast::error::RecvError;
@@ -36,7 +35,7 @@ pub async fn page(
     State(s): State<AppState>,
     AuthUser(user): AuthUser,
     Query(q): Query<PageQuery>,
-) -> Result<Json<EventPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let limit = q.limit.unwrap_or(500);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
@@ -45,19 +44,43 @@ pub async fn page(
     if after < 0 {
         return Err(ApiError::bad_request("after must not be negative"));
     }
-    let page = s
+    // The snapshots are stored as JSON text and go out as they are: clients catching up move
+    // hundreds of thousands of them, so the relay does not parse and print each one again.
+    let body = s
         .store
         .read(move |c| {
             let head = log::head(c)?;
-            let (events, scanned) = log::page(c, after, limit, user.id, user.role)?;
-            Ok(EventPage {
-                next_after: scanned.max(after),
-                events: events.into_iter().map(|e| e.event).collect(),
-                head,
-            })
+            let (events, scanned) = log::page_raw(c, after, limit, user.id, user.role)?;
+            let mut out =
+                String::with_capacity(events.iter().map(|e| e.data.len() + 96).sum::<usize>() + 64);
+            out.push_str("{\"events\":[");
+            for (i, e) in events.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&format!(
+                    "{{\"seq\":{},\"kind\":{},\"conversation_id\":{},\"data\":{},\"at\":{}}}",
+                    e.seq,
+                    serde_json::to_string(&e.kind)?,
+                    e.conversation_id
+                        .map_or("null".to_string(), |c| c.to_string()),
+                    e.data,
+                    e.at
+                ));
+            }
+            out.push_str(&format!(
+                "],\"next_after\":{},\"head\":{}}}",
+                scanned.max(after),
+                head
+            ));
+            Ok(out)
         })
         .await?;
-    Ok(Json(page))
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

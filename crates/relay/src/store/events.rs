@@ -113,6 +113,18 @@ pub fn head(conn: &Connection) -> Result<i64> {
 
 /// Events after `after` that `user_id` may see, at most `limit`, scanning at most `scan` rows.
 /// Returns the events and the seq up to which the log was scanned.
+/// One stored event with its snapshot still as JSON text (what the HTTP page sends as is).
+pub struct RawLogged {
+    pub seq: i64,
+    pub kind: String,
+    pub conversation_id: Option<i64>,
+    pub data: String,
+    pub at: i64,
+    pub audience: Audience,
+}
+
+/// Events after `after` that `user_id` may see, at most `limit`, scanning at most `scan` rows.
+/// Returns the events and the seq up to which the log was scanned.
 pub fn page(
     conn: &Connection,
     after: i64,
@@ -120,6 +132,31 @@ pub fn page(
     user_id: i64,
     role: Role,
 ) -> Result<(Vec<LoggedEvent>, i64)> {
+    let (rows, scanned) = page_raw(conn, after, limit, user_id, role)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(LoggedEvent {
+            event: Event {
+                seq: r.seq,
+                kind: r.kind,
+                conversation_id: r.conversation_id,
+                data: serde_json::from_str(&r.data)?,
+                at: r.at,
+            },
+            audience: r.audience,
+        });
+    }
+    Ok((out, scanned))
+}
+
+/// [`page`] without parsing the snapshots.
+pub fn page_raw(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+    user_id: i64,
+    role: Role,
+) -> Result<(Vec<RawLogged>, i64)> {
     let scan = (limit * 20).max(1000) as i64;
     let mut stmt = conn.prepare_cached(
         "SELECT e.seq, e.kind, e.conversation_id, e.visible_all, e.visible_users, e.data, e.at, c.id, c.assignee_id
@@ -145,15 +182,12 @@ pub fn page(
             if out.len() == limit {
                 break;
             }
-            let data: String = r.get(5)?;
-            out.push(LoggedEvent {
-                event: Event {
-                    seq,
-                    kind,
-                    conversation_id: r.get(2)?,
-                    data: serde_json::from_str(&data)?,
-                    at: r.get(6)?,
-                },
+            out.push(RawLogged {
+                seq,
+                kind,
+                conversation_id: r.get(2)?,
+                data: r.get(5)?,
+                at: r.get(6)?,
                 audience,
             });
         }

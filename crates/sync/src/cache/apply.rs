@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{params, Connection};
 use switchboard_protocol::api::{event_kind, Contact, Conversation, Event, Message, Role};
 
+use super::raw::{IdOnly, MessageHead, RawEvent};
 use super::{set_meta, Cache};
 use crate::error::Result;
 
@@ -39,8 +40,10 @@ enum Key {
     Other(usize),
 }
 
-fn key(i: usize, e: &Event) -> Key {
-    let id = e.data.get("id").and_then(|v| v.as_i64());
+fn key(i: usize, e: &RawEvent) -> Key {
+    let id = serde_json::from_str::<IdOnly>(e.data.get())
+        .ok()
+        .and_then(|x| x.id);
     match (e.kind.as_str(), id) {
         (event_kind::MESSAGE_CREATED | event_kind::MESSAGE_UPDATED, Some(id)) => Key::Message(id),
         (event_kind::CONVERSATION_UPDATED, Some(id)) => Key::Conversation(id),
@@ -52,6 +55,12 @@ fn key(i: usize, e: &Event) -> Key {
 impl Cache {
     /// Applies a page of events and moves the cursor to at least `next_after`, atomically.
     pub fn apply_page(&self, events: &[Event], next_after: i64) -> Result<Applied> {
+        let raw: Vec<RawEvent> = events.iter().map(RawEvent::from).collect();
+        self.apply_raw_page(&raw, next_after)
+    }
+
+    /// [`apply_page`](Self::apply_page) for events as received, with raw JSON snapshots.
+    pub fn apply_raw_page(&self, events: &[RawEvent], next_after: i64) -> Result<Applied> {
         let viewer = self.viewer()?;
         let mut conn = self.lock();
         let tx = conn.transaction()?;
@@ -61,7 +70,7 @@ impl Cache {
             })
             .map(|v| v.parse().unwrap_or(0))
             .unwrap_or(0);
-        let fresh: Vec<&Event> = events.iter().filter(|e| e.seq > cursor).collect();
+        let fresh: Vec<&RawEvent> = events.iter().filter(|e| e.seq > cursor).collect();
         // Only the newest snapshot of each object in this page is written.
         let mut last: HashMap<Key, usize> = HashMap::new();
         for (i, e) in fresh.iter().enumerate() {
@@ -90,9 +99,14 @@ impl Cache {
     }
 }
 
-fn removes_conversation(e: &Event, viewer: Option<(i64, Role)>) -> bool {
+fn removes_conversation(e: &RawEvent, viewer: Option<(i64, Role)>) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Assignee {
+        assignee_id: Option<i64>,
+    }
     e.kind == event_kind::CONVERSATION_UPDATED
-        && !visible(viewer, e.data.get("assignee_id").and_then(|a| a.as_i64()))
+        && serde_json::from_str::<Assignee>(e.data.get())
+            .is_ok_and(|a| !visible(viewer, a.assignee_id))
 }
 
 fn visible(viewer: Option<(i64, Role)>, assignee: Option<i64>) -> bool {
@@ -105,22 +119,29 @@ fn visible(viewer: Option<(i64, Role)>, assignee: Option<i64>) -> bool {
 
 fn apply_event(
     tx: &Connection,
-    e: &Event,
+    e: &RawEvent,
     viewer: Option<(i64, Role)>,
     out: &mut Applied,
 ) -> Result<()> {
     match e.kind.as_str() {
         event_kind::MESSAGE_CREATED | event_kind::MESSAGE_UPDATED => {
-            let m: Message = serde_json::from_value(e.data.clone())?;
-            upsert_message(tx, &m)?;
+            let m: MessageHead<'_> = serde_json::from_str(e.data.get())?;
+            upsert_message_raw(
+                tx,
+                m.id,
+                m.conversation_id,
+                &m.text,
+                m.client_id.as_deref(),
+                e.data.get(),
+            )?;
             if let Some(cid) = &m.client_id {
                 out.outbox_settled +=
-                    tx.execute("DELETE FROM outbox WHERE client_id = ?1", [cid])?;
+                    tx.execute("DELETE FROM outbox WHERE client_id = ?1", [cid.as_ref()])?;
             }
             out.messages.insert(m.conversation_id);
         }
         event_kind::CONVERSATION_UPDATED => {
-            let c: Conversation = serde_json::from_value(e.data.clone())?;
+            let c: Conversation = serde_json::from_str(e.data.get())?;
             if visible(viewer, c.assignee_id) {
                 upsert_contact(tx, &c.contact)?;
                 upsert_conversation(tx, &c)?;
@@ -132,8 +153,9 @@ fn apply_event(
             }
         }
         event_kind::CONVERSATION_MERGED => {
-            let from = e.data.get("id").and_then(|v| v.as_i64());
-            let into = e.data.get("merged_into").and_then(|v| v.as_i64());
+            let v: serde_json::Value = serde_json::from_str(e.data.get())?;
+            let from = v.get("id").and_then(|v| v.as_i64());
+            let into = v.get("merged_into").and_then(|v| v.as_i64());
             if let (Some(from), Some(into)) = (from, into) {
                 tx.execute(
                     "UPDATE messages SET conversation_id = ?2 WHERE conversation_id = ?1",
@@ -149,7 +171,7 @@ fn apply_event(
             }
         }
         event_kind::CONTACT_UPDATED => {
-            let c: Contact = serde_json::from_value(e.data.clone())?;
+            let c: Contact = serde_json::from_str(e.data.get())?;
             upsert_contact(tx, &c)?;
             out.contacts.insert(c.id);
         }
@@ -160,12 +182,30 @@ fn apply_event(
 }
 
 pub(crate) fn upsert_message(tx: &Connection, m: &Message) -> Result<()> {
+    upsert_message_raw(
+        tx,
+        m.id,
+        m.conversation_id,
+        &m.text,
+        m.client_id.as_deref(),
+        &serde_json::to_string(m)?,
+    )
+}
+
+fn upsert_message_raw(
+    tx: &Connection,
+    id: i64,
+    conversation_id: i64,
+    text: &str,
+    client_id: Option<&str>,
+    data: &str,
+) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO messages (id, conversation_id, text, client_id, data) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (id) DO UPDATE SET conversation_id = excluded.conversation_id, text = excluded.text,
             client_id = excluded.client_id, data = excluded.data",
     )?
-    .execute(params![m.id, m.conversation_id, m.text, m.client_id, serde_json::to_string(m)?])?;
+    .execute(params![id, conversation_id, text, client_id, data])?;
     Ok(())
 }
 

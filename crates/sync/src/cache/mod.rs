@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod outbox;
 pub mod query;
+pub mod raw;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
