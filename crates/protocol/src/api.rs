@@ -218,6 +218,184 @@ pub mod event_kind {
     /// An outbound message was refused by the sensitive-word filter; supervisors and admins only.
     /// `data`: `{block_id, conversation_id, user_id, origin, code, matched, text, request}`.
     pub const POLICY_BLOCKED: &str = "policy.blocked";
+    /// A conversation's assignee changed (or it went back to the queue): `data` is an
+    /// [`Assignment`](super::Assignment) with who made the change and why. Seen by the new and
+    /// the previous assignee (everyone, when one side is the queue) and by supervisors.
+    pub const CONVERSATION_ASSIGNED: &str = "conversation.assigned";
+    /// A conversation joined the queue (nobody qualified): supervisors and admins only.
+    /// `data`: `{conversation_id, priority, team_id, queued_at}`.
+    pub const CONVERSATION_QUEUED: &str = "conversation.queued";
+    /// The customer has waited longer than the alert threshold: to the assignee.
+    /// `data`: `{conversation_id, assignee_id, waiting_since}`.
+    pub const CONVERSATION_WAITING: &str = "conversation.waiting";
+    /// The customer has waited past the overdue threshold: supervisors and admins only.
+    /// `data`: `{conversation_id, assignee_id, waiting_since}`.
+    pub const CONVERSATION_OVERDUE: &str = "conversation.overdue";
+    /// An agent's presence, status, connections or capacity changed: supervisors and admins only.
+    /// `data`: an [`AgentPresence`](super::AgentPresence).
+    pub const AGENT_PRESENCE: &str = "agent.presence";
+}
+
+/// Presence as a person sets it (`PUT /api/v1/me/status`) and as the relay derives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub enum AgentStatus {
+    Online,
+    Away,
+    Offline,
+}
+
+impl AgentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::Online => "online",
+            AgentStatus::Away => "away",
+            AgentStatus::Offline => "offline",
+        }
+    }
+    pub fn parse(s: &str) -> Option<AgentStatus> {
+        match s {
+            "online" => Some(AgentStatus::Online),
+            "away" => Some(AgentStatus::Away),
+            "offline" => Some(AgentStatus::Offline),
+            _ => None,
+        }
+    }
+}
+
+/// Body of `PUT /api/v1/me/status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StatusRequest {
+    pub status: AgentStatus,
+}
+
+/// Body of `POST /api/v1/conversations/{id}/assign`: exactly one of `agent_id` and `team_id`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AssignRequest {
+    #[serde(default)]
+    pub agent_id: Option<i64>,
+    /// Route within this team (the team's available agents; the queue if none qualifies).
+    #[serde(default)]
+    pub team_id: Option<i64>,
+    /// Supervisors and admins: assign even to an agent who is not online or is at capacity.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// One assignment change (`conversation.assigned`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Assignment {
+    pub conversation_id: i64,
+    /// `null`: back in the queue.
+    pub assignee_id: Option<i64>,
+    pub previous_assignee_id: Option<i64>,
+    pub team_id: Option<i64>,
+    /// `least_loaded`, `round_robin`, `skills+least_loaded`, `skills+round_robin`, `sticky`,
+    /// `manual` (a supervisor), `transfer` (an agent), `team`, `agent_offline`, `queued`.
+    pub reason: String,
+    /// The user who made the change; `null` for the router.
+    pub by: Option<i64>,
+    /// The assignee's open conversations and capacity after the change.
+    pub assignee_load: Option<i64>,
+    pub assignee_capacity: Option<i64>,
+    pub at: i64,
+}
+
+/// An agent as the monitor shows them (`agent.presence` events carry the same fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AgentPresence {
+    pub user_id: i64,
+    /// What the person set.
+    pub status: AgentStatus,
+    /// Effective: offline once no stream was open for the grace period.
+    pub presence: AgentStatus,
+    /// Open streams right now.
+    pub connections: i64,
+    /// Open conversations assigned.
+    pub open: i64,
+    pub capacity: i64,
+}
+
+/// Average, median and 90th percentile of durations, in seconds (`null` without samples).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Durations {
+    pub count: usize,
+    pub avg_s: Option<f64>,
+    pub median_s: Option<f64>,
+    pub p90_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MonitorAgent {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    #[serde(flatten)]
+    pub presence: AgentPresence,
+    pub teams: Vec<i64>,
+    pub skills: Vec<String>,
+    /// First response times (customer's first message to the first human reply) of the
+    /// conversations this agent answered first in the last 24 hours.
+    pub first_response: Durations,
+    pub resolved_last_hour: i64,
+    /// Open conversations assigned to this agent whose customer waits past the overdue threshold.
+    pub overdue: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MonitorTeam {
+    pub id: i64,
+    pub name: String,
+    pub members: Vec<i64>,
+    pub online: i64,
+    pub open: i64,
+    pub capacity: i64,
+    pub first_response: Durations,
+    pub resolved_last_hour: i64,
+    pub overdue: i64,
+    /// Conversations waiting for this team.
+    pub queue_length: i64,
+    /// Seconds the longest-waiting of them has waited.
+    pub longest_wait_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OverdueConversation {
+    pub conversation_id: i64,
+    pub assignee_id: Option<i64>,
+    pub phone_number_id: String,
+    pub waiting_since: i64,
+    pub waiting_s: f64,
+}
+
+/// `GET /api/v1/monitor`: the floor, for supervisors and admins. Keep it live with the stream's
+/// `conversation.assigned`, `conversation.queued`, `conversation.overdue`, `agent.presence` and
+/// `conversation.updated` events (or fetch again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Monitor {
+    pub at: i64,
+    pub agents: Vec<MonitorAgent>,
+    pub teams: Vec<MonitorTeam>,
+    /// All waiting conversations (any team).
+    pub queue_length: i64,
+    pub longest_wait_s: Option<f64>,
+    pub first_response: Durations,
+    pub overdue: Vec<OverdueConversation>,
+    /// The event log's head when this snapshot was read: apply stream events after it.
+    pub head: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

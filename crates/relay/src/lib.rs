@@ -16,6 +16,7 @@ pub mod graph;
 pub mod media;
 pub mod metrics;
 pub mod policy;
+pub mod routing;
 pub mod sender;
 pub mod store;
 pub mod template_sync;
@@ -42,6 +43,9 @@ pub enum RelayError {
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// How often routing checks grace periods, waiting alerts and the queue.
+pub const ROUTING_TICK: Duration = Duration::from_secs(1);
 
 /// Shared state of the running relay: cheap to clone, every part behind an `Arc`.
 #[derive(Clone)]
@@ -113,6 +117,8 @@ pub async fn serve_with_store(
             Ok(())
         })
         .await?;
+    // No stream survives a restart: agents who had one start their grace period now.
+    store.write(store::routing::reset_connections).await?;
     let policy = Arc::new(policy::PolicyEngine::default());
     policy.reload(&store).await?;
     // Bodies acknowledged before a crash but not applied yet.
@@ -173,6 +179,20 @@ pub async fn serve_with_store(
             }
         }
     });
+    // Routing's clock: grace periods running out, waiting alerts, and the queue.
+    let router_tick = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let mut every = tokio::time::interval(ROUTING_TICK);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if let Err(e) = store.write(store::routing::tick).await {
+                    tracing::error!(error = %e, "routing tick failed");
+                }
+            }
+        }
+    });
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "switchboard-relay listening");
     let stop2 = stop.clone();
@@ -187,6 +207,7 @@ pub async fn serve_with_store(
     .await;
     stop.notify_waiters();
     sweeper.abort();
+    router_tick.abort();
     template_task.abort();
     let _ = tokio::time::timeout(Duration::from_secs(5), sender).await;
     result.map_err(RelayError::Io)

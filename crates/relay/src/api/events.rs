@@ -101,9 +101,12 @@ pub async fn stream(
 ) -> Response {
     let after = q.after.unwrap_or(0).max(0);
     ws.on_upgrade(move |socket| async move {
+        // An open stream is what makes an agent present (routing counts it as connected).
+        let presence = crate::routing::live::Connection::open(&s.store, user.id).await;
         if let Err(e) = run_stream(s, user, after, socket).await {
             tracing::debug!(error = %e, "stream ended");
         }
+        presence.close().await;
     })
 }
 

@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod events;
 pub mod media;
 pub mod policy;
+pub mod routing;
 pub mod webhooks;
 
 use axum::extract::State;
@@ -83,6 +84,20 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(policy::list_blocks))
         .routes(routes!(policy::allow_block))
         .routes(routes!(policy::queue))
+        .routes(routes!(routing::assign))
+        .routes(routes!(routing::resolve))
+        .routes(routes!(routing::reopen))
+        .routes(routes!(routing::measures))
+        .routes(routes!(routing::get_status, routing::put_status))
+        .routes(routes!(routing::monitor))
+        .routes(routes!(routing::agent_conversations))
+        .routes(routes!(routing::get_settings, routing::put_settings))
+        .routes(routes!(routing::get_skills, routing::put_skills))
+        .routes(routes!(routing::list_teams, routing::create_team))
+        .routes(routes!(routing::put_team, routing::delete_team))
+        .routes(routes!(routing::get_agent, routing::put_agent))
+        .routes(routes!(routing::get_policy, routing::put_policy))
+        .routes(routes!(routing::get_tags, routing::put_tags))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         // Meta's webhook bodies reach 3 MB; anything beyond 4 MiB is answered 413 unread.
         .layer(axum::extract::DefaultBodyLimit::max(

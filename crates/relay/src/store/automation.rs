@@ -18,6 +18,8 @@ pub struct InboundFact {
     pub wa_id: Option<String>,
     pub text: String,
     pub answerable: bool,
+    /// This message opened or reopened the conversation (it is routed to an agent).
+    pub opened: bool,
 }
 
 /// What the automations queued.

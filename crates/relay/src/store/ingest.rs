@@ -22,7 +22,7 @@ use super::automation::{self, InboundFact};
 use super::queries::{
     emit_contact, emit_conversation, emit_message, message_id_by_wamid, note_number_seen,
 };
-use super::{Result, StoreError, WriteCtx};
+use super::{routing, Result, StoreError, WriteCtx};
 use crate::policy::Compiled;
 
 /// What became of one webhook body.
@@ -106,6 +106,11 @@ fn process_row(
                     replies += run_automations(ctx, policy, fact)?;
                 }
             }
+            // Routing after the automations: a conversation the bot answered and closed needs
+            // no agent.
+            for fact in &facts {
+                route_inbound(ctx, fact)?;
+            }
             Ok(Outcome::Processed {
                 messages,
                 statuses,
@@ -145,6 +150,27 @@ fn run_automations(ctx: &mut WriteCtx<'_>, policy: &Compiled, fact: &InboundFact
             Ok(0)
         }
     }
+}
+
+/// Assigns a conversation a customer just opened (or left unassigned) in its own savepoint: if
+/// routing fails, the message stays stored and the conversation waits unassigned.
+fn route_inbound(ctx: &mut WriteCtx<'_>, fact: &InboundFact) -> Result<()> {
+    let conv = fact.conversation_id;
+    if !routing::needs_routing(ctx.conn, conv, fact.opened)? {
+        return Ok(());
+    }
+    ctx.conn.execute_batch("SAVEPOINT routing")?;
+    let events_before = ctx.events.len();
+    match routing::route(ctx, conv, None) {
+        Ok(_) => ctx.conn.execute_batch("RELEASE routing")?,
+        Err(e) => {
+            ctx.conn
+                .execute_batch("ROLLBACK TO routing; RELEASE routing")?;
+            ctx.events.truncate(events_before);
+            tracing::error!(conversation_id = conv, error = %e, "routing failed for an inbound message");
+        }
+    }
+    Ok(())
 }
 
 /// Applies up to `limit` acknowledged-but-pending bodies with ids above `after_id`, oldest
@@ -468,7 +494,14 @@ fn apply_message(
         }
     }
     let at = m.timestamp.saturating_mul(1000);
-    let (conv_id, before) = open_conversation(ctx, &v.phone_number_id, contact_id, at)?;
+    let (conv_id, before, opened) = open_conversation(ctx, &v.phone_number_id, contact_id, at)?;
+    let answerable = !matches!(m.content, Content::System(_) | Content::Reaction { .. });
+    if opened {
+        routing::opened(ctx, conv_id, None)?;
+    }
+    if answerable {
+        routing::customer_wrote(ctx, conv_id, at)?;
+    }
     let reply_to_wamid = m.context.as_ref().and_then(|c| c.id.clone());
     let reply_to = match &reply_to_wamid {
         Some(w) => message_id_by_wamid(ctx.conn, w)?,
@@ -519,7 +552,8 @@ fn apply_message(
         wa_id: wa_id.clone(),
         text: preview.clone(),
         // Reactions and system notices are not something to answer.
-        answerable: !matches!(m.content, Content::System(_) | Content::Reaction { .. }),
+        answerable,
+        opened,
     };
     let shown = if preview.is_empty() {
         format!("[{}]", m.type_name)
@@ -542,13 +576,13 @@ fn apply_message(
 }
 
 /// Finds or opens the conversation of (number, customer); a resolved one reopens.
-/// Returns its id and, when the change could move it, the assignee before.
+/// Returns its id, when the change could move it the assignee before, and whether it (re)opened.
 fn open_conversation(
     ctx: &mut WriteCtx<'_>,
     pnid: &str,
     contact_id: i64,
     at: i64,
-) -> Result<(i64, Option<Option<i64>>)> {
+) -> Result<(i64, Option<Option<i64>>, bool)> {
     let existing: Option<(i64, String, Option<i64>)> = ctx
         .conn
         .prepare_cached("SELECT id, status, assignee_id FROM conversations WHERE phone_number_id = ?1 AND contact_id = ?2")?
@@ -556,13 +590,14 @@ fn open_conversation(
         .optional()?;
     match existing {
         Some((id, status, assignee)) => {
-            if status != "open" {
+            let reopened = status != "open";
+            if reopened {
                 ctx.conn.execute(
                     "UPDATE conversations SET status = 'open', updated_at = ?2 WHERE id = ?1",
                     params![id, ctx.now],
                 )?;
             }
-            Ok((id, Some(assignee)))
+            Ok((id, Some(assignee), reopened))
         }
         None => {
             ctx.conn
@@ -571,7 +606,7 @@ fn open_conversation(
                      VALUES (?1, ?2, 'open', ?3, '', ?4, ?4)",
                 )?
                 .execute(params![pnid, contact_id, at, ctx.now])?;
-            Ok((ctx.conn.last_insert_rowid(), None))
+            Ok((ctx.conn.last_insert_rowid(), None, true))
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod outbox;
 pub mod policy;
 pub mod queries;
+pub mod routing;
 
 use std::any::Any;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,7 @@ pub const MAX_BATCH: usize = 512;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_policy.sql")),
+    (3, include_str!("../../migrations/0003_routing.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -254,6 +254,10 @@ pub fn enqueue(
     ctx.conn.prepare_cached(
         "UPDATE conversations SET last_message_at = MAX(last_message_at, ?2), last_message_preview = ?3, updated_at = ?2 WHERE id = ?1",
     )?.execute(params![conversation_id, ctx.now, preview])?;
+    if let Actor::User(user) = actor {
+        // A person answered: first response time, and the customer no longer waits.
+        super::routing::human_replied(ctx, conversation_id, user.id)?;
+    }
     let message = emit_message(ctx, message_id, event_kind::MESSAGE_CREATED)?;
     emit_conversation(ctx, conversation_id, None)?;
     Ok(Ok(Enqueued {

@@ -1,0 +1,506 @@
+//! Assignment and presence over HTTP: assign / transfer, resolve, reopen, an agent's status, the
+//! supervisors' monitor, and the admins' routing settings (teams, skills, capacities, policies),
+//! validated and audited. The decisions themselves are in `crate::routing`, applied atomically
+//! by `store::routing` inside write jobs.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use switchboard_protocol::api::{
+    AgentPresence, AssignRequest, Conversation, Monitor, Role, StatusRequest, User,
+};
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, JsonBody};
+use crate::routing::Policy;
+use crate::store::routing::{self as sql, AgentSettings, Period, Settings, Team};
+use crate::store::{now_ms, queries, StoreError, WriteCtx};
+use crate::AppState;
+
+type ErrorBody = switchboard_protocol::api::ErrorBody;
+
+const SUPERVISORS: &[Role] = &[Role::Supervisor, Role::Admin];
+
+fn check_visible(ctx: &WriteCtx<'_>, user: &User, id: i64) -> Result<(), StoreError> {
+    if queries::may_see(ctx.conn, user, id)? {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound(format!("conversation {id}")))
+    }
+}
+
+// ---------------------------------------------------------------- conversations
+
+/// Assigns the conversation to an agent or a team. Supervisors and admins: any conversation.
+/// Agents: a conversation of theirs (a transfer) or an unassigned one. The target agent must be
+/// online with room unless a supervisor sets `force`. A team routes within its members and waits
+/// in the queue for them when nobody qualifies.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/assign", request_body = AssignRequest, params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody),
+              (status = 409, description = "the agent is not online or at capacity", body = ErrorBody),
+              (status = 422, description = "unknown agent or team, or not exactly one of them", body = ErrorBody)))]
+pub async fn assign(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<AssignRequest>,
+) -> Result<Json<Conversation>, ApiError> {
+    let c = s
+        .store
+        .write(move |ctx| {
+            check_visible(ctx, &user, id)?;
+            sql::assign(ctx, id, &user, &req)
+        })
+        .await?;
+    Ok(Json(c))
+}
+
+/// Resolves the conversation: it leaves its agent's load and the queue moves on.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/resolve", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
+pub async fn resolve(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Conversation>, ApiError> {
+    let c = s
+        .store
+        .write(move |ctx| {
+            check_visible(ctx, &user, id)?;
+            sql::resolve(ctx, id, user.id)
+        })
+        .await?;
+    Ok(Json(c))
+}
+
+/// Reopens a resolved conversation; it is routed again (sticky first).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/reopen", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
+pub async fn reopen(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Conversation>, ApiError> {
+    let c = s
+        .store
+        .write(move |ctx| {
+            check_visible(ctx, &user, id)?;
+            sql::reopen(ctx, id, user.id)
+        })
+        .await?;
+    Ok(Json(c))
+}
+
+/// The conversation's measures, one entry per time it was open: time to assignment, first
+/// response time (customer's first message to the first human reply) and resolution time.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/measures", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = [Period]), (status = 404, body = ErrorBody)))]
+pub async fn measures(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<Period>>, ApiError> {
+    let p = s
+        .store
+        .read(move |c| {
+            if !queries::may_see(c, &user, id)? {
+                return Err(StoreError::NotFound(format!("conversation {id}")));
+            }
+            sql::periods(c, id)
+        })
+        .await?;
+    Ok(Json(p))
+}
+
+// ---------------------------------------------------------------- presence
+
+/// Sets your status. `online`: you get conversations while a stream of yours is open (or within
+/// the grace period after it closed); `away`: you keep yours but get no new ones; `offline`:
+/// your open conversations return to the queue (unless a team of yours keeps them).
+#[utoipa::path(put, path = "/api/v1/me/status", request_body = StatusRequest, security(("bearer" = [])),
+    responses((status = 200, body = AgentPresence), (status = 400, body = ErrorBody)))]
+pub async fn put_status(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    JsonBody(req): JsonBody<StatusRequest>,
+) -> Result<Json<AgentPresence>, ApiError> {
+    let p = s
+        .store
+        .write(move |ctx| sql::set_status(ctx, user.id, req.status))
+        .await?;
+    Ok(Json(p))
+}
+
+/// Your status, effective presence, open conversations and capacity.
+#[utoipa::path(get, path = "/api/v1/me/status", security(("bearer" = [])),
+    responses((status = 200, body = AgentPresence)))]
+pub async fn get_status(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<AgentPresence>, ApiError> {
+    Ok(Json(
+        s.store
+            .read(move |c| sql::agent_presence(c, user.id))
+            .await?,
+    ))
+}
+
+// ---------------------------------------------------------------- monitor
+
+/// The floor (supervisors and admins): per agent status, open conversations and capacity, first
+/// response times (last 24 hours), resolved in the last hour, overdue conversations; per team
+/// the same plus queue length and longest wait. Live updates follow on the stream after `head`.
+#[utoipa::path(get, path = "/api/v1/monitor", security(("bearer" = [])),
+    responses((status = 200, body = Monitor), (status = 403, body = ErrorBody)))]
+pub async fn monitor(State(s): State<AppState>, user: AuthUser) -> Result<Json<Monitor>, ApiError> {
+    user.require(SUPERVISORS)?;
+    Ok(Json(
+        s.store.read(move |c| sql::monitor(c, now_ms())).await?,
+    ))
+}
+
+/// An agent's conversations of the last 30 days, most recent activity first (supervisors and
+/// admins; read them with the conversation routes).
+#[utoipa::path(get, path = "/api/v1/monitor/agents/{id}/conversations", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = [Conversation]), (status = 403, body = ErrorBody)))]
+pub async fn agent_conversations(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<Conversation>>, ApiError> {
+    user.require(SUPERVISORS)?;
+    Ok(Json(
+        s.store
+            .read(move |c| sql::agent_conversations(c, id, now_ms()))
+            .await?,
+    ))
+}
+
+// ---------------------------------------------------------------- admin settings
+
+fn audit(
+    ctx: &WriteCtx<'_>,
+    actor: &str,
+    action: &str,
+    details: serde_json::Value,
+) -> Result<(), StoreError> {
+    queries::audit(ctx.conn, actor, action, &details, ctx.now)
+}
+
+/// Global routing settings: grace period, waiting alert and overdue thresholds (admins).
+#[utoipa::path(get, path = "/api/v1/admin/routing", security(("bearer" = [])),
+    responses((status = 200, body = Settings), (status = 403, body = ErrorBody)))]
+pub async fn get_settings(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Settings>, ApiError> {
+    user.require(SUPERVISORS)?;
+    Ok(Json(s.store.read(sql::settings).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/admin/routing", request_body = Settings, security(("bearer" = [])),
+    responses((status = 200, body = Settings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_settings(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    JsonBody(req): JsonBody<Settings>,
+) -> Result<Json<Settings>, ApiError> {
+    admin.require(&[Role::Admin])?;
+    let actor = admin.0.email.clone();
+    s.store
+        .write(move |ctx| {
+            sql::put_settings(ctx, &req)?;
+            audit(ctx, &actor, "routing.settings", serde_json::to_value(req)?)
+        })
+        .await?;
+    Ok(Json(req))
+}
+
+/// The skills agents may carry and policies may require.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Skills {
+    pub skills: Vec<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/skills", security(("bearer" = [])),
+    responses((status = 200, body = Skills), (status = 403, body = ErrorBody)))]
+pub async fn get_skills(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Skills>, ApiError> {
+    user.require(SUPERVISORS)?;
+    Ok(Json(Skills {
+        skills: s.store.read(sql::skills).await?,
+    }))
+}
+
+/// Replaces the list of skills (admins). Removing one still held or required is a 422.
+#[utoipa::path(put, path = "/api/v1/admin/skills", request_body = Skills, security(("bearer" = [])),
+    responses((status = 200, body = Skills), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_skills(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    JsonBody(req): JsonBody<Skills>,
+) -> Result<Json<Skills>, ApiError> {
+    admin.require(&[Role::Admin])?;
+    let actor = admin.0.email.clone();
+    let names: Vec<String> = req.skills.iter().map(|x| x.trim().to_string()).collect();
+    let stored = s
+        .store
+        .write(move |ctx| {
+            sql::put_skills(ctx, &names)?;
+            audit(ctx, &actor, "routing.skills", json!({"skills": names}))?;
+            sql::skills(ctx.conn)
+        })
+        .await?;
+    Ok(Json(Skills { skills: stored }))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/teams", security(("bearer" = [])),
+    responses((status = 200, body = [Team]), (status = 403, body = ErrorBody)))]
+pub async fn list_teams(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<Team>>, ApiError> {
+    user.require(SUPERVISORS)?;
+    Ok(Json(s.store.read(sql::teams).await?))
+}
+
+/// A team as admins write it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTeam {
+    pub name: String,
+    #[serde(default)]
+    pub members: Vec<i64>,
+    /// Default true.
+    #[serde(default)]
+    pub requeue_on_offline: Option<bool>,
+}
+
+/// Creates a team (admins).
+#[utoipa::path(post, path = "/api/v1/admin/teams", request_body = NewTeam, security(("bearer" = [])),
+    responses((status = 201, body = Team), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_team(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    JsonBody(req): JsonBody<NewTeam>,
+) -> Result<(StatusCode, Json<Team>), ApiError> {
+    admin.require(&[Role::Admin])?;
+    let actor = admin.0.email.clone();
+    let team = s
+        .store
+        .write(move |ctx| {
+            let t = sql::put_team(
+                ctx,
+                None,
+                &req.name,
+                &req.members,
+                req.requeue_on_offline.unwrap_or(true),
+            )?;
+            audit(
+                ctx,
+                &actor,
+                "routing.team.create",
+                serde_json::to_value(&t)?,
+            )?;
+            Ok(t)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(team)))
+}
+
+/// Replaces a team's name, members and offline rule (admins).
+#[utoipa::path(put, path = "/api/v1/admin/teams/{id}", request_body = NewTeam, params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Team), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_team(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<NewTeam>,
+) -> Result<Json<Team>, ApiError> {
+    admin.require(&[Role::Admin])?;
+    let actor = admin.0.email.clone();
+    let team = s
+        .store
+        .write(move |ctx| {
+            let t = sql::put_team(
+                ctx,
+                Some(id),
+                &req.name,
+                &req.members,
+                req.requeue_on_offline.unwrap_or(true),
+            )?;
+            audit(
+                ctx,
+                &actor,
+                "routing.team.update",
+                serde_json::to_value(&t)?,
+            )?;
+            Ok(t)
+        })
+        .await?;
+    Ok(Json(team))
+}
+
+/// Deletes a team (admins); refused while a number's policy routes to it.
+#[utoipa::path(delete, path = "/api/v1/admin/teams/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn delete_team(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    admin.require(&[Role::Admin])?;
+    let actor = admin.0.email.clone();
+    s.store
+        .write(move |ctx| {
+            sql::delete_team(ctx, id)?;
+            audit(ctx, &actor, "routing.team.delete", json!({"team_id": id}))
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An agent's capacity, skills and teams.
+#[utoipa::path(get, path = "/api/v1/admin/agents/{id}/routing", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = AgentSettings), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_agent(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<AgentSettings>, ApiError> {
+    user.require(SUPERVISORS)?;
+    Ok(Json(
+        s.store.read(move |c| sql::agent_settings(c, id)).await?,
+    ))
+}
+
+/// Sets an agent's capacity, skills and teams (admins). Unknown skills or teams are a 422; more
+/// capacity serves the queue at once.
+#[utoipa::path(put, path = "/api/v1/admin/agents/{id}/routing", request_body = AgentSettings, params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = AgentSettings), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_agent(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<AgentSettings>,
+) -> Result<Json<AgentSettings>, ApiError> {
+    admin.require(&[Role::Admin])?;
+    let actor = admin.0.email.clone();
+    let out = s
+        .store
+        .write(move |ctx| {
+            sql::put_agent_settings(ctx, id, &req)?;
+            audit(
+                ctx,
+                &actor,
+                "routing.agent",
+                json!({"user_id": id, "settings": req}),
+            )?;
+            sql::agent_settings(ctx.conn, id)
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+/// A number's routing policy (the default, least-loaded, when none was set).
+#[utoipa::path(get, path = "/api/v1/admin/numbers/{phone_number_id}/routing", params(("phone_number_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Policy), (status = 403, body = ErrorBody)))]
+pub async fn get_policy(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(pnid): Path<String>,
+) -> Result<Json<Policy>, ApiError> {
+    user.require(SUPERVISORS)?;
+    Ok(Json(
+        s.store.read(move |c| Ok(sql::policy(c, &pnid)?.0)).await?,
+    ))
+}
+
+/// Sets a number's routing policy (admins). A policy naming an unknown team or skill is a 422
+/// that names it.
+#[utoipa::path(put, path = "/api/v1/admin/numbers/{phone_number_id}/routing", request_body = Policy, params(("phone_number_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Policy), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_policy(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    Path(pnid): Path<String>,
+    JsonBody(req): JsonBody<Policy>,
+) -> Result<Json<Policy>, ApiError> {
+    admin.require(&[Role::Admin])?;
+    let actor = admin.0.email.clone();
+    let out = req.clone();
+    s.store
+        .write(move |ctx| {
+            let known: i64 = ctx.conn.query_row(
+                "SELECT COUNT(*) FROM phone_numbers WHERE phone_number_id = ?1",
+                [&pnid],
+                |r| r.get(0),
+            )?;
+            if known == 0 {
+                return Err(StoreError::NotFound(format!("number {pnid}")));
+            }
+            sql::put_policy(ctx, &pnid, &req)?;
+            audit(
+                ctx,
+                &actor,
+                "routing.policy",
+                json!({"phone_number_id": pnid, "policy": req}),
+            )
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+/// A customer's tags (e.g. `vip`): skill rules and queue priority use them.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tags {
+    pub tags: Vec<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/tags", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Tags), (status = 403, body = ErrorBody)))]
+pub async fn get_tags(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Tags>, ApiError> {
+    user.require(SUPERVISORS)?;
+    Ok(Json(Tags {
+        tags: s.store.read(move |c| sql::contact_tags(c, id)).await?,
+    }))
+}
+
+/// Replaces a customer's tags (supervisors and admins); audited.
+#[utoipa::path(put, path = "/api/v1/contacts/{id}/tags", request_body = Tags, params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Tags), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_tags(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<Tags>,
+) -> Result<Json<Tags>, ApiError> {
+    user.require(SUPERVISORS)?;
+    let actor = user.0.email.clone();
+    let tags = s
+        .store
+        .write(move |ctx| {
+            sql::put_contact_tags(ctx, id, &req.tags)?;
+            let tags = sql::contact_tags(ctx.conn, id)?;
+            audit(
+                ctx,
+                &actor,
+                "contact.tags",
+                json!({"contact_id": id, "tags": tags}),
+            )?;
+            Ok(tags)
+        })
+        .await?;
+    Ok(Json(Tags { tags }))
+}
