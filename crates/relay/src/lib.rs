@@ -13,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod graph;
+pub mod hub;
 pub mod media;
 pub mod metrics;
 pub mod policy;
@@ -62,6 +63,8 @@ pub struct AppState {
     /// Send-rate state shared by the sender, /metrics and the queue route.
     pub limiter: Arc<std::sync::Mutex<policy::ratelimit::Limiter>>,
     pub templates: Arc<template_sync::TemplateSync>,
+    /// Live events to open streams, by audience.
+    pub hub: Arc<hub::Hub>,
 }
 
 impl AppState {
@@ -144,6 +147,7 @@ pub async fn serve_with_store(
         )),
         policy,
         templates: Arc::new(template_sync::TemplateSync::default()),
+        hub: hub::Hub::start(&store),
     };
     state.reload_rate_limits().await?;
     // Templates: synced in the background, so an unreachable Graph API does not delay start-up.

@@ -20,6 +20,8 @@ pub struct InboundFact {
     pub answerable: bool,
     /// This message opened or reopened the conversation (it is routed to an agent).
     pub opened: bool,
+    /// This message created the conversation (no agent has seen it before this job).
+    pub created: bool,
 }
 
 /// What the automations queued.

@@ -107,6 +107,20 @@ pub fn append(conn: &Connection, ev: NewEvent, now: i64) -> Result<LoggedEvent> 
     })
 }
 
+/// Changes who may see an event not yet committed (the job that appended it is still running):
+/// a conversation opened and assigned in one job is shown to its assignee only, not first to
+/// every agent as unassigned.
+pub fn set_audience(conn: &Connection, ev: &mut LoggedEvent, audience: Audience) -> Result<()> {
+    conn.prepare_cached("UPDATE events SET visible_all = ?2, visible_users = ?3 WHERE seq = ?1")?
+        .execute(params![
+            ev.event.seq,
+            audience.all_agents,
+            audience.users_column()
+        ])?;
+    ev.audience = audience;
+    Ok(())
+}
+
 pub fn head(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?)
 }

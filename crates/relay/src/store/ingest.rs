@@ -161,8 +161,24 @@ fn route_inbound(ctx: &mut WriteCtx<'_>, fact: &InboundFact) -> Result<()> {
     }
     ctx.conn.execute_batch("SAVEPOINT routing")?;
     let events_before = ctx.events.len();
-    match routing::route(ctx, conv, None) {
-        Ok(_) => ctx.conn.execute_batch("RELEASE routing")?,
+    match routing::route_new(ctx, conv, fact.created) {
+        Ok(assignee) => {
+            ctx.conn.execute_batch("RELEASE routing")?;
+            if let (true, Some(agent)) = (fact.created, assignee) {
+                // Opened and assigned in this job: what was logged about it before the decision
+                // goes to the assignee only (not to every agent as an unassigned conversation).
+                let audience = super::events::Audience::conversation(Some(agent), None);
+                for i in 0..events_before {
+                    if ctx.events[i].event.conversation_id == Some(conv) {
+                        super::events::set_audience(
+                            ctx.conn,
+                            &mut ctx.events[i],
+                            audience.clone(),
+                        )?;
+                    }
+                }
+            }
+        }
         Err(e) => {
             ctx.conn
                 .execute_batch("ROLLBACK TO routing; RELEASE routing")?;
@@ -554,6 +570,7 @@ fn apply_message(
         // Reactions and system notices are not something to answer.
         answerable,
         opened,
+        created: opened && before.is_none(),
     };
     let shown = if preview.is_empty() {
         format!("[{}]", m.type_name)

@@ -595,6 +595,7 @@ fn apply(
     to: Option<i64>,
     team: Option<i64>,
     change: Change<'_>,
+    unseen: bool,
 ) -> Result<()> {
     let now = ctx.now;
     match to {
@@ -629,7 +630,10 @@ fn apply(
     ctx.conn.prepare_cached(
         "INSERT INTO assignments (conversation_id, from_user, to_user, team_id, by_user, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?.execute(params![conv, before, to, team, change.by, change.reason, now])?;
-    emit_conversation(ctx, conv, Some(before))?;
+    // `unseen`: no agent saw it before this job, so nobody needs telling that it left the
+    // unassigned list.
+    let seen_before = if unseen { None } else { Some(before) };
+    emit_conversation(ctx, conv, seen_before)?;
     let (load, capacity) = match to {
         Some(a) => {
             let (l, c): (i64, i64) = ctx
@@ -654,7 +658,7 @@ fn apply(
     ctx.emit(NewEvent {
         kind: event_kind::CONVERSATION_ASSIGNED,
         conversation_id: Some(conv),
-        audience: Audience::conversation(to, Some(before)),
+        audience: Audience::conversation(to, seen_before),
         data: serde_json::to_value(&a)?,
     })?;
     Ok(())
@@ -664,6 +668,21 @@ fn apply(
 /// transferred to a team): sticky, skills, load rule; the queue when nobody qualifies.
 /// Returns the agent it went to.
 pub fn route(ctx: &mut WriteCtx<'_>, conv: i64, change_by: Option<i64>) -> Result<Option<i64>> {
+    route_with(ctx, conv, change_by, false)
+}
+
+/// [`route`] for a conversation a customer message (re)opened; `created`: it was created in this
+/// same job, so no agent has seen it yet and the assignment is announced to the assignee only.
+pub fn route_new(ctx: &mut WriteCtx<'_>, conv: i64, created: bool) -> Result<Option<i64>> {
+    route_with(ctx, conv, None, created)
+}
+
+fn route_with(
+    ctx: &mut WriteCtx<'_>,
+    conv: i64,
+    change_by: Option<i64>,
+    unseen: bool,
+) -> Result<Option<i64>> {
     let f = conv_facts(ctx.conn, conv)?;
     if f.status != "open" {
         return Ok(None);
@@ -697,7 +716,15 @@ pub fn route(ctx: &mut WriteCtx<'_>, conv: i64, change_by: Option<i64>) -> Resul
             if p.mode == Mode::RoundRobin {
                 save_cursor(ctx.conn, &f.pnid, d.agent_id)?;
             }
-            apply(ctx, conv, before, Some(d.agent_id), team, change(d.reason))?;
+            apply(
+                ctx,
+                conv,
+                before,
+                Some(d.agent_id),
+                team,
+                change(d.reason),
+                unseen,
+            )?;
             Ok(Some(d.agent_id))
         }
         None => {
@@ -705,7 +732,7 @@ pub fn route(ctx: &mut WriteCtx<'_>, conv: i64, change_by: Option<i64>) -> Resul
                 .prepare_cached("UPDATE conversations SET priority = ?2 WHERE id = ?1")?
                 .execute(params![conv, priority])?;
             if before.is_some() {
-                apply(ctx, conv, before, None, team, change("queued"))?;
+                apply(ctx, conv, before, None, team, change("queued"), false)?;
             } else {
                 ctx.conn
                     .prepare_cached(
@@ -783,6 +810,7 @@ pub fn drain(ctx: &mut WriteCtx<'_>) -> Result<usize> {
                 by: None,
                 reason: d.reason,
             },
+            false,
         )?;
     }
     for (pnid, agent) in cursors {
@@ -851,6 +879,7 @@ pub fn assign(
                     by: Some(user.id),
                     reason,
                 },
+                false,
             )?;
         }
         (None, Some(team)) => {
@@ -1084,6 +1113,7 @@ fn requeue_agent(ctx: &mut WriteCtx<'_>, user: i64) -> Result<()> {
                 by: None,
                 reason: "agent_offline",
             },
+            false,
         )?;
     }
     Ok(())

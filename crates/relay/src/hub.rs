@@ -1,0 +1,114 @@
+//! Live fan-out of committed events to open streams, by audience.
+//!
+//! The store broadcasts every committed event once. Handing that broadcast to every stream
+//! would wake each of them for every event (500 agents x 2,000 events/s is a million wake-ups a
+//! second, more than two cores do); the hub reads the broadcast in one task and forwards each
+//! event only to the streams whose user may see it, so the work follows the audience, not the
+//! number of connections.
+//!
+//! Order and completeness: events are forwarded in `seq` order. A stream registers *before*
+//! reading its backlog, so nothing falls between the two (duplicates are skipped by `seq`). If a
+//! stream's queue is full, or the hub itself lagged behind the broadcast, the stream is told to
+//! re-read from the store ([`Subscription::lagged`]), as it did with the broadcast.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use switchboard_protocol::api::Role;
+use tokio::sync::{broadcast::error::RecvError, mpsc, Notify};
+
+use crate::store::{LoggedEvent, Store};
+
+/// Events queued per stream before it must re-read from the store.
+const QUEUE: usize = 4096;
+
+struct Sub {
+    user_id: i64,
+    role: Role,
+    tx: mpsc::Sender<Arc<LoggedEvent>>,
+    lagged: Arc<Notify>,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    subs: Mutex<HashMap<u64, Sub>>,
+    next: AtomicU64,
+}
+
+/// One stream's live events.
+pub struct Subscription {
+    pub events: mpsc::Receiver<Arc<LoggedEvent>>,
+    /// Notified when events may have been dropped: re-read from the store.
+    pub lagged: Arc<Notify>,
+    id: u64,
+    hub: Arc<Hub>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.subs.lock().expect("hub lock").remove(&self.id);
+    }
+}
+
+impl Hub {
+    /// Starts forwarding `store`'s committed events.
+    pub fn start(store: &Store) -> Arc<Hub> {
+        let hub = Arc::new(Hub::default());
+        let mut rx = store.subscribe();
+        let h = hub.clone();
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(ev) => h.dispatch(&ev),
+                    Err(RecvError::Lagged(_)) => {
+                        for s in h.subs.lock().expect("hub lock").values() {
+                            s.lagged.notify_one();
+                        }
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+        hub
+    }
+
+    fn dispatch(&self, ev: &Arc<LoggedEvent>) {
+        let subs = self.subs.lock().expect("hub lock");
+        for s in subs.values() {
+            if ev.audience.admits(s.user_id, s.role) && s.tx.try_send(ev.clone()).is_err() {
+                s.lagged.notify_one();
+            }
+        }
+    }
+
+    pub fn subscribe(self: &Arc<Self>, user_id: i64, role: Role) -> Subscription {
+        let (tx, events) = mpsc::channel(QUEUE);
+        let lagged = Arc::new(Notify::new());
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.subs.lock().expect("hub lock").insert(
+            id,
+            Sub {
+                user_id,
+                role,
+                tx,
+                lagged: lagged.clone(),
+            },
+        );
+        Subscription {
+            events,
+            lagged,
+            id,
+            hub: self.clone(),
+        }
+    }
+
+    /// Open streams right now.
+    pub fn len(&self) -> usize {
+        self.subs.lock().expect("hub lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
