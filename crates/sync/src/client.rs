@@ -10,6 +10,22 @@ use crate::cache::raw::RawEventPage;
 
 use crate::error::{Result, SyncError};
 
+/// A message template as the relay lists it (`GET /api/v1/templates`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Template {
+    pub name: String,
+    pub language: String,
+    /// `UTILITY`, `MARKETING`, `AUTHENTICATION`.
+    pub category: String,
+    /// `APPROVED`, `PENDING`, `REJECTED`, `PAUSED`, `DISABLED`.
+    pub status: String,
+    /// Placeholders in the body: the parameters a send must carry.
+    pub body_params: usize,
+    #[serde(default)]
+    pub header_params: usize,
+    pub body: String,
+}
+
 #[derive(Clone)]
 pub struct RelayClient {
     http: reqwest::Client,
@@ -166,6 +182,46 @@ impl RelayClient {
         } else {
             Self::decode::<serde_json::Value>(resp).await.map(|_| ())
         }
+    }
+
+    /// The approved and pending message templates of a business number's account
+    /// (`GET /api/v1/templates`), for the template picker once the 24-hour window is closed.
+    pub async fn templates(&self, phone_number_id: &str) -> Result<Vec<Template>> {
+        let resp = self
+            .http
+            .get(format!("{}/api/v1/templates", self.base))
+            .query(&[("phone_number_id", phone_number_id)])
+            .bearer_auth(self.token()?)
+            .send()
+            .await
+            .map_err(Self::offline)?;
+        Self::decode(resp).await
+    }
+
+    /// The media file of an inbound message through the relay: (content type, bytes).
+    pub async fn media(&self, message_id: i64) -> Result<(String, Vec<u8>)> {
+        let resp = self
+            .http
+            .get(format!("{}/api/v1/messages/{message_id}/media", self.base))
+            .bearer_auth(self.token()?)
+            .send()
+            .await
+            .map_err(Self::offline)?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            return Err(Self::decode::<serde_json::Value>(resp)
+                .await
+                .err()
+                .unwrap_or_else(|| SyncError::Protocol(format!("media answered HTTP {status}"))));
+        }
+        let mime = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let bytes = resp.bytes().await.map_err(Self::offline)?;
+        Ok((mime, bytes.to_vec()))
     }
 
     /// Opens the live stream after `after`.

@@ -1,8 +1,8 @@
 //! Search benchmark: full-text search over 1,000,000 cached messages in the sync engine's cache
 //! (SQLite FTS5), queries as people type them (whole words and prefixes, one to three words).
 //!
-//! Baseline in the same run: the same first-word queries as a `LIKE '%word%'` scan over the
-//! messages table (what a cache without an index would do), on a sample of queries.
+//! Baseline in the same run: the naive FTS5 query that ranks every match by bm25 (what the
+//! engine's search avoids by ranking only the most recent matches), on a sample of queries.
 //!
 //! `cargo run --release -p switchboard-bench --bin bench-search -- --messages 1000000 --queries 2000`
 
@@ -136,18 +136,17 @@ fn main() -> anyhow::Result<()> {
         lat.push(t.elapsed());
     }
     lat.sort();
-    // Baseline: a LIKE scan for the first word, on a sample.
+    // Baseline: the naive FTS query that ranks every match by bm25, on a sample of queries.
     let mut base: Vec<Duration> = Vec::new();
     {
         let conn = rusqlite::Connection::open(dir.path().join("search.db"))?;
-        for q in query_texts.iter().take(20) {
-            let first = q.split(' ').next().unwrap();
+        for q in query_texts.iter().take(30) {
+            let fts = switchboard_sync::cache::query::fts_query(q).unwrap();
             let t = Instant::now();
-            let mut stmt =
-                conn.prepare_cached("SELECT id FROM messages WHERE text LIKE ?1 LIMIT 50")?;
-            let _n = stmt
-                .query_map([format!("%{first}%")], |r| r.get::<_, i64>(0))?
-                .count();
+            let mut stmt = conn.prepare_cached(
+                "SELECT rowid, snippet(message_fts, 0, char(2), char(3), '…', 12) FROM message_fts WHERE message_fts MATCH ?1 ORDER BY bm25(message_fts) LIMIT 50",
+            )?;
+            let _n = stmt.query_map([fts], |r| r.get::<_, i64>(0))?.count();
             base.push(t.elapsed());
         }
     }
@@ -157,13 +156,14 @@ fn main() -> anyhow::Result<()> {
         percentile_ms(&lat, 95.0),
         percentile_ms(&lat, 99.0),
     );
-    println!("search over {messages} messages: p50 {p50:.2} ms, p95 {p95:.2} ms, p99 {p99:.2} ms ({queries} queries, {total_hits} hits); LIKE-scan baseline p50 {:.1} ms", percentile_ms(&base, 50.0));
+    println!("search over {messages} messages: p50 {p50:.2} ms, p95 {p95:.2} ms, p99 {p99:.2} ms ({queries} queries, {total_hits} hits); naive full-ranking FTS baseline p50 {:.1} ms, p95 {:.1} ms", percentile_ms(&base, 50.0), percentile_ms(&base, 95.0));
     println!(
         "{}",
         json!({
             "bench": "search", "messages": messages, "queries": queries,
             "p50_ms": (p50 * 100.0).round() / 100.0, "p95_ms": (p95 * 100.0).round() / 100.0, "p99_ms": (p99 * 100.0).round() / 100.0,
-            "baseline_like_scan_p50_ms": (percentile_ms(&base, 50.0) * 10.0).round() / 10.0,
+            "baseline_full_ranking_p50_ms": (percentile_ms(&base, 50.0) * 10.0).round() / 10.0,
+            "baseline_full_ranking_p95_ms": (percentile_ms(&base, 95.0) * 10.0).round() / 10.0,
             "peak_rss_mib": peak_rss_mib().round(), "target": "p95 < 30 ms",
         })
     );

@@ -14,6 +14,9 @@ use crate::error::{Result, SyncError};
 pub const HIT_START: char = '\u{2}';
 pub const HIT_END: char = '\u{3}';
 
+/// How many of the most recent matching messages are ranked by relevance.
+pub const RECENT_CANDIDATES: i64 = 1000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum View {
@@ -214,23 +217,48 @@ impl Cache {
         };
         let conn = self.lock();
         let mut hits = Vec::new();
-        let mut stmt = conn.prepare_cached(
-            "SELECT m.conversation_id, m.id, k.name, snippet(message_fts, 0, char(2), char(3), '…', 12), bm25(message_fts), c.last_message_at
-             FROM message_fts JOIN messages m ON m.id = message_fts.rowid
-             JOIN conversations c ON c.id = m.conversation_id LEFT JOIN contacts k ON k.id = c.contact_id
-             WHERE message_fts MATCH ?1 ORDER BY bm25(message_fts), m.id DESC LIMIT ?2",
-        )?;
-        for h in stmt.query_map(params![q, limit as i64], |r| {
-            Ok(SearchHit {
-                conversation_id: r.get(0)?,
-                message_id: Some(r.get(1)?),
-                contact_name: r.get(2)?,
-                snippet: r.get(3)?,
-                rank: r.get(4)?,
-                at: r.get(5)?,
-            })
-        })? {
-            hits.push(h?);
+        // Ranking every match of a common word over a million messages is what makes naive FTS
+        // slow. So: take the most recent RECENT_CANDIDATES matches, rank only those by bm25, and
+        // build snippets for the few that are returned.
+        // Recent messages matter most, and a rowid bound lets FTS5 skip the older part of every
+        // term's index: look in the newest 100,000 messages first and widen only when that does
+        // not fill the page.
+        let newest: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM messages", [], |r| {
+            r.get(0)
+        })?;
+        let mut cutoff: Option<i64> = None;
+        for window in [100_000i64, 1_000_000, i64::MAX] {
+            let lowest = newest.saturating_sub(window);
+            let (found, min): (i64, Option<i64>) = conn
+                .prepare_cached(
+                    "SELECT COUNT(*), MIN(rowid) FROM (SELECT rowid FROM message_fts WHERE message_fts MATCH ?1 AND rowid > ?2 ORDER BY rowid DESC LIMIT ?3)",
+                )?
+                .query_row(params![q, lowest, RECENT_CANDIDATES], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            cutoff = min;
+            if found >= limit as i64 || lowest <= 0 {
+                break;
+            }
+        }
+        if let Some(cutoff) = cutoff {
+            let mut stmt = conn.prepare_cached(
+                "SELECT m.conversation_id, m.id, k.name, f.snip, f.rank, c.last_message_at FROM
+                   (SELECT rowid AS id, bm25(message_fts) AS rank, snippet(message_fts, 0, char(2), char(3), '…', 12) AS snip
+                    FROM message_fts WHERE message_fts MATCH ?1 AND rowid >= ?2 ORDER BY rank, rowid DESC LIMIT ?3) f
+                 JOIN messages m ON m.id = f.id JOIN conversations c ON c.id = m.conversation_id LEFT JOIN contacts k ON k.id = c.contact_id
+                 ORDER BY f.rank, m.id DESC",
+            )?;
+            for h in stmt.query_map(params![q, cutoff, limit as i64], |r| {
+                Ok(SearchHit {
+                    conversation_id: r.get(0)?,
+                    message_id: Some(r.get(1)?),
+                    contact_name: r.get(2)?,
+                    snippet: r.get(3)?,
+                    rank: r.get(4)?,
+                    at: r.get(5)?,
+                })
+            })? {
+                hits.push(h?);
+            }
         }
         let mut stmt = conn.prepare_cached(
             "SELECT c.id, k.name, COALESCE(highlight(contact_fts, 0, char(2), char(3)), '') || ' ' || COALESCE(highlight(contact_fts, 1, char(2), char(3)), '') || ' ' || COALESCE(highlight(contact_fts, 2, char(2), char(3)), ''),
@@ -259,6 +287,14 @@ impl Cache {
         });
         hits.truncate(limit);
         Ok(hits)
+    }
+
+    /// Merges the full-text index into one segment. Worth it after a large catch-up: queries
+    /// then read one b-tree per term instead of many.
+    pub fn optimize_search(&self) -> Result<()> {
+        let conn = self.lock();
+        conn.execute_batch("INSERT INTO message_fts (message_fts) VALUES ('optimize'); INSERT INTO contact_fts (contact_fts) VALUES ('optimize');")?;
+        Ok(())
     }
 
     pub fn counts(&self) -> Result<Counts> {

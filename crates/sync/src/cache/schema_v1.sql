@@ -52,7 +52,7 @@ CREATE TABLE outbox (
 );
 
 -- Full-text search over message text and over contact names and numbers.
-CREATE VIRTUAL TABLE message_fts USING fts5(text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE message_fts USING fts5(text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='2 3');
 CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
     INSERT INTO message_fts (rowid, text) VALUES (new.id, new.text);
 END;
