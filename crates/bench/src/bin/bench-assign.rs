@@ -66,6 +66,7 @@ struct Seen {
 
 /// One agent: holds a stream; on an assignment, records the latency and resolves the
 /// conversation after `handle`.
+#[allow(clippy::too_many_arguments)]
 async fn agent(
     ws_url: String,
     http_base: String,
@@ -218,7 +219,7 @@ fn main() -> anyhow::Result<()> {
         .pool_max_idle_per_host(256)
         .build()?;
     let ws_url = format!("{}/api/v1/stream", base.replace("http://", "ws://"));
-    let head = server_rt.block_on(store.read(|c| switchboard_relay::store::events::head(c)))?;
+    let head = server_rt.block_on(store.read(switchboard_relay::store::events::head))?;
     client_rt.block_on(async {
         for t in &tokens {
             tokio::spawn(agent(

@@ -22,14 +22,21 @@ use switchboard_relay::config::{Config, NumberConfig};
 use switchboard_sim::{SimConfig, SimNumber, Simulator};
 
 const SECRET: &str = "bench-secret";
-const NUMBERS: [&str; 4] = ["300000000000001", "300000000000002", "300000000000003", "300000000000004"];
+const NUMBERS: [&str; 4] = [
+    "300000000000001",
+    "300000000000002",
+    "300000000000003",
+    "300000000000004",
+];
 
 fn body(pnid: &str, wa: &str, wamid: &str, text: &str) -> Vec<u8> {
-    to_meta_json(&json!({"object":"whatsapp_business_account","entry":[{"id":"100000000000001","changes":[{"field":"messages","value":{
+    to_meta_json(
+        &json!({"object":"whatsapp_business_account","entry":[{"id":"100000000000001","changes":[{"field":"messages","value":{
         "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":pnid},
         "contacts":[{"profile":{"name":"Kunde"},"wa_id":wa}],
         "messages":[{"from":wa,"id":wamid,"timestamp":SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs().to_string(),
-            "type":"text","text":{"body":text}}]}}]}]}))
+            "type":"text","text":{"body":text}}]}}]}]}),
+    )
 }
 
 async fn post(http: &reqwest::Client, url: &str, b: Vec<u8>) -> bool {
@@ -38,14 +45,31 @@ async fn post(http: &reqwest::Client, url: &str, b: Vec<u8>) -> bool {
 }
 
 /// Fires `count` questions, one every `every`, cycling over the numbers; returns when each was posted.
-async fn questions(http: &reqwest::Client, url: &str, tag: &str, count: usize, every: Duration) -> HashMap<String, SystemTime> {
+async fn questions(
+    http: &reqwest::Client,
+    url: &str,
+    tag: &str,
+    count: usize,
+    every: Duration,
+) -> HashMap<String, SystemTime> {
     let mut posted = HashMap::new();
     let mut tick = tokio::time::interval(every);
     for i in 0..count {
         tick.tick().await;
         let wa = format!("4915{}{:06}", if tag == "idle" { 8 } else { 9 }, i);
         let t0 = SystemTime::now();
-        if post(http, url, body(NUMBERS[i % 4], &wa, &format!("wamid.q.{tag}.{i}"), "Hallo, was kostet das? Preis bitte")).await {
+        if post(
+            http,
+            url,
+            body(
+                NUMBERS[i % 4],
+                &wa,
+                &format!("wamid.q.{tag}.{i}"),
+                "Hallo, was kostet das? Preis bitte",
+            ),
+        )
+        .await
+        {
             posted.insert(format!("+{wa}"), t0);
         }
     }
@@ -55,7 +79,10 @@ async fn questions(http: &reqwest::Client, url: &str, tag: &str, count: usize, e
 fn main() -> anyhow::Result<()> {
     let seconds: f64 = arg("--seconds", 30.0);
     let background: usize = arg("--background", 500);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let mut sim_cfg = SimConfig::new("", SECRET);
         sim_cfg.phone_numbers = NUMBERS.iter().map(|n| SimNumber::new(*n, "15550001111", "100000000000001")).collect();

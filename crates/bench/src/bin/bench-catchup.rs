@@ -20,6 +20,11 @@ use switchboard_sync::{Cache, Engine, RelayClient};
 
 const SECRET: &str = "bench-secret";
 
+/// id, phone_number_id, contact_id, status, last_message_at, unread_count, preview, created_at
+type ConvRow = (i64, String, i64, String, i64, i64, String, i64);
+/// id, wa_id, bsuid, name, updated_at
+type ContactRow = (i64, Option<String>, Option<String>, Option<String>, i64);
+
 fn body(start: usize, n: usize, conversations: usize) -> Vec<u8> {
     let mut contacts = Vec::new();
     let mut messages = Vec::new();
@@ -163,11 +168,11 @@ fn client() -> anyhow::Result<()> {
 
     // The same rows, read back, inserted raw into a fresh cache file.
     let src = rusqlite::Connection::open(&path)?;
-    let convs: Vec<(i64, String, i64, String, i64, i64, String, i64)> = src
+    let convs: Vec<ConvRow> = src
         .prepare("SELECT id, phone_number_id, contact_id, status, last_message_at, unread_count, preview, created_at FROM conversations")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))?
         .collect::<Result<_, _>>()?;
-    let contacts: Vec<(i64, Option<String>, Option<String>, Option<String>, i64)> = src
+    let contacts: Vec<ContactRow> = src
         .prepare("SELECT id, wa_id, bsuid, name, updated_at FROM contacts")?
         .query_map([], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))

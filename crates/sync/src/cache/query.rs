@@ -46,7 +46,7 @@ pub struct ConversationFilter {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TimelineItem {
     Message(Box<Message>),
-    Pending(PendingMessage),
+    Pending(Box<PendingMessage>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,7 +204,7 @@ impl Cache {
             items.extend(
                 self.outbox_for(conversation_id)?
                     .into_iter()
-                    .map(TimelineItem::Pending),
+                    .map(|p| TimelineItem::Pending(Box::new(p))),
             );
         }
         Ok(items)
