@@ -104,7 +104,7 @@ fn apply_all_at_once(events: &[Event]) -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
     #[test]
     fn any_chunking_and_duplicates_converge(
         ops in prop::collection::vec((any::<u8>(), any::<u8>(), any::<u8>()), 1..120),

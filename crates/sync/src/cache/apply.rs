@@ -29,6 +29,8 @@ pub struct Applied {
     pub contacts: HashSet<i64>,
     /// Local outbox rows replaced by the relay's copy.
     pub outbox_settled: usize,
+    /// A contact snapshot arrived on its own (it may name no conversation held here).
+    pub bare_contacts: bool,
     pub cursor: i64,
 }
 
@@ -61,6 +63,18 @@ impl Cache {
 
     /// [`apply_page`](Self::apply_page) for events as received, with raw JSON snapshots.
     pub fn apply_raw_page(&self, events: &[RawEvent], next_after: i64) -> Result<Applied> {
+        let result = self.apply_raw_page_inner(events, next_after);
+        if result.is_err() {
+            // The page rolled back: what we noted about stored contacts may not hold any more.
+            self.known_contacts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear();
+        }
+        result
+    }
+
+    fn apply_raw_page_inner(&self, events: &[RawEvent], next_after: i64) -> Result<Applied> {
         let viewer = self.viewer()?;
         let mut conn = self.lock();
         let tx = conn.transaction()?;
@@ -87,11 +101,20 @@ impl Cache {
             if last.get(&key(i, e)) != Some(&i) && !removes_conversation(e, viewer) {
                 continue;
             }
-            apply_event(&tx, e, viewer, &mut out)?;
+            apply_event(&tx, e, viewer, &mut out, &self.known_contacts)?;
         }
         // The cache keeps contacts only of conversations it holds: a rule on the resulting state,
-        // so it gives the same cache whatever the page boundaries were.
-        tx.execute_batch("DELETE FROM contacts WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.contact_id = contacts.id)")?;
+        // so it gives the same cache whatever the page boundaries were. Only a removal or a bare
+        // contact snapshot can leave one behind.
+        if !out.removed.is_empty() || out.bare_contacts {
+            let swept = tx.execute("DELETE FROM contacts WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.contact_id = contacts.id)", [])?;
+            if swept > 0 {
+                self.known_contacts
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clear();
+            }
+        }
         out.cursor = max_seq.max(next_after).max(cursor);
         set_meta(&tx, "cursor", &out.cursor.to_string())?;
         tx.commit()?;
@@ -122,6 +145,7 @@ fn apply_event(
     e: &RawEvent,
     viewer: Option<(i64, Role)>,
     out: &mut Applied,
+    known: &std::sync::Mutex<HashMap<i64, i64>>,
 ) -> Result<()> {
     match e.kind.as_str() {
         event_kind::MESSAGE_CREATED | event_kind::MESSAGE_UPDATED => {
@@ -143,7 +167,16 @@ fn apply_event(
         event_kind::CONVERSATION_UPDATED => {
             let c: Conversation = serde_json::from_str(e.data.get())?;
             if visible(viewer, c.assignee_id) {
-                upsert_contact(tx, &c.contact)?;
+                // Every conversation snapshot repeats its contact; write it only when it changed.
+                let mut known = known.lock().unwrap_or_else(|p| p.into_inner());
+                if known
+                    .get(&c.contact.id)
+                    .is_none_or(|&at| at < c.contact.updated_at)
+                {
+                    upsert_contact(tx, &c.contact)?;
+                    known.insert(c.contact.id, c.contact.updated_at);
+                }
+                drop(known);
                 upsert_conversation(tx, &c)?;
                 out.conversations.insert(c.id);
                 out.contacts.insert(c.contact.id);
@@ -173,6 +206,11 @@ fn apply_event(
         event_kind::CONTACT_UPDATED => {
             let c: Contact = serde_json::from_str(e.data.get())?;
             upsert_contact(tx, &c)?;
+            known
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&c.id);
+            out.bare_contacts = true;
             out.contacts.insert(c.id);
         }
         // Kinds from newer relays are skipped, not fatal: the cursor still moves on.

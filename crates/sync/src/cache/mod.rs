@@ -25,6 +25,10 @@ const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema_v1.sql"))];
 pub struct Cache {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
+    /// Contact id → `updated_at` of the version stored, so repeated identical contact snapshots
+    /// (one in every conversation update) are not written again. Cleared whenever contacts are
+    /// deleted.
+    pub(crate) known_contacts: Mutex<std::collections::HashMap<i64, i64>>,
 }
 
 /// Where the cache of `user_id` on `relay_url` lives under `root`.
@@ -92,6 +96,7 @@ impl Cache {
         Ok(Cache {
             conn: Mutex::new(conn),
             path,
+            known_contacts: Mutex::default(),
         })
     }
 
@@ -139,6 +144,10 @@ impl Cache {
 
     /// Deletes everything (sign-out with "wipe local data").
     pub fn wipe(&self) -> Result<()> {
+        self.known_contacts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         self.lock().execute_batch(
             "DELETE FROM messages; DELETE FROM conversations; DELETE FROM contacts; DELETE FROM outbox; DELETE FROM meta;",
         )?;
