@@ -20,7 +20,7 @@ export SWITCHBOARD_DATA_DIR="$DATA" SWITCHBOARD_LISTEN="$RELAY_ADDR"
 export WA_APP_SECRET="$SECRET" WA_VERIFY_TOKEN="demo-verify-token" WA_ACCESS_TOKEN="$ACCESS_TOKEN"
 export WA_GRAPH_URL="http://$SIM_ADDR"
 
-"$BIN/switchboard-relay" admin add-number --phone-number-id "$PNID" --display-phone-number 15550001111 --name "Demo Support" >/dev/null
+"$BIN/switchboard-relay" admin add-number --phone-number-id "$PNID" --display-phone-number 15550001111 --name "Demo Support" --waba-id 100000000000001 >/dev/null
 seed_user() { # email name role password
   if ! "$BIN/switchboard-relay" admin list-users | cut -f3 | grep -qx "$1"; then
     printf '%s' "$4" | "$BIN/switchboard-relay" admin create-user --email "$1" --name "$2" --role "$3" --password-stdin >/dev/null
@@ -63,7 +63,30 @@ Switchboard demo is running.
 INFO
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   echo "No display found: the desktop app is not started; relay and simulator keep running (Ctrl-C stops them)."
-else
-  echo "The desktop app is not part of this build yet; relay and simulator keep running (Ctrl-C stops them)."
+  wait
+  exit 0
 fi
+
+# The desktop app, signed in as Anna: her token goes to the OS keychain (where the app looks for
+# it), her settings to the app's demo home.
+echo "== building the desktop app (release)"
+(cd ui && npm run build --silent)
+cargo build --release --locked -p switchboard-desktop
+APP_HOME="$DATA/desktop"
+RELAY_URL="http://$RELAY_ADDR"
+login=$(curl -fs "$RELAY_URL/api/v1/auth/login" -H 'content-type: application/json' \
+  -d '{"email":"anna@demo.switchboard","password":"demo-agent-pw"}')
+token=$(printf '%s' "$login" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])')
+user_id=$(printf '%s' "$login" | python3 -c 'import json,sys;print(json.load(sys.stdin)["user"]["id"])')
+if printf '%s' "$token" | secret-tool store --label="switchboard $RELAY_URL|anna@demo.switchboard" \
+    service switchboard username "$RELAY_URL|anna@demo.switchboard" target default application rust-keyring 2>/dev/null; then
+  mkdir -p "$APP_HOME"
+  printf '{"relay_url":"%s","email":"anna@demo.switchboard","user_id":%s}\n' "$RELAY_URL" "$user_id" >"$APP_HOME/settings.json"
+  echo "Starting the desktop app signed in as anna@demo.switchboard (close its window or Ctrl-C to stop)."
+else
+  echo "No OS keychain answers here (secret-tool failed): the app starts at its sign-in screen;"
+  echo "it will say so too. Relay URL: $RELAY_URL"
+fi
+SWITCHBOARD_HOME="$APP_HOME" "$BIN/switchboard-desktop" &
+pids+=($!)
 wait

@@ -57,6 +57,15 @@ struct ServeArgs {
     /// Customers have read receipts off: no `read` statuses.
     #[arg(long)]
     no_read_receipts: bool,
+    /// After a send, when the `sent` status webhook goes out (ms; default 30).
+    #[arg(long)]
+    sent_delay_ms: Option<u64>,
+    /// After a send, when the `delivered` status webhook goes out (ms; default 60).
+    #[arg(long)]
+    delivered_delay_ms: Option<u64>,
+    /// After a send, when the `read` status webhook goes out (ms; default 120).
+    #[arg(long)]
+    read_delay_ms: Option<u64>,
 }
 
 fn config(args: &ServeArgs) -> Result<SimConfig, String> {
@@ -78,6 +87,16 @@ fn config(args: &ServeArgs) -> Result<SimConfig, String> {
             .collect();
     } else {
         config.phone_numbers[0].waba_id = args.waba_id.clone();
+    }
+    let ms = std::time::Duration::from_millis;
+    if let Some(d) = args.sent_delay_ms {
+        config.status_delays.sent = ms(d);
+    }
+    if let Some(d) = args.delivered_delay_ms {
+        config.status_delays.delivered = ms(d);
+    }
+    if let Some(d) = args.read_delay_ms {
+        config.status_delays.read = Some(ms(d));
     }
     if args.no_read_receipts {
         config.status_delays.read = None;

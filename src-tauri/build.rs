@@ -1,0 +1,42 @@
+//! Declares the app's commands (so capabilities can grant them one by one) and makes sure the
+//! embedded UI exists: a checkout that never ran `npm run build` in `ui/` still compiles, and
+//! shows a page saying how to build the UI.
+
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "sign_in",
+    "sign_out",
+    "conversations",
+    "conversation",
+    "timeline",
+    "search",
+    "send_text",
+    "send_template",
+    "retry",
+    "discard",
+    "mark_read",
+    "templates",
+    "media",
+    "set_muted",
+];
+
+fn main() {
+    let dist = std::path::Path::new("../ui/dist");
+    if !dist.join("index.html").exists() {
+        std::fs::create_dir_all(dist).expect("create ui/dist");
+        std::fs::write(
+            dist.join("index.html"),
+            "<!doctype html><title>Switchboard</title><p>The UI is not built: run <code>npm ci &amp;&amp; npm run build</code> in <code>ui/</code>.</p>",
+        )
+        .expect("write placeholder");
+        println!(
+            "cargo:warning=ui/dist was missing: embedded a placeholder page (build the UI first)"
+        );
+    }
+    println!("cargo:rerun-if-changed=../ui/dist");
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build");
+}

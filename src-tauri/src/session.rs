@@ -1,0 +1,184 @@
+//! A signed-in session: the engine, its sync loop, and the task that turns the engine's change
+//! feed into Tauri events (and desktop notifications).
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+
+use switchboard_protocol::api::{Conversation, Direction, Message};
+use switchboard_sync::cache::Cache;
+use switchboard_sync::{Change, Engine, RelayClient, TimelineItem};
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_notification::NotificationExt;
+use tokio::sync::{broadcast, Notify};
+
+use crate::error::UiResult;
+use crate::home::{Home, Settings};
+
+pub struct Session {
+    pub engine: Engine,
+    pub settings: Settings,
+    stop: Arc<Notify>,
+}
+
+impl Session {
+    /// Opens the cache and starts syncing with `token`.
+    pub fn start(
+        app: &AppHandle,
+        home: &Home,
+        settings: Settings,
+        token: String,
+    ) -> UiResult<Session> {
+        let cache = Cache::open(&home.cache_path(&settings))?;
+        let engine = Engine::new(cache, RelayClient::new(&settings.relay_url, Some(token))?);
+        let stop = Arc::new(Notify::new());
+        let shutdown = {
+            let stop = stop.clone();
+            async move { stop.notified().await }
+        };
+        let rx = engine.changes();
+        tauri::async_runtime::spawn({
+            let engine = engine.clone();
+            async move { engine.run(shutdown).await }
+        });
+        tauri::async_runtime::spawn(forward(app.clone(), engine.clone(), rx, stop.clone()));
+        Ok(Session {
+            engine,
+            settings,
+            stop,
+        })
+    }
+
+    pub fn stop(&self) {
+        // notify_waiters wakes both the sync loop and the forwarder.
+        self.stop.notify_waiters();
+        self.stop.notify_one();
+    }
+}
+
+/// Whether new customer messages in this conversation deserve a desktop notification:
+/// conversations assigned to me, and unassigned ones (nobody else is answering them).
+pub fn notifies_me(conv: &Conversation, me: i64) -> bool {
+    conv.status == "open" && conv.assignee_id.is_none_or(|a| a == me)
+}
+
+/// Global switches read by the forwarder.
+pub struct Notices {
+    pub muted: AtomicBool,
+    /// Highest inbound message id already considered, so each message notifies at most once.
+    seen: AtomicI64,
+    /// Messages older than this (ms) never notify: catch-up after a night offline is not news.
+    since: AtomicI64,
+}
+
+impl Notices {
+    pub fn new(muted: bool) -> Notices {
+        Notices {
+            muted: AtomicBool::new(muted),
+            seen: AtomicI64::new(0),
+            since: AtomicI64::new(switchboard_sync::cache::now_ms() - 60_000),
+        }
+    }
+}
+
+async fn forward(
+    app: AppHandle,
+    engine: Engine,
+    mut rx: broadcast::Receiver<Change>,
+    stop: Arc<Notify>,
+) {
+    loop {
+        let change = tokio::select! {
+            _ = stop.notified() => return,
+            c = rx.recv() => c,
+        };
+        match change {
+            Ok(change) => {
+                let _ = app.emit("change", &change);
+                match &change {
+                    Change::Timeline { conversation_id } => {
+                        notify_new(&app, &engine, *conversation_id)
+                    }
+                    Change::Conversations { .. } => show_unread(&app, &engine),
+                    _ => {}
+                }
+            }
+            // Fell behind: the UI reloads everything.
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                let _ = app.emit("change", serde_json::json!({"type": "resync"}));
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// The unread count in the window title (the taskbar shows it).
+fn show_unread(app: &AppHandle, engine: &Engine) {
+    let Ok(counts) = engine.cache().counts() else {
+        return;
+    };
+    if let Some(w) = app.get_webview_window("main") {
+        let title = match counts.unread_conversations {
+            0 => "Switchboard".to_string(),
+            n => format!("Switchboard ({n})"),
+        };
+        let _ = w.set_title(&title);
+    }
+}
+
+fn notify_new(app: &AppHandle, engine: &Engine, conversation_id: i64) {
+    let notices = app.state::<crate::App>().notices.clone();
+    let Ok(Some(me)) = engine.user() else { return };
+    let Ok(conv) = engine.cache().conversation(conversation_id) else {
+        return;
+    };
+    let Ok(items) = engine.cache().timeline(conversation_id, None, 5) else {
+        return;
+    };
+    let since = notices.since.load(Ordering::Relaxed);
+    let fresh: Vec<&Message> = items
+        .iter()
+        .filter_map(|i| match i {
+            TimelineItem::Message(m) => Some(m.as_ref()),
+            _ => None,
+        })
+        .filter(|m| m.direction == Direction::Inbound && m.created_at >= since)
+        .filter(|m| notices.seen.fetch_max(m.id, Ordering::Relaxed) < m.id)
+        .collect();
+    let Some(last) = fresh.last() else { return };
+    if notices.muted.load(Ordering::Relaxed) || !notifies_me(&conv, me.id) {
+        return;
+    }
+    let focused = app
+        .get_webview_window("main")
+        .and_then(|w| w.is_focused().ok())
+        .unwrap_or(false);
+    tracing::debug!(
+        conversation_id,
+        focused,
+        message = last.id,
+        "new customer message"
+    );
+    if focused && std::env::var_os("SWITCHBOARD_NOTIFY_WHEN_FOCUSED").is_none() {
+        return;
+    }
+    let who = conv
+        .contact
+        .name
+        .clone()
+        .or(conv.contact.wa_id.clone())
+        .unwrap_or_else(|| "WhatsApp".into());
+    let body = if last.text.is_empty() {
+        format!("[{}]", last.type_name)
+    } else {
+        last.text.clone()
+    };
+    if let Err(e) = app.notification().builder().title(&who).body(&body).show() {
+        tracing::warn!(error = %e, "desktop notification failed");
+    }
+    // The UI opens this conversation when the window is next focused (clicking the
+    // notification focuses the app).
+    let _ = app.emit(
+        "notified",
+        serde_json::json!({"conversation_id": conversation_id}),
+    );
+}

@@ -1,0 +1,284 @@
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import { api, asUiError } from "./api";
+import { useUi } from "./App";
+import { formatTime } from "./i18n";
+import { canSendFreeText, formatCountdown, tickGlyph, tickInfo, windowState } from "./logic";
+import type { Conversation, Message, Template, TimelineItem, UiError, User } from "./types";
+
+const PAGE = 200;
+
+export function ConversationView(props: { conv: Conversation; me: User; online: boolean; tick: number }) {
+  const { t } = useUi();
+  const { conv } = props;
+  const [items, setItems] = useState<TimelineItem[] | null>(null);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [now, setNow] = useState(Date.now());
+  const [error, setError] = useState<UiError | null>(null);
+  const scroller = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    let live = true;
+    api.timeline(conv.id, null, PAGE).then((x) => live && setItems(x), (e) => live && setError(asUiError(e)));
+    return () => {
+      live = false;
+    };
+  }, [conv.id, props.tick]);
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(id);
+  }, []);
+  useEffect(() => {
+    if (conv.unread_count > 0 && props.online) api.markRead(conv.id).catch(() => {});
+  }, [conv.id, conv.unread_count, props.online]);
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [items]);
+
+  const w = windowState(conv.last_inbound_at, now);
+  const refusedForWindow = (items ?? []).some((i) => i.kind === "pending" && i.state === "failed" && i.error_code === "window_closed");
+  const freeText = canSendFreeText(w) && !refusedForWindow;
+  const byId = new Map<number, Message>();
+  for (const i of items ?? []) if (i.kind === "message") byId.set(i.id, i);
+  const name = conv.contact.name ?? (conv.contact.wa_id ? "+" + conv.contact.wa_id : "?");
+
+  return (
+    <section className="conversation" data-testid="conversation-view" data-conversation-id={conv.id}>
+      <header className="conv-head">
+        <h2>{name}</h2>
+        <span data-testid="window-countdown" data-phase={w.phase} className={"window " + w.phase} role="timer">
+          {w.phase === "open" && t("windowOpen", { time: formatCountdown(w.left) })}
+          {w.phase === "closing" && t("windowClosing", { time: formatCountdown(w.left) })}
+          {(w.phase === "closed" || w.phase === "none") && "⏱ 0:00:00"}
+        </span>
+      </header>
+      <div className="messages" ref={scroller} aria-live="polite">
+        {error && <p className="error" role="alert">{error.message}</p>}
+        {items === null && !error && <div className="skeleton tall" />}
+        {items?.map((item) => (
+          <Bubble key={item.kind === "message" ? `m${item.id}` : `p${item.client_id}`} item={item} quoted={item.kind === "message" && item.reply_to ? byId.get(item.reply_to) ?? null : null} onReply={setReplyTo} />
+        ))}
+      </div>
+      {freeText ? (
+        <Composer conv={conv} replyTo={replyTo} clearReply={() => setReplyTo(null)} />
+      ) : (
+        <TemplatePicker conv={conv} reason={w.phase === "none" ? t("windowNone") : t("windowClosed")} />
+      )}
+    </section>
+  );
+}
+
+function Bubble(props: { item: TimelineItem; quoted: Message | null; onReply: (m: Message) => void }) {
+  const { t, lang } = useUi();
+  const { item } = props;
+  const tick = tickInfo(item);
+  const outbound = item.kind === "pending" || item.direction === "outbound";
+  const [busy, setBusy] = useState(false);
+  const retry = async () => {
+    setBusy(true);
+    try {
+      if (item.kind === "pending") await api.retry(item.client_id);
+      else if (item.kind === "message") await api.sendText(item.conversation_id, item.text, item.reply_to);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div
+      className={"bubble " + (outbound ? "out" : "in") + (tick ? " " + tick.status : "")}
+      data-testid="message"
+      data-status={tick?.status ?? "received"}
+      data-pending={tick?.pending ? "true" : undefined}
+      data-message-id={item.kind === "message" ? item.id : undefined}
+    >
+      {props.quoted && (
+        <blockquote className="quote" data-testid="reply-quote">
+          {props.quoted.text || `[${props.quoted.type}]`}
+        </blockquote>
+      )}
+      {item.kind === "message" ? <Content m={item} /> : <p className="text">{item.text}</p>}
+      <div className="meta">
+        <time>{formatTime(lang, item.created_at)}</time>
+        {tick && (
+          <span className={"tick " + tick.status} data-testid="tick" title={tick.pending ? t("pending") : tick.status} aria-label={tick.pending && tick.status !== "failed" ? t("pending") : tick.status}>
+            {tickGlyph(tick)}
+          </span>
+        )}
+        {item.kind === "message" && (
+          <button className="link small" onClick={() => props.onReply(item)}>{t("reply")}</button>
+        )}
+      </div>
+      {tick?.status === "failed" && (
+        <div className="failure" role="alert">
+          <span data-testid="failure-reason">{t("failed")}: {tick.reason}</span>
+          {tick.retryable && (
+            <button data-testid="retry" className="small" disabled={busy} onClick={retry}>{t("retry")}</button>
+          )}
+          {item.kind === "pending" && (
+            <button className="small link" onClick={() => api.discard(item.client_id)}>{t("discard")}</button>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Content({ m }: { m: Message }) {
+  const { t } = useUi();
+  const c = m.content ?? {};
+  switch (m.type) {
+    case "image":
+    case "sticker":
+      return (
+        <>
+          {m.direction === "inbound" ? <MediaImage id={m.id} /> : null}
+          {m.text && <p className="text">{m.text}</p>}
+        </>
+      );
+    case "document":
+      return <MediaLink id={m.id} label={`📄 ${c.filename ?? c.document?.filename ?? t("document")}`} download={c.filename ?? "document"} />;
+    case "audio":
+    case "voice":
+      return <MediaAudio id={m.id} />;
+    case "location": {
+      const loc = c.location ?? c;
+      const lat = loc.latitude, lon = loc.longitude;
+      return (
+        <p className="text">
+          📍 <a href={`https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}`} target="_blank" rel="noreferrer">{loc.name ?? `${t("location")} ${lat}, ${lon}`}</a>
+        </p>
+      );
+    }
+    case "reaction":
+      return <p className="text reaction">{t("reaction", { emoji: c.emoji ?? c.reaction?.emoji ?? m.text })}</p>;
+    default:
+      return <p className="text">{m.text || t("unsupported")}</p>;
+  }
+}
+
+function useMedia(id: number, auto: boolean) {
+  const [url, setUrl] = useState<string | null>(null);
+  const [err, setErr] = useState<string | null>(null);
+  const load = () => api.media(id).then(setUrl, (e) => setErr(asUiError(e).message));
+  useEffect(() => {
+    if (auto) load();
+  }, [id]); // eslint-disable-line
+  return { url, err, load };
+}
+
+function MediaImage({ id }: { id: number }) {
+  const { t } = useUi();
+  const { url, err } = useMedia(id, true);
+  if (err) return <p className="error small">{err}</p>;
+  return url ? <img className="media" data-testid="media-image" src={url} alt={t("image")} /> : <div className="skeleton media" />;
+}
+
+function MediaLink({ id, label, download }: { id: number; label: string; download: string }) {
+  const { url, err, load } = useMedia(id, false);
+  if (err) return <p className="error small">{err}</p>;
+  return url ? <a href={url} download={download}>{label}</a> : <button className="link" onClick={load}>{label}</button>;
+}
+
+function MediaAudio({ id }: { id: number }) {
+  const { t } = useUi();
+  const { url, err, load } = useMedia(id, false);
+  if (err) return <p className="error small">{err}</p>;
+  return url ? <audio controls src={url} /> : <button className="link" onClick={load}>▶ {t("audio")}</button>;
+}
+
+function Composer(props: { conv: Conversation; replyTo: Message | null; clearReply: () => void }) {
+  const { t } = useUi();
+  const [text, setText] = useState("");
+  const [error, setError] = useState<UiError | null>(null);
+  const ref = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    if (props.replyTo) ref.current?.focus();
+  }, [props.replyTo]);
+  const send = async () => {
+    const body = text.trim();
+    if (!body) return;
+    try {
+      await api.sendText(props.conv.id, body, props.replyTo?.id ?? null);
+      setText("");
+      setError(null);
+      props.clearReply();
+    } catch (e) {
+      setError(asUiError(e));
+    }
+  };
+  return (
+    <form className="composer" onSubmit={(e) => { e.preventDefault(); send(); }}>
+      {props.replyTo && (
+        <div className="replying">
+          {t("replyingTo")}: <q>{props.replyTo.text}</q>
+          <button type="button" className="link small" onClick={props.clearReply}>{t("cancel")}</button>
+        </div>
+      )}
+      {error && <p className="error" role="alert">{error.message}</p>}
+      <div className="row">
+        <textarea
+          ref={ref}
+          data-testid="composer"
+          rows={2}
+          placeholder={t("composer")}
+          aria-label={t("composer")}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" && !e.shiftKey) {
+              e.preventDefault();
+              send();
+            }
+          }}
+        />
+        <button type="submit" data-testid="send" className="primary" disabled={!text.trim()}>{t("send")}</button>
+      </div>
+    </form>
+  );
+}
+
+function TemplatePicker(props: { conv: Conversation; reason: string }) {
+  const { t } = useUi();
+  const [list, setList] = useState<Template[] | null>(null);
+  const [choice, setChoice] = useState("");
+  const [params, setParams] = useState<string[]>([]);
+  const [error, setError] = useState<UiError | null>(null);
+  useEffect(() => {
+    api.templates(props.conv.phone_number_id).then((l) => setList(l.filter((x) => x.status === "APPROVED")), (e) => { setList([]); setError(asUiError(e)); });
+  }, [props.conv.phone_number_id]);
+  const tpl = list?.find((x) => `${x.name}|${x.language}` === choice) ?? null;
+  const send = async () => {
+    if (!tpl) return;
+    try {
+      await api.sendTemplate(props.conv.id, tpl.name, tpl.language, params.slice(0, tpl.body_params));
+      setChoice("");
+      setParams([]);
+    } catch (e) {
+      setError(asUiError(e));
+    }
+  };
+  return (
+    <form className="composer template-picker" data-testid="template-picker" onSubmit={(e) => { e.preventDefault(); send(); }}>
+      <p className="hint">{props.reason}</p>
+      {error && <p className="error" role="alert">{error.message}</p>}
+      {list && list.length === 0 && !error && <p className="hint">{t("noTemplates")}</p>}
+      <div className="row">
+        <select data-testid="template-select" aria-label={t("template")} value={choice} onChange={(e) => { setChoice(e.target.value); setParams([]); }}>
+          <option value="">{t("chooseTemplate")}</option>
+          {list?.map((x) => (
+            <option key={`${x.name}|${x.language}`} value={`${x.name}|${x.language}`}>{x.name} ({x.language})</option>
+          ))}
+        </select>
+        <button type="submit" data-testid="send-template" className="primary" disabled={!tpl || params.filter(Boolean).length < (tpl?.body_params ?? 0)}>{t("sendTemplate")}</button>
+      </div>
+      {tpl && (
+        <>
+          <p className="template-body">{tpl.body}</p>
+          {Array.from({ length: tpl.body_params }, (_, i) => (
+            <input key={i} data-testid="template-param" placeholder={t("parameter", { n: i + 1 })} value={params[i] ?? ""} onChange={(e) => { const p = [...params]; p[i] = e.target.value; setParams(p); }} />
+          ))}
+        </>
+      )}
+    </form>
+  );
+}

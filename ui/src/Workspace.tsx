@@ -1,0 +1,257 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { api } from "./api";
+import { useUi, type Prefs } from "./App";
+import { Inbox } from "./Inbox";
+import { ConversationView } from "./ConversationView";
+import { defaultFilter, filterConversations, upsert, type ListFilter } from "./logic";
+import type { Change, ConnectionState, Conversation, SearchHit, User } from "./types";
+
+/** The signed-in app: one small store (conversations, selection, state) fed by change events. */
+export function Workspace(props: { me: User; initialState: ConnectionState; initialMuted: boolean; prefs: Prefs; onSignedOut: () => void }) {
+  const { t } = useUi();
+  const [all, setAll] = useState<Conversation[] | null>(null);
+  const [filter, setFilter] = useState<ListFilter>(defaultFilter);
+  const [openId, setOpenId] = useState<number | null>(null);
+  const [cursor, setCursor] = useState(-1);
+  const [state, setState] = useState<ConnectionState>(props.initialState);
+  const [query, setQuery] = useState("");
+  const [hits, setHits] = useState<SearchHit[] | null>(null);
+  const [timelineTick, setTimelineTick] = useState(0);
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  const [muted, setMuted] = useState(props.initialMuted);
+  const [showPanel, setShowPanel] = useState(true);
+  const searchRef = useRef<HTMLInputElement>(null);
+  const notifiedRef = useRef<number | null>(null);
+  const openRef = useRef<number | null>(null);
+  openRef.current = openId;
+
+  const reloadAll = useCallback(() => {
+    api.conversations({ view: "all" }).then(setAll, () => setAll((a) => a ?? []));
+  }, []);
+
+  useEffect(() => {
+    reloadAll();
+    const unlisten = [
+      api.onChange((c: Change) => {
+        switch (c.type) {
+          case "conversations":
+            if (c.ids.length > 200) return reloadAll();
+            Promise.all(c.ids.map((id) => api.conversation(id).then((x) => ({ x }), () => ({ gone: id })))).then((res) => {
+              const changed = res.flatMap((r) => ("x" in r ? [r.x] : []));
+              const removed = res.flatMap((r) => ("gone" in r ? [r.gone] : []));
+              setAll((list) => upsert(list ?? [], changed, removed));
+            });
+            break;
+          case "timeline":
+            if (c.conversation_id === openRef.current) setTimelineTick((n) => n + 1);
+            break;
+          case "outbox":
+            setTimelineTick((n) => n + 1);
+            break;
+          case "state":
+            setState(c.state);
+            break;
+          case "resync":
+            reloadAll();
+            setTimelineTick((n) => n + 1);
+            break;
+        }
+      }),
+      api.onNotified((id) => {
+        notifiedRef.current = id;
+      }),
+    ];
+    // The state may have moved before we listened (sign-in starts syncing at once).
+    Promise.all(unlisten).then(() => api.appInfo().then((i) => setState(i.state), () => {}));
+    // Clicking a notification brings the window forward: open what it was about.
+    const onFocus = () => {
+      if (notifiedRef.current !== null) {
+        setOpenId(notifiedRef.current);
+        notifiedRef.current = null;
+      }
+    };
+    window.addEventListener("focus", onFocus);
+    return () => {
+      window.removeEventListener("focus", onFocus);
+      unlisten.forEach((p) => p.then((f) => f()));
+    };
+  }, [reloadAll]);
+
+  // Local search: instant, from the cache.
+  useEffect(() => {
+    const q = query.trim();
+    if (!q) return setHits(null);
+    let live = true;
+    api.search(q, 50).then((h) => live && setHits(h), () => live && setHits([]));
+    return () => {
+      live = false;
+    };
+  }, [query]);
+
+  const visible = useMemo(() => filterConversations(all ?? [], filter, props.me.id), [all, filter, props.me.id]);
+  const openConv = useMemo(() => (all ?? []).find((c) => c.id === openId) ?? null, [all, openId]);
+
+  const open = useCallback((id: number) => {
+    setOpenId(id);
+  }, []);
+
+  // Keyboard: Ctrl/Cmd+K or "/" focuses search; arrows move; Enter opens; Escape leaves search.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const el = e.target as HTMLElement;
+      const typing = el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && el !== searchRef.current) || el.tagName === "SELECT";
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") {
+        e.preventDefault();
+        searchRef.current?.focus();
+        searchRef.current?.select();
+        return;
+      }
+      if (e.key === "/" && !typing && el !== searchRef.current) {
+        e.preventDefault();
+        searchRef.current?.focus();
+        return;
+      }
+      if (typing) return;
+      const len = hits ? hits.length : visible.length;
+      if (e.key === "ArrowDown" || e.key === "j") {
+        e.preventDefault();
+        setCursor((c) => Math.min(len - 1, c + 1));
+      } else if (e.key === "ArrowUp" || e.key === "k") {
+        e.preventDefault();
+        setCursor((c) => Math.max(0, c - 1));
+      } else if (e.key === "Enter" && cursor >= 0) {
+        e.preventDefault();
+        const id = hits ? hits[cursor]?.conversation_id : visible[cursor]?.id;
+        if (id !== undefined) open(id);
+      } else if (e.key === "Escape" && query) {
+        setQuery("");
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [hits, visible, cursor, open, query]);
+
+  const stateLabel = t(state);
+  return (
+    <div className={"workspace" + (showPanel ? " with-panel" : "")}>
+      <header className="topbar">
+        <input
+          ref={searchRef}
+          data-testid="search"
+          type="search"
+          className="search"
+          placeholder={t("search")}
+          aria-label={t("search")}
+          value={query}
+          onChange={(e) => {
+            setQuery(e.target.value);
+            setCursor(-1);
+          }}
+        />
+        <span data-testid="connection-state" data-state={state} className={"conn " + state} role="status" title={stateLabel}>
+          <span className="dot" aria-hidden /> {state === "offline" ? t("offline") : stateLabel}
+        </span>
+        <button className="icon" data-testid="toggle-panel" onClick={() => setShowPanel((s) => !s)} aria-label={t("customer")}>
+          ☰
+        </button>
+        <button className="icon" data-testid="settings" onClick={() => setSettingsOpen(true)} aria-label={t("settings")}>
+          ⚙
+        </button>
+      </header>
+      <Inbox
+        all={all}
+        visible={visible}
+        me={props.me}
+        filter={filter}
+        setFilter={(f) => {
+          setFilter(f);
+          setCursor(-1);
+        }}
+        hits={hits}
+        openId={openId}
+        cursor={cursor}
+        onOpen={(id, index) => {
+          setCursor(index);
+          open(id);
+        }}
+      />
+      {openConv ? (
+        <ConversationView key={openConv.id} conv={openConv} me={props.me} online={state === "online"} tick={timelineTick} />
+      ) : (
+        <section className="conversation empty-state">
+          <p>{t("pickConversation")}</p>
+        </section>
+      )}
+      {showPanel && (
+        <aside className="panel" data-testid="customer-panel">
+          {openConv && (
+            <>
+              <h2>{t("customer")}</h2>
+              <dl>
+                <dt>{t("name")}</dt>
+                <dd data-testid="customer-name">{openConv.contact.name ?? "—"}</dd>
+                <dt>{t("number")}</dt>
+                <dd data-testid="customer-number">{openConv.contact.wa_id ? "+" + openConv.contact.wa_id : openConv.contact.username ?? "—"}</dd>
+                <dt>{t("status")}</dt>
+                <dd>{openConv.status === "resolved" ? t("resolved") : t("open")}</dd>
+              </dl>
+            </>
+          )}
+        </aside>
+      )}
+      {settingsOpen && (
+        <Settings
+          prefs={props.prefs}
+          muted={muted}
+          setMuted={(m) => {
+            setMuted(m);
+            api.setMuted(m).catch(() => setMuted(!m));
+          }}
+          onClose={() => setSettingsOpen(false)}
+          onSignOut={(wipe) => api.signOut(wipe).then(props.onSignedOut)}
+        />
+      )}
+    </div>
+  );
+}
+
+function Settings(props: { prefs: Prefs; muted: boolean; setMuted: (m: boolean) => void; onClose: () => void; onSignOut: (wipe: boolean) => void }) {
+  const { t } = useUi();
+  const [wipe, setWipe] = useState(false);
+  return (
+    <div className="modal-backdrop" onClick={props.onClose}>
+      <div className="modal card" role="dialog" aria-modal="true" aria-label={t("settings")} onClick={(e) => e.stopPropagation()} onKeyDown={(e) => e.key === "Escape" && props.onClose()}>
+        <h2>{t("settings")}</h2>
+        <label className="row">
+          <input type="checkbox" data-testid="mute" checked={props.muted} onChange={(e) => props.setMuted(e.target.checked)} autoFocus />
+          {t("mute")}
+        </label>
+        <label>
+          {t("language")}
+          <select data-testid="language" value={props.prefs.langPref} onChange={(e) => props.prefs.setLangPref(e.target.value as any)}>
+            <option value="system">{t("system")}</option>
+            <option value="en">English</option>
+            <option value="de">Deutsch</option>
+          </select>
+        </label>
+        <label>
+          {t("theme")}
+          <select data-testid="theme" value={props.prefs.themePref} onChange={(e) => props.prefs.setThemePref(e.target.value as any)}>
+            <option value="system">{t("system")}</option>
+            <option value="light">{t("light")}</option>
+            <option value="dark">{t("dark")}</option>
+          </select>
+        </label>
+        <hr />
+        <label className="row">
+          <input type="checkbox" checked={wipe} onChange={(e) => setWipe(e.target.checked)} />
+          {t("wipeCache")}
+        </label>
+        <div className="actions">
+          <button data-testid="sign-out" className="danger" onClick={() => props.onSignOut(wipe)}>{t("signOut")}</button>
+          <button onClick={props.onClose}>{t("close")}</button>
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from "vitest";
+import {
+  canSendFreeText,
+  filterConversations,
+  formatCountdown,
+  moveSelection,
+  splitHits,
+  tickGlyph,
+  tickInfo,
+  unreadByView,
+  upsert,
+  windowState,
+  WINDOW_MS,
+  type ListFilter,
+} from "./logic";
+import type { Conversation, Message, Pending } from "./types";
+
+const ME = 7;
+function conv(id: number, over: Partial<Conversation> = {}): Conversation {
+  return {
+    id,
+    phone_number_id: "pn1",
+    contact: { id, wa_id: `49${id}`, bsuid: null, username: null, name: `C${id}` },
+    status: "open",
+    assignee_id: null,
+    last_inbound_at: 0,
+    last_message_at: id * 10,
+    last_message_preview: "",
+    unread_count: 0,
+    ...over,
+  };
+}
+const list = [
+  conv(1, { assignee_id: ME, unread_count: 2 }),
+  conv(2, { assignee_id: null, unread_count: 1 }),
+  conv(3, { assignee_id: 99 }),
+  conv(4, { assignee_id: ME, status: "resolved" }),
+  conv(5, { assignee_id: null, phone_number_id: "pn2" }),
+];
+const f = (over: Partial<ListFilter>): ListFilter => ({ view: "all", number: null, status: null, unreadOnly: false, ...over });
+const ids = (cs: Conversation[]) => cs.map((c) => c.id);
+
+describe("list filters", () => {
+  it("views: mine, unassigned, all", () => {
+    expect(ids(filterConversations(list, f({ view: "mine" }), ME))).toEqual([1, 4]);
+    expect(ids(filterConversations(list, f({ view: "unassigned" }), ME))).toEqual([2, 5]);
+    expect(ids(filterConversations(list, f({ view: "all" }), ME))).toEqual([1, 2, 3, 4, 5]);
+  });
+  it("by number, status and unread, combined with the view", () => {
+    expect(ids(filterConversations(list, f({ number: "pn2" }), ME))).toEqual([5]);
+    expect(ids(filterConversations(list, f({ status: "resolved" }), ME))).toEqual([4]);
+    expect(ids(filterConversations(list, f({ view: "mine", status: "open" }), ME))).toEqual([1]);
+    expect(ids(filterConversations(list, f({ unreadOnly: true }), ME))).toEqual([1, 2]);
+  });
+  it("nobody signed in sees nothing as mine", () => {
+    expect(filterConversations(list, f({ view: "mine" }), null)).toEqual([]);
+  });
+  it("unread counts per view honour the other filters", () => {
+    expect(unreadByView(list, f({}), ME)).toEqual({ mine: 1, unassigned: 1, all: 2 });
+    expect(unreadByView(list, f({ number: "pn2" }), ME)).toEqual({ mine: 0, unassigned: 0, all: 0 });
+  });
+  it("upsert replaces, removes and keeps newest first", () => {
+    const out = upsert(list, [conv(3, { last_message_at: 1000 })], [5]);
+    expect(ids(out)).toEqual([3, 4, 2, 1]);
+  });
+  it("keyboard selection stays in range", () => {
+    expect(moveSelection(-1, 1, 3)).toBe(0);
+    expect(moveSelection(-1, -1, 3)).toBe(2);
+    expect(moveSelection(2, 1, 3)).toBe(2);
+    expect(moveSelection(0, -1, 3)).toBe(0);
+    expect(moveSelection(0, 1, 0)).toBe(-1);
+  });
+});
+
+describe("24-hour window", () => {
+  const now = 1_800_000_000_000;
+  it("never opened", () => {
+    expect(windowState(null, now)).toEqual({ phase: "none", left: 0 });
+    expect(canSendFreeText(windowState(null, now))).toBe(false);
+  });
+  it("open, then warning in the last hour, then closed", () => {
+    expect(windowState(now, now)).toEqual({ phase: "open", left: WINDOW_MS });
+    expect(windowState(now - WINDOW_MS + 3600_000 + 1, now).phase).toBe("open");
+    expect(windowState(now - WINDOW_MS + 3600_000, now).phase).toBe("closing");
+    expect(canSendFreeText(windowState(now - WINDOW_MS + 1, now))).toBe(true);
+    expect(windowState(now - WINDOW_MS, now)).toEqual({ phase: "closed", left: 0 });
+    expect(canSendFreeText(windowState(now - WINDOW_MS - 5, now))).toBe(false);
+  });
+  it("countdown format", () => {
+    expect(formatCountdown(WINDOW_MS)).toBe("24:00:00");
+    expect(formatCountdown(3_723_000)).toBe("1:02:03");
+    expect(formatCountdown(999)).toBe("0:00:00");
+    expect(formatCountdown(-5)).toBe("0:00:00");
+  });
+});
+
+describe("delivery ticks", () => {
+  const msg = (over: Partial<Message>): Message => ({
+    kind: "message", id: 1, conversation_id: 1, direction: "outbound", type: "text", text: "hi",
+    content: {}, status: "sent", error: null, reply_to: null, created_at: 0, ...over,
+  });
+  const pending = (over: Partial<Pending>): Pending => ({
+    kind: "pending", local_id: 1, client_id: "c1", conversation_id: 1, text: "hi", created_at: 0,
+    state: "pending", error_code: null, error_message: null, ...over,
+  });
+  it("outbox rows are queued with a clock, or failed with the relay's sentence and a retry", () => {
+    expect(tickInfo(pending({}))).toEqual({ status: "queued", pending: true, reason: null, retryable: false });
+    expect(tickGlyph(tickInfo(pending({}))!)).toBe("\u25F7");
+    const f = tickInfo(pending({ state: "failed", error_code: "window_closed", error_message: "The 24-hour window is closed" }))!;
+    expect(f).toEqual({ status: "failed", pending: true, reason: "The 24-hour window is closed", retryable: true });
+  });
+  it("relay states: queued, sent, delivered, read (played counts as read), failed with Meta's reason", () => {
+    expect(tickInfo(msg({ status: "queued" }))!.status).toBe("queued");
+    expect(tickInfo(msg({ status: "sent" }))!.status).toBe("sent");
+    expect(tickInfo(msg({ status: "delivered" }))!.status).toBe("delivered");
+    expect(tickInfo(msg({ status: "read" }))!.status).toBe("read");
+    expect(tickInfo(msg({ status: "played" }))!.status).toBe("read");
+    const failed = tickInfo(msg({ status: "failed", error: { code: 131026, title: "Undeliverable", reason: "The number is not on WhatsApp.", details: null } }))!;
+    expect(failed).toEqual({ status: "failed", pending: false, reason: "The number is not on WhatsApp.", retryable: true });
+  });
+  it("tick glyphs follow WhatsApp: one tick sent, two delivered/read", () => {
+    expect(tickGlyph(tickInfo(msg({ status: "sent" }))!)).toBe("\u2713");
+    expect(tickGlyph(tickInfo(msg({ status: "delivered" }))!)).toBe("\u2713\u2713");
+    expect(tickGlyph(tickInfo(msg({ status: "read" }))!)).toBe("\u2713\u2713");
+    expect(tickGlyph(tickInfo(msg({ status: "failed" }))!)).toBe("!");
+  });
+  it("inbound messages carry no ticks", () => {
+    expect(tickInfo(msg({ direction: "inbound", status: null }))).toBeNull();
+  });
+});
+
+describe("search highlights", () => {
+  it("splits the engine's markers into hit segments", () => {
+    expect(splitHits("wo ist \u0002Preis\u0003 für \u0002Preise\u0003?")).toEqual([
+      { text: "wo ist ", hit: false },
+      { text: "Preis", hit: true },
+      { text: " für ", hit: false },
+      { text: "Preise", hit: true },
+      { text: "?", hit: false },
+    ]);
+    expect(splitHits("plain")).toEqual([{ text: "plain", hit: false }]);
+  });
+});

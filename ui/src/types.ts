@@ -1,0 +1,106 @@
+// Shapes the backend sends (serde of switchboard-protocol and switchboard-sync types).
+
+export type ConnectionState = "offline" | "connecting" | "online" | "auth_expired";
+export type Role = "admin" | "supervisor" | "agent";
+
+export interface User {
+  id: number;
+  email: string;
+  name: string;
+  role: Role;
+}
+
+export interface Contact {
+  id: number;
+  wa_id: string | null;
+  bsuid: string | null;
+  username: string | null;
+  name: string | null;
+}
+
+export interface Conversation {
+  id: number;
+  phone_number_id: string;
+  contact: Contact;
+  status: string;
+  assignee_id: number | null;
+  last_inbound_at: number | null;
+  last_message_at: number;
+  last_message_preview: string;
+  unread_count: number;
+}
+
+export type DeliveryStatus = "queued" | "sent" | "delivered" | "read" | "played" | "failed";
+
+export interface MessageError {
+  code: number;
+  title: string;
+  reason: string;
+  details: string | null;
+}
+
+export interface Message {
+  kind: "message";
+  id: number;
+  conversation_id: number;
+  direction: "inbound" | "outbound";
+  type: string;
+  text: string;
+  content: any;
+  status: DeliveryStatus | null;
+  error: MessageError | null;
+  reply_to: number | null;
+  created_at: number;
+}
+
+export interface Pending {
+  kind: "pending";
+  local_id: number;
+  client_id: string;
+  conversation_id: number;
+  text: string;
+  created_at: number;
+  state: "pending" | "failed";
+  error_code: string | null;
+  error_message: string | null;
+}
+
+export type TimelineItem = Message | Pending;
+
+export interface SearchHit {
+  conversation_id: number;
+  message_id: number | null;
+  contact_name: string | null;
+  snippet: string;
+  at: number;
+}
+
+export interface Template {
+  name: string;
+  language: string;
+  category: string;
+  status: string;
+  body_params: number;
+  body: string;
+}
+
+export type Change =
+  | { type: "conversations"; ids: number[] }
+  | { type: "timeline"; conversation_id: number }
+  | { type: "contacts"; ids: number[] }
+  | { type: "outbox" }
+  | { type: "state"; state: ConnectionState }
+  | { type: "resync" };
+
+export interface UiError {
+  code: string;
+  message: string;
+}
+
+export interface AppInfo {
+  user: User | null;
+  relay_url: string | null;
+  state: ConnectionState;
+  muted: boolean;
+  keychain_error: UiError | null;
+}
