@@ -215,6 +215,23 @@ impl Relay {
         )
     }
 
+    pub async fn put_json(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
     pub async fn count(&self, table_where: &'static str) -> i64 {
         self.store
             .read(move |c| queries::count(c, table_where))

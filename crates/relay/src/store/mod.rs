@@ -7,7 +7,8 @@
 //!   others. One commit (one fsync, `synchronous=FULL`) then acknowledges the whole batch: this
 //!   *group commit* is what lets webhook acknowledgements be durable and still fast.
 //! - Replies go out only after the commit succeeded, so an acknowledged write survives a crash.
-//! - Events appended by a job are broadcast to live streams only after commit, in `seq` order.
+//! - Events appended by a job are broadcast to live streams only after commit, in `seq` order,
+//!   and before the job's caller is answered.
 //! - Reads run on a small pool of read connections (WAL lets them proceed during writes).
 //!
 //! The SQL itself lives in [`queries`] and [`ingest`] as plain functions over a connection, kept
@@ -323,11 +324,13 @@ fn run_batch(conn: &mut Connection, jobs: Vec<Job>, events: &broadcast::Sender<A
     }
     match tx.commit() {
         Ok(()) => {
-            for (reply, outcome) in done {
-                let _ = reply.send(outcome);
-            }
+            // Publish before replying: when a write returns, its events are already out, so a
+            // caller that subscribed earlier sees them (tests rely on it, and so may handlers).
             for ev in batch_events {
                 let _ = events.send(Arc::new(ev));
+            }
+            for (reply, outcome) in done {
+                let _ = reply.send(outcome);
             }
         }
         Err(e) => {
