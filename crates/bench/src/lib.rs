@@ -6,6 +6,58 @@
 
 use std::time::Duration;
 
+use switchboard_relay::config::Config;
+use switchboard_relay::store::Store;
+
+/// A relay serving in this process (on the current tokio runtime) from a temporary directory.
+pub struct BenchRelay {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub store: Store,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the real relay on a loopback port chosen now, with `Config::for_test` adjusted by
+/// `tweak`, and waits until it answers `/healthz`.
+pub async fn start_relay(
+    graph_url: &str,
+    secret: &str,
+    tweak: impl FnOnce(&mut Config),
+) -> anyhow::Result<BenchRelay> {
+    let dir = tempfile::tempdir()?;
+    let mut config = Config::for_test(dir.path(), graph_url, secret);
+    tweak(&mut config);
+    let store = switchboard_relay::open_store(&config)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let st = store.clone();
+    tokio::spawn(async move {
+        if let Err(e) =
+            switchboard_relay::serve_with_store(config, st, listener, std::future::pending()).await
+        {
+            eprintln!("relay stopped: {e}");
+        }
+    });
+    let http = reqwest::Client::new();
+    for _ in 0..500 {
+        if http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .map(|r| r.status() == 200)
+            .unwrap_or(false)
+        {
+            return Ok(BenchRelay {
+                base,
+                store,
+                _dir: dir,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    anyhow::bail!("the relay did not become healthy")
+}
+
 /// Percentile (0..=100) of a sorted slice of durations, in milliseconds.
 pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {

@@ -18,7 +18,7 @@ use switchboard_bench::{arg, percentile_ms};
 use switchboard_protocol::api::Role;
 use switchboard_protocol::signature;
 use switchboard_protocol::webhook::to_meta_json;
-use switchboard_relay::config::{Config, NumberConfig};
+use switchboard_relay::config::NumberConfig;
 use switchboard_sim::{SimConfig, SimNumber, Simulator};
 
 const SECRET: &str = "bench-secret";
@@ -87,25 +87,21 @@ fn main() -> anyhow::Result<()> {
         let mut sim_cfg = SimConfig::new("", SECRET);
         sim_cfg.phone_numbers = NUMBERS.iter().map(|n| SimNumber::new(*n, "15550001111", "100000000000001")).collect();
         let sim = Simulator::start(sim_cfg, tokio::net::TcpListener::bind("127.0.0.1:0").await?).await?;
-        let dir = tempfile::tempdir()?;
-        let mut config = Config::for_test(dir.path(), &sim.base_url(), SECRET);
-        config.numbers = NUMBERS
-            .iter()
-            .map(|n| NumberConfig { phone_number_id: n.to_string(), display_phone_number: "15550001111".into(), name: format!("Nummer {n}"), waba_id: None })
-            .collect();
-        let store = switchboard_relay::open_store(&config)?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
-        let st = store.clone();
-        tokio::spawn(async move { switchboard_relay::serve_with_store(config, st, listener, std::future::pending()).await.unwrap() });
+        let relay = switchboard_bench::start_relay(&sim.base_url(), SECRET, |config| {
+            config.numbers = NUMBERS
+                .iter()
+                .map(|n| NumberConfig {
+                    phone_number_id: n.to_string(),
+                    display_phone_number: "15550001111".into(),
+                    name: format!("Nummer {n}"),
+                    waba_id: None,
+                })
+                .collect();
+        })
+        .await?;
+        let (store, base) = (relay.store.clone(), relay.base.clone());
         sim.set_webhook_url(&format!("{base}/webhooks/whatsapp"));
         let http = reqwest::Client::new();
-        for _ in 0..300 {
-            if http.get(format!("{base}/healthz")).send().await.map(|r| r.status() == 200).unwrap_or(false) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
         let hash = switchboard_relay::auth::hash_password("bench-password").map_err(anyhow::Error::msg)?;
         store
             .write(move |ctx| switchboard_relay::store::queries::create_user(ctx.conn, "admin@bench", "Admin", Role::Admin, &hash, ctx.now))

@@ -8,14 +8,13 @@
 //! `cargo run --release -p switchboard-bench --bin bench-catchup -- --messages 100000 --conversations 5000`
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{json, Value};
 use switchboard_bench::{arg, peak_rss_mib};
 use switchboard_protocol::api::Role;
 use switchboard_protocol::signature;
 use switchboard_protocol::webhook::to_meta_json;
-use switchboard_relay::config::Config;
 use switchboard_sync::{Cache, Engine, RelayClient};
 
 const SECRET: &str = "bench-secret";
@@ -53,35 +52,16 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let dir = tempfile::tempdir()?;
-    let config = Config::for_test(dir.path(), "http://127.0.0.1:9", SECRET);
-    let store = switchboard_relay::open_store(&config)?;
-    let base = rt.block_on(async {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", l.local_addr().unwrap());
-        let st = store.clone();
-        tokio::spawn(async move {
-            switchboard_relay::serve_with_store(config, st, l, std::future::pending())
-                .await
-                .unwrap()
-        });
-        base
-    });
+    let relay = rt.block_on(switchboard_bench::start_relay(
+        "http://127.0.0.1:9",
+        SECRET,
+        |_| {},
+    ))?;
+    let (store, base) = (relay.store.clone(), relay.base.clone());
     // Fill the relay through its webhook endpoint, 50 messages per body, 8 bodies in flight.
     let t = Instant::now();
     rt.block_on(async {
         let http = reqwest::Client::new();
-        for _ in 0..200 {
-            if http
-                .get(format!("{base}/healthz"))
-                .send()
-                .await
-                .map(|r| r.status() == 200)
-                .unwrap_or(false)
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
         let chunks: Vec<usize> = (0..messages).step_by(50).collect();
         for group in chunks.chunks(8) {
             let mut tasks = Vec::new();

@@ -16,7 +16,6 @@ use serde_json::json;
 use switchboard_bench::{arg, percentile_ms};
 use switchboard_protocol::signature;
 use switchboard_protocol::webhook::to_meta_json;
-use switchboard_relay::config::Config;
 
 const SECRET: &str = "bench-secret";
 
@@ -131,34 +130,13 @@ fn main() -> anyhow::Result<()> {
     });
     let baseline = client_rt.block_on(fire(baseline_url, "base", seconds.min(5.0), connections));
 
-    let dir = tempfile::tempdir()?;
-    let config = Config::for_test(dir.path(), "http://127.0.0.1:9", SECRET);
-    let store = switchboard_relay::open_store(&config)?;
-    let relay_url = server_rt.block_on(async {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/webhooks/whatsapp", l.local_addr().unwrap());
-        let st = store.clone();
-        tokio::spawn(async move {
-            switchboard_relay::serve_with_store(config, st, l, std::future::pending())
-                .await
-                .unwrap()
-        });
-        url
-    });
-    // Wait until the relay answers.
-    client_rt.block_on(async {
-        let health = relay_url.replace("/webhooks/whatsapp", "/healthz");
-        for _ in 0..500 {
-            if reqwest::get(&health)
-                .await
-                .map(|r| r.status() == 200)
-                .unwrap_or(false)
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    });
+    let relay = server_rt.block_on(switchboard_bench::start_relay(
+        "http://127.0.0.1:9",
+        SECRET,
+        |_| {},
+    ))?;
+    let store = relay.store.clone();
+    let relay_url = format!("{}/webhooks/whatsapp", relay.base);
     let load = client_rt.block_on(fire(relay_url, "relay", seconds, connections));
     let stored: i64 = server_rt
         .block_on(store.read(|c| switchboard_relay::store::queries::count(c, "messages")))?;
