@@ -73,7 +73,10 @@ fn message_types_are_typed() {
     match first_content("location.json") {
         Content::Location(l) => {
             assert!(l.latitude != 0.0);
-            assert!(!l.name.as_deref().unwrap_or("").is_ascii(), "escaped non-ASCII decoded");
+            assert!(
+                !l.name.as_deref().unwrap_or("").is_ascii(),
+                "escaped non-ASCII decoded"
+            );
         }
         c => panic!("{c:?}"),
     }
