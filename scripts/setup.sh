@@ -15,7 +15,7 @@ pkg-config --exists dbus-1 2>/dev/null || need_apt+=(libdbus-1-dev)
 # screenshots. Checked per package so a second run installs nothing.
 for pkg in libssl-dev libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev \
   xvfb xauth webkit2gtk-driver dbus gnome-keyring libsecret-tools keyutils dunst imagemagick \
-  fonts-dejavu-core; do
+  fonts-dejavu-core x11-utils xdotool; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 

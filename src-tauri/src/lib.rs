@@ -286,6 +286,13 @@ pub fn run() {
             }
             Ok(())
         })
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::Focused(focused) = event {
+                use tauri::Manager;
+                let app = window.state::<App>();
+                app.notices.focused.store(*focused, Ordering::Relaxed);
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             app_info,
             sign_in,

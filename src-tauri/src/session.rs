@@ -64,6 +64,9 @@ pub fn notifies_me(conv: &Conversation, me: i64) -> bool {
 /// Global switches read by the forwarder.
 pub struct Notices {
     pub muted: AtomicBool,
+    /// Whether the main window has the focus (kept from window events: asking the window would
+    /// wait for the UI thread).
+    pub focused: AtomicBool,
     /// Highest inbound message id already considered, so each message notifies at most once.
     seen: AtomicI64,
     /// Messages older than this (ms) never notify: catch-up after a night offline is not news.
@@ -74,6 +77,7 @@ impl Notices {
     pub fn new(muted: bool) -> Notices {
         Notices {
             muted: AtomicBool::new(muted),
+            focused: AtomicBool::new(false),
             seen: AtomicI64::new(0),
             since: AtomicI64::new(switchboard_sync::cache::now_ms() - 60_000),
         }
@@ -93,12 +97,22 @@ async fn forward(
         };
         match change {
             Ok(change) => {
+                tracing::debug!(?change, "change");
                 let _ = app.emit("change", &change);
                 match &change {
                     Change::Timeline { conversation_id } => {
                         notify_new(&app, &engine, *conversation_id)
                     }
-                    Change::Conversations { .. } => show_unread(&app, &engine),
+                    Change::Conversations { ids } => {
+                        show_unread(&app, &engine);
+                        // A message can arrive before its conversation: look again once the
+                        // conversation is there (live traffic only; catch-up pages are large).
+                        if ids.len() <= 20 {
+                            for id in ids {
+                                notify_new(&app, &engine, *id);
+                            }
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -148,10 +162,7 @@ fn notify_new(app: &AppHandle, engine: &Engine, conversation_id: i64) {
     if notices.muted.load(Ordering::Relaxed) || !notifies_me(&conv, me.id) {
         return;
     }
-    let focused = app
-        .get_webview_window("main")
-        .and_then(|w| w.is_focused().ok())
-        .unwrap_or(false);
+    let focused = notices.focused.load(Ordering::Relaxed);
     tracing::debug!(
         conversation_id,
         focused,

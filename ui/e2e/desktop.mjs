@@ -92,6 +92,23 @@ async function shot(s, name) {
   fs.writeFileSync(path.join(art, `${name}.png`), Buffer.from(png, "base64"));
 }
 
+function xdotool(...args) {
+  const r = spawnSync("xdotool", args, { encoding: "utf8" });
+  assert(r.status === 0, `xdotool ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+async function xWindow(name) {
+  const end = Date.now() + 5000;
+  while (Date.now() < end) {
+    const r = spawnSync("xdotool", ["search", "--onlyvisible", "--name", name], { encoding: "utf8" });
+    const id = r.stdout.trim().split("\n").filter(Boolean).pop();
+    if (id) return id;
+    await sleep(50);
+  }
+  throw new Error(`no X window named ${name}`);
+}
+
 const notifications = () => (notifyLog && fs.existsSync(notifyLog) ? fs.readFileSync(notifyLog, "utf8") : "");
 
 async function main() {
@@ -159,22 +176,31 @@ async function main() {
 
     const firstText = "Hallo, wo ist meine Bestellung 4711?";
     await test("a customer writes: the conversation appears within 1 s and a notification is raised", async () => {
+      // Another window takes the focus (Xvfb has no window manager: xdotool moves it).
+      const other = start("xmessage", "xmessage", ["-geometry", "300x60+900+700", "another application"], {});
+      const otherId = await xWindow("xmessage");
+      xdotool("windowfocus", "--sync", otherId);
+      await s.waitFor("the app to lose the focus", `return !document.hasFocus()`, { timeout: 3000 });
       const t0 = Date.now();
       await json("POST", `${simUrl}/control/customers/4915112345678/messages`, { text: firstText, name: "Erika Muster" });
       await s.waitFor("the new conversation", `return [...document.querySelectorAll('[data-testid=conversation]')].some(r => r.textContent.includes(arguments[0]))`, { args: [firstText], timeout: 5000, interval: 10 });
       const took = Date.now() - t0;
       console.log(`     message visible after ${took} ms`);
       assert(took <= 1000, `the message took ${took} ms to appear (limit 1000 ms)`);
-      await shot(s, "inbox");
       assert(notifyLog, "E2E_NOTIFY_LOG is not set: nothing watches notifications");
-      const end = Date.now() + 3000;
+      const end = Date.now() + 5000;
       while (!notifications().includes("4711") && Date.now() < end) await sleep(50);
-      assert(notifications().includes("4711"), `no desktop notification with the message was seen on D-Bus (log: ${notifyLog})`);
+      assert(notifications().includes("4711"), `no desktop notification with the message was seen on D-Bus (log: ${notifyLog}, ${notifications().length} bytes at ${Date.now() / 1000})`);
+      // Back to the app (what clicking the notification does): it opens that conversation.
+      await stop(other);
+      xdotool("windowfocus", "--sync", await xWindow("Switchboard"));
+      await s.waitFor("the notified conversation to open", `const v = document.querySelector('[data-testid=conversation-view]'); return v && v.textContent.includes(arguments[0])`, { args: [firstText], timeout: 3000 });
+      await shot(s, "inbox");
     });
 
     const reply = "Ihre Bestellung ist unterwegs.";
     await test("the agent replies and sees sent -> delivered -> read", async () => {
-      await s.exec(`[...document.querySelectorAll('[data-testid=conversation]')].find(r => r.textContent.includes(arguments[0])).click()`, firstText);
+      await s.exec(`[...document.querySelectorAll('[data-testid=conversation]')].find(r => r.textContent.includes(arguments[0]) || r.getAttribute('aria-selected') === 'true').click()`, firstText);
       await s.waitFor("the composer", `return !!document.querySelector('[data-testid=composer]')`);
       await s.exec(`
         window.__statusLog = [];

@@ -15,7 +15,7 @@ skip() {
   if [ "${SWITCHBOARD_E2E_ALLOW_SKIP:-}" = 1 ]; then exit 0; fi
   exit 1
 }
-for tool in Xvfb dbus-run-session gnome-keyring-daemon WebKitWebDriver dbus-monitor secret-tool node; do
+for tool in Xvfb dbus-run-session gnome-keyring-daemon WebKitWebDriver dbus-monitor secret-tool xdotool xmessage node; do
   command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed (scripts/setup.sh installs it)"
 done
 command -v tauri-driver >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/tauri-driver" ] || skip "tauri-driver is not installed (cargo install tauri-driver --locked)"
@@ -44,14 +44,4 @@ mkdir -p "$HOME" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 export E2E_NOTIFY_LOG="$work/notifications.log"
 export SWITCHBOARD_BIN_DIR="$root/target/debug"
 
-dbus-run-session -- bash -c '
-  set -e
-  echo -n e2e-keyring | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-  dbus-monitor "interface=org.freedesktop.Notifications,member=Notify" >"$E2E_NOTIFY_LOG" 2>&1 &
-  mon=$!
-  rc=0
-  node ui/e2e/desktop.mjs || rc=$?
-  cp "$E2E_NOTIFY_LOG" artifacts/desktop/notifications.log 2>/dev/null || true
-  kill $mon 2>/dev/null || true
-  exit $rc
-'
+dbus-run-session -- bash ui/e2e/in-session.sh

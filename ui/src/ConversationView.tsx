@@ -49,7 +49,7 @@ export function ConversationView(props: { conv: Conversation; me: User; online: 
         <span data-testid="window-countdown" data-phase={w.phase} className={"window " + w.phase} role="timer">
           {w.phase === "open" && t("windowOpen", { time: formatCountdown(w.left) })}
           {w.phase === "closing" && t("windowClosing", { time: formatCountdown(w.left) })}
-          {(w.phase === "closed" || w.phase === "none") && "⏱ 0:00:00"}
+          {(w.phase === "closed" || w.phase === "none") && t("windowShut")}
         </span>
       </header>
       <div className="messages" ref={scroller} aria-live="polite">
