@@ -193,3 +193,40 @@ fn notify_new(app: &AppHandle, engine: &Engine, conversation_id: i64) {
         serde_json::json!({"conversation_id": conversation_id}),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_protocol::api::Contact;
+
+    fn conv(status: &str, assignee_id: Option<i64>) -> Conversation {
+        Conversation {
+            id: 1,
+            phone_number_id: "pn".into(),
+            contact: Contact {
+                id: 1,
+                wa_id: Some("49".into()),
+                bsuid: None,
+                username: None,
+                name: None,
+                updated_at: 0,
+            },
+            status: status.into(),
+            assignee_id,
+            last_inbound_at: None,
+            last_message_at: 0,
+            last_message_preview: String::new(),
+            unread_count: 1,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn notifies_for_my_and_unassigned_open_conversations_only() {
+        assert!(notifies_me(&conv("open", Some(7)), 7));
+        assert!(notifies_me(&conv("open", None), 7));
+        assert!(!notifies_me(&conv("open", Some(8)), 7));
+        assert!(!notifies_me(&conv("resolved", Some(7)), 7));
+    }
+}
