@@ -42,6 +42,6 @@ for _ in $(seq 1 100); do [ -e "/tmp/.X11-unix/X$d" ] && break; sleep 0.05; done
 export DISPLAY=":$d" HOME="$work/home" XDG_RUNTIME_DIR="$work/run"
 mkdir -p "$HOME" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 export E2E_NOTIFY_LOG="$work/notifications.log"
-export SWITCHBOARD_BIN_DIR="$root/target/debug"
+export SWITCHBOARD_BIN_DIR="${CARGO_TARGET_DIR:-$root/target}/debug"
 
 dbus-run-session -- bash ui/e2e/in-session.sh
