@@ -31,6 +31,23 @@ fn check_visible(ctx: &WriteCtx<'_>, user: &User, id: i64) -> Result<(), StoreEr
     }
 }
 
+/// Runs `act` on conversation `id` in one write job, after checking that `user` may see it.
+async fn on_visible_conversation(
+    s: &AppState,
+    user: User,
+    id: i64,
+    act: impl FnOnce(&mut WriteCtx<'_>, &User) -> Result<Conversation, StoreError> + Send + 'static,
+) -> Result<Json<Conversation>, ApiError> {
+    let c = s
+        .store
+        .write(move |ctx| {
+            check_visible(ctx, &user, id)?;
+            act(ctx, &user)
+        })
+        .await?;
+    Ok(Json(c))
+}
+
 // ---------------------------------------------------------------- conversations
 
 /// Assigns the conversation to an agent or a team. Supervisors and admins: any conversation.
@@ -48,14 +65,10 @@ pub async fn assign(
     Path(id): Path<i64>,
     JsonBody(req): JsonBody<AssignRequest>,
 ) -> Result<Json<Conversation>, ApiError> {
-    let c = s
-        .store
-        .write(move |ctx| {
-            check_visible(ctx, &user, id)?;
-            sql::assign(ctx, id, &user, &req)
-        })
-        .await?;
-    Ok(Json(c))
+    on_visible_conversation(&s, user, id, move |ctx, user| {
+        sql::assign(ctx, id, user, &req)
+    })
+    .await
 }
 
 /// Resolves the conversation: it leaves its agent's load and the queue moves on.
@@ -66,14 +79,10 @@ pub async fn resolve(
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> Result<Json<Conversation>, ApiError> {
-    let c = s
-        .store
-        .write(move |ctx| {
-            check_visible(ctx, &user, id)?;
-            sql::resolve(ctx, id, user.id)
-        })
-        .await?;
-    Ok(Json(c))
+    on_visible_conversation(&s, user, id, move |ctx, user| {
+        sql::resolve(ctx, id, user.id)
+    })
+    .await
 }
 
 /// Reopens a resolved conversation; it is routed again (sticky first).
@@ -84,14 +93,7 @@ pub async fn reopen(
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> Result<Json<Conversation>, ApiError> {
-    let c = s
-        .store
-        .write(move |ctx| {
-            check_visible(ctx, &user, id)?;
-            sql::reopen(ctx, id, user.id)
-        })
-        .await?;
-    Ok(Json(c))
+    on_visible_conversation(&s, user, id, move |ctx, user| sql::reopen(ctx, id, user.id)).await
 }
 
 /// The conversation's measures, one entry per time it was open: time to assignment, first
