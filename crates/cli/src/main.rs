@@ -66,6 +66,9 @@ enum Command {
         status: Option<String>,
         #[arg(long)]
         number: Option<String>,
+        /// Only customers carrying this tag.
+        #[arg(long)]
+        tag: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
@@ -257,6 +260,7 @@ async fn run(cli: Cli) -> AnyResult<()> {
             view,
             status,
             number,
+            tag,
             limit,
         } => {
             let (engine, online) = open_synced(&home).await?;
@@ -268,6 +272,7 @@ async fn run(cli: Cli) -> AnyResult<()> {
                 },
                 status,
                 phone_number_id: number,
+                tag,
                 limit: Some(limit),
                 ..Default::default()
             };
@@ -294,9 +299,14 @@ async fn run(cli: Cli) -> AnyResult<()> {
                 } else {
                     String::new()
                 };
+                let tags = if c.contact.tags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", c.contact.tags.join(", "))
+                };
                 println!(
-                    "#{}\t{}\t{}\t{}\t{}",
-                    c.id, who, c.status, unread, c.last_message_preview
+                    "#{}\t{}{}\t{}\t{}\t{}",
+                    c.id, who, tags, c.status, unread, c.last_message_preview
                 );
             }
             Ok(())
@@ -307,6 +317,10 @@ async fn run(cli: Cli) -> AnyResult<()> {
         } => {
             let (engine, online) = open_synced(&home).await?;
             let conv = engine.cache().conversation(conversation)?;
+            if online {
+                // Messages from before this user could see the conversation (a transfer).
+                engine.fetch_history(conversation).await?;
+            }
             let items = engine.cache().timeline(conversation, None, limit)?;
             if cli.json {
                 return print_json(&json!({"conversation": conv, "timeline": items}));

@@ -100,6 +100,10 @@ pub struct Contact {
     pub username: Option<String>,
     pub name: Option<String>,
     pub updated_at: i64,
+    /// Lower-case labels (`vip`, `b2b`, ...): list filters, skill rules and queue priority use
+    /// them. Absent from older relays' snapshots.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -234,6 +238,9 @@ pub mod event_kind {
     /// An agent's presence, status, connections or capacity changed: supervisors and admins only.
     /// `data`: an [`AgentPresence`](super::AgentPresence).
     pub const AGENT_PRESENCE: &str = "agent.presence";
+    /// A note was written on a customer: `data` is a [`Note`](super::Note). Seen by whoever sees
+    /// one of the customer's conversations.
+    pub const NOTE_CREATED: &str = "note.created";
 }
 
 /// Presence as a person sets it (`PUT /api/v1/me/status`) and as the relay derives it.
@@ -262,6 +269,60 @@ impl AgentStatus {
             _ => None,
         }
     }
+}
+
+/// An internal note on a customer, written by a colleague; never sent to the customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Note {
+    pub id: i64,
+    pub contact_id: i64,
+    pub author_id: Option<i64>,
+    pub author_name: String,
+    pub text: String,
+    pub created_at: i64,
+}
+
+/// Body of `POST /api/v1/contacts/{id}/notes`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NoteRequest {
+    pub text: String,
+}
+
+/// Body and answer of `PUT /api/v1/contacts/{id}/tags`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Tags {
+    pub tags: Vec<String>,
+}
+
+/// `GET /api/v1/directory`: the colleagues and teams a conversation can be transferred to.
+/// Every signed-in user may read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Directory {
+    pub agents: Vec<DirectoryAgent>,
+    pub teams: Vec<DirectoryTeam>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DirectoryAgent {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    /// Effective presence (online, away, offline).
+    pub presence: AgentStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DirectoryTeam {
+    pub id: i64,
+    pub name: String,
 }
 
 /// Body of `PUT /api/v1/me/status`.

@@ -4,7 +4,12 @@
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use switchboard_protocol::api::{ErrorBody, LoginRequest, LoginResponse, Message, SendRequest};
+use serde::Serialize;
+use switchboard_protocol::api::{
+    AgentPresence, AgentStatus, AssignRequest, Conversation, Directory, ErrorBody, LoginRequest,
+    LoginResponse, Message, MessagePage, Monitor, Note, NoteRequest, SendRequest, StatusRequest,
+    Tags,
+};
 
 use crate::cache::raw::RawEventPage;
 
@@ -224,6 +229,21 @@ impl RelayClient {
         Ok((mime, bytes.to_vec()))
     }
 
+    /// A page of a conversation's messages as the relay has them, oldest first, older than
+    /// `before` (a message id).
+    pub async fn messages(
+        &self,
+        conversation_id: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<MessagePage> {
+        let mut path = format!("/api/v1/conversations/{conversation_id}/messages?limit={limit}");
+        if let Some(b) = before {
+            path.push_str(&format!("&before={b}"));
+        }
+        self.get_json(&path).await
+    }
+
     /// Opens the live stream after `after`.
     pub async fn stream(&self, after: i64) -> Result<WsStream> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -255,5 +275,111 @@ impl RelayClient {
             }
             Ok(Err(e)) => Err(SyncError::Offline(e.to_string())),
         }
+    }
+
+    // ------------------------------------------------------------ team work (not cached writes)
+
+    /// `GET {path}` with the bearer token, decoded.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(self.token()?)
+            .send()
+            .await
+            .map_err(Self::offline)?;
+        Self::decode(resp).await
+    }
+
+    /// `{method} {path}` with a JSON body and the bearer token, decoded.
+    pub async fn call_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.token()?)
+            .json(body)
+            .send()
+            .await
+            .map_err(Self::offline)?;
+        Self::decode(resp).await
+    }
+
+    /// Assigns to an agent or routes within a team (`POST /api/v1/conversations/{id}/assign`):
+    /// "assign to me" is `agent_id` = own id; a transfer names a colleague or a team.
+    pub async fn assign(&self, conversation_id: i64, req: &AssignRequest) -> Result<Conversation> {
+        self.call_json(
+            reqwest::Method::POST,
+            &format!("/api/v1/conversations/{conversation_id}/assign"),
+            req,
+        )
+        .await
+    }
+
+    pub async fn resolve(&self, conversation_id: i64) -> Result<Conversation> {
+        self.call_json(
+            reqwest::Method::POST,
+            &format!("/api/v1/conversations/{conversation_id}/resolve"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn reopen(&self, conversation_id: i64) -> Result<Conversation> {
+        self.call_json(
+            reqwest::Method::POST,
+            &format!("/api/v1/conversations/{conversation_id}/reopen"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// The status the person sets (`PUT /api/v1/me/status`): the desktop app reports `away`
+    /// while the OS session is idle or locked.
+    pub async fn set_status(&self, status: AgentStatus) -> Result<AgentPresence> {
+        self.call_json(
+            reqwest::Method::PUT,
+            "/api/v1/me/status",
+            &StatusRequest { status },
+        )
+        .await
+    }
+
+    /// The supervisor snapshot (`GET /api/v1/monitor`; supervisors and admins).
+    pub async fn monitor(&self) -> Result<Monitor> {
+        self.get_json("/api/v1/monitor").await
+    }
+
+    /// Colleagues and teams to transfer to (`GET /api/v1/directory`).
+    pub async fn directory(&self) -> Result<Directory> {
+        self.get_json("/api/v1/directory").await
+    }
+
+    /// Replaces a customer's tags; the change reaches every cache through the event log.
+    pub async fn set_tags(&self, contact_id: i64, tags: &[String]) -> Result<Vec<String>> {
+        let t: Tags = self
+            .call_json(
+                reqwest::Method::PUT,
+                &format!("/api/v1/contacts/{contact_id}/tags"),
+                &Tags {
+                    tags: tags.to_vec(),
+                },
+            )
+            .await?;
+        Ok(t.tags)
+    }
+
+    /// Writes an internal note on a customer; it reaches every cache through the event log.
+    pub async fn add_note(&self, contact_id: i64, text: &str) -> Result<Note> {
+        self.call_json(
+            reqwest::Method::POST,
+            &format!("/api/v1/contacts/{contact_id}/notes"),
+            &NoteRequest { text: text.into() },
+        )
+        .await
     }
 }

@@ -289,6 +289,43 @@ impl Engine {
         Ok((applied + more, report))
     }
 
+    /// Fetches a conversation's older messages from the relay once (newest pages first, up to
+    /// [`HISTORY_LIMIT`] messages): the log delivers only what happened while the user could see
+    /// the conversation, so one transferred to them or reopened by a returning customer would
+    /// otherwise start in the middle. Returns how many messages were added; `0` when the history
+    /// was already complete. Offline it fails with `Offline` and the cache stays as it was.
+    pub async fn fetch_history(&self, conversation_id: i64) -> Result<usize> {
+        if self.inner.cache.history_complete(conversation_id)? {
+            return Ok(0);
+        }
+        let client = self.client().await;
+        let mut before = None;
+        let mut fetched = 0;
+        let mut added = 0;
+        loop {
+            let page = client
+                .messages(conversation_id, before, HISTORY_PAGE)
+                .await?;
+            fetched += page.items.len();
+            let complete = page.next_before.is_none() || fetched >= HISTORY_LIMIT;
+            added += self
+                .inner
+                .cache
+                .store_history(conversation_id, &page.items, complete)?;
+            if complete {
+                break;
+            }
+            before = page.next_before;
+        }
+        if added > 0 {
+            let _ = self
+                .inner
+                .changes
+                .send(Change::Timeline { conversation_id });
+        }
+        Ok(added)
+    }
+
     /// Marks a conversation read at the relay (the change comes back through the log).
     pub async fn mark_read(&self, conversation_id: i64) -> Result<()> {
         self.client().await.mark_read(conversation_id).await
@@ -384,6 +421,10 @@ impl Engine {
 }
 
 /// Exponential backoff with full jitter: up to 0.5 s · 2^n, capped at 30 s.
+/// Messages per page and at most in all when fetching a conversation's history.
+pub const HISTORY_PAGE: usize = 200;
+pub const HISTORY_LIMIT: usize = 5000;
+
 pub fn backoff(failures: u32) -> Duration {
     let cap = Duration::from_millis(500)
         .saturating_mul(1u32 << failures.min(6))

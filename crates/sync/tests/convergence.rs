@@ -7,7 +7,7 @@ use switchboard_protocol::api::{event_kind, Event};
 use switchboard_sync::Cache;
 
 /// A plausible event log: conversations, contacts and messages created and updated with full
-/// snapshots, some conversations assigned away from the viewer, one merge.
+/// snapshots (contacts with tags), some conversations assigned away from the viewer, notes.
 fn log(ops: &[(u8, u8, u8)]) -> Vec<Event> {
     let mut events = Vec::new();
     let mut seq = 0;
@@ -27,7 +27,7 @@ fn log(ops: &[(u8, u8, u8)]) -> Vec<Event> {
     let mut msg_id = 0;
     for (i, &(op, a, b)) in ops.iter().enumerate() {
         let conv = (a % 5) as i64 + 1;
-        let contact = json!({"id": conv, "wa_id": format!("49151{conv}"), "bsuid": null, "username": null, "name": format!("Kunde {conv} v{i}"), "updated_at": i});
+        let contact = json!({"id": conv, "wa_id": format!("49151{conv}"), "bsuid": null, "username": null, "name": format!("Kunde {conv} v{i}"), "updated_at": i, "tags": [format!("t{}", b % 3)]});
         match op % 5 {
             0 | 1 => {
                 msg_id += 1;
@@ -73,8 +73,15 @@ fn log(ops: &[(u8, u8, u8)]) -> Vec<Event> {
                         "raw": null, "created_at": 0, "updated_at": i}),
                         &mut events,
                     );
-                } else {
+                } else if b % 2 == 0 {
                     push("something.new", None, json!({"id": 1}), &mut events);
+                } else {
+                    push(
+                        event_kind::NOTE_CREATED,
+                        None,
+                        json!({"id": i, "contact_id": conv, "author_id": 7, "author_name": "A", "text": format!("Notiz {i}"), "created_at": i}),
+                        &mut events,
+                    );
                 }
             }
         }

@@ -354,3 +354,160 @@ async fn wrong_password_and_unreachable_relay_are_clear_errors() {
     ));
     assert!(RelayClient::new("ftp://x", None).is_err());
 }
+
+/// Tags and notes written through the relay reach the cache through the event log: the list
+/// filters by tag, the customer panel reads tags and notes locally, and the change feed names
+/// the customer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_and_notes_reach_the_cache_and_filter_the_list() {
+    let relay = Relay::start(&switchboard_testkit::no_graph()).await;
+    for i in 0..3 {
+        relay.post_webhook(&inbound_body(i)).await;
+    }
+    let engine = engine_for(&relay, "sup@example.com", Role::Supervisor).await;
+    engine.catch_up().await.unwrap();
+    let all = engine.cache().conversations(&Default::default()).unwrap();
+    assert_eq!(all.len(), 3);
+    let target = all[1].clone();
+    let client = engine.client().await;
+    let mut changes = engine.changes();
+
+    let tags = client
+        .set_tags(target.contact.id, &["VIP".into(), "b2b".into()])
+        .await
+        .unwrap();
+    assert_eq!(tags, vec!["b2b".to_string(), "vip".to_string()]);
+    let note = client
+        .add_note(target.contact.id, "Ruft lieber nachmittags an.")
+        .await
+        .unwrap();
+    engine.catch_up().await.unwrap();
+
+    let by_tag = |t: &str| {
+        engine
+            .cache()
+            .conversations(&switchboard_sync::ConversationFilter {
+                tag: Some(t.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by_tag("vip"), vec![target.id]);
+    assert_eq!(by_tag("VIP"), vec![target.id], "the filter ignores case");
+    assert_eq!(by_tag("b2b"), vec![target.id]);
+    assert!(by_tag("neukunde").is_empty());
+    assert_eq!(
+        engine.cache().contact(target.contact.id).unwrap().tags,
+        vec!["b2b".to_string(), "vip".to_string()]
+    );
+    assert_eq!(engine.cache().notes(target.contact.id).unwrap(), vec![note]);
+    assert_eq!(
+        engine.cache().tags().unwrap(),
+        vec![("b2b".to_string(), 1), ("vip".to_string(), 1)]
+    );
+    let mut named = false;
+    while let Ok(c) = changes.try_recv() {
+        if let switchboard_sync::Change::Contacts { ids } = c {
+            named |= ids.contains(&target.contact.id);
+        }
+    }
+    assert!(named, "the change feed names the customer");
+
+    // Removing a tag empties the filter; a new message keeps the tags on the snapshot.
+    client
+        .set_tags(target.contact.id, &["b2b".into()])
+        .await
+        .unwrap();
+    engine.catch_up().await.unwrap();
+    assert!(by_tag("vip").is_empty());
+    assert_eq!(by_tag("b2b"), vec![target.id]);
+    relay.post_webhook(&inbound_body(1 + 40)).await;
+    engine.catch_up().await.unwrap();
+    assert_eq!(by_tag("b2b"), vec![target.id]);
+    assert_eq!(engine.cache().counts().unwrap().messages, 4);
+}
+
+/// A conversation transferred to an agent arrives through the log without the messages written
+/// while a colleague had it; `fetch_history` brings them in once, without duplicates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transferred_conversation_brings_its_history() {
+    let relay = Relay::start(&switchboard_testkit::no_graph()).await;
+    let sup_token = relay.login_as("sup@example.com", Role::Supervisor).await;
+    let ben_id = relay.user("ben@example.com", Role::Agent).await;
+    let anna = engine_for(&relay, "anna@example.com", Role::Agent).await;
+    let anna_id = anna.cache().user().unwrap().unwrap().id;
+    relay.post_webhook(&inbound_body(5)).await;
+    let (_, list) = relay.get(&sup_token, "/api/v1/conversations").await;
+    let conv = list["items"][0]["id"].as_i64().unwrap();
+    let assign = format!("/api/v1/conversations/{conv}/assign");
+    let (s, _) = relay
+        .post(
+            &sup_token,
+            &assign,
+            json!({"agent_id": ben_id, "force": true}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    // Three more messages while Ben has it: not in Anna's log.
+    for k in 1..=3 {
+        relay.post_webhook(&inbound_body(5 + 40 * k)).await;
+    }
+    anna.catch_up().await.unwrap();
+    assert!(anna
+        .cache()
+        .conversations(&Default::default())
+        .unwrap()
+        .is_empty());
+
+    let (s, _) = relay
+        .post(
+            &sup_token,
+            &assign,
+            json!({"agent_id": anna_id, "force": true}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    relay.post_webhook(&inbound_body(5 + 40 * 4)).await;
+    anna.catch_up().await.unwrap();
+    let timeline_len = || anna.cache().timeline(conv, None, 100).unwrap().len();
+    assert_eq!(
+        anna.cache()
+            .conversations(&Default::default())
+            .unwrap()
+            .len(),
+        1
+    );
+    let before = timeline_len();
+    assert!(before < 5, "the log alone starts in the middle");
+
+    let mut changes = anna.changes();
+    let added = anna.fetch_history(conv).await.unwrap();
+    assert_eq!(timeline_len(), 5, "all five messages, once each");
+    assert_eq!(added, 5 - before, "counts only what was missing");
+    assert_eq!(
+        changes.try_recv().unwrap(),
+        switchboard_sync::Change::Timeline {
+            conversation_id: conv
+        }
+    );
+    assert_eq!(anna.fetch_history(conv).await.unwrap(), 0, "fetched once");
+    let texts: Vec<String> = anna
+        .cache()
+        .timeline(conv, None, 100)
+        .unwrap()
+        .into_iter()
+        .map(|i| match i {
+            TimelineItem::Message(m) => m.text,
+            TimelineItem::Pending(p) => p.text,
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        (0..5)
+            .map(|k| format!("Frage {}", 5 + 40 * k))
+            .collect::<Vec<_>>()
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod contacts;
 pub mod conversations;
 pub mod events;
 pub mod media;
@@ -97,7 +98,9 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routing::put_team, routing::delete_team))
         .routes(routes!(routing::get_agent, routing::put_agent))
         .routes(routes!(routing::get_policy, routing::put_policy))
-        .routes(routes!(routing::get_tags, routing::put_tags))
+        .routes(routes!(contacts::get_tags, contacts::put_tags))
+        .routes(routes!(contacts::list_notes, contacts::add_note))
+        .routes(routes!(contacts::get_directory))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         // Meta's webhook bodies reach 3 MB; anything beyond 4 MiB is answered 413 unread.
         .layer(axum::extract::DefaultBodyLimit::max(

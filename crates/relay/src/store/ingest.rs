@@ -471,8 +471,11 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
             }
         }
     }
+    // Tags and notes follow the person; the surviving snapshot carries the merged tags.
+    super::contacts::merge_into(ctx, from, into)?;
     ctx.conn
         .execute("DELETE FROM contacts WHERE id = ?1", [from])?;
+    emit_contact(ctx, into)?;
     Ok(())
 }
 

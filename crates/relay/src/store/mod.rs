@@ -15,6 +15,7 @@
 //! portable so the PostgreSQL back-end can reuse the same statements.
 
 pub mod automation;
+pub mod contacts;
 pub mod events;
 pub mod ingest;
 pub mod outbox;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_policy.sql")),
     (3, include_str!("../../migrations/0003_routing.sql")),
+    (4, include_str!("../../migrations/0004_notes.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

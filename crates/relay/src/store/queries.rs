@@ -35,8 +35,22 @@ fn conversation_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
             username: r.get(13)?,
             name: r.get(14)?,
             updated_at: r.get(15)?,
+            tags: Vec::new(),
         },
     })
+}
+
+/// A customer's tags, sorted.
+pub fn contact_tags(conn: &Connection, contact: i64) -> Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT tag FROM contact_tags WHERE contact_id = ?1 ORDER BY tag")?;
+    let rows = stmt.query_map([contact], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn with_tags(conn: &Connection, mut c: Conversation) -> Result<Conversation> {
+    c.contact.tags = contact_tags(conn, c.contact.id)?;
+    Ok(c)
 }
 
 const MESSAGE_COLS: &str = "id, conversation_id, direction, wamid, type, text, content, unsupported, status, error_code, error_title, error_details, reply_to, reply_to_wamid, sender_id, client_id, raw, created_at, updated_at";
@@ -87,6 +101,7 @@ pub fn conversation(conn: &Connection, id: i64) -> Result<Conversation> {
     .query_row([id], conversation_row)
     .optional()?
     .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))
+    .and_then(|c| with_tags(conn, c))
 }
 
 pub fn message(conn: &Connection, id: i64) -> Result<Message> {
@@ -110,10 +125,15 @@ pub fn contact(conn: &Connection, id: i64) -> Result<Contact> {
             username: r.get(3)?,
             name: r.get(4)?,
             updated_at: r.get(5)?,
+            tags: Vec::new(),
         })
     })
     .optional()?
     .ok_or_else(|| StoreError::NotFound(format!("contact {id}")))
+    .and_then(|mut c| {
+        c.tags = contact_tags(conn, id)?;
+        Ok(c)
+    })
 }
 
 // ---------------------------------------------------------------- snapshots into the log
@@ -153,16 +173,7 @@ pub fn emit_message(ctx: &mut WriteCtx<'_>, id: i64, kind: &'static str) -> Resu
 pub fn emit_contact(ctx: &mut WriteCtx<'_>, contact_id: i64) -> Result<()> {
     let c = contact(ctx.conn, contact_id)?;
     // A contact is visible to whoever sees one of its conversations.
-    let mut audience = Audience::default();
-    let mut stmt = ctx
-        .conn
-        .prepare_cached("SELECT assignee_id FROM conversations WHERE contact_id = ?1")?;
-    for a in stmt.query_map([contact_id], |r| r.get::<_, Option<i64>>(0))? {
-        let a = a?;
-        let part = Audience::conversation(a, None);
-        audience.all_agents |= part.all_agents;
-        audience.users.extend(part.users);
-    }
+    let audience = super::contacts::audience(ctx.conn, contact_id)?;
     ctx.emit(NewEvent {
         kind: event_kind::CONTACT_UPDATED,
         conversation_id: None,
@@ -384,7 +395,8 @@ pub fn list_conversations(
     ));
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), conversation_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(|c| with_tags(conn, c)).collect()
 }
 
 /// A page of messages, oldest first, older than `before` (a message id).

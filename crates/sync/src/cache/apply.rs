@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use switchboard_protocol::api::{event_kind, Contact, Conversation, Event, Message, Role};
 
 use super::raw::{IdOnly, MessageHead, RawEvent};
@@ -213,10 +213,82 @@ fn apply_event(
             out.bare_contacts = true;
             out.contacts.insert(c.id);
         }
+        // Notes are kept as received (the relay sent only what the user could see then), also
+        // when their customer leaves the cache: a rule that does not depend on page boundaries.
+        event_kind::NOTE_CREATED => {
+            let n: NoteHead = serde_json::from_str(e.data.get())?;
+            tx.prepare_cached(
+                "INSERT INTO notes (id, contact_id, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET contact_id = excluded.contact_id, data = excluded.data",
+            )?
+            .execute(params![n.id, n.contact_id, e.data.get()])?;
+            out.contacts.insert(n.contact_id);
+        }
         // Kinds from newer relays are skipped, not fatal: the cursor still moves on.
         _ => {}
     }
     Ok(())
+}
+
+impl Cache {
+    /// Whether a conversation's older messages were already fetched ([`Cache::store_history`]).
+    pub fn history_complete(&self, conversation_id: i64) -> Result<bool> {
+        let conn = self.lock();
+        let v: Option<i64> = conn
+            .prepare_cached("SELECT history_complete FROM conversations WHERE id = ?1")?
+            .query_row([conversation_id], |r| r.get(0))
+            .optional()?;
+        Ok(v.unwrap_or(0) != 0)
+    }
+
+    /// Stores messages fetched from the relay's message list (not from the log): a snapshot never
+    /// replaces a newer one the log already delivered, and nothing is stored for a conversation
+    /// the cache no longer holds. `complete` marks the conversation's history as fetched.
+    /// Returns how many messages were new or newer.
+    pub fn store_history(
+        &self,
+        conversation_id: i64,
+        messages: &[Message],
+        complete: bool,
+    ) -> Result<usize> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let held: Option<i64> = tx
+            .prepare_cached("SELECT id FROM conversations WHERE id = ?1")?
+            .query_row([conversation_id], |r| r.get(0))
+            .optional()?;
+        if held.is_none() {
+            return Ok(0);
+        }
+        let mut n = 0;
+        for m in messages
+            .iter()
+            .filter(|m| m.conversation_id == conversation_id)
+        {
+            n += tx
+                .prepare_cached(
+                    "INSERT INTO messages (id, conversation_id, text, client_id, data) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (id) DO UPDATE SET conversation_id = excluded.conversation_id, text = excluded.text,
+                        client_id = excluded.client_id, data = excluded.data
+                     WHERE json_extract(excluded.data, '$.updated_at') > json_extract(messages.data, '$.updated_at')",
+                )?
+                .execute(params![
+                    m.id,
+                    m.conversation_id,
+                    m.text,
+                    m.client_id,
+                    serde_json::to_string(m)?
+                ])?;
+        }
+        if complete {
+            tx.execute(
+                "UPDATE conversations SET history_complete = 1 WHERE id = ?1",
+                [conversation_id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
 }
 
 pub(crate) fn upsert_message(tx: &Connection, m: &Message) -> Result<()> {
@@ -247,14 +319,41 @@ fn upsert_message_raw(
     Ok(())
 }
 
+/// The fields of a note the cache indexes by.
+#[derive(serde::Deserialize)]
+struct NoteHead {
+    id: i64,
+    contact_id: i64,
+}
+
 fn upsert_contact(tx: &Connection, c: &Contact) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO contacts (id, wa_id, bsuid, username, name, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+    let tags = serde_json::to_string(&c.tags)?;
+    let changed = tx
+        .prepare_cached(
+            "INSERT INTO contacts (id, wa_id, bsuid, username, name, updated_at, tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET wa_id = excluded.wa_id, bsuid = excluded.bsuid, username = excluded.username,
-            name = excluded.name, updated_at = excluded.updated_at
+            name = excluded.name, updated_at = excluded.updated_at, tags = excluded.tags
          WHERE excluded.updated_at >= contacts.updated_at",
-    )?
-    .execute(params![c.id, c.wa_id, c.bsuid, c.username, c.name, c.updated_at])?;
+        )?
+        .execute(params![
+            c.id,
+            c.wa_id,
+            c.bsuid,
+            c.username,
+            c.name,
+            c.updated_at,
+            tags
+        ])?;
+    if changed > 0 {
+        tx.prepare_cached("DELETE FROM contact_tags WHERE contact_id = ?1")?
+            .execute([c.id])?;
+        let mut ins = tx.prepare_cached(
+            "INSERT INTO contact_tags (contact_id, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?;
+        for t in &c.tags {
+            ins.execute(params![c.id, t])?;
+        }
+    }
     Ok(())
 }
 

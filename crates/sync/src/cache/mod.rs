@@ -20,7 +20,10 @@ use switchboard_protocol::api::{Role, User};
 
 use crate::error::{Result, SyncError};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema_v1.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("schema_v1.sql")),
+    (2, include_str!("schema_v2.sql")),
+];
 
 pub struct Cache {
     conn: Mutex<Connection>,
@@ -149,7 +152,7 @@ impl Cache {
             .unwrap_or_else(|p| p.into_inner())
             .clear();
         self.lock().execute_batch(
-            "DELETE FROM messages; DELETE FROM conversations; DELETE FROM contacts; DELETE FROM outbox; DELETE FROM meta;",
+            "DELETE FROM messages; DELETE FROM conversations; DELETE FROM notes; DELETE FROM contact_tags; DELETE FROM contacts; DELETE FROM outbox; DELETE FROM meta;",
         )?;
         Ok(())
     }
@@ -168,4 +171,47 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cache written by version 1 opens under version 2 with its data intact; customers start
+    /// without tags and the tag filter works on the upgraded schema.
+    #[test]
+    fn a_version_1_cache_upgrades_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0].1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO contacts (id, wa_id, name, updated_at) VALUES (1, '4915', 'Erika', 5);
+                 INSERT INTO conversations (id, phone_number_id, contact_id, status, last_message_at, preview, unread_count, created_at, updated_at)
+                    VALUES (9, 'pn', 1, 'open', 5, 'Hallo', 1, 5, 5);
+                 INSERT INTO meta (key, value) VALUES ('cursor', '42');",
+            )
+            .unwrap();
+        }
+        let cache = Cache::open(&path).unwrap();
+        let version: i64 = cache
+            .lock()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.last().unwrap().0);
+        let c = cache.conversation(9).unwrap();
+        assert_eq!(c.contact.name.as_deref(), Some("Erika"));
+        assert!(c.contact.tags.is_empty());
+        assert!(!cache.history_complete(9).unwrap());
+        assert!(cache
+            .conversations(&crate::ConversationFilter {
+                tag: Some("vip".into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .is_empty());
+        assert!(cache.notes(1).unwrap().is_empty());
+    }
 }

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
-use switchboard_protocol::api::{Contact, Conversation, Message};
+use switchboard_protocol::api::{Contact, Conversation, Message, Note};
 
 use super::outbox::PendingMessage;
 use super::Cache;
@@ -34,6 +34,9 @@ pub struct ConversationFilter {
     pub view: View,
     pub status: Option<String>,
     pub phone_number_id: Option<String>,
+    /// Only conversations whose customer carries this tag (case-insensitive).
+    #[serde(default)]
+    pub tag: Option<String>,
     /// Only conversations with unread messages.
     #[serde(default)]
     pub unread_only: bool,
@@ -71,7 +74,7 @@ pub struct Counts {
     pub outbox_failed: i64,
 }
 
-const CONV_COLS: &str = "c.id, c.phone_number_id, c.status, c.assignee_id, c.last_inbound_at, c.last_message_at, c.preview, c.unread_count, c.created_at, c.updated_at, k.id, k.wa_id, k.bsuid, k.username, k.name, k.updated_at";
+const CONV_COLS: &str = "c.id, c.phone_number_id, c.status, c.assignee_id, c.last_inbound_at, c.last_message_at, c.preview, c.unread_count, c.created_at, c.updated_at, k.id, k.wa_id, k.bsuid, k.username, k.name, k.updated_at, k.tags";
 
 fn conversation_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
@@ -92,8 +95,14 @@ fn conversation_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
             username: r.get(13)?,
             name: r.get(14)?,
             updated_at: r.get::<_, Option<i64>>(15)?.unwrap_or_default(),
+            tags: parse_tags(r.get::<_, Option<String>>(16)?),
         },
     })
+}
+
+fn parse_tags(json: Option<String>) -> Vec<String> {
+    json.and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default()
 }
 
 /// Turns what a person typed into an FTS5 query: every word quoted (so operators and quotes in
@@ -133,6 +142,13 @@ impl Cache {
             args.push(p.clone().into());
             sql.push_str(&format!(" AND c.phone_number_id = ?{}", args.len()));
         }
+        if let Some(t) = &f.tag {
+            args.push(t.trim().to_lowercase().into());
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.contact_id AND t.tag = ?{})",
+                args.len()
+            ));
+        }
         if f.unread_only {
             sql.push_str(" AND c.unread_count > 0");
         }
@@ -159,7 +175,7 @@ impl Cache {
     pub fn contact(&self, id: i64) -> Result<Contact> {
         let conn = self.lock();
         conn.query_row(
-            "SELECT id, wa_id, bsuid, username, name, updated_at FROM contacts WHERE id = ?1",
+            "SELECT id, wa_id, bsuid, username, name, updated_at, tags FROM contacts WHERE id = ?1",
             [id],
             |r| {
                 Ok(Contact {
@@ -169,11 +185,37 @@ impl Cache {
                     username: r.get(3)?,
                     name: r.get(4)?,
                     updated_at: r.get(5)?,
+                    tags: parse_tags(r.get(6)?),
                 })
             },
         )
         .optional()?
         .ok_or_else(|| SyncError::NotFound(format!("contact {id}")))
+    }
+
+    /// A customer's internal notes, oldest first.
+    pub fn notes(&self, contact_id: i64) -> Result<Vec<Note>> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare_cached("SELECT data FROM notes WHERE contact_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([contact_id], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for data in rows {
+            out.push(serde_json::from_str(&data?)?);
+        }
+        Ok(out)
+    }
+
+    /// Every tag on a customer in the cache, with how many conversations carry it (for the tag
+    /// filter's choices), most used first.
+    pub fn tags(&self) -> Result<Vec<(String, i64)>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT t.tag, COUNT(*) FROM contact_tags t JOIN conversations c ON c.contact_id = t.contact_id
+             GROUP BY t.tag ORDER BY COUNT(*) DESC, t.tag",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// A page of a conversation's timeline, oldest first: relay messages older than `before` (a
@@ -314,7 +356,9 @@ impl Cache {
         let conn = self.lock();
         let mut out = Vec::new();
         for sql in [
-            "SELECT 'contact', id, COALESCE(wa_id,''), COALESCE(bsuid,''), COALESCE(name,''), updated_at FROM contacts ORDER BY id",
+            "SELECT 'contact', id, COALESCE(wa_id,''), COALESCE(bsuid,''), COALESCE(name,''), updated_at || tags FROM contacts ORDER BY id",
+            "SELECT 'tag', contact_id, tag, '', '', '' FROM contact_tags ORDER BY contact_id, tag",
+            "SELECT 'note', id, contact_id, data, '', '' FROM notes ORDER BY id",
             "SELECT 'conversation', id, status, COALESCE(assignee_id,''), unread_count, preview FROM conversations ORDER BY id",
             "SELECT 'message', id, conversation_id, data, '', '' FROM messages ORDER BY id",
             "SELECT 'cursor', value, '', '', '', '' FROM meta WHERE key = 'cursor'",

@@ -1,0 +1,137 @@
+//! Customers as colleagues annotate them: internal notes, and who may see a customer at all
+//! (whoever sees one of their conversations). Tags live in `store::routing`, since routing reads
+//! them.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use switchboard_protocol::api::{event_kind, Note, User};
+
+use super::events::{Audience, NewEvent};
+use super::{Result, StoreError, WriteCtx};
+
+/// Longest note, in characters.
+pub const MAX_NOTE_CHARS: usize = 4000;
+
+/// Everyone who sees one of the customer's conversations (supervisors and admins always).
+pub fn audience(conn: &Connection, contact: i64) -> Result<Audience> {
+    let mut audience = Audience::default();
+    let mut stmt =
+        conn.prepare_cached("SELECT assignee_id FROM conversations WHERE contact_id = ?1")?;
+    for a in stmt.query_map([contact], |r| r.get::<_, Option<i64>>(0))? {
+        let part = Audience::conversation(a?, None);
+        audience.all_agents |= part.all_agents;
+        audience.users.extend(part.users);
+    }
+    Ok(audience)
+}
+
+/// Whether `user` may see customer `contact`: supervisors and admins always, agents when one of
+/// the customer's conversations is theirs or unassigned. A missing customer is `NotFound`.
+pub fn may_see(conn: &Connection, user: &User, contact: i64) -> Result<bool> {
+    let exists: Option<i64> = conn
+        .prepare_cached("SELECT id FROM contacts WHERE id = ?1")?
+        .query_row([contact], |r| r.get(0))
+        .optional()?;
+    if exists.is_none() {
+        return Err(StoreError::NotFound(format!("contact {contact}")));
+    }
+    if user.role.sees_all() {
+        return Ok(true);
+    }
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM conversations WHERE contact_id = ?1 AND (assignee_id IS NULL OR assignee_id = ?2)",
+        )?
+        .query_row(params![contact, user.id], |r| r.get(0))?;
+    Ok(n > 0)
+}
+
+/// Checks visibility; an invisible customer answers like a missing one.
+pub fn check_visible(conn: &Connection, user: &User, contact: i64) -> Result<()> {
+    if may_see(conn, user, contact)? {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound(format!("contact {contact}")))
+    }
+}
+
+fn note_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Note> {
+    Ok(Note {
+        id: r.get(0)?,
+        contact_id: r.get(1)?,
+        author_id: r.get(2)?,
+        author_name: r.get(3)?,
+        text: r.get(4)?,
+        created_at: r.get(5)?,
+    })
+}
+
+/// A customer's notes, oldest first.
+pub fn notes(conn: &Connection, contact: i64) -> Result<Vec<Note>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, contact_id, author_id, author_name, text, created_at FROM contact_notes WHERE contact_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([contact], note_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn note(conn: &Connection, id: i64) -> Result<Note> {
+    conn.prepare_cached(
+        "SELECT id, contact_id, author_id, author_name, text, created_at FROM contact_notes WHERE id = ?1",
+    )?
+    .query_row([id], note_row)
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("note {id}")))
+}
+
+/// Writes a note and logs it for everyone who sees the customer.
+pub fn add_note(ctx: &mut WriteCtx<'_>, contact: i64, author: &User, text: &str) -> Result<Note> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(StoreError::Invalid("a note must not be empty".into()));
+    }
+    if text.chars().count() > MAX_NOTE_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "a note is limited to {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    ctx.conn.execute(
+        "INSERT INTO contact_notes (contact_id, author_id, author_name, text, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![contact, author.id, author.name, text, ctx.now],
+    )?;
+    let id = ctx.conn.last_insert_rowid();
+    let n = note(ctx.conn, id)?;
+    emit_note(ctx, &n)?;
+    Ok(n)
+}
+
+fn emit_note(ctx: &mut WriteCtx<'_>, n: &Note) -> Result<()> {
+    let audience = audience(ctx.conn, n.contact_id)?;
+    ctx.emit(NewEvent {
+        kind: event_kind::NOTE_CREATED,
+        conversation_id: None,
+        audience,
+        data: serde_json::to_value(n)?,
+    })?;
+    Ok(())
+}
+
+/// Moves tags and notes of a customer being merged into another (same person, two identities);
+/// the moved notes are logged again so caches file them under the surviving customer.
+pub fn merge_into(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
+    ctx.conn.execute(
+        "INSERT INTO contact_tags (contact_id, tag) SELECT ?2, tag FROM contact_tags WHERE contact_id = ?1
+         ON CONFLICT (contact_id, tag) DO NOTHING",
+        params![from, into],
+    )?;
+    ctx.conn
+        .execute("DELETE FROM contact_tags WHERE contact_id = ?1", [from])?;
+    ctx.conn.execute(
+        "UPDATE contact_notes SET contact_id = ?2 WHERE contact_id = ?1",
+        params![from, into],
+    )?;
+    let moved = notes(ctx.conn, into)?;
+    for n in moved {
+        emit_note(ctx, &n)?;
+    }
+    Ok(())
+}
