@@ -18,6 +18,18 @@ const COMMANDS: &[&str] = &[
     "templates",
     "media",
     "set_muted",
+    "bench_ready",
+    "directory",
+    "assign",
+    "resolve",
+    "reopen",
+    "monitor",
+    "set_status",
+    "set_idle_minutes",
+    "tags",
+    "set_tags",
+    "notes",
+    "add_note",
 ];
 
 fn main() {

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use switchboard_protocol::api::AgentStatus;
 use switchboard_sync::secret::{KeyringStore, SecretStore};
 
 use crate::error::{UiError, UiResult};
@@ -23,10 +24,30 @@ impl Settings {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Prefs {
     #[serde(default)]
     pub muted: bool,
+    /// Idle minutes before the automatic away (0: off).
+    #[serde(default = "default_idle_minutes")]
+    pub idle_minutes: u32,
+    /// The status the person last chose (`None`: never chose; counts as online).
+    #[serde(default)]
+    pub status: Option<AgentStatus>,
+}
+
+fn default_idle_minutes() -> u32 {
+    crate::idle::DEFAULT_MINUTES
+}
+
+impl Default for Prefs {
+    fn default() -> Prefs {
+        Prefs {
+            muted: false,
+            idle_minutes: default_idle_minutes(),
+            status: None,
+        }
+    }
 }
 
 pub struct Home {

@@ -6,14 +6,19 @@
 
 mod error;
 mod home;
+mod idle;
 mod session;
+mod tray;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use serde::Serialize;
-use switchboard_protocol::api::{Conversation, SendRequest, TemplateSend, User};
+use switchboard_protocol::api::{
+    AgentPresence, AgentStatus, AssignRequest, Conversation, Directory, Monitor, Note, SendRequest,
+    TemplateSend, User,
+};
 use switchboard_sync::cache::outbox::PendingMessage;
 use switchboard_sync::secret::SecretStore;
 use switchboard_sync::{
@@ -29,6 +34,8 @@ pub struct App {
     home: Home,
     session: Mutex<Option<Session>>,
     notices: Arc<Notices>,
+    /// The person's chosen status and the automatic away (see [`idle`]).
+    auto: idle::Auto,
     /// Why the keychain could not be read at start-up, if it could not.
     startup_error: Mutex<Option<UiError>>,
 }
@@ -48,6 +55,8 @@ struct AppInfo {
     relay_url: Option<String>,
     state: ConnectionState,
     muted: bool,
+    /// The chosen status, whether the app set `away` itself, and the idle minutes.
+    presence: idle::Presence,
     /// Set when no keychain answers (signing in is then impossible, and the UI says so).
     keychain_error: Option<UiError>,
 }
@@ -76,6 +85,7 @@ async fn app_info(app: State<'_, App>) -> UiResult<AppInfo> {
         relay_url,
         state,
         muted: app.notices.muted.load(Ordering::Relaxed),
+        presence: app.auto.get(),
         keychain_error,
     })
 }
@@ -109,7 +119,7 @@ async fn sign_in(
 /// Signs out: ends the relay session, removes the token from the keychain and, if asked, wipes
 /// the local cache.
 #[tauri::command]
-async fn sign_out(app: State<'_, App>, wipe: bool) -> UiResult<()> {
+async fn sign_out(handle: AppHandle, app: State<'_, App>, wipe: bool) -> UiResult<()> {
     let session = app.session.lock().expect("lock").take();
     if let Some(s) = session {
         s.stop();
@@ -120,6 +130,7 @@ async fn sign_out(app: State<'_, App>, wipe: bool) -> UiResult<()> {
             s.engine.cache().wipe()?;
         }
     }
+    tray::show_unread(&handle, 0);
     app.home.clear_settings()
 }
 
@@ -183,6 +194,7 @@ async fn send_template(
         name,
         language,
         parameters,
+        header_parameters: Vec::new(),
     };
     Ok(app.engine()?.send(
         conversation_id,
@@ -231,7 +243,146 @@ async fn media(app: State<'_, App>, message_id: i64) -> UiResult<String> {
 #[tauri::command]
 async fn set_muted(app: State<'_, App>, muted: bool) -> UiResult<()> {
     app.notices.muted.store(muted, Ordering::Relaxed);
-    app.home.save_prefs(&Prefs { muted })
+    app.home.save_prefs(&Prefs {
+        muted,
+        ..app.home.prefs()
+    })
+}
+
+// ------------------------------------------------------------------ team work (through the relay)
+
+/// Colleagues and teams to transfer to.
+#[tauri::command]
+async fn directory(app: State<'_, App>) -> UiResult<Directory> {
+    Ok(app.engine()?.client().await.directory().await?)
+}
+
+/// Assign to me (`agent_id` = own id), transfer to a colleague (`agent_id`) or to a team
+/// (`team_id`); `force` (supervisors) assigns even past capacity or presence.
+#[tauri::command]
+async fn assign(
+    app: State<'_, App>,
+    conversation_id: i64,
+    agent_id: Option<i64>,
+    team_id: Option<i64>,
+    force: bool,
+) -> UiResult<Conversation> {
+    let req = AssignRequest {
+        agent_id,
+        team_id,
+        force,
+    };
+    Ok(app
+        .engine()?
+        .client()
+        .await
+        .assign(conversation_id, &req)
+        .await?)
+}
+
+#[tauri::command]
+async fn resolve(app: State<'_, App>, conversation_id: i64) -> UiResult<Conversation> {
+    Ok(app
+        .engine()?
+        .client()
+        .await
+        .resolve(conversation_id)
+        .await?)
+}
+
+#[tauri::command]
+async fn reopen(app: State<'_, App>, conversation_id: i64) -> UiResult<Conversation> {
+    Ok(app.engine()?.client().await.reopen(conversation_id).await?)
+}
+
+/// The supervisor snapshot (supervisors and admins; others get the relay's refusal).
+#[tauri::command]
+async fn monitor(app: State<'_, App>) -> UiResult<Monitor> {
+    Ok(app.engine()?.client().await.monitor().await?)
+}
+
+/// The status the person chooses; the automatic away then follows this choice.
+#[tauri::command]
+async fn set_status(app: State<'_, App>, status: AgentStatus) -> UiResult<AgentPresence> {
+    let answer = app.engine()?.client().await.set_status(status).await?;
+    {
+        let mut p = app.auto.presence.lock().expect("presence lock");
+        p.chosen = status;
+        p.auto_away = false;
+    }
+    app.home.save_prefs(&Prefs {
+        status: Some(status),
+        ..app.home.prefs()
+    })?;
+    Ok(answer)
+}
+
+/// Idle minutes before the automatic away; 0 turns it off.
+#[tauri::command]
+async fn set_idle_minutes(app: State<'_, App>, minutes: u32) -> UiResult<()> {
+    app.auto
+        .presence
+        .lock()
+        .expect("presence lock")
+        .idle_minutes = minutes;
+    app.home.save_prefs(&Prefs {
+        idle_minutes: minutes,
+        ..app.home.prefs()
+    })
+}
+
+/// Every tag in the cache with how many conversations carry it, most used first.
+#[tauri::command]
+async fn tags(app: State<'_, App>) -> UiResult<Vec<(String, i64)>> {
+    Ok(app.engine()?.cache().tags()?)
+}
+
+/// Replaces a customer's tags on the relay; the caches follow through the event log.
+#[tauri::command]
+async fn set_tags(
+    app: State<'_, App>,
+    contact_id: i64,
+    tags: Vec<String>,
+) -> UiResult<Vec<String>> {
+    Ok(app
+        .engine()?
+        .client()
+        .await
+        .set_tags(contact_id, &tags)
+        .await?)
+}
+
+/// A customer's internal notes from the cache, oldest first.
+#[tauri::command]
+async fn notes(app: State<'_, App>, contact_id: i64) -> UiResult<Vec<Note>> {
+    Ok(app.engine()?.cache().notes(contact_id)?)
+}
+
+#[tauri::command]
+async fn add_note(app: State<'_, App>, contact_id: i64, text: String) -> UiResult<Note> {
+    Ok(app
+        .engine()?
+        .client()
+        .await
+        .add_note(contact_id, &text)
+        .await?)
+}
+
+/// Benchmarks only (`scripts/bench-desktop.sh`): the inbox calls this once it shows its first rows.
+/// With `SWITCHBOARD_BENCH_READY` set it prints when (and exits if the value is `exit`); the
+/// permission to call it is granted only then (see `run`).
+#[tauri::command]
+fn bench_ready(handle: AppHandle, rows: usize) {
+    let Ok(mode) = std::env::var("SWITCHBOARD_BENCH_READY") else {
+        return;
+    };
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    println!("SWITCHBOARD_BENCH_READY unix_ms={ms:.1} rows={rows}");
+    if mode == "exit" {
+        handle.exit(0);
+    }
 }
 
 /// Resumes the last session: settings from disk, the token from the keychain.
@@ -267,23 +418,48 @@ pub fn run() {
         None => tracing_subscriber::fmt().with_env_filter(filter).try_init(),
     };
     let home = Home::locate();
-    let notices = Arc::new(Notices::new(home.prefs().muted));
+    let prefs = home.prefs();
+    let notices = Arc::new(Notices::new(prefs.muted));
+    let auto = idle::Auto::new(
+        prefs.status.unwrap_or(AgentStatus::Online),
+        prefs.idle_minutes,
+    );
     tauri::Builder::default()
         .plugin(tauri_plugin_notification::init())
         .manage(App {
             home,
             session: Mutex::new(None),
             notices,
+            auto,
             startup_error: Mutex::new(None),
         })
         .setup(|a| {
             use tauri::Manager;
             let handle = a.handle().clone();
             let app = a.state::<App>();
+            if std::env::var_os("SWITCHBOARD_BENCH_READY").is_some() {
+                a.add_capability(
+                    tauri::ipc::CapabilityBuilder::new("bench")
+                        .window("main")
+                        .permission("allow-bench-ready"),
+                )?;
+            }
             if let Err(e) = resume(&handle, &app) {
                 tracing::warn!(code = %e.code, message = %e.message, "could not resume the session");
                 *app.startup_error.lock().expect("lock") = Some(e);
             }
+            // Clicks on desktop notifications open their conversation.
+            {
+                use tauri_plugin_notification::NotificationExt;
+                let h = handle.clone();
+                let _ = handle
+                    .notification()
+                    .on_action(move |p| session::on_notification_action(&h, p));
+            }
+            if let Err(e) = tray::create(&handle) {
+                tracing::warn!(error = %e, "no tray icon");
+            }
+            idle::start(handle.clone());
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -308,7 +484,19 @@ pub fn run() {
             mark_read,
             templates,
             media,
-            set_muted
+            set_muted,
+            bench_ready,
+            directory,
+            assign,
+            resolve,
+            reopen,
+            monitor,
+            set_status,
+            set_idle_minutes,
+            tags,
+            set_tags,
+            notes,
+            add_note
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Switchboard desktop app");

@@ -55,6 +55,26 @@ impl Session {
     }
 }
 
+/// A click on a desktop notification (`tap`): bring the window forward and open the conversation
+/// the notification was about (its id is the conversation id).
+pub fn on_notification_action(
+    app: &AppHandle,
+    performed: &tauri_plugin_notification::ActionPerformed,
+) {
+    if performed.action_id() != "tap" {
+        return;
+    }
+    let Some(id) = performed.notification().map(|n| n.id()) else {
+        return;
+    };
+    tracing::debug!(conversation_id = id, "notification clicked");
+    crate::tray::show_main(app);
+    let _ = app.emit(
+        "open-conversation",
+        serde_json::json!({"conversation_id": id}),
+    );
+}
+
 /// Whether new customer messages in this conversation deserve a desktop notification:
 /// conversations assigned to me, and unassigned ones (nobody else is answering them).
 pub fn notifies_me(conv: &Conversation, me: i64) -> bool {
@@ -125,18 +145,12 @@ async fn forward(
     }
 }
 
-/// The unread count in the window title (the taskbar shows it).
-fn show_unread(app: &AppHandle, engine: &Engine) {
+/// The unread count in the window title, the badge and the tray.
+pub fn show_unread(app: &AppHandle, engine: &Engine) {
     let Ok(counts) = engine.cache().counts() else {
         return;
     };
-    if let Some(w) = app.get_webview_window("main") {
-        let title = match counts.unread_conversations {
-            0 => "Switchboard".to_string(),
-            n => format!("Switchboard ({n})"),
-        };
-        let _ = w.set_title(&title);
-    }
+    crate::tray::show_unread(app, counts.unread_conversations);
 }
 
 fn notify_new(app: &AppHandle, engine: &Engine, conversation_id: i64) {
@@ -183,11 +197,23 @@ fn notify_new(app: &AppHandle, engine: &Engine, conversation_id: i64) {
     } else {
         last.text.clone()
     };
-    if let Err(e) = app.notification().builder().title(&who).body(&body).show() {
+    // The conversation id is the notification's id: a click on it (see `on_notification_action`)
+    // opens that conversation.
+    let shown = match i32::try_from(conversation_id) {
+        Ok(id) => app
+            .notification()
+            .builder()
+            .id(id)
+            .title(&who)
+            .body(&body)
+            .show(),
+        Err(_) => app.notification().builder().title(&who).body(&body).show(),
+    };
+    if let Err(e) = shown {
         tracing::warn!(error = %e, "desktop notification failed");
     }
-    // The UI opens this conversation when the window is next focused (clicking the
-    // notification focuses the app).
+    // Where the notification server does not report clicks, the UI opens this conversation when
+    // the window is next focused.
     let _ = app.emit(
         "notified",
         serde_json::json!({"conversation_id": conversation_id}),
@@ -210,6 +236,7 @@ mod tests {
                 username: None,
                 name: None,
                 updated_at: 0,
+                tags: Vec::new(),
             },
             status: status.into(),
             assignee_id,

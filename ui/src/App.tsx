@@ -74,6 +74,7 @@ export function App() {
         me={info.user}
         initialState={info.state}
         initialMuted={info.muted}
+        initialPresence={info.presence}
         prefs={prefs}
         onSignedOut={() => setInfo({ ...info, user: null })}
       />

@@ -2,12 +2,21 @@ import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { api, asUiError } from "./api";
 import { useUi } from "./App";
 import { formatTime } from "./i18n";
-import { canSendFreeText, formatCountdown, tickGlyph, tickInfo, windowState } from "./logic";
-import type { Conversation, Message, Template, TimelineItem, UiError, User } from "./types";
+import { canSendFreeText, formatCountdown, groupReactions, tickGlyph, tickInfo, windowState, type Reaction } from "./logic";
+import { ConversationActions } from "./Team";
+import type { Conversation, Directory, Message, Template, TimelineItem, UiError, User } from "./types";
 
 const PAGE = 200;
 
-export function ConversationView(props: { conv: Conversation; me: User; online: boolean; tick: number }) {
+export function ConversationView(props: {
+  conv: Conversation;
+  me: User;
+  online: boolean;
+  tick: number;
+  directory: Directory | null;
+  loadDirectory: () => void;
+  onUpdated: (c: Conversation) => void;
+}) {
   const { t } = useUi();
   const { conv } = props;
   const [items, setItems] = useState<TimelineItem[] | null>(null);
@@ -41,6 +50,8 @@ export function ConversationView(props: { conv: Conversation; me: User; online: 
   const byId = new Map<number, Message>();
   for (const i of items ?? []) if (i.kind === "message") byId.set(i.id, i);
   const name = conv.contact.name ?? (conv.contact.wa_id ? "+" + conv.contact.wa_id : "?");
+  // Reactions sit on the message they react to, as in WhatsApp.
+  const grouped = groupReactions(items ?? []);
 
   return (
     <section className="conversation" data-testid="conversation-view" data-conversation-id={conv.id}>
@@ -51,13 +62,21 @@ export function ConversationView(props: { conv: Conversation; me: User; online: 
           {w.phase === "closing" && t("windowClosing", { time: formatCountdown(w.left) })}
           {(w.phase === "closed" || w.phase === "none") && t("windowShut")}
         </span>
+        <ConversationActions conv={conv} me={props.me} directory={props.directory} loadDirectory={props.loadDirectory} onUpdated={props.onUpdated} />
       </header>
       <div className="messages" ref={scroller} aria-live="polite">
         {error && <p className="error" role="alert">{error.message}</p>}
         {items === null && !error && <div className="skeleton tall" />}
-        {items?.map((item) => (
-          <Bubble key={item.kind === "message" ? `m${item.id}` : `p${item.client_id}`} item={item} quoted={item.kind === "message" && item.reply_to ? byId.get(item.reply_to) ?? null : null} onReply={setReplyTo} />
-        ))}
+        {items &&
+          grouped.items.map((item) => (
+            <Bubble
+              key={item.kind === "message" ? `m${item.id}` : `p${item.client_id}`}
+              item={item}
+              quoted={item.kind === "message" && item.reply_to ? byId.get(item.reply_to) ?? null : null}
+              reactions={item.kind === "message" ? grouped.reactions.get(item.id) ?? [] : []}
+              onReply={setReplyTo}
+            />
+          ))}
       </div>
       {freeText ? (
         <Composer conv={conv} replyTo={replyTo} clearReply={() => setReplyTo(null)} />
@@ -68,7 +87,7 @@ export function ConversationView(props: { conv: Conversation; me: User; online: 
   );
 }
 
-function Bubble(props: { item: TimelineItem; quoted: Message | null; onReply: (m: Message) => void }) {
+function Bubble(props: { item: TimelineItem; quoted: Message | null; reactions: Reaction[]; onReply: (m: Message) => void }) {
   const { t, lang } = useUi();
   const { item } = props;
   const tick = tickInfo(item);
@@ -108,6 +127,22 @@ function Bubble(props: { item: TimelineItem; quoted: Message | null; onReply: (m
           <button className="link small" onClick={() => props.onReply(item)}>{t("reply")}</button>
         )}
       </div>
+      {props.reactions.length > 0 && (
+        <div className="reactions" data-testid="reactions">
+          {props.reactions.map((r) => (
+            <span
+              key={r.from}
+              className={"reaction-chip " + r.from}
+              data-testid="reaction"
+              data-from={r.from}
+              title={t(r.from === "customer" ? "reactionCustomer" : "reactionBusiness", { emoji: r.emoji })}
+              aria-label={t(r.from === "customer" ? "reactionCustomer" : "reactionBusiness", { emoji: r.emoji })}
+            >
+              {r.emoji}
+            </span>
+          ))}
+        </div>
+      )}
       {tick?.status === "failed" && (
         <div className="failure" role="alert">
           <span data-testid="failure-reason">{t("failed")}: {tick.reason}</span>

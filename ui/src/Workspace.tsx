@@ -3,11 +3,13 @@ import { api } from "./api";
 import { useUi, type Prefs } from "./App";
 import { Inbox } from "./Inbox";
 import { ConversationView } from "./ConversationView";
-import { defaultFilter, filterConversations, upsert, type ListFilter } from "./logic";
-import type { Change, ConnectionState, Conversation, SearchHit, User } from "./types";
+import { MonitorView } from "./Monitor";
+import { CustomerExtras, StatusMenu } from "./Team";
+import { defaultFilter, filterConversations, isSupervisor, upsert, type ListFilter } from "./logic";
+import type { Change, ConnectionState, Conversation, Directory, Presence, SearchHit, User } from "./types";
 
 /** The signed-in app: one small store (conversations, selection, state) fed by change events. */
-export function Workspace(props: { me: User; initialState: ConnectionState; initialMuted: boolean; prefs: Prefs; onSignedOut: () => void }) {
+export function Workspace(props: { me: User; initialState: ConnectionState; initialMuted: boolean; initialPresence: Presence; prefs: Prefs; onSignedOut: () => void }) {
   const { t } = useUi();
   const [all, setAll] = useState<Conversation[] | null>(null);
   const [filter, setFilter] = useState<ListFilter>(defaultFilter);
@@ -20,6 +22,12 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [muted, setMuted] = useState(props.initialMuted);
   const [showPanel, setShowPanel] = useState(true);
+  const [presence, setPresence] = useState<Presence>(props.initialPresence);
+  const [directory, setDirectory] = useState<Directory | null>(null);
+  const [monitorOpen, setMonitorOpen] = useState(false);
+  const [contactsTick, setContactsTick] = useState(0);
+  const allRef = useRef<Conversation[] | null>(null);
+  allRef.current = all;
   const searchRef = useRef<HTMLInputElement>(null);
   const notifiedRef = useRef<number | null>(null);
   const openRef = useRef<number | null>(null);
@@ -29,6 +37,20 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
     api.conversations({ view: "all" }).then(setAll, () => setAll((a) => a ?? []));
   }, []);
 
+  const refreshConversations = useCallback((ids: number[]) => {
+    Promise.all(ids.map((id) => api.conversation(id).then((x) => ({ x }), () => ({ gone: id })))).then((res) => {
+      const changed = res.flatMap((r) => ("x" in r ? [r.x] : []));
+      const removed = res.flatMap((r) => ("gone" in r ? [r.gone] : []));
+      setAll((list) => upsert(list ?? [], changed, removed));
+    });
+  }, []);
+
+  // Colleagues and teams (names of assignees, transfer targets): fetched when needed.
+  const loadDirectory = useCallback(() => {
+    api.directory().then(setDirectory, () => {});
+  }, []);
+  useEffect(loadDirectory, [loadDirectory]);
+
   useEffect(() => {
     reloadAll();
     const unlisten = [
@@ -36,12 +58,17 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
         switch (c.type) {
           case "conversations":
             if (c.ids.length > 200) return reloadAll();
-            Promise.all(c.ids.map((id) => api.conversation(id).then((x) => ({ x }), () => ({ gone: id })))).then((res) => {
-              const changed = res.flatMap((r) => ("x" in r ? [r.x] : []));
-              const removed = res.flatMap((r) => ("gone" in r ? [r.gone] : []));
-              setAll((list) => upsert(list ?? [], changed, removed));
-            });
+            refreshConversations(c.ids);
             break;
+          case "contacts": {
+            // Tags or notes changed: the conversations of these customers carry the contact.
+            const ids = new Set(c.ids);
+            const convs = (allRef.current ?? []).filter((x) => ids.has(x.contact.id)).map((x) => x.id);
+            if (convs.length > 200) reloadAll();
+            else if (convs.length > 0) refreshConversations(convs);
+            setContactsTick((n) => n + 1);
+            break;
+          }
           case "timeline":
             if (c.conversation_id === openRef.current) setTimelineTick((n) => n + 1);
             break;
@@ -60,6 +87,13 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
       api.onNotified((id) => {
         notifiedRef.current = id;
       }),
+      // A click on the notification itself (where the notification server reports it).
+      api.onOpenConversation((id) => {
+        notifiedRef.current = null;
+        setMonitorOpen(false);
+        setOpenId(id);
+      }),
+      api.onPresence(setPresence),
     ];
     // The state may have moved before we listened (sign-in starts syncing at once).
     Promise.all(unlisten).then(() => api.appInfo().then((i) => setState(i.state), () => {}));
@@ -75,7 +109,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
       window.removeEventListener("focus", onFocus);
       unlisten.forEach((p) => p.then((f) => f()));
     };
-  }, [reloadAll]);
+  }, [reloadAll, refreshConversations]);
 
   // Local search: instant, from the cache.
   useEffect(() => {
@@ -93,7 +127,9 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
 
   const open = useCallback((id: number) => {
     setOpenId(id);
+    setMonitorOpen(false);
   }, []);
+  const updated = useCallback((c: Conversation) => setAll((list) => upsert(list ?? [], [c])), []);
 
   // Keyboard: Ctrl/Cmd+K or "/" focuses search; arrows move; Enter opens; Escape leaves search.
   useEffect(() => {
@@ -148,9 +184,15 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
             setCursor(-1);
           }}
         />
+        <StatusMenu presence={presence} setPresence={setPresence} />
         <span data-testid="connection-state" data-state={state} className={"conn " + state} role="status" title={stateLabel}>
           <span className="dot" aria-hidden /> {state === "offline" ? t("offline") : stateLabel}
         </span>
+        {isSupervisor(props.me) && (
+          <button data-testid="open-monitor" aria-pressed={monitorOpen} className={monitorOpen ? "active" : ""} onClick={() => setMonitorOpen((x) => !x)}>
+            {t("monitor")}
+          </button>
+        )}
         <button className="icon" data-testid="toggle-panel" onClick={() => setShowPanel((s) => !s)} aria-label={t("customer")}>
           ☰
         </button>
@@ -175,14 +217,25 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
           open(id);
         }}
       />
-      {openConv ? (
-        <ConversationView key={openConv.id} conv={openConv} me={props.me} online={state === "online"} tick={timelineTick} />
+      {monitorOpen && isSupervisor(props.me) ? (
+        <MonitorView all={all ?? []} onOpen={open} onClose={() => setMonitorOpen(false)} />
+      ) : openConv ? (
+        <ConversationView
+          key={openConv.id}
+          conv={openConv}
+          me={props.me}
+          online={state === "online"}
+          tick={timelineTick}
+          directory={directory}
+          loadDirectory={loadDirectory}
+          onUpdated={updated}
+        />
       ) : (
         <section className="conversation empty-state">
           <p>{t("pickConversation")}</p>
         </section>
       )}
-      {showPanel && (
+      {showPanel && !(monitorOpen && isSupervisor(props.me)) && (
         <aside className="panel" data-testid="customer-panel">
           {openConv && (
             <>
@@ -195,6 +248,15 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
                 <dt>{t("status")}</dt>
                 <dd>{openConv.status === "resolved" ? t("resolved") : t("open")}</dd>
               </dl>
+              <CustomerExtras
+                key={openConv.contact.id}
+                conv={openConv}
+                contactsTick={contactsTick}
+                onUpdated={(tags) => {
+                  const cid = openConv.contact.id;
+                  setAll((list) => (list ?? []).map((c) => (c.contact.id === cid ? { ...c, contact: { ...c.contact, tags } } : c)));
+                }}
+              />
             </>
           )}
         </aside>
@@ -202,6 +264,12 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
       {settingsOpen && (
         <Settings
           prefs={props.prefs}
+          idleMinutes={presence.idle_minutes}
+          setIdleMinutes={(n) => {
+            const before = presence.idle_minutes;
+            setPresence((p) => ({ ...p, idle_minutes: n }));
+            api.setIdleMinutes(n).catch(() => setPresence((p) => ({ ...p, idle_minutes: before })));
+          }}
           muted={muted}
           setMuted={(m) => {
             setMuted(m);
@@ -215,7 +283,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
   );
 }
 
-function Settings(props: { prefs: Prefs; muted: boolean; setMuted: (m: boolean) => void; onClose: () => void; onSignOut: (wipe: boolean) => void }) {
+function Settings(props: { prefs: Prefs; idleMinutes: number; setIdleMinutes: (n: number) => void; muted: boolean; setMuted: (m: boolean) => void; onClose: () => void; onSignOut: (wipe: boolean) => void }) {
   const { t } = useUi();
   const [wipe, setWipe] = useState(false);
   return (
@@ -241,6 +309,21 @@ function Settings(props: { prefs: Prefs; muted: boolean; setMuted: (m: boolean) 
             <option value="light">{t("light")}</option>
             <option value="dark">{t("dark")}</option>
           </select>
+        </label>
+        <label>
+          {t("idleMinutes")}
+          <input
+            type="number"
+            data-testid="idle-minutes"
+            min={0}
+            max={240}
+            step={1}
+            value={props.idleMinutes}
+            onChange={(e) => {
+              const n = Math.round(Number(e.target.value));
+              if (Number.isFinite(n) && n >= 0 && n <= 240) props.setIdleMinutes(n);
+            }}
+          />
         </label>
         <hr />
         <label className="row">

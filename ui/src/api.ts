@@ -4,8 +4,13 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo,
   Change,
+  AgentStatus,
   Conversation,
+  Directory,
+  Monitor,
+  Note,
   Pending,
+  Presence,
   SearchHit,
   Template,
   TimelineItem,
@@ -17,6 +22,7 @@ export interface ListQuery {
   view: "mine" | "unassigned" | "all";
   status?: string | null;
   phone_number_id?: string | null;
+  tag?: string | null;
   unread_only?: boolean;
   limit?: number;
 }
@@ -55,6 +61,26 @@ export const api = {
   templates: (phoneNumberId: string) => call<Template[]>("templates", { phoneNumberId }),
   media: (messageId: number) => call<string>("media", { messageId }),
   setMuted: (muted: boolean) => call<void>("set_muted", { muted }),
+  /** Benchmarks only: granted when the app runs with SWITCHBOARD_BENCH_READY (scripts/bench-desktop.sh). */
+  benchReady: (rows: number) => call<void>("bench_ready", { rows }),
+  directory: () => call<Directory>("directory"),
+  /** Assign to me (agentId = own id), transfer to a colleague (agentId) or a team (teamId). */
+  assign: (conversationId: number, target: { agentId?: number | null; teamId?: number | null }, force = false) =>
+    call<Conversation>("assign", { conversationId, agentId: target.agentId ?? null, teamId: target.teamId ?? null, force }),
+  resolve: (conversationId: number) => call<Conversation>("resolve", { conversationId }),
+  reopen: (conversationId: number) => call<Conversation>("reopen", { conversationId }),
+  monitor: () => call<Monitor>("monitor"),
+  setStatus: (status: AgentStatus) => call<unknown>("set_status", { status }),
+  setIdleMinutes: (minutes: number) => call<void>("set_idle_minutes", { minutes }),
+  /** Every tag in the cache with its conversation count, most used first. */
+  tags: () => call<[string, number][]>("tags"),
+  setTags: (contactId: number, tags: string[]) => call<string[]>("set_tags", { contactId, tags }),
+  notes: (contactId: number) => call<Note[]>("notes", { contactId }),
+  addNote: (contactId: number, text: string) => call<Note>("add_note", { contactId, text }),
+  onPresence: (f: (p: Presence) => void): Promise<UnlistenFn> => listen<Presence>("presence", (e) => f(e.payload)),
+  /** A click on a desktop notification (where the notification server reports clicks). */
+  onOpenConversation: (f: (conversationId: number) => void): Promise<UnlistenFn> =>
+    listen<{ conversation_id: number }>("open-conversation", (e) => f(e.payload.conversation_id)),
   onChange: (f: (c: Change) => void): Promise<UnlistenFn> =>
     listen<Change>("change", (e) => f(e.payload)),
   onNotified: (f: (conversationId: number) => void): Promise<UnlistenFn> =>

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
 import {
+  actionsFor,
+  errorKind,
+  formatDuration,
+  groupReactions,
+  loadLevel,
+  nextFetchDelay,
+  normalizeTag,
+  sortAgents,
+  tagsOf,
+  withTag,
+  withoutTag,
   canSendFreeText,
   filterConversations,
   formatCountdown,
@@ -13,7 +24,7 @@ import {
   WINDOW_MS,
   type ListFilter,
 } from "./logic";
-import type { Conversation, Message, Pending } from "./types";
+import type { Conversation, Message, MonitorAgent, Pending, TimelineItem, User } from "./types";
 
 const ME = 7;
 function conv(id: number, over: Partial<Conversation> = {}): Conversation {
@@ -37,7 +48,7 @@ const list = [
   conv(4, { assignee_id: ME, status: "resolved" }),
   conv(5, { assignee_id: null, phone_number_id: "pn2" }),
 ];
-const f = (over: Partial<ListFilter>): ListFilter => ({ view: "all", number: null, status: null, unreadOnly: false, ...over });
+const f = (over: Partial<ListFilter>): ListFilter => ({ view: "all", number: null, status: null, unreadOnly: false, tag: null, ...over });
 const ids = (cs: Conversation[]) => cs.map((c) => c.id);
 
 describe("list filters", () => {
@@ -139,5 +150,134 @@ describe("search highlights", () => {
       { text: "?", hit: false },
     ]);
     expect(splitHits("plain")).toEqual([{ text: "plain", hit: false }]);
+  });
+});
+
+describe("tag filter", () => {
+  const tagged = [
+    conv(1, { contact: { id: 1, wa_id: "491", bsuid: null, username: null, name: "A", tags: ["vip", "b2b"] } }),
+    conv(2, { contact: { id: 2, wa_id: "492", bsuid: null, username: null, name: "B", tags: ["vip"] } }),
+    conv(3, { contact: { id: 3, wa_id: "493", bsuid: null, username: null, name: "C" } }),
+  ];
+  it("keeps only customers with the tag", () => {
+    expect(filterConversations(tagged, f({ tag: "vip" }), ME).map((c) => c.id)).toEqual([1, 2]);
+    expect(filterConversations(tagged, f({ tag: "b2b" }), ME).map((c) => c.id)).toEqual([1]);
+    expect(filterConversations(tagged, f({ tag: null }), ME).map((c) => c.id)).toEqual([1, 2, 3]);
+    expect(filterConversations(tagged, f({ tag: "nope" }), ME)).toEqual([]);
+  });
+  it("offers the tags present, most used first", () => {
+    expect(tagsOf(tagged)).toEqual(["vip", "b2b"]);
+    expect(tagsOf([])).toEqual([]);
+  });
+  it("normalizes what is typed", () => {
+    expect(normalizeTag("  VIP ")).toBe("vip");
+    expect(normalizeTag("key account")).toBe("key-account");
+    expect(normalizeTag("   ")).toBeNull();
+    expect(withTag(["vip"], "VIP")).toEqual(["vip"]);
+    expect(withTag(["vip"], "b2b")).toEqual(["vip", "b2b"]);
+    expect(withTag(["vip"], " ")).toEqual(["vip"]);
+    expect(withoutTag(["vip", "b2b"], "vip")).toEqual(["b2b"]);
+  });
+});
+
+describe("reactions", () => {
+  let nextId = 100;
+  const msg = (over: Partial<Message>): Message => ({
+    kind: "message",
+    id: nextId++,
+    conversation_id: 1,
+    direction: "inbound",
+    wamid: null,
+    type: "text",
+    text: "",
+    content: {},
+    status: null,
+    error: null,
+    reply_to: null,
+    created_at: nextId,
+    ...over,
+  });
+  const react = (target: string, emoji: string | null, direction: "inbound" | "outbound" = "inbound") =>
+    msg({ type: "reaction", direction, text: emoji ?? "", content: { type: "reaction", message_id: target, emoji } });
+
+  it("attaches a reaction to its message and hides the bubble", () => {
+    const out = msg({ direction: "outbound", wamid: "wamid.A", text: "Your order shipped", status: "read" });
+    const r = react("wamid.A", "👍");
+    const g = groupReactions([out, r]);
+    expect(g.items).toEqual([out]);
+    expect(g.reactions.get(out.id)).toEqual([{ emoji: "👍", from: "customer" }]);
+  });
+
+  it("keeps only the latest reaction of each side; a removal clears it", () => {
+    const a = msg({ wamid: "wamid.B", text: "hi" });
+    const items: TimelineItem[] = [a, react("wamid.B", "👍"), react("wamid.B", "❤️"), react("wamid.B", "😂", "outbound")];
+    expect(groupReactions(items).reactions.get(a.id)).toEqual([
+      { emoji: "❤️", from: "customer" },
+      { emoji: "😂", from: "business" },
+    ]);
+    const removed = groupReactions([...items, react("wamid.B", null)]);
+    expect(removed.items).toEqual([a]);
+    expect(removed.reactions.get(a.id)).toEqual([{ emoji: "😂", from: "business" }]);
+  });
+
+  it("shows a reaction to a message not loaded as its own bubble, latest only", () => {
+    const r1 = react("wamid.OLD", "👍");
+    const r2 = react("wamid.OLD", "🙏");
+    const g = groupReactions([r1, r2]);
+    expect(g.items).toEqual([r2]);
+    expect(g.reactions.size).toBe(0);
+    // Removed, and the target is not here: nothing to show.
+    expect(groupReactions([r1, react("wamid.OLD", null)]).items).toEqual([]);
+  });
+
+  it("reads the fixture's content shape and leaves other messages alone", () => {
+    const target = msg({ wamid: "wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBQwMDAwQTFCMkMzRDRFNUY2MDA2QQA=", text: "hello" });
+    const r = msg({ type: "reaction", content: { type: "reaction", message_id: target.wamid, emoji: "\ud83d\udc4d" } });
+    const text = msg({ text: "more" });
+    const g = groupReactions([target, r, text]);
+    expect(g.items).toEqual([target, text]);
+    expect(g.reactions.get(target.id)).toEqual([{ emoji: "👍", from: "customer" }]);
+  });
+});
+
+describe("conversation actions", () => {
+  const me: User = { id: ME, email: "a@x", name: "A", role: "agent" };
+  it("offers assign to me, transfer and resolve on open ones, reopen on resolved ones", () => {
+    expect(actionsFor(conv(1), me)).toEqual(["assignToMe", "transfer", "resolve"]);
+    expect(actionsFor(conv(1, { assignee_id: ME }), me)).toEqual(["transfer", "resolve"]);
+    expect(actionsFor(conv(1, { assignee_id: 99 }), me)).toEqual(["assignToMe", "transfer", "resolve"]);
+    expect(actionsFor(conv(1, { status: "resolved" }), me)).toEqual(["reopen"]);
+  });
+  it("knows the relay's error codes", () => {
+    expect(errorKind("conflict")).toBe("conflict");
+    expect(errorKind("offline")).toBe("offline");
+    expect(errorKind("weird")).toBe("other");
+  });
+});
+
+describe("monitor", () => {
+  const agent = (id: number, name: string): MonitorAgent => ({
+    id, name, email: "", role: "agent", user_id: id, status: "online", presence: "online", connections: 1, open: 0, capacity: 5,
+    teams: [], skills: [], first_response: { count: 0, avg_s: null, median_s: null, p90_s: null }, resolved_last_hour: 0, overdue: 0,
+  });
+  it("keeps rows in a stable order", () => {
+    expect(sortAgents([agent(3, "Carla"), agent(1, "Anna"), agent(2, "Anna")]).map((a) => a.id)).toEqual([1, 2, 3]);
+  });
+  it("grades load", () => {
+    expect(loadLevel(0, 5)).toBe("idle");
+    expect(loadLevel(2, 5)).toBe("ok");
+    expect(loadLevel(4, 5)).toBe("busy");
+    expect(loadLevel(5, 5)).toBe("over");
+    expect(loadLevel(1, 0)).toBe("over");
+  });
+  it("formats durations", () => {
+    expect(formatDuration(null, "en")).toBe("—");
+    expect(formatDuration(42.4, "en")).toBe("42 s");
+    expect(formatDuration(185, "de")).toBe("3 min");
+    expect(formatDuration(3900, "en")).toBe("1 h 05 min");
+  });
+  it("throttles re-fetches", () => {
+    expect(nextFetchDelay(0, 10_000, 2000)).toBe(0);
+    expect(nextFetchDelay(9_000, 10_000, 2000)).toBe(1000);
   });
 });

@@ -1,6 +1,6 @@
 // Pure UI logic (no React, no backend): list filters, the 24-hour window, delivery ticks,
 // search highlights. Unit-tested in logic.test.ts.
-import type { Conversation, TimelineItem } from "./types";
+import type { Conversation, Message, MonitorAgent, TimelineItem, User } from "./types";
 
 export type View = "mine" | "unassigned" | "all";
 
@@ -11,9 +11,11 @@ export interface ListFilter {
   /** "open", "resolved", or null for both. */
   status: string | null;
   unreadOnly: boolean;
+  /** Only customers carrying this tag, or null for any. */
+  tag: string | null;
 }
 
-export const defaultFilter: ListFilter = { view: "all", number: null, status: "open", unreadOnly: false };
+export const defaultFilter: ListFilter = { view: "all", number: null, status: "open", unreadOnly: false, tag: null };
 
 export function matches(c: Conversation, f: ListFilter, me: number | null): boolean {
   if (f.view === "mine" && (me === null || c.assignee_id !== me)) return false;
@@ -21,6 +23,7 @@ export function matches(c: Conversation, f: ListFilter, me: number | null): bool
   if (f.number !== null && c.phone_number_id !== f.number) return false;
   if (f.status !== null && c.status !== f.status) return false;
   if (f.unreadOnly && c.unread_count <= 0) return false;
+  if (f.tag !== null && !(c.contact.tags ?? []).includes(f.tag)) return false;
   return true;
 }
 
@@ -54,6 +57,31 @@ export function upsert(list: Conversation[], changed: Conversation[], removed: n
 /** The business numbers present in the list, for the number filter. */
 export function numbersOf(list: Conversation[]): string[] {
   return [...new Set(list.map((c) => c.phone_number_id))].sort();
+}
+
+// ---------------------------------------------------------------- tags
+
+/** A tag as the relay keeps it: trimmed, lower case, inner whitespace as one dash; null if empty. */
+export function normalizeTag(input: string): string | null {
+  const t = input.trim().toLowerCase().replace(/\s+/g, "-");
+  return t ? t : null;
+}
+
+/** The tags with one more (normalized, no duplicates), or the same list if nothing to add. */
+export function withTag(tags: string[], input: string): string[] {
+  const t = normalizeTag(input);
+  return t === null || tags.includes(t) ? tags : [...tags, t];
+}
+
+export function withoutTag(tags: string[], tag: string): string[] {
+  return tags.filter((t) => t !== tag);
+}
+
+/** The tags present in the list, most conversations first, then by name (for the tag filter). */
+export function tagsOf(list: Conversation[]): string[] {
+  const n = new Map<string, number>();
+  for (const c of list) for (const t of c.contact.tags ?? []) n.set(t, (n.get(t) ?? 0) + 1);
+  return [...n.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([t]) => t);
 }
 
 export function moveSelection(current: number, delta: number, length: number): number {
@@ -171,4 +199,126 @@ export function splitHits(snippet: string): Segment[] {
   }
   if (cur) out.push({ text: cur, hit });
   return out;
+}
+
+// ---------------------------------------------------------------- reactions
+
+export interface Reaction {
+  emoji: string;
+  /** Who reacted: the customer (inbound) or the business (outbound). */
+  from: "customer" | "business";
+}
+
+export interface Grouped {
+  /** The timeline without the reaction messages that attach to a shown message. */
+  items: TimelineItem[];
+  /** Reactions per message id (the latest of each side; removed reactions are gone). */
+  reactions: Map<number, Reaction[]>;
+}
+
+function isReaction(i: TimelineItem): boolean {
+  return i.kind === "message" && i.type === "reaction";
+}
+
+/** The wamid a reaction message points at, and its emoji (null: the reaction was removed). */
+export function reactionOf(m: Message): { target: string | null; emoji: string | null } {
+  const c = m.content ?? {};
+  const r = c.reaction ?? c;
+  const target = typeof r.message_id === "string" && r.message_id ? r.message_id : null;
+  const emoji = typeof r.emoji === "string" && r.emoji ? r.emoji : null;
+  return { target, emoji };
+}
+
+/**
+ * WhatsApp shows a reaction on the message it reacts to, not as a message of its own. Each side
+ * (customer, business) has at most one reaction per message: the latest one counts, and a
+ * reaction without an emoji removes it. A reaction whose target is not in the timeline (an older
+ * page) stays visible as its own bubble, the latest one per target only.
+ */
+export function groupReactions(items: TimelineItem[]): Grouped {
+  const byWamid = new Map<string, number>();
+  for (const i of items) if (i.kind === "message" && i.wamid && !isReaction(i)) byWamid.set(i.wamid, i.id);
+  // Latest reaction per (target, side); items come oldest first.
+  const latest = new Map<string, Message>();
+  for (const i of items) {
+    if (i.kind !== "message" || !isReaction(i)) continue;
+    const { target } = reactionOf(i);
+    if (target === null) continue;
+    latest.set(`${target}|${i.direction}`, i);
+  }
+  const reactions = new Map<number, Reaction[]>();
+  const orphans = new Set<Message>();
+  for (const m of latest.values()) {
+    const { target, emoji } = reactionOf(m);
+    const id = byWamid.get(target!);
+    if (emoji === null) continue;
+    if (id === undefined) {
+      orphans.add(m);
+      continue;
+    }
+    const list = reactions.get(id) ?? [];
+    list.push({ emoji, from: m.direction === "inbound" ? "customer" : "business" });
+    reactions.set(id, list);
+  }
+  return { items: items.filter((i) => i.kind !== "message" || !isReaction(i) || orphans.has(i) || reactionOf(i).target === null), reactions };
+}
+
+// ---------------------------------------------------------------- conversation actions
+
+export type ConvAction = "assignToMe" | "transfer" | "resolve" | "reopen";
+
+/** The header actions a conversation offers: resolved ones can only be reopened. */
+export function actionsFor(c: Conversation, me: User): ConvAction[] {
+  if (c.status === "resolved") return ["reopen"];
+  const out: ConvAction[] = [];
+  if (c.assignee_id !== me.id) out.push("assignToMe");
+  out.push("transfer", "resolve");
+  return out;
+}
+
+export function isSupervisor(me: User): boolean {
+  return me.role === "supervisor" || me.role === "admin";
+}
+
+/** The error codes the UI has words for; anything else is shown with the generic headline. */
+export const knownErrors = ["offline", "forbidden", "not_found", "conflict", "invalid", "bad_request", "auth_expired", "unauthorized"] as const;
+export type KnownError = (typeof knownErrors)[number];
+export function errorKind(code: string): KnownError | "other" {
+  return (knownErrors as readonly string[]).includes(code) ? (code as KnownError) : "other";
+}
+
+// ---------------------------------------------------------------- the supervisor monitor
+
+/** Agents in a fixed order (name, then id) so rows never jump when numbers change. */
+export function sortAgents(agents: MonitorAgent[]): MonitorAgent[] {
+  return [...agents].sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id);
+}
+
+export type Load = "idle" | "ok" | "busy" | "over";
+
+/** How loaded an agent is: nothing open, some, at least 80 % of capacity, at or past capacity. */
+export function loadLevel(open: number, capacity: number): Load {
+  if (open <= 0) return "idle";
+  if (capacity <= 0 || open >= capacity) return "over";
+  return open / capacity >= 0.8 ? "busy" : "ok";
+}
+
+/** "45 s", "3 min", "1 h 05 min" (units are the same in German and English); "—" for none. */
+export function formatDuration(seconds: number | null | undefined, lang: string): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "—";
+  const s = Math.max(0, Math.round(seconds));
+  const nf = new Intl.NumberFormat(lang);
+  if (s < 60) return `${nf.format(s)} s`;
+  if (s < 3600) return `${nf.format(Math.floor(s / 60))} min`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return `${nf.format(h)} h ${String(m).padStart(2, "0")} min`;
+}
+
+/**
+ * When to fetch the monitor again after a change event arrived at `now`: at once if the last
+ * fetch is at least `gap` ms old, otherwise when it will be (events in between are coalesced).
+ */
+export function nextFetchDelay(lastFetchAt: number, now: number, gap: number): number {
+  return Math.max(0, lastFetchAt + gap - now);
 }

@@ -16,6 +16,8 @@ export interface Contact {
   bsuid: string | null;
   username: string | null;
   name: string | null;
+  /** Lower-case labels; absent from older relays' snapshots. */
+  tags?: string[];
 }
 
 export interface Conversation {
@@ -44,6 +46,8 @@ export interface Message {
   id: number;
   conversation_id: number;
   direction: "inbound" | "outbound";
+  /** Meta's message id (outbound ones once sent); reactions name their target by it. */
+  wamid?: string | null;
   type: string;
   text: string;
   content: any;
@@ -102,5 +106,94 @@ export interface AppInfo {
   relay_url: string | null;
   state: ConnectionState;
   muted: boolean;
+  presence: Presence;
   keychain_error: UiError | null;
+}
+
+export type AgentStatus = "online" | "away" | "offline";
+
+/** The person's chosen status, whether the app set `away` itself (idle or locked), the idle minutes. */
+export interface Presence {
+  chosen: AgentStatus;
+  auto_away: boolean;
+  idle_minutes: number;
+}
+
+export interface DirectoryAgent {
+  id: number;
+  name: string;
+  role: Role;
+  presence: AgentStatus;
+}
+
+export interface Directory {
+  agents: DirectoryAgent[];
+  teams: { id: number; name: string }[];
+}
+
+export interface Note {
+  id: number;
+  contact_id: number;
+  author_id: number | null;
+  author_name: string;
+  text: string;
+  created_at: number;
+}
+
+export interface Durations {
+  count: number;
+  avg_s: number | null;
+  median_s: number | null;
+  p90_s: number | null;
+}
+
+export interface MonitorAgent {
+  id: number;
+  name: string;
+  email: string;
+  role: Role;
+  user_id: number;
+  status: AgentStatus;
+  presence: AgentStatus;
+  connections: number;
+  open: number;
+  capacity: number;
+  teams: number[];
+  skills: string[];
+  first_response: Durations;
+  resolved_last_hour: number;
+  overdue: number;
+}
+
+export interface MonitorTeam {
+  id: number;
+  name: string;
+  members: number[];
+  online: number;
+  open: number;
+  capacity: number;
+  first_response: Durations;
+  resolved_last_hour: number;
+  overdue: number;
+  queue_length: number;
+  longest_wait_s: number | null;
+}
+
+export interface OverdueConversation {
+  conversation_id: number;
+  assignee_id: number | null;
+  phone_number_id: string;
+  waiting_since: number;
+  waiting_s: number;
+}
+
+export interface Monitor {
+  at: number;
+  agents: MonitorAgent[];
+  teams: MonitorTeam[];
+  queue_length: number;
+  longest_wait_s: number | null;
+  first_response: Durations;
+  overdue: OverdueConversation[];
+  head: number;
 }
