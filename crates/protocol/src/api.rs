@@ -532,6 +532,10 @@ pub struct TemplateSend {
     /// Body parameters, in order.
     #[serde(default)]
     pub parameters: Vec<String>,
+    /// Text header parameters, in order (for a template whose header has `{{1}}`). Absent or
+    /// empty for templates without header parameters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub header_parameters: Vec<String>,
 }
 
 impl SendRequest {

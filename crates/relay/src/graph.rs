@@ -292,13 +292,22 @@ pub fn send_payload(
         }
         SendRequest::Template { template, .. } => {
             let mut t = json!({ "name": template.name, "language": { "code": template.language } });
-            if !template.parameters.is_empty() {
-                let params: Vec<Value> = template
-                    .parameters
-                    .iter()
+            let text_params = |list: &[String]| -> Vec<Value> {
+                list.iter()
                     .map(|p| json!({ "type": "text", "text": p }))
-                    .collect();
-                t["components"] = json!([{ "type": "body", "parameters": params }]);
+                    .collect()
+            };
+            let mut components = Vec::new();
+            if !template.header_parameters.is_empty() {
+                components.push(json!({ "type": "header", "parameters": text_params(&template.header_parameters) }));
+            }
+            if !template.parameters.is_empty() {
+                components.push(
+                    json!({ "type": "body", "parameters": text_params(&template.parameters) }),
+                );
+            }
+            if !components.is_empty() {
+                t["components"] = json!(components);
             }
             body["template"] = t;
         }
@@ -357,6 +366,7 @@ mod tests {
                     name: "order_update".into(),
                     language: "de".into(),
                     parameters: vec!["Ana".into(), "42".into()],
+                    header_parameters: Vec::new(),
                 },
                 reply_to: None,
             },
@@ -370,6 +380,29 @@ mod tests {
         assert_eq!(
             p["template"]["components"][0]["parameters"][1]["text"],
             "42"
+        );
+        assert_eq!(p["template"]["components"].as_array().unwrap().len(), 1);
+        // Header parameters go first, in a `header` component of text parameters.
+        let p = send_payload(
+            &SendRequest::Template {
+                template: TemplateSend {
+                    name: "shipping_update".into(),
+                    language: "de".into(),
+                    parameters: vec!["Ana".into()],
+                    header_parameters: vec!["A-42".into()],
+                },
+                reply_to: None,
+            },
+            "4915112345678",
+            false,
+            None,
+        );
+        assert_eq!(
+            p["template"]["components"],
+            serde_json::json!([
+                {"type": "header", "parameters": [{"type": "text", "text": "A-42"}]},
+                {"type": "body", "parameters": [{"type": "text", "text": "Ana"}]}
+            ])
         );
     }
 }

@@ -541,3 +541,344 @@ async fn pair_rate_errors_back_off_without_loss_or_duplicates_and_the_queue_is_v
         .any(|n| n["phone_number_id"] == PNID));
     assert_eq!(w.relay.get(&w.agent, "/api/v1/queue").await.0, 403);
 }
+
+#[tokio::test]
+async fn per_language_sensitive_words_apply_to_customers_of_that_language() {
+    let w = world().await;
+    let (status, body) = w
+        .put(
+            &w.admin,
+            "/api/v1/admin/sensitive-words",
+            json!({"entries": ["kostenlos"], "languages": {"de": ["Gift"], "en": []}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"entries": ["kostenlos"], "languages": {"de": ["Gift"]}})
+    );
+
+    // Bad input is a clear 422 and changes nothing.
+    for (bad, says) in [
+        (
+            json!({"entries": ["x"], "languages": {"de-DE": ["y"]}}),
+            "\"de-DE\" is not a language code",
+        ),
+        (
+            json!({"entries": ["x"], "languages": {"DE": ["y"]}}),
+            "\"DE\" is not a language code",
+        ),
+        (json!({"entries": ["ok", "  "]}), "entries[1] is empty"),
+        (
+            json!({"entries": [], "languages": {"de": ["Gift", ""]}}),
+            "languages.de[1] is empty",
+        ),
+        (
+            json!({"entries": [], "languages": {"en": ["..."]}}),
+            "languages.en",
+        ),
+    ] {
+        let (status, err) = w
+            .put(&w.admin, "/api/v1/admin/sensitive-words", bad.clone())
+            .await;
+        assert_eq!(status, 422, "{bad}: {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains(says),
+            "{bad}: {err}"
+        );
+    }
+    // The contract's body replaces the list for every language; the language lists stay.
+    let (status, _) = w
+        .put(
+            &w.admin,
+            "/api/v1/admin/sensitive-words",
+            json!({"entries": ["kostenlos", "gewinnen"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, words) = w.relay.get(&w.admin, "/api/v1/admin/sensitive-words").await;
+    assert_eq!(
+        words,
+        json!({"entries": ["kostenlos", "gewinnen"], "languages": {"de": ["Gift"]}})
+    );
+
+    // The German list blocks for a German customer, not for an English one.
+    let (de, _) = w.customer_writes("4915100000601", "Hallo").await;
+    let (en, _) = w
+        .customer_writes("15550000601", "Hello, where is my order?")
+        .await;
+    let (status, err) = w
+        .send(
+            &w.agent,
+            de,
+            json!({"type": "text", "text": "Ein G-i-f-t für Sie"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(err["code"], "sensitive_word");
+    assert_eq!(err["matched"], "Gift");
+    assert_eq!(err["matched_language"], "de");
+    assert!(err["message"].as_str().unwrap().contains("\"de\""), "{err}");
+    let (status, msg) = w
+        .send(
+            &w.agent,
+            en,
+            json!({"type": "text", "text": "A gift for you"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{msg}");
+    // The list for every language blocks for both.
+    for conv in [de, en] {
+        let (status, err) = w
+            .send(
+                &w.agent,
+                conv,
+                json!({"type": "text", "text": "Alles kostenlos"}),
+            )
+            .await;
+        assert_eq!(status, 422, "{err}");
+        assert_eq!(err["matched"], "kostenlos");
+        assert!(err.get("matched_language").is_none(), "{err}");
+    }
+    let sent = w.sent_to("15550000601", 1).await;
+    assert_eq!(sent[0]["text"]["body"], "A gift for you");
+    assert_eq!(w.outbound_count(de).await, 0);
+
+    // Audited with the list sizes.
+    let (_, audit) = w.relay.get(&w.admin, "/api/v1/admin/audit").await;
+    assert!(audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["action"] == "policy.sensitive_words.replace"
+            && a["details"]["languages"] == json!({"de": 1})));
+}
+
+#[tokio::test]
+async fn a_teams_business_hours_win_over_its_numbers() {
+    let w = world().await;
+    // The number is always closed and says so in its own words.
+    let (status, body) = w
+        .put(
+            &w.admin,
+            &format!("/api/v1/admin/business-hours/{PNID}"),
+            json!({"time_zone": "Europe/Berlin", "weekly": {},
+                   "away_message": {"de": "Nummer: wir melden uns {next_open}."}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    w.customer_writes("4915100000701", "Hallo").await;
+    let sent = w.sent_to("4915100000701", 1).await;
+    assert_eq!(sent[0]["text"]["body"], "Nummer: wir melden uns bald.");
+
+    let (status, team) = w
+        .relay
+        .post(
+            &w.admin,
+            "/api/v1/admin/teams",
+            json!({"name": "Nachtschicht"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{team}");
+    let team = team["id"].as_i64().unwrap();
+    let path = format!("/api/v1/admin/teams/{team}/business-hours");
+    // The team opens tomorrow 09:00-17:00 (Berlin).
+    let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    let tomorrow = Utc::now().with_timezone(&berlin).date_naive() + ChronoDuration::days(1);
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [tomorrow.weekday().num_days_from_monday() as usize];
+    let hours = json!({"time_zone": "Europe/Berlin", "weekly": {day: [["09:00", "17:00"]]},
+                       "away_message": {"de": "Team: Sie erhalten {next_open} eine Antwort."}});
+    // Validated, admin only, and only for a team that exists.
+    assert_eq!(w.put(&w.agent, &path, hours.clone()).await.0, 403);
+    let (status, err) = w
+        .put(
+            &w.admin,
+            &path,
+            json!({"time_zone": "Mars/Olympus", "weekly": {}}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(err["message"].as_str().unwrap().contains("Mars/Olympus"));
+    let (status, err) = w
+        .put(
+            &w.admin,
+            "/api/v1/admin/teams/999999/business-hours",
+            hours.clone(),
+        )
+        .await;
+    assert_eq!(status, 404, "{err}");
+    assert_eq!(w.relay.get(&w.admin, &path).await.0, 404);
+    let (status, body) = w.put(&w.admin, &path, hours.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, got) = w.relay.get(&w.agent, &path).await;
+    assert_eq!(status, 403, "{got}");
+    let (status, got) = w.relay.get(&w.admin, &path).await;
+    assert_eq!((status, &got["time_zone"]), (200, &json!("Europe/Berlin")));
+
+    // The number routes to the team: its conversations follow the team's hours.
+    let (status, body) = w
+        .put(
+            &w.admin,
+            &format!("/api/v1/admin/numbers/{PNID}/routing"),
+            json!({"mode": "least_loaded", "team_id": team, "sticky_days": 0,
+                   "skills": {}, "priority_tags": []}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    w.customer_writes("4915100000702", "Hallo").await;
+    let sent = w.sent_to("4915100000702", 1).await;
+    assert_eq!(
+        sent[0]["text"]["body"],
+        "Team: Sie erhalten morgen ab 9:00 Uhr eine Antwort."
+    );
+
+    // A team open around the clock sends no away message, though the number is closed.
+    let mut always = json!({"time_zone": "Europe/Berlin", "weekly": {}});
+    for d in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] {
+        always["weekly"][d] = json!([["00:00", "24:00"]]);
+    }
+    assert_eq!(w.put(&w.admin, &path, always).await.0, 200);
+    let (conv, _) = w.customer_writes("4915100000703", "Hallo").await;
+    // Automations run in the job that stored the message: nothing was queued.
+    assert_eq!(w.outbound_count(conv).await, 0);
+
+    // Without team hours the number's apply again.
+    let del = reqwest::Method::DELETE;
+    assert_eq!(
+        w.relay.call(del.clone(), &w.agent, &path, None).await.0,
+        403
+    );
+    assert_eq!(
+        w.relay.call(del.clone(), &w.admin, &path, None).await.0,
+        204
+    );
+    assert_eq!(w.relay.call(del, &w.admin, &path, None).await.0, 404);
+    w.customer_writes("4915100000704", "Hallo").await;
+    let sent = w.sent_to("4915100000704", 1).await;
+    assert_eq!(sent[0]["text"]["body"], "Nummer: wir melden uns bald.");
+
+    let (_, audit) = w.relay.get(&w.admin, "/api/v1/admin/audit").await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"policy.team_business_hours.put"),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"policy.team_business_hours.delete"),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn template_header_parameters_reach_the_simulator_and_are_validated_first() {
+    let w = world().await;
+    let (conv, _) = w.customer_writes("4915100000801", "Hallo").await;
+    let (status, synced) = w
+        .relay
+        .post(&w.admin, "/api/v1/admin/templates/sync", json!({}))
+        .await;
+    assert_eq!(status, 200, "{synced}");
+    let (_, templates) = w
+        .relay
+        .get(
+            &w.agent,
+            &format!("/api/v1/templates?phone_number_id={PNID}"),
+        )
+        .await;
+    let shipping = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "shipping_update" && t["language"] == "de")
+        .unwrap();
+    assert_eq!(shipping["header_params"], 1);
+    assert_eq!(shipping["header"], "Bestellung {{1}}");
+
+    let tpl = |header: Value| {
+        let mut t = json!({"name": "shipping_update", "language": "de", "parameters": ["Ana"]});
+        if !header.is_null() {
+            t["header_parameters"] = header;
+        }
+        json!({"type": "template", "template": t})
+    };
+    for (header, says) in [
+        (Value::Null, "takes 1 header parameter, 0 given"),
+        (json!(["A-1", "A-2"]), "takes 1 header parameter, 2 given"),
+        (json!([" "]), "header parameter 1 is empty"),
+        (json!(["x".repeat(60)]), "WhatsApp allows 60"),
+    ] {
+        let (status, err) = w.send(&w.agent, conv, tpl(header.clone())).await;
+        assert_eq!(status, 422, "{header}: {err}");
+        assert_eq!(err["code"], "template_invalid");
+        assert!(err["message"].as_str().unwrap().contains(says), "{err}");
+    }
+    // Unknown fields are still refused.
+    let (status, err) = w
+        .send(
+            &w.agent,
+            conv,
+            json!({"type": "template", "template": {"name": "shipping_update",
+            "language": "de", "parameters": ["Ana"], "header_params": ["A-42"]}}),
+        )
+        .await;
+    assert!(
+        (400..500).contains(&status) && status != 404,
+        "{status}: {err}"
+    );
+    assert!(
+        w.sim.sent().await.is_empty(),
+        "nothing refused reached Meta"
+    );
+
+    let (status, msg) = w.send(&w.agent, conv, tpl(json!(["A-42"]))).await;
+    assert_eq!(status, 202, "{msg}");
+    let sent = w.sent_to("4915100000801", 1).await;
+    assert_eq!(
+        sent[0]["template"]["components"],
+        json!([
+            {"type": "header", "parameters": [{"type": "text", "text": "A-42"}]},
+            {"type": "body", "parameters": [{"type": "text", "text": "Ana"}]}
+        ])
+    );
+    // The simulator accepted it (Meta's checks passed): the message gets its wamid.
+    let id = msg["id"].as_i64().unwrap();
+    w.relay
+        .eventually(Duration::from_secs(10), "the wamid", || async {
+            w.relay
+                .store
+                .read(move |c| {
+                    Ok(
+                        c.query_row("SELECT wamid FROM messages WHERE id = ?1", [id], |r| {
+                            r.get::<_, Option<String>>(0)
+                        })?,
+                    )
+                })
+                .await
+                .unwrap()
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn the_new_admin_settings_are_in_the_openapi_spec() {
+    let w = world().await;
+    let (status, spec) = w.relay.get(&w.admin, "/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    let team_hours = &spec["paths"]["/api/v1/admin/teams/{id}/business-hours"];
+    for method in ["get", "put", "delete"] {
+        assert!(team_hours.get(method).is_some(), "{method} team hours");
+    }
+    let words = &spec["components"]["schemas"]["SensitiveWords"]["properties"];
+    assert!(
+        words.get("entries").is_some() && words.get("languages").is_some(),
+        "{words}"
+    );
+    let template = &spec["components"]["schemas"]["TemplateSend"]["properties"];
+    assert!(template.get("header_parameters").is_some(), "{template}");
+}

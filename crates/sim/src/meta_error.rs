@@ -218,6 +218,7 @@ pub fn title(code: i64) -> &'static str {
         131057 => "Account in maintenance mode",
         132000 => "Number of parameters does not match the expected number of params",
         132001 => "Template name does not exist in the translation",
+        132005 => "Template Hydrated Text Too Long",
         132012 => "Parameter format does not match format in the created template",
         132015 => "Template is Paused",
         132016 => "Template is Disabled",

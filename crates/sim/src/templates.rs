@@ -88,7 +88,12 @@ impl Template {
     pub fn to_graph(&self) -> Value {
         let mut components = Vec::new();
         if let Some(h) = &self.header {
-            components.push(json!({"type": "HEADER", "format": "TEXT", "text": h}));
+            let mut header = json!({"type": "HEADER", "format": "TEXT", "text": h});
+            let examples = example_values(self.header_params());
+            if !examples.is_empty() {
+                header["example"] = json!({"header_text": examples});
+            }
+            components.push(header);
         }
         let mut body = json!({"type": "BODY", "text": self.body});
         let examples = example_values(self.body_params());
@@ -115,6 +120,38 @@ fn example_values(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("example {i}")).collect()
 }
 
+/// Characters of header text Meta allows once the parameters are filled in.
+pub(crate) const MAX_HEADER_CHARS: usize = 60;
+
+/// `text` with its placeholders filled in: positional `{{n}}` by `params[n - 1]`, named ones by
+/// `params` in order of first appearance. A placeholder without a parameter stays.
+pub(crate) fn fill(text: &str, params: &[String]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        let name = after[..end].trim();
+        let whole = &rest[start..start + end + 4];
+        out.push_str(&rest[..start]);
+        let i = match name.parse::<usize>() {
+            Ok(n) => n.wrapping_sub(1),
+            Err(_) => names.iter().position(|n| *n == name).unwrap_or_else(|| {
+                names.push(name);
+                names.len() - 1
+            }),
+        };
+        match params.get(i) {
+            Some(p) if !name.is_empty() => out.push_str(p),
+            _ => out.push_str(whole),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Counts distinct `{{...}}` placeholders.
 fn count_placeholders(text: &str) -> usize {
     let mut seen: Vec<&str> = Vec::new();
@@ -138,8 +175,9 @@ pub(crate) struct TemplateStore {
 }
 
 impl TemplateStore {
-    /// Seeded with `hello_world` (en_US), `order_update` (de, en), `appointment_reminder` (de)
-    /// and `spring_offer` (de, marketing).
+    /// Seeded with `hello_world` (en_US), `order_update` (de, en), `shipping_update` (de, en; a
+    /// text header with one parameter), `appointment_reminder` (de) and `spring_offer` (de,
+    /// marketing).
     pub(crate) fn seeded(mut next_id: impl FnMut() -> String) -> Self {
         let mut hello = Template::approved(
             "hello_world",
@@ -151,8 +189,24 @@ impl TemplateStore {
         );
         hello.header = Some("Hello World".into());
         hello.footer = Some("WhatsApp Business Platform sample message".into());
+        let mut shipping_de = Template::approved(
+            "shipping_update",
+            "de",
+            TemplateCategory::Utility,
+            "Hallo {{1}}, Ihre Bestellung wurde verschickt und kommt in den nächsten Tagen an.",
+        );
+        shipping_de.header = Some("Bestellung {{1}}".into());
+        let mut shipping_en = Template::approved(
+            "shipping_update",
+            "en",
+            TemplateCategory::Utility,
+            "Hi {{1}}, your order has shipped and will arrive in the next few days.",
+        );
+        shipping_en.header = Some("Order {{1}}".into());
         let seeds = vec![
             hello,
+            shipping_de,
+            shipping_en,
             Template::approved(
                 "order_update",
                 "de",
@@ -231,6 +285,17 @@ mod tests {
             1
         );
         assert!(s.find("order_update", "fr").is_none());
+        let shipping = s.find("shipping_update", "de").unwrap();
+        assert_eq!((shipping.header_params(), shipping.body_params()), (1, 1));
+        assert_eq!(
+            fill(shipping.header.as_deref().unwrap(), &["A-42".into()]),
+            "Bestellung A-42"
+        );
+        assert_eq!(fill("{{2}} {{1}} {{", &["a".into(), "b".into()]), "b a {{");
+        assert_eq!(fill("{{x}} {{3}}", &["a".into()]), "a {{3}}");
+        let header = &shipping.to_graph()["components"][0];
+        assert_eq!(header["type"], "HEADER");
+        assert_eq!(header["example"]["header_text"][0], "example 1");
         let g = s.find("order_update", "en").unwrap().to_graph();
         assert_eq!(g["status"], "APPROVED");
         assert_eq!(g["category"], "UTILITY");

@@ -52,6 +52,51 @@ pub(crate) struct TemplateRef {
     pub language: String,
     pub body_params: usize,
     pub header_params: usize,
+    /// The header component's parameters, checked against the template's header format.
+    pub header: Vec<TemplateParam>,
+}
+
+/// One template parameter: its `type` and, for `text`, its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TemplateParam {
+    pub kind: String,
+    pub text: Option<String>,
+}
+
+/// Meta's parameter types.
+const PARAM_TYPES: &[&str] = &[
+    "text",
+    "currency",
+    "date_time",
+    "image",
+    "document",
+    "video",
+    "location",
+    "payload",
+    "coupon_code",
+    "action",
+];
+
+fn check_param(p: &Value, path: &str) -> Result<TemplateParam, GraphFailure> {
+    let p = p
+        .as_object()
+        .ok_or_else(|| invalid(format!("Param {path} must be a JSON object.")))?;
+    let kind = req_str(p, "type", &format!("{path}['type']"))?.to_ascii_lowercase();
+    if !PARAM_TYPES.contains(&kind.as_str()) {
+        return Err(invalid(format!(
+            "Param {path}['type'] must be one of {{{}}} - got \"{kind}\".",
+            PARAM_TYPES.join(", ")
+        )));
+    }
+    let text = match kind.as_str() {
+        "text" => Some(req_str(p, "text", &format!("{path}['text']"))?.to_string()),
+        "image" | "document" | "video" => {
+            req_obj(p, &kind, &format!("{path}['{kind}']"))?;
+            None
+        }
+        _ => None,
+    };
+    Ok(TemplateParam { kind, text })
 }
 
 const TYPES: &[&str] = &[
@@ -290,6 +335,7 @@ fn check_template(t: &Obj) -> Result<TemplateRef, GraphFailure> {
     let code = req_str(language, "code", "template['language']['code']")?.to_string();
     let mut body_params = 0;
     let mut header_params = 0;
+    let mut header = Vec::new();
     for (i, c) in opt_array(t, "components", "template['components']")?
         .iter()
         .enumerate()
@@ -299,10 +345,21 @@ fn check_template(t: &Obj) -> Result<TemplateRef, GraphFailure> {
             .as_object()
             .ok_or_else(|| invalid(format!("Param {path} must be a JSON object.")))?;
         let kind = req_str(c, "type", &format!("{path}['type']"))?.to_ascii_lowercase();
-        let n = opt_array(c, "parameters", &format!("{path}['parameters']"))?.len();
+        let params = opt_array(c, "parameters", &format!("{path}['parameters']"))?;
+        let n = params.len();
         match kind.as_str() {
-            "body" => body_params += n,
-            "header" => header_params += n,
+            "body" => {
+                for (j, p) in params.iter().enumerate() {
+                    check_param(p, &format!("{path}['parameters'][{j}]"))?;
+                }
+                body_params += n
+            }
+            "header" => {
+                for (j, p) in params.iter().enumerate() {
+                    header.push(check_param(p, &format!("{path}['parameters'][{j}]"))?);
+                }
+                header_params += n
+            }
             "button" => {
                 req_str(c, "sub_type", &format!("{path}['sub_type']"))?;
             }
@@ -319,6 +376,7 @@ fn check_template(t: &Obj) -> Result<TemplateRef, GraphFailure> {
         language: code,
         body_params,
         header_params,
+        header,
     })
 }
 

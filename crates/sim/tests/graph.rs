@@ -202,6 +202,71 @@ async fn template_errors_132000_and_132001() {
 }
 
 #[tokio::test]
+async fn template_header_parameters_are_checked_like_meta() {
+    let (sim, _rx) = setup().await;
+    let with_header = |header: serde_json::Value| {
+        let mut body = template(CUSTOMER, "shipping_update", "de", &["Ana"]);
+        let components = body["template"]["components"].as_array_mut().unwrap();
+        if !header.is_null() {
+            components.insert(0, json!({"type": "header", "parameters": header}));
+        }
+        body
+    };
+    let cases = [
+        // No header parameter for a header with {{1}}.
+        (serde_json::Value::Null, 132000, "header"),
+        (
+            json!([{"type": "text", "text": "A"}, {"type": "text", "text": "B"}]),
+            132000,
+            "header",
+        ),
+        // A text header takes text, not media.
+        (
+            json!([{"type": "image", "image": {"link": "https://example.com/a.png"}}]),
+            132012,
+            "expected TEXT",
+        ),
+        // A text parameter needs its text.
+        (json!([{"type": "text"}]), 131008, "['text']"),
+        (json!([{"type": "text", "text": "  "}]), 131008, "no text"),
+        (json!([{"type": "emoji", "text": "x"}]), 100, "emoji"),
+        // 60 characters at most once filled in ("Bestellung " is 11).
+        (
+            json!([{"type": "text", "text": "x".repeat(50)}]),
+            132005,
+            "60",
+        ),
+    ];
+    for (header, code, says) in cases {
+        let (status, e) = graph_error(send(&sim, with_header(header.clone())).await).await;
+        assert_eq!((status, e.code), (400, code), "{header}: {e:?}");
+        assert!(e.details().unwrap().contains(says), "{header}: {e:?}");
+    }
+    assert!(sim.sent().await.is_empty());
+
+    let ok = with_header(json!([{"type": "text", "text": "x".repeat(49)}]));
+    assert_eq!(send(&sim, ok).await.status(), 200);
+    let resp = send(&sim, with_header(json!([{"type": "text", "text": "A-42"}]))).await;
+    assert_eq!(resp.status(), 200);
+    let sent = sim.sent().await;
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        sent[1].payload["template"]["components"][0]["parameters"][0]["text"],
+        "A-42"
+    );
+    // The listing shows the header with an example, as Meta does.
+    let listed = sim
+        .templates()
+        .into_iter()
+        .find(|t| t.name == "shipping_update" && t.language == "en")
+        .unwrap()
+        .to_graph();
+    assert_eq!(listed["components"][0]["format"], "TEXT");
+    assert_eq!(listed["components"][0]["text"], "Order {{1}}");
+    assert!(listed["components"][0]["example"]["header_text"].is_array());
+}
+
+#[tokio::test]
 async fn templates_are_listed_in_metas_shape() {
     let (sim, _rx) = setup().await;
     let list: serde_json::Value = client()

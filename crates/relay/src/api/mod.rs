@@ -85,6 +85,11 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(policy::list_blocks))
         .routes(routes!(policy::allow_block))
         .routes(routes!(policy::queue))
+        .routes(routes!(
+            policy::get_team_business_hours,
+            policy::put_team_business_hours,
+            policy::delete_team_business_hours
+        ))
         .routes(routes!(routing::assign))
         .routes(routes!(routing::resolve))
         .routes(routes!(routing::reopen))

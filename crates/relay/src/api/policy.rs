@@ -2,6 +2,8 @@
 //! messages and of the send queue, and templates. Every change is validated, audited, and
 //! recompiles the shared policy snapshot (never per message).
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -12,7 +14,7 @@ use switchboard_protocol::api::{Message, Role};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, JsonBody};
 use crate::metrics::QueueGauges;
-use crate::policy::filter::SensitiveFilter;
+use crate::policy::filter::{valid_language, SensitiveFilter};
 use crate::policy::hours::{BusinessHours, Hours};
 use crate::policy::ratelimit::{NumberRate, RateSettings};
 use crate::policy::templates::StoredTemplate;
@@ -29,16 +31,54 @@ async fn reload(s: &AppState) -> Result<(), ApiError> {
 
 // ---------------------------------------------------------------- sensitive words
 
-/// The outgoing sensitive-word list.
+/// The outgoing sensitive-word lists.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SensitiveWords {
-    /// Words and phrases; matched case-, accent- and Unicode-insensitively, also with separators
-    /// or invisible characters between the letters, on word boundaries.
+    /// The list for every language: words and phrases, matched case-, accent- and
+    /// Unicode-insensitively, also with separators or invisible characters between the letters,
+    /// on word boundaries. `PUT` replaces it.
     pub entries: Vec<String>,
+    /// Further lists per customer language, keyed by lower-case ISO 639 code (`de`, `en`; regions
+    /// are not told apart). A message to a customer is checked against `entries` and the list
+    /// of the customer's language (told from their number and latest message, as routing does).
+    /// On `PUT`: when present, replaces every per-language list (a language left out, or with an
+    /// empty list, has none afterwards); when absent, the per-language lists stay as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub languages: Option<BTreeMap<String, Vec<String>>>,
 }
 
-/// The sensitive-word list (admins only).
+async fn current_words(s: &AppState) -> Result<SensitiveWords, ApiError> {
+    Ok(s.store
+        .read(|c| {
+            Ok(SensitiveWords {
+                entries: sql::sensitive_words(c)?,
+                languages: Some(sql::sensitive_word_languages(c)?),
+            })
+        })
+        .await?)
+}
+
+/// Trims a list and checks it compiles; `what` names it in errors (`entries`, `languages.de`).
+fn checked_list(what: &str, list: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::with_capacity(list.len());
+    for (i, e) in list.iter().enumerate() {
+        let e = e.trim();
+        if e.is_empty() {
+            return Err(ApiError::unprocessable(
+                "invalid",
+                format!("{what}[{i}] is empty; every entry needs a word or phrase"),
+            ));
+        }
+        out.push(e.to_string());
+    }
+    // Compiling validates (an entry without letters or digits would match everywhere).
+    SensitiveFilter::compile(&out)
+        .map_err(|e| ApiError::unprocessable("invalid", format!("{what}: {e}")))?;
+    Ok(out)
+}
+
+/// The sensitive-word lists: for every language, and per language (admins only).
 #[utoipa::path(get, path = "/api/v1/admin/sensitive-words", security(("bearer" = [])),
     responses((status = 200, body = SensitiveWords), (status = 403, body = ErrorBody)))]
 pub async fn get_sensitive_words(
@@ -46,12 +86,13 @@ pub async fn get_sensitive_words(
     user: AuthUser,
 ) -> Result<Json<SensitiveWords>, ApiError> {
     user.require(&[Role::Admin])?;
-    Ok(Json(SensitiveWords {
-        entries: s.store.read(sql::sensitive_words).await?,
-    }))
+    Ok(Json(current_words(&s).await?))
 }
 
-/// Replaces the sensitive-word list (admins only).
+/// Replaces the sensitive-word list for every language and, when `languages` is given, every
+/// per-language list (admins only). A blank entry, an entry without letters or digits, or a
+/// language key that is not a lower-case ISO 639 code is refused with 422 and nothing changes.
+/// Answers the lists now in force. Audited as `policy.sensitive_words.replace`.
 #[utoipa::path(put, path = "/api/v1/admin/sensitive-words", request_body = SensitiveWords, security(("bearer" = [])),
     responses((status = 200, body = SensitiveWords), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_sensitive_words(
@@ -60,34 +101,62 @@ pub async fn put_sensitive_words(
     JsonBody(req): JsonBody<SensitiveWords>,
 ) -> Result<Json<SensitiveWords>, ApiError> {
     admin.require(&[Role::Admin])?;
-    if req.entries.len() > 100_000 {
-        return Err(ApiError::unprocessable("invalid", "at most 100000 entries"));
+    let total = req.entries.len()
+        + req
+            .languages
+            .iter()
+            .flat_map(|l| l.values())
+            .map(Vec::len)
+            .sum::<usize>();
+    if total > 100_000 {
+        return Err(ApiError::unprocessable(
+            "invalid",
+            "at most 100000 entries in all lists together",
+        ));
     }
-    let entries: Vec<String> = req
-        .entries
-        .iter()
-        .map(|e| e.trim().to_string())
-        .filter(|e| !e.is_empty())
-        .collect();
-    // Compiling validates (an entry without letters or digits would match everywhere).
-    SensitiveFilter::compile(&entries)
-        .map_err(|e| ApiError::unprocessable("invalid", e.to_string()))?;
+    let entries = checked_list("entries", &req.entries)?;
+    let languages = match &req.languages {
+        None => None,
+        Some(map) => {
+            let mut out = BTreeMap::new();
+            for (lang, list) in map {
+                if !valid_language(lang) {
+                    return Err(ApiError::unprocessable(
+                        "invalid",
+                        format!(
+                            "languages: {lang:?} is not a language code; use a lower-case ISO 639 code such as \"de\" or \"en\" (regions are not told apart)"
+                        ),
+                    ));
+                }
+                let list = checked_list(&format!("languages.{lang}"), list)?;
+                if !list.is_empty() {
+                    out.insert(lang.clone(), list);
+                }
+            }
+            Some(out)
+        }
+    };
     let actor = admin.0.email.clone();
-    let stored = entries.clone();
     s.store
         .write(move |ctx| {
-            sql::replace_sensitive_words(ctx.conn, &stored, ctx.now)?;
+            sql::replace_sensitive_words(ctx.conn, &entries, ctx.now)?;
+            if let Some(l) = &languages {
+                sql::replace_language_lists(ctx.conn, l, ctx.now)?;
+            }
+            let per_language: Option<BTreeMap<&String, usize>> = languages
+                .as_ref()
+                .map(|l| l.iter().map(|(k, v)| (k, v.len())).collect());
             queries::audit(
                 ctx.conn,
                 &actor,
                 "policy.sensitive_words.replace",
-                &json!({"count": stored.len()}),
+                &json!({"count": entries.len(), "languages": per_language}),
                 ctx.now,
             )
         })
         .await?;
     reload(&s).await?;
-    Ok(Json(SensitiveWords { entries }))
+    Ok(Json(current_words(&s).await?))
 }
 
 // ---------------------------------------------------------------- auto-replies
@@ -133,7 +202,7 @@ pub async fn create_auto_reply(
     // A reply that the filter would refuse could never be sent: say so now.
     let compiled = s.policy.current();
     for text in crate::policy::outbound_texts(&reply) {
-        if let Some(hit) = compiled.filter.check(text) {
+        if let Some(hit) = compiled.filter.check(text, None) {
             return Err(ApiError::unprocessable(
                 "invalid_rule",
                 format!(
@@ -223,18 +292,7 @@ pub async fn put_business_hours(
     JsonBody(req): JsonBody<BusinessHours>,
 ) -> Result<Json<BusinessHours>, ApiError> {
     admin.require(&[Role::Admin])?;
-    Hours::parse(req.clone()).map_err(|m| ApiError::unprocessable("invalid", m))?;
-    for (lang, text) in &req.away_message {
-        if let Some(hit) = s.policy.current().filter.check(text) {
-            return Err(ApiError::unprocessable(
-                "invalid",
-                format!(
-                    "away_message.{lang} contains {:?}, which is on the sensitive-word list",
-                    hit.entry
-                ),
-            ));
-        }
-    }
+    check_hours(&s, &req)?;
     let actor = admin.0.email.clone();
     let stored = req.clone();
     s.store
@@ -285,6 +343,113 @@ pub async fn delete_business_hours(
             "no business hours were set for this number",
         ))
     }
+}
+
+/// Validates business hours; an away message that the sensitive-word filter would refuse (the
+/// list for every language and the list of the message's language) could never be sent.
+fn check_hours(s: &AppState, req: &BusinessHours) -> Result<(), ApiError> {
+    Hours::parse(req.clone()).map_err(|m| ApiError::unprocessable("invalid", m))?;
+    let compiled = s.policy.current();
+    for (lang, text) in &req.away_message {
+        if let Some(hit) = compiled.filter.check(text, Some(lang)) {
+            return Err(ApiError::unprocessable(
+                "invalid",
+                format!(
+                    "away_message.{lang} contains {:?}, which is on the sensitive-word list",
+                    hit.entry
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A team's business hours (admins and supervisors).
+#[utoipa::path(get, path = "/api/v1/admin/teams/{id}/business-hours", params(("id" = i64, Path, description = "team id")), security(("bearer" = [])),
+    responses((status = 200, body = BusinessHours), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_team_business_hours(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<BusinessHours>, ApiError> {
+    user.require(&[Role::Admin, Role::Supervisor])?;
+    s.store
+        .read(move |c| sql::team_business_hours(c, id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no business hours are set for team {id}")))
+}
+
+/// Sets a team's business hours and away message (admins only). For a conversation that
+/// belongs to a team — the team it was routed or transferred within, else the team its
+/// number's routing policy routes to — the team's hours take precedence over the number's;
+/// a conversation outside any team, or of a team without hours, follows its number's hours.
+/// Audited as `policy.team_business_hours.put`.
+#[utoipa::path(put, path = "/api/v1/admin/teams/{id}/business-hours", params(("id" = i64, Path, description = "team id")), request_body = BusinessHours, security(("bearer" = [])),
+    responses((status = 200, body = BusinessHours), (status = 403, body = ErrorBody), (status = 404, description = "no such team", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_team_business_hours(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<BusinessHours>,
+) -> Result<Json<BusinessHours>, ApiError> {
+    admin.require(&[Role::Admin])?;
+    check_hours(&s, &req)?;
+    let actor = admin.0.email.clone();
+    let stored = req.clone();
+    s.store
+        .write(move |ctx| {
+            if !sql::team_exists(ctx.conn, id)? {
+                return Err(crate::store::StoreError::NotFound(format!("team {id}")));
+            }
+            sql::put_team_business_hours(ctx.conn, id, &stored, ctx.now)?;
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "policy.team_business_hours.put",
+                &json!({"team_id": id, "settings": stored}),
+                ctx.now,
+            )
+        })
+        .await?;
+    reload(&s).await?;
+    Ok(Json(req))
+}
+
+/// Removes a team's business hours: its conversations follow their numbers' hours again
+/// (admins only). Audited as `policy.team_business_hours.delete`.
+#[utoipa::path(delete, path = "/api/v1/admin/teams/{id}/business-hours", params(("id" = i64, Path, description = "team id")), security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_team_business_hours(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    admin.require(&[Role::Admin])?;
+    let actor = admin.0.email.clone();
+    let found = s
+        .store
+        .write(move |ctx| {
+            let found = sql::delete_team_business_hours(ctx.conn, id)?;
+            if found {
+                queries::audit(
+                    ctx.conn,
+                    &actor,
+                    "policy.team_business_hours.delete",
+                    &json!({"team_id": id}),
+                    ctx.now,
+                )?;
+            }
+            Ok(found)
+        })
+        .await?;
+    if !found {
+        return Err(ApiError::not_found(format!(
+            "no business hours were set for team {id}"
+        )));
+    }
+    reload(&s).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---------------------------------------------------------------- rate limits

@@ -102,6 +102,77 @@ impl SensitiveFilter {
     }
 }
 
+/// A language code of a per-language list: a lower-case ISO 639 code (`de`, `en`, `fra`).
+/// Regions are not told apart (the relay knows a customer's language, not their region).
+pub fn valid_language(code: &str) -> bool {
+    (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// The whole sensitive-word configuration, compiled: the list for every language and one list
+/// per language. An outbound message to a customer is checked against the list for every
+/// language and the list of the customer's language. Cheap to share (`Arc`), immutable; rebuilt
+/// only when the stored entries change (see [`SensitiveLists::source`]).
+#[derive(Debug, Default)]
+pub struct SensitiveLists {
+    pub all: SensitiveFilter,
+    pub by_language: std::collections::HashMap<String, SensitiveFilter>,
+    /// The stored `(language, entry)` rows this was compiled from (`""` is every language), in
+    /// order: a reload whose rows are equal keeps this compiled form.
+    source: Vec<(String, String)>,
+}
+
+/// The first entry found, and the language list it is on (`None`: the list for every language).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHit {
+    pub entry: String,
+    pub language: Option<String>,
+}
+
+impl SensitiveLists {
+    /// Compiles stored `(language, entry)` rows; `""` is the list for every language.
+    pub fn compile(rows: Vec<(String, String)>) -> Result<SensitiveLists, FilterError> {
+        let mut grouped: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for (lang, entry) in &rows {
+            grouped
+                .entry(lang.as_str())
+                .or_default()
+                .push(entry.clone());
+        }
+        let mut out = SensitiveLists::default();
+        for (lang, entries) in grouped {
+            let f = SensitiveFilter::compile(&entries)?;
+            if lang.is_empty() {
+                out.all = f;
+            } else {
+                out.by_language.insert(lang.to_string(), f);
+            }
+        }
+        out.source = rows;
+        Ok(out)
+    }
+
+    /// The rows this was compiled from.
+    pub fn source(&self) -> &[(String, String)] {
+        &self.source
+    }
+
+    /// Checks `text` against the list for every language, then the list of `language` (if any).
+    pub fn check(&self, text: &str, language: Option<&str>) -> Option<ListHit> {
+        if let Some(h) = self.all.check(text) {
+            return Some(ListHit {
+                entry: h.entry,
+                language: None,
+            });
+        }
+        let lang = language?;
+        let f = self.by_language.get(lang)?;
+        f.check(text).map(|h| ListHit {
+            entry: h.entry,
+            language: Some(lang.to_string()),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +237,36 @@ mod tests {
             f.check("gewinnenx und innen").map(|h| h.entry).as_deref(),
             Some("innen")
         );
+    }
+
+    #[test]
+    fn per_language_lists_add_to_the_list_for_every_language() {
+        let row = |l: &str, e: &str| (l.to_string(), e.to_string());
+        let lists = SensitiveLists::compile(vec![
+            row("", "kostenlos"),
+            row("de", "Gift"),
+            row("en", "free money"),
+        ])
+        .unwrap();
+        let entry = |t: &str, l: Option<&str>| lists.check(t, l).map(|h| (h.entry, h.language));
+        assert_eq!(
+            entry("ein G.i.f.t", Some("de")),
+            Some(("Gift".into(), Some("de".into())))
+        );
+        assert_eq!(entry("a gift card", Some("en")), None);
+        assert_eq!(entry("a gift card", None), None);
+        assert_eq!(
+            entry("FREE money!", Some("en")),
+            Some(("free money".into(), Some("en".into())))
+        );
+        assert_eq!(entry("free money", Some("de")), None);
+        for l in [None, Some("de"), Some("en"), Some("fr")] {
+            assert_eq!(entry("kostenlos", l), Some(("kostenlos".into(), None)));
+        }
+        assert!(SensitiveLists::compile(vec![row("de", "...")]).is_err());
+        assert!(valid_language("de") && valid_language("fra"));
+        for bad in ["", "d", "DE", "de-DE", "de_DE", "deutsch", "d1"] {
+            assert!(!valid_language(bad), "{bad}");
+        }
     }
 }

@@ -11,8 +11,18 @@
 //! not queued; a sensitive-word refusal is recorded (`policy_blocks`) and reported to supervisors
 //! as a `policy.blocked` event; a supervisor may allow that one message through (audited).
 //!
-//! The compiled forms (filter automaton, rule automata, parsed hours) are built when settings
-//! change ([`PolicyEngine::reload`]), never per message, and shared as one immutable snapshot.
+//! The compiled forms (filter automata, rule automata, parsed hours) are built when settings
+//! change ([`PolicyEngine::reload`]), never per message, and shared as one immutable snapshot;
+//! the sensitive-word automata are rebuilt only when the stored words changed.
+//!
+//! Sensitive words: one list for every language plus optional lists per language. A message to
+//! a customer is checked against the list for every language and the list of the customer's
+//! language as the relay tells it ([`hours::customer_language`] over the customer's number and
+//! their latest message, the same guess routing's skill rules use).
+//!
+//! Business hours: per number and per team. For a conversation that belongs to a team (the
+//! team it was routed or transferred within, else the team its number's routing policy routes
+//! to) that team's hours apply if the team has any; otherwise the number's.
 
 pub mod autoreply;
 pub mod filter;
@@ -65,7 +75,10 @@ pub struct TemplateRef {
     pub name: String,
     pub language: String,
     pub category: String,
+    /// Body parameters a send must carry.
     pub parameters: usize,
+    /// Header parameters a send must carry (`header_parameters`).
+    pub header_parameters: usize,
 }
 
 /// Why a send was refused: the 422 body (`code` and `message` like every error, plus details).
@@ -77,6 +90,9 @@ pub struct Refusal {
     /// The sensitive-word entry that matched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<String>,
+    /// The language list the entry is on; absent for the list for every language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_language: Option<String>,
     /// Approved templates that may be sent instead (window closed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub templates: Vec<TemplateRef>,
@@ -95,6 +111,7 @@ impl Refusal {
             code: code.into(),
             message,
             matched: None,
+            matched_language: None,
             templates: Vec::new(),
             window_closed_at: None,
             block_id: None,
@@ -119,17 +136,31 @@ pub struct NumberRules {
 /// Everything the policy needs, compiled: one immutable snapshot.
 #[derive(Debug, Default)]
 pub struct Compiled {
-    pub filter: filter::SensitiveFilter,
+    pub filter: Arc<filter::SensitiveLists>,
     pub rules: HashMap<String, NumberRules>,
+    /// Business hours per number.
     pub hours: HashMap<String, hours::Hours>,
+    /// Business hours per team (they win over the number's for the team's conversations).
+    pub team_hours: HashMap<i64, hours::Hours>,
 }
 
 impl Compiled {
     /// Builds the snapshot from the database.
     pub fn load(conn: &Connection) -> store::Result<Compiled> {
-        let entries = store::policy::sensitive_words(conn)?;
-        let filter = filter::SensitiveFilter::compile(&entries)
-            .map_err(|e| store::StoreError::Corrupt(e.to_string()))?;
+        Compiled::load_reusing(conn, None)
+    }
+
+    /// Builds the snapshot, keeping `previous`'s compiled sensitive-word lists when the stored
+    /// words did not change (a rule or hours change does not rebuild the automata).
+    pub fn load_reusing(conn: &Connection, previous: Option<&Compiled>) -> store::Result<Compiled> {
+        let rows = store::policy::sensitive_word_rows(conn)?;
+        let filter = match previous {
+            Some(p) if p.filter.source() == rows.as_slice() => p.filter.clone(),
+            _ => Arc::new(
+                filter::SensitiveLists::compile(rows)
+                    .map_err(|e| store::StoreError::Corrupt(e.to_string()))?,
+            ),
+        };
         let mut by_number: HashMap<String, (Vec<autoreply::Rule>, HashMap<i64, RuleAction>)> =
             HashMap::new();
         for r in store::policy::rules(conn)? {
@@ -154,11 +185,24 @@ impl Compiled {
             let h = hours::Hours::parse(settings).map_err(store::StoreError::Corrupt)?;
             hours.insert(pnid, h);
         }
+        let mut team_hours = HashMap::new();
+        for (team, settings) in store::policy::all_team_business_hours(conn)? {
+            let h = hours::Hours::parse(settings).map_err(store::StoreError::Corrupt)?;
+            team_hours.insert(team, h);
+        }
         Ok(Compiled {
             filter,
             rules,
             hours,
+            team_hours,
         })
+    }
+
+    /// The business hours that apply to a conversation of `phone_number_id` within `team`:
+    /// the team's if it has any, else the number's.
+    pub fn hours_for(&self, phone_number_id: &str, team: Option<i64>) -> Option<&hours::Hours> {
+        team.and_then(|t| self.team_hours.get(&t))
+            .or_else(|| self.hours.get(phone_number_id))
     }
 }
 
@@ -175,7 +219,10 @@ impl PolicyEngine {
 
     /// Recompiles from the database (after a settings change, and at start-up).
     pub async fn reload(&self, store: &Store) -> store::Result<()> {
-        let compiled = store.read(Compiled::load).await?;
+        let previous = self.current();
+        let compiled = store
+            .read(move |c| Compiled::load_reusing(c, Some(&previous)))
+            .await?;
         *self.current.write().expect("policy lock") = Arc::new(compiled);
         Ok(())
     }
@@ -187,15 +234,20 @@ pub struct ConversationFacts {
     pub phone_number_id: String,
     pub waba_id: Option<String>,
     pub last_inbound_at: Option<i64>,
+    /// The customer's language (`de`, `en`, ...): picks the per-language sensitive-word list.
+    pub language: Option<String>,
 }
 
 /// Every text of a send that reaches the customer.
 pub fn outbound_texts(req: &SendRequest) -> Vec<&str> {
     match req {
         SendRequest::Text { text, .. } => vec![text.as_str()],
-        SendRequest::Template { template, .. } => {
-            template.parameters.iter().map(String::as_str).collect()
-        }
+        SendRequest::Template { template, .. } => template
+            .header_parameters
+            .iter()
+            .chain(template.parameters.iter())
+            .map(String::as_str)
+            .collect(),
         SendRequest::Image { caption, .. } => caption.iter().map(String::as_str).collect(),
         SendRequest::Document {
             caption, filename, ..
@@ -219,15 +271,22 @@ pub fn check(
 ) -> Result<(), Box<Refusal>> {
     if !skip_word_filter {
         for text in outbound_texts(req) {
-            if let Some(hit) = compiled.filter.check(text) {
+            if let Some(hit) = compiled.filter.check(text, conv.language.as_deref()) {
+                let list = match &hit.language {
+                    None => "the list of words that must not be sent".to_string(),
+                    Some(l) => format!(
+                        "the list of words that must not be sent to customers writing in {l:?}"
+                    ),
+                };
                 let mut r = Refusal::new(
                     "sensitive_word",
                     format!(
-                        "This message contains {:?}, which is on the list of words that must not be sent; nothing was sent. A supervisor can allow it.",
+                        "This message contains {:?}, which is on {list}; nothing was sent. A supervisor can allow it.",
                         hit.entry
                     ),
                 );
                 r.matched = Some(hit.entry);
+                r.matched_language = hit.language;
                 return Err(r);
             }
         }
@@ -247,12 +306,13 @@ pub fn check(
             if !window::is_open(conv.last_inbound_at, now) {
                 let offered: Vec<TemplateRef> = known_templates
                     .iter()
-                    .filter(|t| t.status == "APPROVED" && t.header_params == 0)
+                    .filter(|t| t.status == "APPROVED")
                     .map(|t| TemplateRef {
                         name: t.name.clone(),
                         language: t.language.clone(),
                         category: t.category.clone(),
                         parameters: t.body_params,
+                        header_parameters: t.header_params,
                     })
                     .collect();
                 let names: Vec<String> = offered
@@ -287,10 +347,15 @@ mod tests {
 
     fn compiled(words: &[&str]) -> Compiled {
         Compiled {
-            filter: filter::SensitiveFilter::compile(
-                &words.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-            )
-            .unwrap(),
+            filter: Arc::new(
+                filter::SensitiveLists::compile(
+                    words
+                        .iter()
+                        .map(|s| (String::new(), s.to_string()))
+                        .collect(),
+                )
+                .unwrap(),
+            ),
             ..Compiled::default()
         }
     }
@@ -311,6 +376,7 @@ mod tests {
             phone_number_id: "1".into(),
             waba_id: Some("w".into()),
             last_inbound_at: Some(t0),
+            language: Some("de".into()),
         };
         let known = vec![templates::StoredTemplate {
             name: "order_update".into(),
@@ -320,12 +386,14 @@ mod tests {
             body_params: 1,
             header_params: 0,
             body: "Hallo {{1}}".into(),
+            header: String::new(),
         }];
         let tpl = |p: &[&str]| SendRequest::Template {
             template: TemplateSend {
                 name: "order_update".into(),
                 language: "de".into(),
                 parameters: p.iter().map(|s| s.to_string()).collect(),
+                header_parameters: Vec::new(),
             },
             reply_to: None,
         };
@@ -369,5 +437,144 @@ mod tests {
         // A supervisor's override skips only the word filter.
         assert!(check(hms(1, 0, 0), &c, &conv, &text("kostenlos"), &known, true).is_ok());
         assert!(check(hms(25, 0, 0), &c, &conv, &text("kostenlos"), &known, true).is_err());
+    }
+
+    #[test]
+    fn the_customers_language_adds_its_list_and_header_parameters_are_checked() {
+        let lists = filter::SensitiveLists::compile(vec![
+            (String::new(), "kostenlos".into()),
+            ("de".into(), "Gift".into()),
+        ])
+        .unwrap();
+        let c = Compiled {
+            filter: Arc::new(lists),
+            ..Compiled::default()
+        };
+        let now = 1_790_000_000_000;
+        let conv = |lang: Option<&str>| ConversationFacts {
+            phone_number_id: "1".into(),
+            waba_id: None,
+            last_inbound_at: Some(now),
+            language: lang.map(str::to_string),
+        };
+        let r = check(
+            now,
+            &c,
+            &conv(Some("de")),
+            &text("Ein Gift-Set"),
+            &[],
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (
+                r.code.as_str(),
+                r.matched.as_deref(),
+                r.matched_language.as_deref()
+            ),
+            ("sensitive_word", Some("Gift"), Some("de"))
+        );
+        assert!(
+            r.message.contains("customers writing in \"de\""),
+            "{}",
+            r.message
+        );
+        assert!(check(now, &c, &conv(Some("en")), &text("A gift set"), &[], false).is_ok());
+        assert!(check(now, &c, &conv(None), &text("A gift set"), &[], false).is_ok());
+        for lang in [Some("de"), Some("en"), None] {
+            let r = check(now, &c, &conv(lang), &text("kostenlos"), &[], false).unwrap_err();
+            assert_eq!(r.matched_language, None);
+        }
+        // Header parameters reach the customer too.
+        let tpl = SendRequest::Template {
+            template: TemplateSend {
+                name: "shipping_update".into(),
+                language: "de".into(),
+                parameters: vec!["Ana".into()],
+                header_parameters: vec!["KOSTENLOS".into()],
+            },
+            reply_to: None,
+        };
+        let r = check(now, &c, &conv(Some("de")), &tpl, &[], false).unwrap_err();
+        assert_eq!(r.matched.as_deref(), Some("kostenlos"));
+    }
+
+    #[test]
+    fn team_hours_win_over_the_number_hours() {
+        let h = |tz: &str| {
+            hours::Hours::parse(hours::BusinessHours {
+                time_zone: tz.into(),
+                weekly: Default::default(),
+                closed_dates: vec![],
+                exceptions: vec![],
+                away_message: Default::default(),
+                away_period_minutes: 60,
+                default_language: "de".into(),
+                enabled: true,
+            })
+            .unwrap()
+        };
+        let mut c = Compiled::default();
+        c.hours.insert("1".into(), h("Europe/Berlin"));
+        c.team_hours.insert(7, h("America/New_York"));
+        let tz = |pnid: &str, team| {
+            c.hours_for(pnid, team)
+                .map(|h| h.settings.time_zone.clone())
+        };
+        assert_eq!(tz("1", Some(7)).as_deref(), Some("America/New_York"));
+        assert_eq!(tz("2", Some(7)).as_deref(), Some("America/New_York"));
+        assert_eq!(
+            tz("1", Some(8)).as_deref(),
+            Some("Europe/Berlin"),
+            "a team without hours"
+        );
+        assert_eq!(tz("1", None).as_deref(), Some("Europe/Berlin"));
+        assert_eq!(tz("2", None), None);
+    }
+
+    #[test]
+    fn the_word_automata_are_rebuilt_only_when_the_words_change() {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in [
+            include_str!("../../migrations/0001_init.sql"),
+            include_str!("../../migrations/0002_policy.sql"),
+            include_str!("../../migrations/0003_routing.sql"),
+            include_str!("../../migrations/0004_notes.sql"),
+            include_str!("../../migrations/0005_policy_languages_teams.sql"),
+        ] {
+            conn.execute_batch(sql).unwrap();
+        }
+        let words = |all: &[&str], de: &[&str]| {
+            store::policy::replace_sensitive_words(
+                &conn,
+                &all.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                0,
+            )
+            .unwrap();
+            let mut langs = std::collections::BTreeMap::new();
+            langs.insert("de".to_string(), de.iter().map(|s| s.to_string()).collect());
+            store::policy::replace_language_lists(&conn, &langs, 0).unwrap();
+        };
+        words(&["kostenlos"], &["Gift"]);
+        let first = Compiled::load(&conn).unwrap();
+        // Other settings change: the same compiled lists are kept.
+        conn.execute(
+            "INSERT INTO business_hours (phone_number_id, settings, updated_at) VALUES ('1', '{\"time_zone\": \"Europe/Berlin\"}', 0)",
+            [],
+        )
+        .unwrap();
+        let second = Compiled::load_reusing(&conn, Some(&first)).unwrap();
+        assert!(Arc::ptr_eq(&first.filter, &second.filter));
+        assert_eq!(second.hours.len(), 1);
+        // The same words stored again (new rows, same content): still kept.
+        words(&["kostenlos"], &["Gift"]);
+        let third = Compiled::load_reusing(&conn, Some(&second)).unwrap();
+        assert!(Arc::ptr_eq(&first.filter, &third.filter));
+        // A language list changes: rebuilt.
+        words(&["kostenlos"], &["Gift", "Lotto"]);
+        let fourth = Compiled::load_reusing(&conn, Some(&third)).unwrap();
+        assert!(!Arc::ptr_eq(&third.filter, &fourth.filter));
+        assert_eq!(fourth.filter.by_language["de"].len(), 2);
+        assert_eq!(fourth.filter.all.len(), 1);
     }
 }

@@ -16,8 +16,48 @@ pub struct StoredTemplate {
     pub status: String,
     /// Placeholders in the body: the parameters a send must carry.
     pub body_params: usize,
+    /// Text header placeholders: the `header_parameters` a send must carry.
     pub header_params: usize,
     pub body: String,
+    /// The text header (may hold `{{1}}`); empty when the template has none or a media header.
+    #[serde(default)]
+    pub header: String,
+}
+
+/// Characters of header text WhatsApp allows, parameters filled in.
+pub const MAX_HEADER_CHARS: usize = 60;
+
+/// `text` with its placeholders filled in: positional `{{n}}` by `params[n - 1]`, named ones
+/// (`{{first_name}}`) by `params` in order of first appearance. A placeholder without a parameter
+/// stays as it is.
+pub fn fill(text: &str, params: &[String]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        let name = after[..end].trim();
+        out.push_str(&rest[..start]);
+        if name.is_empty() {
+            out.push_str(&rest[start..start + 2 + end + 2]);
+        } else {
+            let i = match name.parse::<usize>() {
+                Ok(n) => n.wrapping_sub(1),
+                Err(_) => names.iter().position(|n| *n == name).unwrap_or_else(|| {
+                    names.push(name);
+                    names.len() - 1
+                }),
+            };
+            match params.get(i) {
+                Some(p) => out.push_str(p),
+                None => out.push_str(&rest[start..start + 2 + end + 2]),
+            }
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Counts distinct `{{...}}` placeholders.
@@ -46,11 +86,13 @@ pub fn parse_page(body: &Value) -> (Vec<StoredTemplate>, Option<String>) {
         };
         let mut body_text = String::new();
         let mut header_params = 0;
+        let mut header = String::new();
         for c in t["components"].as_array().into_iter().flatten() {
             match c["type"].as_str().map(str::to_ascii_uppercase).as_deref() {
                 Some("BODY") => body_text = c["text"].as_str().unwrap_or_default().to_string(),
                 Some("HEADER") if c["format"].as_str().unwrap_or("TEXT") == "TEXT" => {
-                    header_params = count_placeholders(c["text"].as_str().unwrap_or_default())
+                    header = c["text"].as_str().unwrap_or_default().to_string();
+                    header_params = count_placeholders(&header)
                 }
                 _ => {}
             }
@@ -63,6 +105,7 @@ pub fn parse_page(body: &Value) -> (Vec<StoredTemplate>, Option<String>) {
             body_params: count_placeholders(&body_text),
             header_params,
             body: body_text,
+            header,
         });
     }
     let next = body["paging"]["next"].as_str().map(str::to_string);
@@ -95,11 +138,34 @@ pub fn validate(send: &TemplateSend, known: &[StoredTemplate]) -> Result<(), Str
             t.status.to_lowercase()
         ));
     }
-    if t.header_params > 0 {
+    if send.header_parameters.len() != t.header_params {
         return Err(format!(
-            "template {:?} ({}) needs header parameters, which this relay does not send yet",
-            t.name, t.language
+            "template {:?} ({}) takes {} header parameter{}, {} given",
+            t.name,
+            t.language,
+            t.header_params,
+            if t.header_params == 1 { "" } else { "s" },
+            send.header_parameters.len()
         ));
+    }
+    if let Some(i) = send
+        .header_parameters
+        .iter()
+        .position(|p| p.trim().is_empty())
+    {
+        return Err(format!("template header parameter {} is empty", i + 1));
+    }
+    // WhatsApp allows 60 characters of header text with its parameters filled in.
+    if t.header_params > 0 {
+        let header = fill(&t.header, &send.header_parameters);
+        if header.chars().count() > MAX_HEADER_CHARS {
+            return Err(format!(
+                "the header of template {:?} ({}) would be {} characters with these parameters; WhatsApp allows {MAX_HEADER_CHARS}",
+                t.name,
+                t.language,
+                header.chars().count()
+            ));
+        }
     }
     if send.parameters.len() != t.body_params {
         return Err(format!(
@@ -122,6 +188,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn fill_replaces_placeholders_in_order_of_first_appearance() {
+        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(fill("Bestellung {{1}}", &p(&["A-42"])), "Bestellung A-42");
+        assert_eq!(fill("{{2}}-{{1}}-{{2}}", &p(&["a", "b"])), "b-a-b");
+        assert_eq!(fill("{{b}}-{{a}}-{{b}}", &p(&["x", "y"])), "x-y-x");
+        assert_eq!(fill("{{name}} {{", &p(&["Ana"])), "Ana {{");
+        assert_eq!(fill("no params", &p(&[])), "no params");
+        assert_eq!(fill("{{1}} {{2}}", &p(&["a"])), "a {{2}}");
+    }
+
     fn known() -> Vec<StoredTemplate> {
         let (t, next) = parse_page(&json!({"data": [
             {"name": "order_update", "language": "de", "status": "APPROVED", "category": "UTILITY",
@@ -130,6 +207,11 @@ mod tests {
              "components": [{"type": "BODY", "text": "Hi {{1}}, order {{2}}"}]},
             {"name": "hello_world", "language": "en_US", "status": "APPROVED", "category": "UTILITY",
              "components": [{"type": "HEADER", "format": "TEXT", "text": "Hello World"}, {"type": "BODY", "text": "Welcome"}]},
+            {"name": "shipping_update", "language": "de", "status": "APPROVED", "category": "UTILITY",
+             "components": [{"type": "HEADER", "format": "TEXT", "text": "Bestellung {{1}}"},
+                            {"type": "BODY", "text": "Hallo {{1}}, sie ist unterwegs."}]},
+            {"name": "promo_image", "language": "de", "status": "APPROVED", "category": "MARKETING",
+             "components": [{"type": "HEADER", "format": "IMAGE"}, {"type": "BODY", "text": "Neu"}]},
             {"name": "old_offer", "language": "de", "status": "PAUSED", "category": "MARKETING",
              "components": [{"type": "BODY", "text": "x"}]},
         ], "paging": {"cursors": {}}}));
@@ -142,13 +224,23 @@ mod tests {
             name: name.into(),
             language: lang.into(),
             parameters: params.iter().map(|s| s.to_string()).collect(),
+            header_parameters: Vec::new(),
         }
+    }
+
+    fn with_header(mut t: TemplateSend, header: &[&str]) -> TemplateSend {
+        t.header_parameters = header.iter().map(|s| s.to_string()).collect();
+        t
     }
 
     #[test]
     fn validation_case_table() {
         let k = known();
         assert_eq!(k[0].body_params, 2);
+        let shipping = k.iter().find(|t| t.name == "shipping_update").unwrap();
+        assert_eq!((shipping.header_params, shipping.body_params), (1, 1));
+        assert_eq!(shipping.header, "Bestellung {{1}}");
+        let long = "x".repeat(MAX_HEADER_CHARS);
         let cases: &[(TemplateSend, Option<&str>)] = &[
             (send("order_update", "de", &["Ana", "42"]), None),
             (send("hello_world", "en_US", &[]), None),
@@ -162,6 +254,32 @@ mod tests {
             ),
             (send("nope", "de", &[]), Some("no template named")),
             (send("old_offer", "de", &[]), Some("is paused")),
+            (
+                with_header(send("shipping_update", "de", &["Ana"]), &["A-42"]),
+                None,
+            ),
+            (
+                send("shipping_update", "de", &["Ana"]),
+                Some("takes 1 header parameter, 0 given"),
+            ),
+            (
+                with_header(send("shipping_update", "de", &["Ana"]), &["A", "B"]),
+                Some("takes 1 header parameter, 2 given"),
+            ),
+            (
+                with_header(send("shipping_update", "de", &["Ana"]), &[" "]),
+                Some("header parameter 1 is empty"),
+            ),
+            (
+                with_header(send("shipping_update", "de", &["Ana"]), &[long.as_str()]),
+                Some("WhatsApp allows 60"),
+            ),
+            (
+                with_header(send("order_update", "de", &["Ana", "42"]), &["x"]),
+                Some("takes 0 header parameters, 1 given"),
+            ),
+            // A media header takes no text parameters.
+            (send("promo_image", "de", &[]), None),
             (
                 send("order_update", "en", &["Ana", " "]),
                 Some("parameter 2 is empty"),

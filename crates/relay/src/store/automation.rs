@@ -114,7 +114,13 @@ pub fn on_inbound(
         }
     }
     if handoff {
-        if let Some(h) = compiled.hours.get(&fact.phone_number_id) {
+        // Team hours win over the number's for a conversation that belongs to a team.
+        let team = if compiled.team_hours.is_empty() {
+            None
+        } else {
+            sql::conversation_team(ctx.conn, conv)?
+        };
+        if let Some(h) = compiled.hours_for(&fact.phone_number_id, team) {
             let period = h.settings.away_period_minutes * 60_000;
             let due = match sql::away_last_sent(ctx.conn, conv)? {
                 Some(at) => ctx.now - at >= period,

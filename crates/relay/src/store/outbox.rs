@@ -142,6 +142,15 @@ pub fn enqueue(
         phone_number_id: pnid.clone(),
         waba_id,
         last_inbound_at,
+        // Only looked up when a per-language sensitive-word list exists.
+        language: if compiled.filter.by_language.is_empty() {
+            None
+        } else {
+            Some(super::policy::conversation_language(
+                ctx.conn,
+                conversation_id,
+            )?)
+        },
     };
     if let Err(mut refusal) = policy::check(
         ctx.now,

@@ -1,6 +1,8 @@
 //! SQL of the outbound policy and automations: sensitive words, auto-reply rules and their
 //! cooldown log, business hours and the away log, rate settings, synced templates and blocks.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -8,26 +10,91 @@ use switchboard_protocol::api::{SendRequest, TemplateSend};
 
 use super::{Result, StoreError};
 use crate::policy::autoreply::{MatchMode, Rule};
-use crate::policy::hours::BusinessHours;
+use crate::policy::hours::{self, BusinessHours};
 use crate::policy::ratelimit::RateSettings;
 use crate::policy::templates::StoredTemplate;
 
 // ---------------------------------------------------------------- sensitive words
 
+/// The list for every language.
 pub fn sensitive_words(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached("SELECT entry FROM sensitive_words ORDER BY id")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT entry FROM sensitive_words WHERE language = '' ORDER BY id")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn replace_sensitive_words(conn: &Connection, entries: &[String], now: i64) -> Result<()> {
-    conn.execute("DELETE FROM sensitive_words", [])?;
+/// The per-language lists, by language code.
+pub fn sensitive_word_languages(conn: &Connection) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (lang, entry) in sensitive_word_rows(conn)? {
+        if !lang.is_empty() {
+            out.entry(lang).or_default().push(entry);
+        }
+    }
+    Ok(out)
+}
+
+/// Every stored `(language, entry)`, `""` being every language, in a stable order (the
+/// compiled lists are kept while these rows stay equal).
+pub fn sensitive_word_rows(conn: &Connection) -> Result<Vec<(String, String)>> {
     let mut stmt =
-        conn.prepare_cached("INSERT INTO sensitive_words (entry, created_at) VALUES (?1, ?2)")?;
-    for e in entries {
-        stmt.execute(params![e, now])?;
+        conn.prepare_cached("SELECT language, entry FROM sensitive_words ORDER BY language, id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Replaces the list for every language (the per-language lists stay).
+pub fn replace_sensitive_words(conn: &Connection, entries: &[String], now: i64) -> Result<()> {
+    conn.execute("DELETE FROM sensitive_words WHERE language = ''", [])?;
+    insert_words(conn, "", entries, now)
+}
+
+/// Replaces all per-language lists (a language missing from `lists` has none afterwards).
+pub fn replace_language_lists(
+    conn: &Connection,
+    lists: &BTreeMap<String, Vec<String>>,
+    now: i64,
+) -> Result<()> {
+    conn.execute("DELETE FROM sensitive_words WHERE language <> ''", [])?;
+    for (lang, entries) in lists {
+        insert_words(conn, lang, entries, now)?;
     }
     Ok(())
+}
+
+fn insert_words(conn: &Connection, language: &str, entries: &[String], now: i64) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO sensitive_words (entry, language, created_at) VALUES (?1, ?2, ?3)",
+    )?;
+    for e in entries {
+        stmt.execute(params![e, language, now])?;
+    }
+    Ok(())
+}
+
+/// The language of a conversation's customer, as the relay tells it: from their number and
+/// their latest message ([`hours::customer_language`], the guess routing's skill rules use),
+/// `en` when neither says.
+pub fn conversation_language(conn: &Connection, conversation_id: i64) -> Result<String> {
+    let wa_id: Option<String> = conn
+        .prepare_cached(
+            "SELECT k.wa_id FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = ?1",
+        )?
+        .query_row([conversation_id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let text: Option<String> = conn
+        .prepare_cached(
+            "SELECT text FROM messages WHERE conversation_id = ?1 AND direction = 'in' ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([conversation_id], |r| r.get(0))
+        .optional()?;
+    Ok(hours::customer_language(
+        wa_id.as_deref(),
+        text.as_deref().unwrap_or_default(),
+        "en",
+    ))
 }
 
 // ---------------------------------------------------------------- auto-reply rules
@@ -343,6 +410,72 @@ pub fn delete_business_hours(conn: &Connection, pnid: &str) -> Result<bool> {
     )? > 0)
 }
 
+pub fn all_team_business_hours(conn: &Connection) -> Result<Vec<(i64, BusinessHours)>> {
+    let mut stmt = conn.prepare_cached("SELECT team_id, settings FROM team_business_hours")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, s) = row?;
+        out.push((id, serde_json::from_str(&s)?));
+    }
+    Ok(out)
+}
+
+pub fn team_business_hours(conn: &Connection, team_id: i64) -> Result<Option<BusinessHours>> {
+    let s: Option<String> = conn
+        .prepare_cached("SELECT settings FROM team_business_hours WHERE team_id = ?1")?
+        .query_row([team_id], |r| r.get(0))
+        .optional()?;
+    Ok(match s {
+        Some(s) => Some(serde_json::from_str(&s)?),
+        None => None,
+    })
+}
+
+pub fn team_exists(conn: &Connection, team_id: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM teams WHERE id = ?1")?
+        .query_row([team_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+pub fn put_team_business_hours(
+    conn: &Connection,
+    team_id: i64,
+    h: &BusinessHours,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO team_business_hours (team_id, settings, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (team_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+        params![team_id, serde_json::to_string(h)?, now],
+    )?;
+    Ok(())
+}
+
+pub fn delete_team_business_hours(conn: &Connection, team_id: i64) -> Result<bool> {
+    Ok(conn.execute(
+        "DELETE FROM team_business_hours WHERE team_id = ?1",
+        [team_id],
+    )? > 0)
+}
+
+/// The team a conversation belongs to for business hours: the team it was routed or
+/// transferred within, else the team its number's routing policy routes to; only a team that
+/// still exists.
+pub fn conversation_team(conn: &Connection, conversation_id: i64) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT t.id FROM conversations c
+             LEFT JOIN routing_policies p ON p.phone_number_id = c.phone_number_id
+             JOIN teams t ON t.id = COALESCE(c.team_id, p.team_id)
+             WHERE c.id = ?1",
+        )?
+        .query_row([conversation_id], |r| r.get(0))
+        .optional()?)
+}
+
 pub fn away_last_sent(conn: &Connection, conversation_id: i64) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached("SELECT sent_at FROM away_log WHERE conversation_id = ?1")?
@@ -415,8 +548,8 @@ pub fn replace_templates(
 ) -> Result<()> {
     conn.execute("DELETE FROM templates WHERE waba_id = ?1", [waba_id])?;
     let mut stmt = conn.prepare_cached(
-        "INSERT OR REPLACE INTO templates (waba_id, name, language, category, status, body_params, header_params, body, synced_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT OR REPLACE INTO templates (waba_id, name, language, category, status, body_params, header_params, body, synced_at, header)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     for t in list {
         stmt.execute(params![
@@ -428,7 +561,8 @@ pub fn replace_templates(
             t.body_params as i64,
             t.header_params as i64,
             t.body,
-            now
+            now,
+            t.header
         ])?;
     }
     Ok(())
@@ -436,7 +570,7 @@ pub fn replace_templates(
 
 pub fn templates(conn: &Connection, waba_id: &str) -> Result<Vec<StoredTemplate>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT name, language, category, status, body_params, header_params, body FROM templates WHERE waba_id = ?1 ORDER BY name, language",
+        "SELECT name, language, category, status, body_params, header_params, body, header FROM templates WHERE waba_id = ?1 ORDER BY name, language",
     )?;
     let rows = stmt.query_map([waba_id], |r| {
         Ok(StoredTemplate {
@@ -447,6 +581,7 @@ pub fn templates(conn: &Connection, waba_id: &str) -> Result<Vec<StoredTemplate>
             body_params: r.get::<_, i64>(4)? as usize,
             header_params: r.get::<_, i64>(5)? as usize,
             body: r.get(6)?,
+            header: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

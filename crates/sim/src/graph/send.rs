@@ -111,6 +111,42 @@ fn check_template(sim: &Simulator, t: &TemplateRef) -> Result<&'static str, Grap
             ));
         }
     }
+    // A text header takes text parameters only, each with text, and stays within 60 characters
+    // once they are filled in.
+    if let Some(header) = &tpl.header {
+        let mut texts = Vec::with_capacity(t.header.len());
+        for (i, p) in t.header.iter().enumerate() {
+            if p.kind != "text" {
+                return Err(GraphFailure::whatsapp(
+                    132012,
+                    Some(format!(
+                        "header: Format mismatch, expected TEXT, received {} (parameter {})",
+                        p.kind.to_ascii_uppercase(),
+                        i + 1
+                    )),
+                ));
+            }
+            let text = p.text.clone().unwrap_or_default();
+            if text.trim().is_empty() {
+                return Err(GraphFailure::missing_param(format!(
+                    "header: parameter {} of type text has no text",
+                    i + 1
+                )));
+            }
+            texts.push(text);
+        }
+        let hydrated = crate::templates::fill(header, &texts);
+        let len = hydrated.chars().count();
+        if len > crate::templates::MAX_HEADER_CHARS {
+            return Err(GraphFailure::whatsapp(
+                132005,
+                Some(format!(
+                    "header: text with parameters is {len} characters, more than the {} allowed",
+                    crate::templates::MAX_HEADER_CHARS
+                )),
+            ));
+        }
+    }
     Ok(tpl.category.pricing_category())
 }
 
