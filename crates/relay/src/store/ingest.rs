@@ -22,7 +22,7 @@ use super::automation::{self, InboundFact};
 use super::queries::{
     emit_contact, emit_conversation, emit_message, message_id_by_wamid, note_number_seen,
 };
-use super::{routing, Result, StoreError, WriteCtx};
+use super::{routing, CachedExec, Result, StoreError, WriteCtx};
 use crate::policy::Compiled;
 
 /// What became of one webhook body.
@@ -82,7 +82,7 @@ fn process_row(
         Ok(n) => n,
         Err(e) => {
             let msg = e.to_string();
-            ctx.conn.execute(
+            ctx.conn.exec(
                 "UPDATE webhook_inbox SET state = 'dead', error = ?2, processed_at = ?3 WHERE id = ?1",
                 params![id, msg, ctx.now],
             )?;
@@ -96,7 +96,7 @@ fn process_row(
     match apply(ctx, &notification, &mut facts) {
         Ok((messages, statuses)) => {
             ctx.conn.execute_batch("RELEASE apply_webhook")?;
-            ctx.conn.execute(
+            ctx.conn.exec(
                 "UPDATE webhook_inbox SET state = 'processed', processed_at = ?2 WHERE id = ?1",
                 params![id, ctx.now],
             )?;
@@ -122,7 +122,7 @@ fn process_row(
                 .execute_batch("ROLLBACK TO apply_webhook; RELEASE apply_webhook")?;
             ctx.events.truncate(events_before);
             let msg = e.to_string();
-            ctx.conn.execute(
+            ctx.conn.exec(
                 "UPDATE webhook_inbox SET error = ?2 WHERE id = ?1",
                 params![id, msg],
             )?;
@@ -270,7 +270,7 @@ fn record_account_event(
     field: &str,
     payload: &Value,
 ) -> Result<()> {
-    ctx.conn.execute(
+    ctx.conn.exec(
         "INSERT INTO account_events (phone_number_id, field, payload, received_at) VALUES (?1, ?2, ?3, ?4)",
         params![pnid, field, payload.to_string(), ctx.now],
     )?;
@@ -338,7 +338,7 @@ pub fn upsert_contact(
         (Some(b), Some(w)) if b == w => b,
         (Some(b), Some(w)) => {
             merge_contacts(ctx, w, b)?;
-            ctx.conn.execute(
+            ctx.conn.exec(
                 "UPDATE contacts SET wa_id = ?2 WHERE id = ?1",
                 params![b, wa_id],
             )?;
@@ -347,7 +347,7 @@ pub fn upsert_contact(
         }
         (Some(b), None) => {
             if wa_id.is_some() {
-                ctx.conn.execute(
+                ctx.conn.exec(
                     "UPDATE contacts SET wa_id = ?2 WHERE id = ?1",
                     params![b, wa_id],
                 )?;
@@ -357,7 +357,7 @@ pub fn upsert_contact(
         }
         (None, Some(w)) => {
             if bsuid.is_some() {
-                ctx.conn.execute(
+                ctx.conn.exec(
                     "UPDATE contacts SET bsuid = ?2 WHERE id = ?1",
                     params![w, bsuid],
                 )?;
@@ -371,7 +371,7 @@ pub fn upsert_contact(
                     "message has neither a wa_id nor a BSUID".into(),
                 ));
             }
-            ctx.conn.execute(
+            ctx.conn.exec(
                 "INSERT INTO contacts (bsuid, wa_id, username, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                 params![bsuid, wa_id, username, name, ctx.now],
             )?;
@@ -384,21 +384,21 @@ pub fn upsert_contact(
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     if name.is_some() && name != old_name.as_deref() {
-        ctx.conn.execute(
+        ctx.conn.exec(
             "UPDATE contacts SET name = ?2 WHERE id = ?1",
             params![id, name],
         )?;
         changed = true;
     }
     if username.is_some() && username != old_username.as_deref() {
-        ctx.conn.execute(
+        ctx.conn.exec(
             "UPDATE contacts SET username = ?2 WHERE id = ?1",
             params![id, username],
         )?;
         changed = true;
     }
     if changed {
-        ctx.conn.execute(
+        ctx.conn.exec(
             "UPDATE contacts SET updated_at = ?2 WHERE id = ?1",
             params![id, ctx.now],
         )?;
@@ -419,7 +419,7 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
         rows.collect::<rusqlite::Result<_>>()?
     };
     ctx.conn
-        .execute("UPDATE contacts SET wa_id = NULL WHERE id = ?1", [from])?;
+        .exec("UPDATE contacts SET wa_id = NULL WHERE id = ?1", [from])?;
     for (conv, pnid) in convs {
         let target: Option<i64> = ctx
             .conn
@@ -431,22 +431,22 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
             .optional()?;
         match target {
             None => {
-                ctx.conn.execute(
+                ctx.conn.exec(
                     "UPDATE conversations SET contact_id = ?2 WHERE id = ?1",
                     params![conv, into],
                 )?;
                 emit_conversation(ctx, conv, None)?;
             }
             Some(t) => {
-                ctx.conn.execute(
+                ctx.conn.exec(
                     "UPDATE messages SET conversation_id = ?2 WHERE conversation_id = ?1",
                     params![conv, t],
                 )?;
-                ctx.conn.execute(
+                ctx.conn.exec(
                     "UPDATE outbox SET conversation_id = ?2 WHERE conversation_id = ?1",
                     params![conv, t],
                 )?;
-                ctx.conn.execute(
+                ctx.conn.exec(
                     "UPDATE conversations SET
                         last_inbound_at = (SELECT MAX(x) FROM (SELECT last_inbound_at AS x FROM conversations WHERE id IN (?1, ?2))),
                         unread_count = unread_count + (SELECT unread_count FROM conversations WHERE id = ?1),
@@ -460,7 +460,7 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
                     |r| r.get(0),
                 )?;
                 ctx.conn
-                    .execute("DELETE FROM conversations WHERE id = ?1", [conv])?;
+                    .exec("DELETE FROM conversations WHERE id = ?1", [conv])?;
                 ctx.emit(super::events::NewEvent {
                     kind: event_kind::CONVERSATION_MERGED,
                     conversation_id: Some(conv),
@@ -474,7 +474,7 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
     // Tags and notes follow the person; the surviving snapshot carries the merged tags.
     super::contacts::merge_into(ctx, from, into)?;
     ctx.conn
-        .execute("DELETE FROM contacts WHERE id = ?1", [from])?;
+        .exec("DELETE FROM contacts WHERE id = ?1", [from])?;
     emit_contact(ctx, into)?;
     Ok(())
 }
@@ -504,7 +504,7 @@ fn apply_message(
                         merge_contacts(ctx, other, contact_id)?;
                     }
                 }
-                ctx.conn.execute(
+                ctx.conn.exec(
                     "UPDATE contacts SET wa_id = ?2, updated_at = ?3 WHERE id = ?1",
                     params![contact_id, new, ctx.now],
                 )?;
@@ -612,7 +612,7 @@ fn open_conversation(
         Some((id, status, assignee)) => {
             let reopened = status != "open";
             if reopened {
-                ctx.conn.execute(
+                ctx.conn.exec(
                     "UPDATE conversations SET status = 'open', updated_at = ?2 WHERE id = ?1",
                     params![id, ctx.now],
                 )?;
@@ -656,7 +656,7 @@ fn apply_status_webhook(ctx: &mut WriteCtx<'_>, s: &Status) -> Result<bool> {
         Some(id) => apply_status(ctx, id, s),
         None => {
             // The send response recording this wamid may not be committed yet: park it.
-            ctx.conn.execute(
+            ctx.conn.exec(
                 "INSERT INTO orphan_statuses (wamid, raw, received_at) VALUES (?1, ?2, ?3)",
                 params![s.wamid, s.raw.to_string(), ctx.now],
             )?;
@@ -717,7 +717,7 @@ pub fn apply_orphans(ctx: &mut WriteCtx<'_>, wamid: &str, message_id: i64) -> Re
             apply_status(ctx, message_id, &status)?;
         }
         ctx.conn
-            .execute("DELETE FROM orphan_statuses WHERE id = ?1", [id])?;
+            .exec("DELETE FROM orphan_statuses WHERE id = ?1", [id])?;
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ use switchboard_protocol::api::{
 
 use super::events::{Audience, NewEvent};
 use super::queries::emit_conversation;
+use super::CachedExec;
 use super::{Result, StoreError, WriteCtx};
 use crate::routing::{self, Candidate, Mode, Policy, SkillRules, Status, Waiting};
 
@@ -76,7 +77,7 @@ pub fn put_settings(ctx: &mut WriteCtx<'_>, s: &Settings) -> Result<()> {
                 .into(),
         ));
     }
-    ctx.conn.execute(
+    ctx.conn.exec(
         "UPDATE routing_settings SET grace_ms = ?1, alert_after_ms = ?2, overdue_ms = ?3, updated_at = ?4 WHERE id = 1",
         params![s.grace_period_s * 1000, s.alert_after_s * 1000, s.overdue_after_s * 1000, ctx.now],
     )?;
@@ -123,7 +124,7 @@ pub fn put_policy(ctx: &mut WriteCtx<'_>, pnid: &str, p: &Policy) -> Result<()> 
     for s in p.skills.named() {
         ensure_skill(ctx.conn, s)?;
     }
-    ctx.conn.execute(
+    ctx.conn.exec(
         "INSERT INTO routing_policies (phone_number_id, mode, team_id, sticky_days, skills, priority_tags, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (phone_number_id) DO UPDATE SET mode = excluded.mode, team_id = excluded.team_id,
@@ -202,7 +203,7 @@ pub fn put_skills(ctx: &mut WriteCtx<'_>, names: &[String]) -> Result<()> {
             }
         }
         ctx.conn
-            .execute("DELETE FROM skills WHERE name = ?1", [&old])?;
+            .exec("DELETE FROM skills WHERE name = ?1", [&old])?;
     }
     for n in names {
         if n.trim().is_empty() || n.contains(',') {
@@ -210,7 +211,7 @@ pub fn put_skills(ctx: &mut WriteCtx<'_>, names: &[String]) -> Result<()> {
                 "skill names must be non-empty and without commas: {n:?}"
             )));
         }
-        ctx.conn.execute(
+        ctx.conn.exec(
             "INSERT INTO skills (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
             params![n, ctx.now],
         )?;
@@ -291,14 +292,14 @@ pub fn put_team(
     let id = match id {
         Some(id) => {
             ensure_team(ctx.conn, id).map_err(|_| StoreError::NotFound(format!("team {id}")))?;
-            ctx.conn.execute(
+            ctx.conn.exec(
                 "UPDATE teams SET name = ?2, requeue_on_offline = ?3 WHERE id = ?1",
                 params![id, name.trim(), requeue_on_offline],
             )?;
             id
         }
         None => {
-            ctx.conn.execute(
+            ctx.conn.exec(
                 "INSERT INTO teams (name, requeue_on_offline, created_at) VALUES (?1, ?2, ?3)",
                 params![name.trim(), requeue_on_offline, ctx.now],
             )?;
@@ -307,9 +308,9 @@ pub fn put_team(
     };
     let old: Vec<i64> = members_of(ctx.conn, id)?;
     ctx.conn
-        .execute("DELETE FROM team_members WHERE team_id = ?1", [id])?;
+        .exec("DELETE FROM team_members WHERE team_id = ?1", [id])?;
     for m in members {
-        ctx.conn.execute(
+        ctx.conn.exec(
             "INSERT OR IGNORE INTO team_members (team_id, user_id) VALUES (?1, ?2)",
             params![id, m],
         )?;
@@ -348,10 +349,10 @@ pub fn delete_team(ctx: &mut WriteCtx<'_>, id: i64) -> Result<()> {
     }
     let members = members_of(ctx.conn, id)?;
     ctx.conn
-        .execute("DELETE FROM team_members WHERE team_id = ?1", [id])?;
-    ctx.conn.execute("DELETE FROM teams WHERE id = ?1", [id])?;
+        .exec("DELETE FROM team_members WHERE team_id = ?1", [id])?;
+    ctx.conn.exec("DELETE FROM teams WHERE id = ?1", [id])?;
     // Conversations waiting for that team wait for anyone now.
-    ctx.conn.execute(
+    ctx.conn.exec(
         "UPDATE conversations SET team_id = NULL WHERE team_id = ?1",
         [id],
     )?;
@@ -364,7 +365,7 @@ pub fn delete_team(ctx: &mut WriteCtx<'_>, id: i64) -> Result<()> {
 
 /// Rebuilds the denormalised skill and team lists the router reads with one query.
 fn refresh_lists(conn: &Connection, user: i64) -> Result<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE agent_routing SET
             skills = ',' || COALESCE((SELECT group_concat(skill, ',') FROM agent_skills WHERE user_id = ?1) || ',', ''),
             teams = ',' || COALESCE((SELECT group_concat(team_id, ',') FROM team_members WHERE user_id = ?1) || ',', '')
@@ -424,22 +425,22 @@ pub fn put_agent_settings(ctx: &mut WriteCtx<'_>, user: i64, s: &AgentSettings) 
     for t in &s.teams {
         ensure_team(ctx.conn, *t)?;
     }
-    ctx.conn.execute(
+    ctx.conn.exec(
         "UPDATE agent_routing SET capacity = ?2 WHERE user_id = ?1",
         params![user, s.capacity],
     )?;
     ctx.conn
-        .execute("DELETE FROM agent_skills WHERE user_id = ?1", [user])?;
+        .exec("DELETE FROM agent_skills WHERE user_id = ?1", [user])?;
     for k in &s.skills {
-        ctx.conn.execute(
+        ctx.conn.exec(
             "INSERT OR IGNORE INTO agent_skills (user_id, skill) VALUES (?1, ?2)",
             params![user, k],
         )?;
     }
     ctx.conn
-        .execute("DELETE FROM team_members WHERE user_id = ?1", [user])?;
+        .exec("DELETE FROM team_members WHERE user_id = ?1", [user])?;
     for t in &s.teams {
-        ctx.conn.execute(
+        ctx.conn.exec(
             "INSERT OR IGNORE INTO team_members (team_id, user_id) VALUES (?1, ?2)",
             params![t, user],
         )?;
@@ -497,15 +498,15 @@ pub fn put_contact_tags(ctx: &mut WriteCtx<'_>, contact: i64, tags: &[String]) -
     super::queries::contact(ctx.conn, contact)?;
     let tags = normalize_tags(tags)?;
     ctx.conn
-        .execute("DELETE FROM contact_tags WHERE contact_id = ?1", [contact])?;
+        .exec("DELETE FROM contact_tags WHERE contact_id = ?1", [contact])?;
     for t in &tags {
-        ctx.conn.execute(
+        ctx.conn.exec(
             "INSERT INTO contact_tags (contact_id, tag) VALUES (?1, ?2)",
             params![contact, t],
         )?;
     }
     // Clients keep the newest contact snapshot by updated_at.
-    ctx.conn.execute(
+    ctx.conn.exec(
         "UPDATE contacts SET updated_at = CASE WHEN updated_at >= ?2 THEN updated_at + 1 ELSE ?2 END WHERE id = ?1",
         params![contact, ctx.now],
     )?;
@@ -520,7 +521,7 @@ pub fn put_contact_tags(ctx: &mut WriteCtx<'_>, contact: i64, tags: &[String]) -
     };
     for (id, pnid) in convs {
         let (p, _) = policy(ctx.conn, &pnid)?;
-        ctx.conn.execute(
+        ctx.conn.exec(
             "UPDATE conversations SET priority = ?2 WHERE id = ?1",
             params![id, p.priority(&tags)],
         )?;
@@ -922,7 +923,7 @@ pub fn assign(
         }
         (None, Some(team)) => {
             ensure_team(ctx.conn, team)?;
-            ctx.conn.execute(
+            ctx.conn.exec(
                 "UPDATE conversations SET team_id = ?2 WHERE id = ?1",
                 params![conv, team],
             )?;
@@ -1017,12 +1018,12 @@ pub fn resolve(ctx: &mut WriteCtx<'_>, conv: i64, by: i64) -> Result<Conversatio
     if f.status == "resolved" {
         return super::queries::conversation(ctx.conn, conv);
     }
-    ctx.conn.execute(
+    ctx.conn.exec(
         "UPDATE conversations SET status = 'resolved', resolved_at = ?2, queued_at = NULL, waiting_since = NULL,
             alerted_at = NULL, overdue_at = NULL, unread_count = 0, updated_at = ?2 WHERE id = ?1",
         params![conv, ctx.now],
     )?;
-    ctx.conn.execute(
+    ctx.conn.exec(
         "UPDATE conversation_periods SET resolved_at = ?2, resolved_by = ?3
          WHERE id = (SELECT period_id FROM conversations WHERE id = ?1)",
         params![conv, ctx.now, f.assignee],
@@ -1041,7 +1042,7 @@ pub fn reopen(ctx: &mut WriteCtx<'_>, conv: i64, by: i64) -> Result<Conversation
     if f.status == "open" {
         return super::queries::conversation(ctx.conn, conv);
     }
-    ctx.conn.execute(
+    ctx.conn.exec(
         "UPDATE conversations SET status = 'open', updated_at = ?2 WHERE id = ?1",
         params![conv, ctx.now],
     )?;
@@ -1180,7 +1181,7 @@ pub fn disconnected(ctx: &mut WriteCtx<'_>, user: i64) -> Result<()> {
 
 /// The explicit status a person sets.
 pub fn set_status(ctx: &mut WriteCtx<'_>, user: i64, status: Status) -> Result<AgentPresence> {
-    ctx.conn.execute(
+    ctx.conn.exec(
         "UPDATE agent_routing SET status = ?2 WHERE user_id = ?1",
         params![user, status.as_str()],
     )?;
@@ -1190,7 +1191,7 @@ pub fn set_status(ctx: &mut WriteCtx<'_>, user: i64, status: Status) -> Result<A
 
 /// At start-up: no stream survived the restart; everyone who had one starts their grace period.
 pub fn reset_connections(ctx: &mut WriteCtx<'_>) -> Result<()> {
-    ctx.conn.execute(
+    ctx.conn.exec(
         "UPDATE agent_routing SET last_seen_at = ?1, connections = 0 WHERE connections > 0",
         [ctx.now],
     )?;
@@ -1236,7 +1237,7 @@ pub fn tick(ctx: &mut WriteCtx<'_>) -> Result<()> {
         let data =
             json!({"conversation_id": conv, "assignee_id": assignee, "waiting_since": since});
         if due.realert {
-            ctx.conn.execute(
+            ctx.conn.exec(
                 "UPDATE conversations SET alerted_at = ?2 WHERE id = ?1",
                 params![conv, ctx.now],
             )?;
@@ -1251,7 +1252,7 @@ pub fn tick(ctx: &mut WriteCtx<'_>) -> Result<()> {
             })?;
         }
         if due.overdue {
-            ctx.conn.execute(
+            ctx.conn.exec(
                 "UPDATE conversations SET overdue_at = ?2 WHERE id = ?1",
                 params![conv, ctx.now],
             )?;
