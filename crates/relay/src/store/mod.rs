@@ -40,6 +40,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/0002_policy.sql")),
     (3, include_str!("../../migrations/0003_routing.sql")),
     (4, include_str!("../../migrations/0004_notes.sql")),
+    (
+        5,
+        include_str!("../../migrations/0005_policy_languages_teams.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
