@@ -154,10 +154,18 @@ async fn timeline(
     before: Option<i64>,
     limit: usize,
 ) -> UiResult<Vec<TimelineItem>> {
-    Ok(app
-        .engine()?
-        .cache()
-        .timeline(conversation_id, before, limit)?)
+    let engine = app.engine()?;
+    if before.is_none() {
+        // Opening a conversation: bring in messages from before this user could see it (a
+        // transfer); the change feed then refreshes the view. Offline it simply waits.
+        let e = engine.clone();
+        tauri::async_runtime::spawn(async move {
+            if let Err(err) = e.fetch_history(conversation_id).await {
+                tracing::debug!(conversation_id, error = %err, "history not fetched");
+            }
+        });
+    }
+    Ok(engine.cache().timeline(conversation_id, before, limit)?)
 }
 
 #[tauri::command]
