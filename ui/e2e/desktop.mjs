@@ -23,6 +23,8 @@ const WABA = "100000000000001";
 const DISPLAY_NUMBER = "15550001111";
 const EMAIL = "erin@e2e.switchboard";
 const PASSWORD = "e2e-agent-password";
+const SUP_EMAIL = "sam@e2e.switchboard";
+const SUP_PASSWORD = "e2e-supervisor-password";
 
 const results = [];
 const children = [];
@@ -110,6 +112,23 @@ async function xWindow(name) {
 }
 
 const notifications = () => (notifyLog && fs.existsSync(notifyLog) ? fs.readFileSync(notifyLog, "utf8") : "");
+const notifyReturns = () => (notifyLog && fs.existsSync(`${notifyLog}.returns`) ? fs.readFileSync(`${notifyLog}.returns`, "utf8") : "");
+
+/** The notification server's id for the notification whose Notify call carried `text`. */
+function notificationId(text) {
+  const call = notifications().split(/\n(?=method call)/).find((b) => b.includes(text));
+  const m = call && /sender=(\S+) -> destination=\S+ serial=(\d+)/.exec(call);
+  if (!m) return null;
+  const ret = notifyReturns().split(/\n(?=method return)/).find((b) => b.includes(`destination=${m[1]} `) && b.includes(`reply_serial=${m[2]}\n`));
+  const id = ret && /uint32 (\d+)/.exec(ret);
+  return id ? Number(id[1]) : null;
+}
+
+/** Chooses an option of a React-controlled <select>. */
+const choose = (s, css, value) =>
+  s.exec(`const el = document.querySelector(arguments[0]);
+    Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set.call(el, arguments[1]);
+    el.dispatchEvent(new Event('change', { bubbles: true }));`, css, value);
 
 async function main() {
   for (const f of [app, path.join(bin, "switchboard-relay"), path.join(bin, "switchboard-sim")]) {
@@ -134,6 +153,7 @@ async function main() {
   };
   admin(["add-number", "--phone-number-id", PNID, "--display-phone-number", DISPLAY_NUMBER, "--name", "E2E Support", "--waba-id", WABA]);
   admin(["create-user", "--email", EMAIL, "--name", "Erin Agent", "--role", "agent", "--password-stdin"], PASSWORD);
+  admin(["create-user", "--email", SUP_EMAIL, "--name", "Sam Supervisor", "--role", "supervisor", "--password-stdin"], SUP_PASSWORD);
 
   start("sim", path.join(bin, "switchboard-sim"), [
     "serve", "--listen", `127.0.0.1:${simPort}`, "--webhook-url", `${relayUrl}/webhooks/whatsapp`,
@@ -222,6 +242,51 @@ async function main() {
       await shot(s, "conversation");
     });
 
+    await test("a customer's reaction shows on the message it reacts to, not as a bubble of its own", async () => {
+      const sent = await json("GET", `${simUrl}/control/sent`);
+      const target = sent.find((m) => JSON.stringify(m.payload).includes(reply));
+      assert(target, "the reply is not among the simulator's sends");
+      await json("POST", `${simUrl}/control/webhooks/raw`, {
+        object: "whatsapp_business_account",
+        entry: [{ id: WABA, changes: [{ field: "messages", value: {
+          messaging_product: "whatsapp",
+          metadata: { display_phone_number: DISPLAY_NUMBER, phone_number_id: PNID },
+          contacts: [{ profile: { name: "Erika Muster" }, wa_id: "4915112345678" }],
+          messages: [{ from: "4915112345678", id: `wamid.e2e-reaction-${Date.now()}`, timestamp: String(Math.floor(Date.now() / 1000)), type: "reaction", reaction: { message_id: target.wamid, emoji: "\u{1F44D}" } }],
+        } }] }],
+      });
+      await s.waitFor("the reaction on the reply", `return [...document.querySelectorAll('[data-testid=message]')].some(b => b.textContent.includes(arguments[0]) && [...b.querySelectorAll('[data-testid=reaction]')].some(r => r.textContent === '\u{1F44D}'))`, { args: [reply], timeout: 5000 });
+      const own = await s.exec(`return document.querySelectorAll('[data-testid=message] .text.reaction').length`);
+      assert(own === 0, `${own} reaction(s) still shown as bubbles of their own`);
+    });
+
+    await test("conversation actions: assign to me, tag (and filter by it), note, resolve, reopen", async () => {
+      await s.waitFor("the actions", `return !!document.querySelector('[data-testid=conversation-view] [data-testid=resolve]')`);
+      assert(!(await s.exec(`return !!document.querySelector('[data-testid=open-monitor]')`)), "an agent is offered the supervisor monitor");
+      // Routing may already have given it to the only agent online.
+      if (await s.exec(`return !!document.querySelector('[data-testid=assign-to-me]')`)) await s.click("[data-testid=assign-to-me]");
+      await s.waitFor("assigned to me", `const a = document.querySelector('[data-testid=assignee]'); return a && a.dataset.assigneeId !== '' && !document.querySelector('[data-testid=assign-to-me]')`, { timeout: 5000 });
+      await s.type("[data-testid=tag-input]", "VIP");
+      await s.click("[data-testid=tag-add]");
+      await s.waitFor("the tag", `return !!document.querySelector('[data-testid=tag][data-tag=vip]')`, { timeout: 5000 });
+      await s.waitFor("the tag in the filter", `return [...document.querySelectorAll('[data-testid=filter-tag] option')].some(o => o.value === 'vip')`, { timeout: 5000 });
+      await choose(s, "[data-testid=filter-tag]", "vip");
+      try {
+        await s.waitFor("only the tagged conversation listed", `const l = document.querySelector('[data-testid=conversation-list]'); return l && l.dataset.count === '1' && l.textContent.includes('Erika Muster')`);
+      } finally {
+        await choose(s, "[data-testid=filter-tag]", "");
+      }
+      const note = "Ruft lieber abends an";
+      await s.type("[data-testid=note-input]", note);
+      await s.click("[data-testid=note-add]");
+      await s.waitFor("the note", `return [...document.querySelectorAll('[data-testid=note]')].some(n => n.textContent.includes(arguments[0]))`, { args: [note], timeout: 5000 });
+      await s.click("[data-testid=resolve]");
+      await s.waitFor("the reopen button", `return !!document.querySelector('[data-testid=reopen]') && !document.querySelector('[data-testid=action-error]')`, { timeout: 5000 });
+      await shot(s, "resolved");
+      await s.click("[data-testid=reopen]");
+      await s.waitFor("open again", `return !!document.querySelector('[data-testid=resolve]') && !document.querySelector('[data-testid=action-error]')`, { timeout: 5000 });
+    });
+
     const offline = ["Offline eins", "Offline zwei"];
     await test("relay stopped: two messages wait as pending, and after the restart the simulator receives each exactly once", async () => {
       await stop(relay);
@@ -272,6 +337,61 @@ async function main() {
       await s.waitFor("the template picker", `return !!document.querySelector('[data-testid=template-picker]') && !document.querySelector('[data-testid=composer]')`);
       await s.waitFor("approved templates listed", `return document.querySelectorAll('[data-testid=template-select] option').length > 1`, { timeout: 5000 });
       await shot(s, "template-picker");
+    });
+
+    await test("clicking a desktop notification opens its conversation (the app is not focused by anyone else)", async () => {
+      const other = start("xmessage2", "xmessage", ["-geometry", "300x60+900+700", "another application"], {});
+      xdotool("windowfocus", "--sync", await xWindow("xmessage"));
+      await s.waitFor("the app to lose the focus", `return !document.hasFocus()`, { timeout: 3000 });
+      const text = "Rückfrage zur Rechnung 0815";
+      await json("POST", `${simUrl}/control/customers/4915199990815/messages`, { text, name: "Klaus Klick" });
+      let id = null;
+      const end = Date.now() + 5000;
+      while ((id = notificationId("0815")) === null && Date.now() < end) await sleep(50);
+      assert(id !== null, "no notification (or no id from the notification server) for the message");
+      // What the notification server sends when the notification itself is clicked.
+      const r = spawnSync("dbus-send", ["--session", "--type=signal", "/org/freedesktop/Notifications", "org.freedesktop.Notifications.ActionInvoked", `uint32:${id}`, "string:default"], { encoding: "utf8" });
+      assert(r.status === 0, `dbus-send: ${r.stderr}`);
+      await s.waitFor("the clicked conversation to open", `const v = document.querySelector('[data-testid=conversation-view]'); return v && v.textContent.includes(arguments[0])`, { args: [text], timeout: 5000 });
+      await stop(other);
+    });
+
+    await test("a supervisor's monitor lists the agents live and opens an agent's conversation to reassign it", async () => {
+      await s.click("[data-testid=settings]");
+      await s.click("[data-testid=sign-out]");
+      await s.waitFor("the sign-in form", `return !!document.querySelector('[data-testid=relay-url], [data-testid=email]')`);
+      if (await s.exec(`return !!document.querySelector('[data-testid=relay-url]')`)) {
+        await s.exec(`const el = document.querySelector('[data-testid=relay-url]');
+          Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, '');
+          el.dispatchEvent(new Event('input', { bubbles: true }));`);
+        await s.type("[data-testid=relay-url]", relayUrl);
+        await s.click("[data-testid=next]");
+      }
+      await s.waitFor("the email field", `return !!document.querySelector('[data-testid=email]')`);
+      await s.type("[data-testid=email]", SUP_EMAIL);
+      await s.type("[data-testid=password]", SUP_PASSWORD);
+      await s.click("[data-testid=sign-in]");
+      await s.waitFor("connection state online", `const e = document.querySelector('[data-testid=connection-state]'); return e && e.dataset.state === 'online'`, { timeout: 15000 });
+      await s.click("[data-testid=open-monitor]");
+      const rows = await s.waitFor("agent rows", `const r = [...document.querySelectorAll('[data-testid=monitor] [data-testid=monitor-agent]')]; return r.some(x => x.textContent.includes('Erin Agent')) && r.map(x => x.textContent)`, { timeout: 10000 });
+      console.log(`     monitor rows: ${rows.join(" | ")}`);
+      await s.exec(`[...document.querySelectorAll('[data-testid=monitor-agent]')].find(x => x.textContent.includes('Erin Agent')).click()`);
+      await s.waitFor("Erin's conversations (from the supervisor's cache)", `return !!document.querySelector('[data-testid=monitor-conversation]')`, { timeout: 10000 });
+      await shot(s, "monitor");
+      await s.click("[data-testid=monitor-conversation]");
+      await s.waitFor("the conversation with its actions", `return !document.querySelector('[data-testid=monitor]') && !!document.querySelector('[data-testid=conversation-view] [data-testid=transfer]')`);
+      await s.click("[data-testid=transfer]");
+      await s.waitFor("the directory in the transfer picker", `return [...document.querySelectorAll('[data-testid=transfer-target] option')].some(o => o.value.startsWith('agent:'))`, { timeout: 5000 });
+      // Reassign to the supervisor (not online as an agent: forced).
+      const me = await s.exec(`return [...document.querySelectorAll('[data-testid=transfer-target] option')].find(o => o.textContent.includes('Sam Supervisor'))?.value ?? null`);
+      assert(me, "the supervisor is not in the directory");
+      await choose(s, "[data-testid=transfer-target]", me);
+      await s.click("[data-testid=transfer-force]");
+      await s.click("[data-testid=transfer-confirm]");
+      await s.waitFor("reassigned", `const a = document.querySelector('[data-testid=assignee]'); return a && a.dataset.assigneeId === arguments[0].split(':')[1] && !document.querySelector('[data-testid=transfer-picker]')`, { args: [me], timeout: 5000 }).catch(async (e) => {
+        const err = await s.exec(`return document.querySelector('[data-testid=action-error]')?.textContent ?? null`);
+        throw new Error(`${e.message}; inline error: ${err}`);
+      });
     });
   } finally {
     await s.end().catch(() => {});

@@ -159,6 +159,7 @@ export function MonitorView(props: { all: Conversation[]; onOpen: (conversationI
               </tbody>
             </table>
 
+            {m.teams.length > 0 && (
             <table className="monitor-table">
               <thead>
                 <tr>
@@ -187,6 +188,7 @@ export function MonitorView(props: { all: Conversation[]; onOpen: (conversationI
                 ))}
               </tbody>
             </table>
+            )}
 
             {m.overdue.length > 0 && (
               <>
