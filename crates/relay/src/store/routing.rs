@@ -567,8 +567,6 @@ struct ConvFacts {
     assignee: Option<i64>,
     pnid: String,
     contact_id: i64,
-    wa_id: Option<String>,
-    preview: String,
     team_id: Option<i64>,
     queued_at: Option<i64>,
     resolved_at: Option<i64>,
@@ -576,9 +574,9 @@ struct ConvFacts {
 
 fn conv_facts(conn: &Connection, id: i64) -> Result<ConvFacts> {
     conn.prepare_cached(
-        "SELECT c.status, c.assignee_id, c.phone_number_id, c.contact_id, k.wa_id, c.last_message_preview,
-                c.team_id, c.queued_at, c.resolved_at
-         FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = ?1",
+        "SELECT c.status, c.assignee_id, c.phone_number_id, c.contact_id, c.team_id, c.queued_at,
+                c.resolved_at
+         FROM conversations c WHERE c.id = ?1",
     )?
     .query_row([id], |r| {
         Ok(ConvFacts {
@@ -586,11 +584,9 @@ fn conv_facts(conn: &Connection, id: i64) -> Result<ConvFacts> {
             assignee: r.get(1)?,
             pnid: r.get(2)?,
             contact_id: r.get(3)?,
-            wa_id: r.get(4)?,
-            preview: r.get(5)?,
-            team_id: r.get(6)?,
-            queued_at: r.get(7)?,
-            resolved_at: r.get(8)?,
+            team_id: r.get(4)?,
+            queued_at: r.get(5)?,
+            resolved_at: r.get(6)?,
         })
     })
     .optional()?
@@ -606,7 +602,9 @@ fn waiting(
     now: i64,
 ) -> Result<Waiting> {
     let tags = contact_tags(conn, f.contact_id)?;
-    let language = crate::policy::hours::customer_language(f.wa_id.as_deref(), &f.preview, "en");
+    // The same guess the outbound policy uses: the number and the customer's latest own message
+    // (the conversation's preview may be an agent's reply).
+    let language = super::policy::conversation_language(conn, id)?;
     Ok(Waiting {
         conversation_id: id,
         phone_number_id: f.pnid.clone(),
