@@ -5,6 +5,7 @@
 //! Platforms: Linux over D-Bus (GNOME's `org.gnome.Mutter.IdleMonitor`, the
 //! `org.freedesktop.ScreenSaver` idle time and active flag that KDE, Xfce and others offer, and
 //! logind's `LockedHint`). Elsewhere no reading is taken, so nothing changes automatically.
+//! Tests replace the OS reading with a file (`SWITCHBOARD_IDLE_FILE`: "<idle seconds> [locked]").
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -95,7 +96,10 @@ pub fn start(app: AppHandle) {
     let spawned = std::thread::Builder::new()
         .name("idle".into())
         .spawn(move || {
-            let probe = platform::Probe::new();
+            let probe = match std::env::var_os("SWITCHBOARD_IDLE_FILE") {
+                Some(path) => Source::File(path.into()),
+                None => Source::Os(platform::Probe::new()),
+            };
             loop {
                 std::thread::sleep(POLL);
                 tick(&app, &probe);
@@ -106,7 +110,31 @@ pub fn start(app: AppHandle) {
     }
 }
 
-fn tick(app: &AppHandle, probe: &platform::Probe) {
+/// Where readings come from: the OS, or a file the end-to-end tests write.
+enum Source {
+    Os(platform::Probe),
+    File(std::path::PathBuf),
+}
+
+impl Source {
+    fn read(&self) -> Reading {
+        match self {
+            Source::Os(p) => p.read(),
+            Source::File(path) => parse_reading(&std::fs::read_to_string(path).unwrap_or_default()),
+        }
+    }
+}
+
+/// "<idle seconds> [locked]"; anything unreadable is no reading.
+pub fn parse_reading(s: &str) -> Reading {
+    let mut words = s.split_whitespace();
+    Reading {
+        idle_secs: words.next().and_then(|w| w.parse().ok()),
+        locked: words.any(|w| w == "locked"),
+    }
+}
+
+fn tick(app: &AppHandle, probe: &Source) {
     let state = app.state::<crate::App>();
     let Ok(engine) = state.engine() else { return };
     let p = state.auto.get();
@@ -317,6 +345,13 @@ mod tests {
         assert_eq!(decide(&p(Away, false, 10), r(Some(9999), true)), None);
         assert_eq!(decide(&p(Offline, false, 10), r(Some(0), false)), None);
         assert_eq!(decide(&p(Away, true, 10), r(Some(0), false)), None);
+    }
+
+    #[test]
+    fn test_readings_parse() {
+        assert_eq!(parse_reading("120\n"), r(Some(120), false));
+        assert_eq!(parse_reading("0 locked"), r(Some(0), true));
+        assert_eq!(parse_reading(""), r(None, false));
     }
 
     #[test]

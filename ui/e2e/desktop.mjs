@@ -165,8 +165,12 @@ async function main() {
   await waitHttp(`${relayUrl}/healthz`);
   await waitHttp(`${simUrl}/control/stats`);
 
+  const idleFile = path.join(tmp, "idle");
+  fs.writeFileSync(idleFile, "0");
   start("tauri-driver", process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", String(driverPort), "--native-port", String(nativePort)], {
     SWITCHBOARD_HOME: path.join(tmp, "app"),
+    // The session's idle time and lock state, as the tests set them (instead of D-Bus).
+    SWITCHBOARD_IDLE_FILE: idleFile,
     SWITCHBOARD_LOG: "info,switchboard_desktop=debug",
     SWITCHBOARD_LOG_FILE: path.join(art, "logs", "app.log"),
   });
@@ -337,6 +341,27 @@ async function main() {
       await s.waitFor("the template picker", `return !!document.querySelector('[data-testid=template-picker]') && !document.querySelector('[data-testid=composer]')`);
       await s.waitFor("approved templates listed", `return document.querySelectorAll('[data-testid=template-select] option').length > 1`, { timeout: 5000 });
       await shot(s, "template-picker");
+    });
+
+    await test("idle past the threshold or locked: away on the relay; back on input", async () => {
+      await s.click("[data-testid=settings]");
+      await s.exec(`const el = document.querySelector('[data-testid=idle-minutes]');
+        Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, '1');
+        el.dispatchEvent(new Event('input', { bubbles: true }));`);
+      await s.click("[data-testid=settings-close]");
+      const auto = `const e = document.querySelector('[data-testid=my-status]'); return e && e.dataset.autoAway === 'true'`;
+      const back = `const e = document.querySelector('[data-testid=my-status]'); return e && e.dataset.autoAway === undefined`;
+      fs.writeFileSync(idleFile, "120");
+      await s.waitFor("away after 2 idle minutes (threshold 1)", auto, { timeout: 15000 });
+      fs.writeFileSync(idleFile, "31");
+      await sleep(6000);
+      assert(await s.exec(auto), "went back online without fresh input (idle 31 s)");
+      fs.writeFileSync(idleFile, "2");
+      await s.waitFor("online again after input", back, { timeout: 15000 });
+      fs.writeFileSync(idleFile, "2 locked");
+      await s.waitFor("away while locked", auto, { timeout: 15000 });
+      fs.writeFileSync(idleFile, "0");
+      await s.waitFor("online again once unlocked", back, { timeout: 15000 });
     });
 
     await test("clicking a desktop notification opens its conversation (the app is not focused by anyone else)", async () => {

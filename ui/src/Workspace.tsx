@@ -332,7 +332,7 @@ function Settings(props: { prefs: Prefs; idleMinutes: number; setIdleMinutes: (n
         </label>
         <div className="actions">
           <button data-testid="sign-out" className="danger" onClick={() => props.onSignOut(wipe)}>{t("signOut")}</button>
-          <button onClick={props.onClose}>{t("close")}</button>
+          <button data-testid="settings-close" onClick={props.onClose}>{t("close")}</button>
         </div>
       </div>
     </div>
