@@ -258,6 +258,58 @@ mod platform {
     }
 }
 
+/// The D-Bus probe against a stand-in `org.freedesktop.ScreenSaver` on a private session bus.
+#[cfg(all(test, target_os = "linux"))]
+mod dbus_tests {
+    use super::{platform::Probe, Reading};
+
+    struct Saver {
+        idle: u32,
+        active: bool,
+    }
+
+    #[zbus::interface(name = "org.freedesktop.ScreenSaver")]
+    impl Saver {
+        fn get_session_idle_time(&self) -> u32 {
+            self.idle
+        }
+        fn get_active(&self) -> bool {
+            self.active
+        }
+    }
+
+    #[test]
+    #[ignore = "needs a D-Bus session: dbus-run-session -- cargo test -p switchboard-desktop -- --ignored"]
+    fn reads_idle_time_and_lock_from_the_screensaver_service() {
+        let before = Probe::new().read();
+        assert_eq!(
+            before.idle_secs, None,
+            "a screensaver service already runs here"
+        );
+        let _service = zbus::blocking::connection::Builder::session()
+            .expect("session bus")
+            .name("org.freedesktop.ScreenSaver")
+            .expect("name")
+            .serve_at(
+                "/org/freedesktop/ScreenSaver",
+                Saver {
+                    idle: 700,
+                    active: true,
+                },
+            )
+            .expect("serve")
+            .build()
+            .expect("connect");
+        assert_eq!(
+            Probe::new().read(),
+            Reading {
+                idle_secs: Some(700),
+                locked: true
+            }
+        );
+    }
+}
+
 #[cfg(not(target_os = "linux"))]
 mod platform {
     use super::Reading;
