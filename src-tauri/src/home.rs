@@ -34,6 +34,9 @@ pub struct Prefs {
     /// The status the person last chose (`None`: never chose; counts as online).
     #[serde(default)]
     pub status: Option<AgentStatus>,
+    /// Whether the app itself had reported `away` (idle or locked) when it last changed it.
+    #[serde(default)]
+    pub auto_away: bool,
 }
 
 fn default_idle_minutes() -> u32 {
@@ -46,6 +49,7 @@ impl Default for Prefs {
             muted: false,
             idle_minutes: default_idle_minutes(),
             status: None,
+            auto_away: false,
         }
     }
 }

@@ -76,11 +76,13 @@ pub struct Auto {
 }
 
 impl Auto {
-    pub fn new(chosen: AgentStatus, idle_minutes: u32) -> Auto {
+    /// `auto_away` as the last run left it: an app that quit while it had set away reports
+    /// online again once the person is back.
+    pub fn new(chosen: AgentStatus, auto_away: bool, idle_minutes: u32) -> Auto {
         Auto {
             presence: Mutex::new(Presence {
                 chosen,
-                auto_away: false,
+                auto_away: auto_away && chosen == AgentStatus::Online,
                 idle_minutes,
             }),
         }
@@ -157,6 +159,10 @@ fn tick(app: &AppHandle, probe: &Source) {
                 }
                 *cur
             };
+            let _ = state.home.save_prefs(&crate::home::Prefs {
+                auto_away: now.auto_away,
+                ..state.home.prefs()
+            });
             let _ = app.emit("presence", now);
         }
         // Offline or refused: the next reading tries again.

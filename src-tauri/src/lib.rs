@@ -320,6 +320,7 @@ async fn set_status(app: State<'_, App>, status: AgentStatus) -> UiResult<AgentP
     }
     app.home.save_prefs(&Prefs {
         status: Some(status),
+        auto_away: false,
         ..app.home.prefs()
     })?;
     Ok(answer)
@@ -430,6 +431,7 @@ pub fn run() {
     let notices = Arc::new(Notices::new(prefs.muted));
     let auto = idle::Auto::new(
         prefs.status.unwrap_or(AgentStatus::Online),
+        prefs.auto_away,
         prefs.idle_minutes,
     );
     tauri::Builder::default()
