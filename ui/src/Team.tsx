@@ -77,13 +77,15 @@ export function ConversationActions(props: {
         {conv.assignee_id === me.id ? t("assignedToMe") : who ? t("assignedTo", { name: who }) : t("unassigned")}
       </span>
       {acts.includes("assignToMe") && (
-        <button data-testid="assign-to-me" disabled={busy !== null} onClick={() => run("assign", () => api.assign(conv.id, { agentId: me.id }, isSupervisor(me))).then(done)}>
+        <button data-testid="assign-to-me" title={`${t("assignToMe")} (A)`} aria-keyshortcuts="A" disabled={busy !== null} onClick={() => run("assign", () => api.assign(conv.id, { agentId: me.id }, isSupervisor(me))).then(done)}>
           {t("assignToMe")}
         </button>
       )}
       {acts.includes("transfer") && (
         <button
           data-testid="transfer"
+          title={`${t("transfer")} (T)`}
+          aria-keyshortcuts="T"
           aria-expanded={transferring}
           disabled={busy !== null}
           onClick={() => {
@@ -95,7 +97,7 @@ export function ConversationActions(props: {
         </button>
       )}
       {acts.includes("resolve") && (
-        <button data-testid="resolve" className="primary" disabled={busy !== null} onClick={() => run("resolve", () => api.resolve(conv.id)).then(done)}>
+        <button data-testid="resolve" className="primary" title={`${t("resolve")} (E)`} aria-keyshortcuts="E" disabled={busy !== null} onClick={() => run("resolve", () => api.resolve(conv.id)).then(done)}>
           {t("resolve")}
         </button>
       )}

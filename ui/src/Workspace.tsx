@@ -148,17 +148,27 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
         return;
       }
       if (typing) return;
+      // Letters are text in the search box; elsewhere they are shortcuts.
+      const letter = el !== searchRef.current && !e.ctrlKey && !e.metaKey && !e.altKey;
       const len = hits ? hits.length : visible.length;
-      if (e.key === "ArrowDown" || e.key === "j") {
+      if (e.key === "ArrowDown" || (letter && e.key === "j")) {
         e.preventDefault();
         setCursor((c) => Math.min(len - 1, c + 1));
-      } else if (e.key === "ArrowUp" || e.key === "k") {
+      } else if (e.key === "ArrowUp" || (letter && e.key === "k")) {
         e.preventDefault();
         setCursor((c) => Math.max(0, c - 1));
       } else if (e.key === "Enter" && cursor >= 0) {
         e.preventDefault();
         const id = hits ? hits[cursor]?.conversation_id : visible[cursor]?.id;
         if (id !== undefined) open(id);
+      } else if (letter && ["a", "e", "t"].includes(e.key)) {
+        // Triage keys on the open conversation: a = assign to me, e = resolve, t = transfer.
+        const id = { a: "assign-to-me", e: "resolve", t: "transfer" }[e.key as "a" | "e" | "t"];
+        const b = document.querySelector<HTMLButtonElement>(`[data-testid=conversation-view] [data-testid=${id}]`);
+        if (b && !b.disabled) {
+          e.preventDefault();
+          b.click();
+        }
       } else if (e.key === "Escape" && query) {
         setQuery("");
       }
