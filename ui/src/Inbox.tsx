@@ -125,6 +125,11 @@ function ConversationList(props: { list: Conversation[]; openId: number | null; 
               </div>
               <div className="line2">
                 <span className="preview">{c.last_message_preview}</span>
+                {(c.contact.tags ?? []).length > 0 && (
+                  <span className="row-tags" data-testid="row-tags">
+                    {(c.contact.tags ?? []).slice(0, 2).map((tag) => `#${tag}`).join(" ")}
+                  </span>
+                )}
                 {c.unread_count > 0 && <span className="badge" data-testid="unread-count">{c.unread_count}</span>}
               </div>
             </div>
