@@ -34,7 +34,8 @@ export function MonitorView(props: { all: Conversation[]; onOpen: (conversationI
       );
     };
     const schedule = () => {
-      if (timer.current !== null) return;
+      // Only while someone can see it (not minimised or hidden).
+      if (timer.current !== null || document.hidden) return;
       timer.current = setTimeout(() => {
         timer.current = null;
         fetchNow();
@@ -42,12 +43,14 @@ export function MonitorView(props: { all: Conversation[]; onOpen: (conversationI
     };
     fetchNow();
     const every = setInterval(schedule, EVERY_MS);
+    document.addEventListener("visibilitychange", schedule);
     const unlisten = api.onChange((c: Change) => {
       if (c.type === "conversations" || c.type === "resync" || (c.type === "state" && c.state === "online")) schedule();
     });
     return () => {
       live = false;
       clearInterval(every);
+      document.removeEventListener("visibilitychange", schedule);
       if (timer.current !== null) clearTimeout(timer.current);
       timer.current = null;
       unlisten.then((f) => f());
