@@ -262,6 +262,17 @@ async function main() {
       await s.waitFor("the reaction on the reply", `return [...document.querySelectorAll('[data-testid=message]')].some(b => b.textContent.includes(arguments[0]) && [...b.querySelectorAll('[data-testid=reaction]')].some(r => r.textContent === '\u{1F44D}'))`, { args: [reply], timeout: 5000 });
       const own = await s.exec(`return document.querySelectorAll('[data-testid=message] .text.reaction').length`);
       assert(own === 0, `${own} reaction(s) still shown as bubbles of their own`);
+      // The customer takes the reaction back (a reaction without an emoji).
+      await json("POST", `${simUrl}/control/webhooks/raw`, {
+        object: "whatsapp_business_account",
+        entry: [{ id: WABA, changes: [{ field: "messages", value: {
+          messaging_product: "whatsapp",
+          metadata: { display_phone_number: DISPLAY_NUMBER, phone_number_id: PNID },
+          contacts: [{ profile: { name: "Erika Muster" }, wa_id: "4915112345678" }],
+          messages: [{ from: "4915112345678", id: `wamid.e2e-unreact-${Date.now()}`, timestamp: String(Math.floor(Date.now() / 1000)), type: "reaction", reaction: { message_id: target.wamid } }],
+        } }] }],
+      });
+      await s.waitFor("the reaction gone", `return document.querySelectorAll('[data-testid=reaction]').length === 0 && document.querySelectorAll('[data-testid=message] .text.reaction').length === 0`, { timeout: 5000 });
     });
 
     await test("conversation actions: assign to me, tag (and filter by it), note, resolve, reopen", async () => {

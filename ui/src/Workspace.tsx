@@ -5,7 +5,7 @@ import { Inbox } from "./Inbox";
 import { ConversationView } from "./ConversationView";
 import { MonitorView } from "./Monitor";
 import { CustomerExtras, StatusMenu } from "./Team";
-import { defaultFilter, filterConversations, isSupervisor, upsert, type ListFilter } from "./logic";
+import { defaultFilter, filterConversations, isSupervisor, upsert, visibleTo, type ListFilter } from "./logic";
 import type { Change, ConnectionState, Conversation, Directory, Presence, SearchHit, User } from "./types";
 
 /** The signed-in app: one small store (conversations, selection, state) fed by change events. */
@@ -129,7 +129,16 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
     setOpenId(id);
     setMonitorOpen(false);
   }, []);
-  const updated = useCallback((c: Conversation) => setAll((list) => upsert(list ?? [], [c])), []);
+  // An action's answer shows at once; a conversation transferred away leaves an agent's list.
+  // The cache (fed by the change feed) has the last word a moment later.
+  const updated = useCallback(
+    (c: Conversation) => {
+      const keep = visibleTo(c, props.me);
+      setAll((list) => upsert(list ?? [], keep ? [c] : [], keep ? [] : [c.id]));
+      setTimeout(() => refreshConversations([c.id]), 1500);
+    },
+    [props.me, refreshConversations],
+  );
 
   // Keyboard: Ctrl/Cmd+K or "/" focuses search; arrows move; Enter opens; Escape leaves search.
   useEffect(() => {

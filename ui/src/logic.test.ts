@@ -20,6 +20,7 @@ import {
   tickInfo,
   unreadByView,
   upsert,
+  visibleTo,
   windowState,
   WINDOW_MS,
   type ListFilter,
@@ -247,6 +248,12 @@ describe("conversation actions", () => {
     expect(actionsFor(conv(1, { assignee_id: ME }), me)).toEqual(["transfer", "resolve"]);
     expect(actionsFor(conv(1, { assignee_id: 99 }), me)).toEqual(["assignToMe", "transfer", "resolve"]);
     expect(actionsFor(conv(1, { status: "resolved" }), me)).toEqual(["reopen"]);
+  });
+  it("knows who still sees a conversation after a transfer", () => {
+    expect(visibleTo(conv(1, { assignee_id: ME }), me)).toBe(true);
+    expect(visibleTo(conv(1, { assignee_id: null }), me)).toBe(true);
+    expect(visibleTo(conv(1, { assignee_id: 99 }), me)).toBe(false);
+    expect(visibleTo(conv(1, { assignee_id: 99 }), { ...me, role: "supervisor" })).toBe(true);
   });
   it("knows the relay's error codes", () => {
     expect(errorKind("conflict")).toBe("conflict");

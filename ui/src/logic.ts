@@ -280,6 +280,11 @@ export function isSupervisor(me: User): boolean {
   return me.role === "supervisor" || me.role === "admin";
 }
 
+/** The relay's rule: agents see conversations assigned to them or to nobody; supervisors all. */
+export function visibleTo(c: Conversation, me: User): boolean {
+  return isSupervisor(me) || c.assignee_id === null || c.assignee_id === me.id;
+}
+
 /** The error codes the UI has words for; anything else is shown with the generic headline. */
 export const knownErrors = ["offline", "forbidden", "not_found", "conflict", "invalid", "bad_request", "auth_expired", "unauthorized"] as const;
 export type KnownError = (typeof knownErrors)[number];
