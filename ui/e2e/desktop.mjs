@@ -25,6 +25,8 @@ const EMAIL = "erin@e2e.switchboard";
 const PASSWORD = "e2e-agent-password";
 const SUP_EMAIL = "sam@e2e.switchboard";
 const SUP_PASSWORD = "e2e-supervisor-password";
+const ADMIN_EMAIL = "ada@e2e.switchboard";
+const ADMIN_PASSWORD = "e2e-admin-password";
 
 const results = [];
 const children = [];
@@ -154,6 +156,7 @@ async function main() {
   admin(["add-number", "--phone-number-id", PNID, "--display-phone-number", DISPLAY_NUMBER, "--name", "E2E Support", "--waba-id", WABA]);
   admin(["create-user", "--email", EMAIL, "--name", "Erin Agent", "--role", "agent", "--password-stdin"], PASSWORD);
   admin(["create-user", "--email", SUP_EMAIL, "--name", "Sam Supervisor", "--role", "supervisor", "--password-stdin"], SUP_PASSWORD);
+  admin(["create-user", "--email", ADMIN_EMAIL, "--name", "Ada Admin", "--role", "admin", "--password-stdin"], ADMIN_PASSWORD);
 
   start("sim", path.join(bin, "switchboard-sim"), [
     "serve", "--listen", `127.0.0.1:${simPort}`, "--webhook-url", `${relayUrl}/webhooks/whatsapp`,
@@ -164,6 +167,18 @@ async function main() {
   let relay = start("relay", relayBin, ["serve"], relayEnv);
   await waitHttp(`${relayUrl}/healthz`);
   await waitHttp(`${simUrl}/control/stats`);
+  // A team with the agent in it, to transfer to.
+  {
+    const login = (email, password) => json("POST", `${relayUrl}/api/v1/auth/login`, { email, password });
+    const ada = await login(ADMIN_EMAIL, ADMIN_PASSWORD);
+    const erin = await login(EMAIL, PASSWORD);
+    const r = await fetch(`${relayUrl}/api/v1/admin/teams`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ada.token}` },
+      body: JSON.stringify({ name: "Versand", members: [erin.user.id] }),
+    });
+    assert(r.status === 201, `creating the team: HTTP ${r.status} ${await r.text()}`);
+  }
 
   const idleFile = path.join(tmp, "idle");
   fs.writeFileSync(idleFile, "0");
@@ -428,6 +443,14 @@ async function main() {
         const err = await s.exec(`return document.querySelector('[data-testid=action-error]')?.textContent ?? null`);
         throw new Error(`${e.message}; inline error: ${err}`);
       });
+      // Then hand it to a team (routed to a member, or queued for the team).
+      await s.click("[data-testid=transfer]");
+      const team = await s.waitFor("the team in the picker", `return [...document.querySelectorAll('[data-testid=transfer-target] option')].find(o => o.value.startsWith('team:') && o.textContent.includes('Versand'))?.value`, { timeout: 5000 });
+      await choose(s, "[data-testid=transfer-target]", team);
+      await s.click("[data-testid=transfer-confirm]");
+      await s.waitFor("handed to the team", `const a = document.querySelector('[data-testid=assignee]'); return a && a.dataset.assigneeId !== arguments[0].split(':')[1] && !document.querySelector('[data-testid=transfer-picker]') && !document.querySelector('[data-testid=action-error]')`, { args: [me], timeout: 5000 });
+      await s.click("[data-testid=open-monitor]");
+      await s.waitFor("the team's row", `return [...document.querySelectorAll('[data-testid=monitor-team]')].some(r => r.textContent.includes('Versand'))`, { timeout: 10000 });
     });
   } finally {
     await s.end().catch(() => {});
