@@ -452,6 +452,18 @@ async function main() {
       await s.click("[data-testid=open-monitor]");
       await s.waitFor("the team's row", `return [...document.querySelectorAll('[data-testid=monitor-team]')].some(r => r.textContent.includes('Versand'))`, { timeout: 10000 });
     });
+
+    await test("in German: the monitor and the conversation actions", async () => {
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "de");
+      await s.click("[data-testid=settings-close]");
+      await s.waitFor("German monitor", `return document.querySelector('[data-testid=close-monitor]')?.textContent === 'Zurück zum Posteingang'`);
+      await shot(s, "monitor-de");
+      await s.click("[data-testid=monitor-conversation], [data-testid=close-monitor]");
+      await s.exec(`document.querySelector('[data-testid=conversation]')?.click()`);
+      await s.waitFor("German actions", `const b = document.querySelector('[data-testid=resolve], [data-testid=reopen]'); return b && ['Erledigen', 'Wieder öffnen'].includes(b.textContent)`, { timeout: 5000 });
+      await shot(s, "conversation-de");
+    });
   } finally {
     await s.end().catch(() => {});
     for (const c of children.reverse()) await stop(c);
