@@ -274,6 +274,17 @@ mod dbus_tests {
         active: bool,
     }
 
+    struct Mutter {
+        idle_ms: u64,
+    }
+
+    #[zbus::interface(name = "org.gnome.Mutter.IdleMonitor")]
+    impl Mutter {
+        fn get_idletime(&self) -> u64 {
+            self.idle_ms
+        }
+    }
+
     #[zbus::interface(name = "org.freedesktop.ScreenSaver")]
     impl Saver {
         fn get_session_idle_time(&self) -> u32 {
@@ -286,7 +297,7 @@ mod dbus_tests {
 
     #[test]
     #[ignore = "needs a D-Bus session: dbus-run-session -- cargo test -p switchboard-desktop -- --ignored"]
-    fn reads_idle_time_and_lock_from_the_screensaver_service() {
+    fn reads_idle_time_and_lock_from_the_session_bus() {
         let before = Probe::new().read();
         assert_eq!(
             before.idle_secs, None,
@@ -313,6 +324,19 @@ mod dbus_tests {
                 locked: true
             }
         );
+        // GNOME's idle monitor, where it runs, is asked first.
+        let _mutter = zbus::blocking::connection::Builder::session()
+            .expect("session bus")
+            .name("org.gnome.Mutter.IdleMonitor")
+            .expect("name")
+            .serve_at(
+                "/org/gnome/Mutter/IdleMonitor/Core",
+                Mutter { idle_ms: 42_900 },
+            )
+            .expect("serve")
+            .build()
+            .expect("connect");
+        assert_eq!(Probe::new().read().idle_secs, Some(42));
     }
 }
 
