@@ -197,12 +197,13 @@ async fn send_template(
     name: String,
     language: String,
     parameters: Vec<String>,
+    header_parameters: Option<Vec<String>>,
 ) -> UiResult<PendingMessage> {
     let template = TemplateSend {
         name,
         language,
         parameters,
-        header_parameters: Vec::new(),
+        header_parameters: header_parameters.unwrap_or_default(),
     };
     Ok(app.engine()?.send(
         conversation_id,

@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { api, asUiError } from "./api";
 import { useUi } from "./App";
 import { formatTime } from "./i18n";
-import { canSendFreeText, formatCountdown, groupReactions, tickGlyph, tickInfo, windowState, type Reaction } from "./logic";
+import { canSendFreeText, formatCountdown, groupReactions, templateReady, tickGlyph, tickInfo, windowState, type Reaction } from "./logic";
 import { ConversationActions } from "./Team";
 import type { Conversation, Directory, Message, Template, TimelineItem, UiError, User } from "./types";
 
@@ -277,6 +277,7 @@ function TemplatePicker(props: { conv: Conversation; reason: string }) {
   const [list, setList] = useState<Template[] | null>(null);
   const [choice, setChoice] = useState("");
   const [params, setParams] = useState<string[]>([]);
+  const [headerParams, setHeaderParams] = useState<string[]>([]);
   const [error, setError] = useState<UiError | null>(null);
   useEffect(() => {
     api.templates(props.conv.phone_number_id).then((l) => setList(l.filter((x) => x.status === "APPROVED")), (e) => { setList([]); setError(asUiError(e)); });
@@ -285,9 +286,10 @@ function TemplatePicker(props: { conv: Conversation; reason: string }) {
   const send = async () => {
     if (!tpl) return;
     try {
-      await api.sendTemplate(props.conv.id, tpl.name, tpl.language, params.slice(0, tpl.body_params));
+      await api.sendTemplate(props.conv.id, tpl.name, tpl.language, params.slice(0, tpl.body_params), headerParams.slice(0, tpl.header_params ?? 0));
       setChoice("");
       setParams([]);
+      setHeaderParams([]);
     } catch (e) {
       setError(asUiError(e));
     }
@@ -298,16 +300,20 @@ function TemplatePicker(props: { conv: Conversation; reason: string }) {
       {error && <p className="error" role="alert">{error.message}</p>}
       {list && list.length === 0 && !error && <p className="hint">{t("noTemplates")}</p>}
       <div className="row">
-        <select data-testid="template-select" aria-label={t("template")} value={choice} onChange={(e) => { setChoice(e.target.value); setParams([]); }}>
+        <select data-testid="template-select" aria-label={t("template")} value={choice} onChange={(e) => { setChoice(e.target.value); setParams([]); setHeaderParams([]); }}>
           <option value="">{t("chooseTemplate")}</option>
           {list?.map((x) => (
             <option key={`${x.name}|${x.language}`} value={`${x.name}|${x.language}`}>{x.name} ({x.language})</option>
           ))}
         </select>
-        <button type="submit" data-testid="send-template" className="primary" disabled={!tpl || params.filter(Boolean).length < (tpl?.body_params ?? 0)}>{t("sendTemplate")}</button>
+        <button type="submit" data-testid="send-template" className="primary" disabled={!tpl || !templateReady(tpl, headerParams, params)}>{t("sendTemplate")}</button>
       </div>
       {tpl && (
         <>
+          {tpl.header && <p className="template-header">{tpl.header}</p>}
+          {Array.from({ length: tpl.header_params ?? 0 }, (_, i) => (
+            <input key={`h${i}`} data-testid="template-header-param" placeholder={t("headerParameter", { n: i + 1 })} value={headerParams[i] ?? ""} onChange={(e) => { const p = [...headerParams]; p[i] = e.target.value; setHeaderParams(p); }} />
+          ))}
           <p className="template-body">{tpl.body}</p>
           {Array.from({ length: tpl.body_params }, (_, i) => (
             <input key={i} data-testid="template-param" placeholder={t("parameter", { n: i + 1 })} value={params[i] ?? ""} onChange={(e) => { const p = [...params]; p[i] = e.target.value; setParams(p); }} />

@@ -53,8 +53,8 @@ export const api = {
   search: (query: string, limit = 50) => call<SearchHit[]>("search", { query, limit }),
   sendText: (conversationId: number, text: string, replyTo: number | null) =>
     call<Pending>("send_text", { conversationId, text, replyTo }),
-  sendTemplate: (conversationId: number, name: string, language: string, parameters: string[]) =>
-    call<Pending>("send_template", { conversationId, name, language, parameters }),
+  sendTemplate: (conversationId: number, name: string, language: string, parameters: string[], headerParameters: string[] = []) =>
+    call<Pending>("send_template", { conversationId, name, language, parameters, headerParameters }),
   retry: (clientId: string) => call<void>("retry", { clientId }),
   discard: (clientId: string) => call<void>("discard", { clientId }),
   markRead: (conversationId: number) => call<void>("mark_read", { conversationId }),

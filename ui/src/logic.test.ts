@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   actionsFor,
+  templateReady,
   errorKind,
   formatDuration,
   groupReactions,
@@ -286,5 +287,19 @@ describe("monitor", () => {
   it("throttles re-fetches", () => {
     expect(nextFetchDelay(0, 10_000, 2000)).toBe(0);
     expect(nextFetchDelay(9_000, 10_000, 2000)).toBe(1000);
+  });
+});
+
+describe("templateReady", () => {
+  it("needs every header and body parameter, blanks do not count", () => {
+    const tpl = { body_params: 2, header_params: 1 };
+    expect(templateReady(tpl, ["A-123"], ["Erika", "Montag"])).toBe(true);
+    expect(templateReady(tpl, [], ["Erika", "Montag"])).toBe(false);
+    expect(templateReady(tpl, ["  "], ["Erika", "Montag"])).toBe(false);
+    expect(templateReady(tpl, ["A-123"], ["Erika"])).toBe(false);
+    expect(templateReady(tpl, ["A-123"], ["", "Montag"])).toBe(false);
+  });
+  it("a template without placeholders is ready at once", () => {
+    expect(templateReady({ body_params: 0 }, [], [])).toBe(true);
   });
 });

@@ -327,3 +327,14 @@ export function formatDuration(seconds: number | null | undefined, lang: string)
 export function nextFetchDelay(lastFetchAt: number, now: number, gap: number): number {
   return Math.max(0, lastFetchAt + gap - now);
 }
+
+/** Whether a template can be sent: every header and body placeholder has a non-blank value. */
+export function templateReady(
+  tpl: { body_params: number; header_params?: number },
+  headerParams: string[],
+  params: string[],
+): boolean {
+  const filled = (values: string[], n: number) =>
+    Array.from({ length: n }, (_, i) => (values[i] ?? "").trim() !== "").every(Boolean);
+  return filled(headerParams, tpl.header_params ?? 0) && filled(params, tpl.body_params);
+}

@@ -85,6 +85,9 @@ export interface Template {
   category: string;
   status: string;
   body_params: number;
+  /** Text header placeholders (0 when the template has no text header with parameters). */
+  header_params?: number;
+  header?: string;
   body: string;
 }
 

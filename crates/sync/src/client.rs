@@ -26,9 +26,13 @@ pub struct Template {
     pub status: String,
     /// Placeholders in the body: the parameters a send must carry.
     pub body_params: usize,
+    /// Text header placeholders: the header parameters a send must carry.
     #[serde(default)]
     pub header_params: usize,
     pub body: String,
+    /// The text header (may hold `{{1}}`); empty when the template has none.
+    #[serde(default)]
+    pub header: String,
 }
 
 #[derive(Clone)]
