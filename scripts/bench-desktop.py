@@ -7,7 +7,8 @@ on stdout: the empty app once its blank page has painted its first frame, the re
 inbox has painted its first conversation rows (ui/src/Inbox.tsx). Cold start is from just before
 the process is spawned to that line. Idle memory is PSS summed over the app and every process it
 started (WebKitWebProcess, WebKitNetworkProcess, ...), read from /proc/PID/smaps_rollup after
---idle seconds on the inbox (or the blank page).
+--idle seconds on the inbox (or the blank page), at a moment when no other WebKit-based process
+runs on the machine (they share the big libraries, which PSS splits with them).
 
 Prints readable lines and then one JSON line, last.
 """
@@ -69,6 +70,29 @@ def comm(pid):
             return f.read().strip()
     except OSError:
         return "?"
+
+
+def foreign_webviews(ours):
+    """Other WebKit-based processes on the machine (another app, a WebDriver session). They map
+    the same large libraries (WebKitGTK, JavaScriptCore, GTK), which PSS then splits with them:
+    one running elsewhere lowers the measured PSS by tens of MiB."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) not in ours:
+            c = comm(int(d))
+            if c.startswith("WebKit") or c in ("switchboard-des", "empty-tauri"):
+                out.append(int(d))
+    return out
+
+
+def quiet_moment(ours, wait_s):
+    """Waits up to wait_s for no foreign WebKit process; returns how many remain."""
+    deadline = time.time() + wait_s
+    while True:
+        n = len(foreign_webviews(ours))
+        if n == 0 or time.time() >= deadline:
+            return n
+        time.sleep(0.5)
 
 
 def kill_tree(proc):
@@ -156,6 +180,7 @@ def main():
     ap.add_argument("--memory-runs", type=int, default=3)
     ap.add_argument("--idle", type=float, default=10.0)
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--quiet-wait", type=float, default=180.0, help="seconds to wait for other WebKit processes to end before a PSS sample")
     ap.add_argument("--bundle-json", required=True)
     a = ap.parse_args()
 
@@ -186,10 +211,13 @@ def main():
     # Idle memory: PSS over the process tree, after --idle seconds.
     pss = {"empty": [], "app": []}
     detail = {}
+    foreign_seen = []
     for i in range(a.memory_runs):
         for name in ("empty", "app"):
             r = Run(apps[name], env, "1", a.timeout)
             time.sleep(a.idle)
+            foreign = quiet_moment(set(tree(r.proc.pid)), a.quiet_wait)
+            foreign_seen.append(foreign)
             procs = [(p, comm(p), pss_kib(p)) for p in tree(r.proc.pid)]
             procs = [x for x in procs if x[2] is not None]
             total = sum(x[2] for x in procs)
@@ -197,7 +225,8 @@ def main():
             pss[name].append(total / 1024.0)
             detail[name] = {c: round(k / 1024.0, 1) for _, c, k in procs}
             parts = ", ".join(f"{c} {k / 1024.0:.1f}" for _, c, k in procs)
-            print(f"idle PSS {i + 1}/{a.memory_runs} {name:5}: {total / 1024.0:6.1f} MiB over {len(procs)} processes ({parts})", flush=True)
+            note = f"; {foreign} other WebKit processes on the machine, PSS understated" if foreign else ""
+            print(f"idle PSS {i + 1}/{a.memory_runs} {name:5}: {total / 1024.0:6.1f} MiB over {len(procs)} processes ({parts}{note})", flush=True)
 
     with open(a.bundle_json) as f:
         bundle = json.load(f)
@@ -220,6 +249,7 @@ def main():
         "pss_mib_median": pss_app,
         "empty_pss_mib_median": pss_empty,
         "pss_ratio": round(pss_app / pss_empty, 2),
+        "pss_samples_with_other_webkit_running": sum(1 for n in foreign_seen if n),
         "pss_mib_by_process": detail.get("app"),
         "empty_pss_mib_by_process": detail.get("empty"),
         **bundle,
