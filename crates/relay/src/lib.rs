@@ -200,6 +200,14 @@ pub async fn serve_with_store(
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "switchboard-relay listening");
     let stop2 = stop.clone();
+    // TCP_NODELAY: stream frames and API answers are small writes; with Nagle's algorithm they
+    // wait for the peer's delayed ACK (40 ms on Linux), which was the whole tail of the
+    // webhook-to-assignment latency.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -122,6 +122,11 @@ impl Simulator {
             .fallback(crate::graph::fallback)
             .with_state(sim.clone());
         let mut stop = shutdown_rx;
+        // Small answers go out at once (no Nagle delay waiting for the peer's ACK), as Meta's
+        // servers do.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
