@@ -505,14 +505,22 @@ pub enum SendRequest {
         reply_to: Option<i64>,
     },
     Image {
+        /// A public http(s) URL WhatsApp fetches; or leave it out and name an uploaded file.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         link: String,
+        /// The id of a file uploaded through `POST /api/v1/conversations/{id}/media`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media_id: Option<String>,
         #[serde(default)]
         caption: Option<String>,
         #[serde(default)]
         reply_to: Option<i64>,
     },
     Document {
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         link: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media_id: Option<String>,
         #[serde(default)]
         filename: Option<String>,
         #[serde(default)]
@@ -555,6 +563,15 @@ impl SendRequest {
             | SendRequest::Document { reply_to, .. } => *reply_to,
         }
     }
+    /// The uploaded file an image or document names, if any.
+    pub fn media_id(&self) -> Option<&str> {
+        match self {
+            SendRequest::Image { media_id, .. } | SendRequest::Document { media_id, .. } => {
+                media_id.as_deref()
+            }
+            _ => None,
+        }
+    }
     /// One-line text for lists and search.
     pub fn preview(&self) -> String {
         match self {
@@ -574,7 +591,7 @@ impl SendRequest {
             if link.starts_with("https://") || link.starts_with("http://") {
                 Ok(())
             } else {
-                Err("link must be an http(s) URL".into())
+                Err("link must be an http(s) URL (or send media_id of an uploaded file)".into())
             }
         }
         match self {
@@ -591,9 +608,33 @@ impl SendRequest {
                     return Err("template needs a name and a language".into());
                 }
             }
-            SendRequest::Image { link, caption, .. }
-            | SendRequest::Document { link, caption, .. } => {
-                https(link)?;
+            SendRequest::Image {
+                link,
+                media_id,
+                caption,
+                ..
+            }
+            | SendRequest::Document {
+                link,
+                media_id,
+                caption,
+                ..
+            } => {
+                match media_id {
+                    Some(_) if !link.is_empty() => {
+                        return Err("give either link or media_id, not both".into());
+                    }
+                    Some(id) => {
+                        if id.trim().is_empty()
+                            || !id.chars().all(|c| {
+                                c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'
+                            })
+                        {
+                            return Err("media_id must be the id an upload answered".into());
+                        }
+                    }
+                    None => https(link)?,
+                }
                 if caption.as_ref().is_some_and(|c| c.chars().count() > 1024) {
                     return Err("caption is longer than 1024 characters".into());
                 }

@@ -202,6 +202,44 @@ impl GraphClient {
         api_result(resp).await.map(|_| ())
     }
 
+    /// `POST /{phone_number_id}/media`: uploads a file for sending; answers its media id.
+    pub async fn upload_media(
+        &self,
+        phone_number_id: &str,
+        bytes: Vec<u8>,
+        mime: &str,
+        filename: &str,
+    ) -> Result<String, GraphError> {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(filename.to_string())
+            .mime_str(mime)
+            .map_err(|e| GraphError::Api {
+                code: 100,
+                message: format!("content type {mime:?}: {e}"),
+            })?;
+        let form = reqwest::multipart::Form::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", mime.to_string())
+            .part("file", part);
+        let resp = self
+            .http
+            .post(self.url(&format!("{phone_number_id}/media")))
+            .bearer_auth(self.token.expose())
+            .timeout(Duration::from_secs(120))
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| GraphError::Transport(without_url(&e)))?;
+        let body = api_result(resp).await?;
+        #[derive(serde::Deserialize)]
+        struct Uploaded {
+            id: String,
+        }
+        serde_json::from_slice::<Uploaded>(&body)
+            .map(|u| u.id)
+            .map_err(|e| GraphError::Transport(format!("bad upload answer: {e}")))
+    }
+
     /// `GET /{media_id}`: a short-lived download URL.
     pub async fn media_info(&self, media_id: &str) -> Result<MediaInfo, GraphError> {
         let resp = self
@@ -311,8 +349,13 @@ pub fn send_payload(
             }
             body["template"] = t;
         }
-        SendRequest::Image { link, caption, .. } => {
-            let mut o = json!({ "link": link });
+        SendRequest::Image {
+            link,
+            media_id,
+            caption,
+            ..
+        } => {
+            let mut o = media_ref(link, media_id.as_deref());
             if let Some(c) = caption {
                 o["caption"] = json!(c);
             }
@@ -320,11 +363,12 @@ pub fn send_payload(
         }
         SendRequest::Document {
             link,
+            media_id,
             filename,
             caption,
             ..
         } => {
-            let mut o = json!({ "link": link });
+            let mut o = media_ref(link, media_id.as_deref());
             if let Some(c) = caption {
                 o["caption"] = json!(c);
             }
@@ -338,6 +382,14 @@ pub fn send_payload(
         body["context"] = json!({ "message_id": w });
     }
     body
+}
+
+/// An uploaded file by its id, otherwise a link WhatsApp fetches.
+fn media_ref(link: &str, media_id: Option<&str>) -> Value {
+    match media_id {
+        Some(id) => json!({ "id": id }),
+        None => json!({ "link": link }),
+    }
 }
 
 #[cfg(test)]

@@ -449,3 +449,106 @@ async fn mark_read_clears_unread_and_sends_a_read_receipt() {
         )
         .await;
 }
+
+/// An agent attaches a file: the relay uploads it to WhatsApp (multipart, like Meta's API), the
+/// send names the uploaded id, the simulator receives `{"image": {"id": ...}}`, and the relay
+/// serves the file back for the agent's own bubble. Bad files are refused clearly, unsent.
+#[tokio::test]
+async fn attachments_are_uploaded_then_sent_by_id() {
+    let w = world().await;
+    let conv = w
+        .customer_writes("4915100000042", "Schicken Sie mir die Rechnung?")
+        .await;
+    let upload = |mime: &'static str, name: &'static str, body: Vec<u8>| {
+        let req = w
+            .relay
+            .http
+            .post(w.relay.url(&format!(
+                "/api/v1/conversations/{conv}/media?filename={name}"
+            )))
+            .bearer_auth(&w.token)
+            .header("content-type", mime)
+            .body(body);
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    // A tiny PNG (signature + IHDR is enough for WhatsApp's type check here).
+    let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n"[..], &[0u8; 64][..]].concat();
+    let (s, up) = upload("image/png", "beleg.png", png.clone()).await;
+    assert_eq!(s, 201, "{up}");
+    assert_eq!(up["kind"], "image");
+    assert_eq!(up["filename"], "beleg.png");
+    let media_id = up["media_id"].as_str().unwrap().to_string();
+
+    let (s, msg) = w
+        .send(
+            conv,
+            json!({"type": "image", "media_id": media_id, "caption": "Ihr Beleg"}),
+            Some("attach-1"),
+        )
+        .await;
+    assert_eq!(s, 202, "{msg}");
+    let id = msg["id"].as_i64().unwrap();
+    w.wait_status(conv, id, "sent").await;
+    let sent = w.sim.sent().await;
+    let out = sent
+        .iter()
+        .find(|m| m.payload["type"] == "image")
+        .expect("the simulator received the image");
+    assert_eq!(out.payload["image"]["id"], media_id.as_str());
+    assert_eq!(out.payload["image"]["caption"], "Ihr Beleg");
+    assert!(out.payload["image"].get("link").is_none());
+    // The agent's own bubble shows the file, served by the relay.
+    let r = w
+        .relay
+        .http
+        .get(w.relay.url(&format!("/api/v1/messages/{id}/media")))
+        .bearer_auth(&w.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+
+    // A document keeps its (cleaned) name.
+    let (s, doc) = upload(
+        "application/pdf",
+        "..%2F..%2Fetc%2Frechnung.pdf",
+        b"%PDF-1.4 x".to_vec(),
+    )
+    .await;
+    assert_eq!(s, 201, "{doc}");
+    assert_eq!(doc["kind"], "document");
+    assert_eq!(doc["filename"], "rechnung.pdf");
+
+    // Refused before anything reaches WhatsApp: a type WhatsApp cannot send, an empty file, an
+    // image over 5 MB, both link and media_id, a media id that is not one.
+    let before = w.sim.sent().await.len();
+    let (s, e) = upload("application/x-msdownload", "setup.exe", b"MZ".to_vec()).await;
+    assert_eq!(s, 415, "{e}");
+    assert_eq!(e["code"], "unsupported_media_type");
+    let (s, e) = upload("image/png", "leer.png", Vec::new()).await;
+    assert_eq!(s, 422, "{e}");
+    let (s, e) = upload("image/jpeg", "gross.jpg", vec![0u8; 5 * 1024 * 1024 + 1]).await;
+    assert_eq!(s, 413, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("5 MB"), "{e}");
+    let (s, e) = w
+        .send(
+            conv,
+            json!({"type": "image", "media_id": media_id, "link": "https://example.com/a.png"}),
+            None,
+        )
+        .await;
+    assert!(s == 400 || s == 422, "{s} {e}");
+    let (s, e) = w
+        .send(conv, json!({"type": "document", "media_id": "../x"}), None)
+        .await;
+    assert!(s == 400 || s == 422, "{s} {e}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(w.sim.sent().await.len(), before);
+    assert_eq!(w.relay.count("uploads").await, 2);
+}

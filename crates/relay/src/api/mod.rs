@@ -106,6 +106,10 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(contacts::get_tags, contacts::put_tags))
         .routes(routes!(contacts::list_notes, contacts::add_note))
         .routes(routes!(contacts::get_directory))
+        // Files for sending are larger than any other body.
+        .merge(OpenApiRouter::new().routes(routes!(media::upload)).layer(
+            axum::extract::DefaultBodyLimit::max(media::MAX_UPLOAD_BYTES + 1),
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         // Meta's webhook bodies reach 3 MB; anything beyond 4 MiB is answered 413 unread.
         .layer(axum::extract::DefaultBodyLimit::max(

@@ -44,6 +44,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/0005_policy_languages_teams.sql"),
     ),
+    (6, include_str!("../../migrations/0006_uploads.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

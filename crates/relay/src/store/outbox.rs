@@ -233,8 +233,8 @@ pub fn enqueue(
     let origin = actor.origin();
     ctx.conn
         .prepare_cached(
-            "INSERT INTO messages (conversation_id, direction, type, text, content, unsupported, status, status_at, reply_to, reply_to_wamid, sender_id, client_id, origin, created_at, updated_at)
-             VALUES (?1, 'out', ?2, ?3, ?4, 0, 'queued', ?5, ?6, ?7, ?8, ?9, ?10, ?5, ?5)",
+            "INSERT INTO messages (conversation_id, direction, type, text, content, unsupported, status, status_at, reply_to, reply_to_wamid, sender_id, client_id, origin, media_id, media_mime, created_at, updated_at)
+             VALUES (?1, 'out', ?2, ?3, ?4, 0, 'queued', ?5, ?6, ?7, ?8, ?9, ?10, ?11, (SELECT mime FROM uploads WHERE media_id = ?11), ?5, ?5)",
         )?
         .execute(params![
             conversation_id,
@@ -246,7 +246,8 @@ pub fn enqueue(
             reply_wamid,
             actor.user_id(),
             idempotency_key,
-            origin.as_str()
+            origin.as_str(),
+            req.media_id()
         ])?;
     let message_id = ctx.conn.last_insert_rowid();
     ctx.conn.prepare_cached(

@@ -152,12 +152,14 @@ impl ReplyContent {
         } else if let Some(m) = &self.image {
             SendRequest::Image {
                 link: m.link.clone(),
+                media_id: None,
                 caption: m.caption.clone(),
                 reply_to: None,
             }
         } else if let Some(m) = &self.document {
             SendRequest::Document {
                 link: m.link.clone(),
+                media_id: None,
                 filename: m.filename.clone(),
                 caption: m.caption.clone(),
                 reply_to: None,
