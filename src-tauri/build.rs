@@ -11,6 +11,7 @@ const COMMANDS: &[&str] = &[
     "timeline",
     "search",
     "send_text",
+    "send_attachment",
     "send_template",
     "retry",
     "discard",

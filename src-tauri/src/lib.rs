@@ -190,6 +190,48 @@ async fn send_text(
     )?)
 }
 
+/// Uploads a file the agent picked (base64 from the page) and sends it as an image or document
+/// through the outbox. The upload needs the relay: offline it fails with a clear error and
+/// nothing is queued.
+#[tauri::command]
+async fn send_attachment(
+    app: State<'_, App>,
+    conversation_id: i64,
+    filename: String,
+    mime: String,
+    data: String,
+    caption: Option<String>,
+    reply_to: Option<i64>,
+) -> UiResult<PendingMessage> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data.as_bytes())
+        .map_err(|_| switchboard_sync::SyncError::Invalid("the file could not be read".into()))?;
+    let engine = app.engine()?;
+    let up = engine
+        .client()
+        .await
+        .upload_media(conversation_id, bytes, &mime, &filename)
+        .await?;
+    let caption = caption.filter(|c| !c.trim().is_empty());
+    let request = if up.kind == "image" {
+        SendRequest::Image {
+            link: String::new(),
+            media_id: Some(up.media_id),
+            caption,
+            reply_to,
+        }
+    } else {
+        SendRequest::Document {
+            link: String::new(),
+            media_id: Some(up.media_id),
+            filename: Some(up.filename),
+            caption,
+            reply_to,
+        }
+    };
+    Ok(engine.send(conversation_id, request)?)
+}
+
 #[tauri::command]
 async fn send_template(
     app: State<'_, App>,
@@ -489,6 +531,7 @@ pub fn run() {
             timeline,
             search,
             send_text,
+            send_attachment,
             send_template,
             retry,
             discard,

@@ -261,6 +261,34 @@ async function main() {
       await shot(s, "conversation");
     });
 
+    await test("an attached image is uploaded, sent by its media id and shown in the agent's bubble", async () => {
+      const caption = "Ihr Beleg anbei";
+      await s.type("[data-testid=composer]", caption);
+      // The OS file dialog is outside the page; hand the file input a file as the dialog would.
+      await s.exec(`
+        const png = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=='), c => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([png], 'beleg.png', { type: 'image/png' }));
+        const input = document.querySelector('[data-testid=attach-input]');
+        input.files = dt.files;
+        input.dispatchEvent(new Event('change', { bubbles: true }));`);
+      const end = Date.now() + 15000;
+      let out;
+      while (Date.now() < end) {
+        const sent = await json("GET", `${simUrl}/control/sent`);
+        out = sent.find((m) => m.payload.type === "image" && m.payload.image && m.payload.image.caption === caption);
+        if (out) break;
+        await sleep(200);
+      }
+      assert(out, "the simulator never received the image");
+      assert(typeof out.payload.image.id === "string" && !out.payload.image.link, `sent as ${JSON.stringify(out.payload.image)}`);
+      await s.waitFor("the image bubble with its picture", `
+        const b = [...document.querySelectorAll('[data-testid=message]')].find(x => x.textContent.includes(arguments[0]));
+        return b && b.dataset.status !== 'queued' && !!b.querySelector('[data-testid=media-image]')`, { args: [caption], timeout: 15000 });
+      const composer = await s.exec(`return document.querySelector('[data-testid=composer]').value`);
+      assert(composer === "", `the caption should leave the composer, it holds ${JSON.stringify(composer)}`);
+    });
+
     await test("a customer's reaction shows on the message it reacts to, not as a bubble of its own", async () => {
       const sent = await json("GET", `${simUrl}/control/sent`);
       const target = sent.find((m) => JSON.stringify(m.payload).includes(reply));

@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { api, asUiError } from "./api";
 import { useUi } from "./App";
 import { formatTime } from "./i18n";
-import { canSendFreeText, formatCountdown, groupReactions, templateReady, tickGlyph, tickInfo, windowState, type Reaction } from "./logic";
+import { ATTACHMENT_ACCEPT, attachmentType, canSendFreeText, formatCountdown, groupReactions, templateReady, tickGlyph, tickInfo, windowState, type Reaction } from "./logic";
 import { ConversationActions } from "./Team";
 import type { Conversation, Directory, Message, Template, TimelineItem, UiError, User } from "./types";
 
@@ -166,7 +166,7 @@ function Content({ m }: { m: Message }) {
     case "sticker":
       return (
         <>
-          {m.direction === "inbound" ? <MediaImage id={m.id} /> : null}
+          {m.direction === "inbound" || c.media_id ? <MediaImage id={m.id} /> : null}
           {m.text && <p className="text">{m.text}</p>}
         </>
       );
@@ -225,10 +225,38 @@ function Composer(props: { conv: Conversation; replyTo: Message | null; clearRep
   const { t } = useUi();
   const [text, setText] = useState("");
   const [error, setError] = useState<UiError | null>(null);
+  const [uploading, setUploading] = useState(false);
   const ref = useRef<HTMLTextAreaElement>(null);
+  const fileRef = useRef<HTMLInputElement>(null);
   useEffect(() => {
     if (props.replyTo) ref.current?.focus();
   }, [props.replyTo]);
+  // A picked file goes with the composer's text as its caption.
+  const attach = async (file: File) => {
+    const mime = attachmentType(file.name, file.type);
+    if (!mime) {
+      setError({ code: "unsupported_media_type", message: t("attachmentType") });
+      return;
+    }
+    setUploading(true);
+    try {
+      const data = await new Promise<string>((resolve, reject) => {
+        const r = new FileReader();
+        r.onload = () => resolve(String(r.result).split(",", 2)[1] ?? "");
+        r.onerror = () => reject(r.error);
+        r.readAsDataURL(file);
+      });
+      await api.sendAttachment(props.conv.id, file.name, mime, data, text.trim() || null, props.replyTo?.id ?? null);
+      setText("");
+      setError(null);
+      props.clearReply();
+    } catch (e) {
+      setError(asUiError(e));
+    } finally {
+      setUploading(false);
+      if (fileRef.current) fileRef.current.value = "";
+    }
+  };
   const send = async () => {
     const body = text.trim();
     if (!body) return;
@@ -251,6 +279,17 @@ function Composer(props: { conv: Conversation; replyTo: Message | null; clearRep
       )}
       {error && <p className="error" role="alert">{error.message}</p>}
       <div className="row">
+        <input
+          ref={fileRef}
+          type="file"
+          hidden
+          data-testid="attach-input"
+          accept={ATTACHMENT_ACCEPT}
+          onChange={(e) => { const f = e.target.files?.[0]; if (f) attach(f); }}
+        />
+        <button type="button" data-testid="attach" className="icon" title={t("attach")} aria-label={t("attach")} disabled={uploading} onClick={() => fileRef.current?.click()}>
+          {uploading ? "…" : "📎"}
+        </button>
         <textarea
           ref={ref}
           data-testid="composer"

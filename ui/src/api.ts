@@ -53,6 +53,9 @@ export const api = {
   search: (query: string, limit = 50) => call<SearchHit[]>("search", { query, limit }),
   sendText: (conversationId: number, text: string, replyTo: number | null) =>
     call<Pending>("send_text", { conversationId, text, replyTo }),
+  /** Uploads a file (base64) and sends it as an image or document; needs the relay. */
+  sendAttachment: (conversationId: number, filename: string, mime: string, data: string, caption: string | null, replyTo: number | null) =>
+    call<Pending>("send_attachment", { conversationId, filename, mime, data, caption, replyTo }),
   sendTemplate: (conversationId: number, name: string, language: string, parameters: string[], headerParameters: string[] = []) =>
     call<Pending>("send_template", { conversationId, name, language, parameters, headerParameters }),
   retry: (clientId: string) => call<void>("retry", { clientId }),

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   actionsFor,
   templateReady,
+  attachmentType,
   errorKind,
   formatDuration,
   groupReactions,
@@ -301,5 +302,15 @@ describe("templateReady", () => {
   });
   it("a template without placeholders is ready at once", () => {
     expect(templateReady({ body_params: 0 }, [], [])).toBe(true);
+  });
+});
+
+describe("attachmentType", () => {
+  it("keeps a type WhatsApp sends, falls back to the extension, refuses the rest", () => {
+    expect(attachmentType("beleg.png", "image/png")).toBe("image/png");
+    expect(attachmentType("Rechnung.PDF", "")).toBe("application/pdf");
+    expect(attachmentType("foto.jpeg", "application/octet-stream")).toBe("image/jpeg");
+    expect(attachmentType("setup.exe", "application/x-msdownload")).toBeNull();
+    expect(attachmentType("ohne-endung", "")).toBeNull();
   });
 });

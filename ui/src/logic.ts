@@ -338,3 +338,31 @@ export function templateReady(
     Array.from({ length: n }, (_, i) => (values[i] ?? "").trim() !== "").every(Boolean);
   return filled(headerParams, tpl.header_params ?? 0) && filled(params, tpl.body_params);
 }
+
+/** The types WhatsApp sends, by file extension, for files the OS gave no type. */
+const ATTACHMENT_TYPES: Record<string, string> = {
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  png: "image/png",
+  pdf: "application/pdf",
+  txt: "text/plain",
+  csv: "text/csv",
+  doc: "application/msword",
+  docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+  xls: "application/vnd.ms-excel",
+  xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  ppt: "application/vnd.ms-powerpoint",
+  pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+};
+
+/** The file picker's accept list. */
+export const ATTACHMENT_ACCEPT = Object.values(ATTACHMENT_TYPES).filter((v, i, a) => a.indexOf(v) === i).join(",");
+
+/** The MIME type to upload a picked file as: the browser's when it is one WhatsApp sends, else by
+ * extension; null when WhatsApp cannot send the file at all. */
+export function attachmentType(name: string, browserType: string): string | null {
+  const known = new Set(Object.values(ATTACHMENT_TYPES));
+  if (browserType && known.has(browserType)) return browserType;
+  const ext = name.includes(".") ? name.split(".").pop()!.toLowerCase() : "";
+  return ATTACHMENT_TYPES[ext] ?? null;
+}

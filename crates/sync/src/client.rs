@@ -35,6 +35,17 @@ pub struct Template {
     pub header: String,
 }
 
+/// An uploaded file, as `POST /api/v1/conversations/{id}/media` answers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Uploaded {
+    pub media_id: String,
+    /// `image` or `document`.
+    pub kind: String,
+    pub mime_type: String,
+    pub filename: String,
+    pub size: usize,
+}
+
 #[derive(Clone)]
 pub struct RelayClient {
     http: reqwest::Client,
@@ -231,6 +242,33 @@ impl RelayClient {
             .to_string();
         let bytes = resp.bytes().await.map_err(Self::offline)?;
         Ok((mime, bytes.to_vec()))
+    }
+
+    /// Uploads a file to send in a conversation (`POST /api/v1/conversations/{id}/media`); send
+    /// it afterwards with `SendRequest::Image` / `Document` and the answered `media_id`. Needs the
+    /// relay: a file is not queued offline.
+    pub async fn upload_media(
+        &self,
+        conversation_id: i64,
+        bytes: Vec<u8>,
+        mime: &str,
+        filename: &str,
+    ) -> Result<Uploaded> {
+        let resp = self
+            .http
+            .post(format!(
+                "{}/api/v1/conversations/{conversation_id}/media",
+                self.base
+            ))
+            .query(&[("filename", filename)])
+            .bearer_auth(self.token()?)
+            .header(reqwest::header::CONTENT_TYPE, mime)
+            .timeout(Duration::from_secs(120))
+            .body(bytes)
+            .send()
+            .await
+            .map_err(Self::offline)?;
+        Self::decode(resp).await
     }
 
     /// A page of a conversation's messages as the relay has them, oldest first, older than

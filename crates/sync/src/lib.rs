@@ -14,6 +14,6 @@ pub mod secret;
 
 pub use cache::query::{ConversationFilter, SearchHit, TimelineItem, View, HIT_END, HIT_START};
 pub use cache::Cache;
-pub use client::{RelayClient, Template};
+pub use client::{RelayClient, Template, Uploaded};
 pub use engine::{Change, ConnectionState, Engine, FlushReport};
 pub use error::{Result, SyncError};
