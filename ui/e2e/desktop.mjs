@@ -31,15 +31,19 @@ const ADMIN_PASSWORD = "e2e-admin-password";
 const results = [];
 const children = [];
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.on("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
+/** `n` distinct free loopback ports: all listeners are held open until every port is known
+ * (one at a time, the kernel may hand the same port out twice). */
+async function freePorts(n) {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise((res, rej) => {
+      const s = net.createServer();
+      s.on("error", rej);
+      s.listen(0, "127.0.0.1", () => res(s));
+    })),
+  );
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((res) => s.close(res))));
+  return ports;
 }
 
 function start(name, cmd, args, env) {
@@ -137,7 +141,7 @@ async function main() {
     assert(fs.existsSync(f), `${f} is missing: build it first (ui/e2e/run.sh does)`);
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sb-e2e-"));
-  const [relayPort, simPort, driverPort, nativePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [relayPort, simPort, driverPort, nativePort] = await freePorts(4);
   const relayUrl = `http://127.0.0.1:${relayPort}`;
   const simUrl = `http://127.0.0.1:${simPort}`;
   const relayEnv = {
