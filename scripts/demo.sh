@@ -14,7 +14,7 @@ PNID="200000000000002"
 
 echo "== building (release)"
 cargo build --release --locked -p switchboard-relay -p switchboard-sim
-BIN="$PWD/target/release"
+BIN="${CARGO_TARGET_DIR:-$PWD/target}/release"
 
 export SWITCHBOARD_DATA_DIR="$DATA" SWITCHBOARD_LISTEN="$RELAY_ADDR"
 export WA_APP_SECRET="$SECRET" WA_VERIFY_TOKEN="demo-verify-token" WA_ACCESS_TOKEN="$ACCESS_TOKEN"
