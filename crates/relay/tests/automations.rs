@@ -42,6 +42,24 @@ async fn world() -> World {
 }
 
 impl World {
+    /// A synced template as agents list it.
+    async fn template(&self, name: &str, language: &str) -> Value {
+        let (_, templates) = self
+            .relay
+            .get(
+                &self.agent,
+                &format!("/api/v1/templates?phone_number_id={PNID}"),
+            )
+            .await;
+        templates
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name && t["language"] == language)
+            .cloned()
+            .unwrap_or_else(|| panic!("no template {name} ({language}) in {templates}"))
+    }
+
     async fn put(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
         let r = self
             .relay
@@ -380,19 +398,7 @@ async fn outside_the_window_free_form_is_refused_before_meta_and_templates_are_c
         .await;
     assert_eq!(status, 200, "{synced}");
     assert!(synced[0]["templates"].as_u64().unwrap() >= 5, "{synced}");
-    let (_, templates) = w
-        .relay
-        .get(
-            &w.agent,
-            &format!("/api/v1/templates?phone_number_id={PNID}"),
-        )
-        .await;
-    let order = templates
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "order_update" && t["language"] == "de")
-        .unwrap();
+    let order = w.template("order_update", "de").await;
     assert_eq!(order["body_params"], 2);
 
     let (status, err) = w
@@ -784,19 +790,7 @@ async fn template_header_parameters_reach_the_simulator_and_are_validated_first(
         .post(&w.admin, "/api/v1/admin/templates/sync", json!({}))
         .await;
     assert_eq!(status, 200, "{synced}");
-    let (_, templates) = w
-        .relay
-        .get(
-            &w.agent,
-            &format!("/api/v1/templates?phone_number_id={PNID}"),
-        )
-        .await;
-    let shipping = templates
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "shipping_update" && t["language"] == "de")
-        .unwrap();
+    let shipping = w.template("shipping_update", "de").await;
     assert_eq!(shipping["header_params"], 1);
     assert_eq!(shipping["header"], "Bestellung {{1}}");
 
