@@ -23,6 +23,9 @@ echo "== UI: type check and build (ui/)"
 echo "== cargo test (workspace)"
 cargo test --workspace --all-targets --locked
 
+echo "== desktop: the idle/lock D-Bus probe against stand-in services on a private session bus"
+dbus-run-session -- cargo test --locked -p switchboard-desktop --lib -- --ignored
+
 echo "== UI unit tests (vitest)"
 (cd ui && npx vitest run)
 
