@@ -116,7 +116,8 @@ fn emit_note(ctx: &mut WriteCtx<'_>, n: &Note) -> Result<()> {
 }
 
 /// Moves tags and notes of a customer being merged into another (same person, two identities);
-/// the moved notes are logged again so caches file them under the surviving customer.
+/// the moved notes (only those) are logged again so caches file them under the surviving
+/// customer.
 pub fn merge_into(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
     ctx.conn.execute(
         "INSERT INTO contact_tags (contact_id, tag) SELECT ?2, tag FROM contact_tags WHERE contact_id = ?1
@@ -125,12 +126,13 @@ pub fn merge_into(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
     )?;
     ctx.conn
         .execute("DELETE FROM contact_tags WHERE contact_id = ?1", [from])?;
+    let moved = notes(ctx.conn, from)?;
     ctx.conn.execute(
         "UPDATE contact_notes SET contact_id = ?2 WHERE contact_id = ?1",
         params![from, into],
     )?;
-    let moved = notes(ctx.conn, into)?;
-    for n in moved {
+    for mut n in moved {
+        n.contact_id = into;
         emit_note(ctx, &n)?;
     }
     Ok(())

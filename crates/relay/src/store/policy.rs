@@ -380,15 +380,23 @@ pub fn note_rule_sent(
 
 // ---------------------------------------------------------------- business hours
 
-pub fn all_business_hours(conn: &Connection) -> Result<Vec<(String, BusinessHours)>> {
-    let mut stmt = conn.prepare_cached("SELECT phone_number_id, settings FROM business_hours")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+/// Every stored hours setting of one kind: `sql` selects (key, settings JSON).
+fn hours_rows<K: rusqlite::types::FromSql>(
+    conn: &Connection,
+    sql: &str,
+) -> Result<Vec<(K, BusinessHours)>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, K>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = Vec::new();
     for row in rows {
         let (id, s) = row?;
         out.push((id, serde_json::from_str(&s)?));
     }
     Ok(out)
+}
+
+pub fn all_business_hours(conn: &Connection) -> Result<Vec<(String, BusinessHours)>> {
+    hours_rows(conn, "SELECT phone_number_id, settings FROM business_hours")
 }
 
 pub fn put_business_hours(
@@ -413,14 +421,7 @@ pub fn delete_business_hours(conn: &Connection, pnid: &str) -> Result<bool> {
 }
 
 pub fn all_team_business_hours(conn: &Connection) -> Result<Vec<(i64, BusinessHours)>> {
-    let mut stmt = conn.prepare_cached("SELECT team_id, settings FROM team_business_hours")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, s) = row?;
-        out.push((id, serde_json::from_str(&s)?));
-    }
-    Ok(out)
+    hours_rows(conn, "SELECT team_id, settings FROM team_business_hours")
 }
 
 pub fn team_business_hours(conn: &Connection, team_id: i64) -> Result<Option<BusinessHours>> {
