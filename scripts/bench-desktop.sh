@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Desktop benchmark (issue 4): release bundles (.deb, AppImage if it can be built here), then cold
-# start to a usable inbox with 10,000 cached conversations and idle PSS over every process the app
-# starts, each beside an empty Tauri 2 app (crates/bench/desktop, a blank page) measured in the
-# same run. Headless: a private Xvfb display and D-Bus session with gnome-keyring unlocked (the
-# app reads its token from the keychain) and a temporary HOME. The app's relay URL points at a
-# closed loopback port, so it starts offline and shows the inbox from its cache.
+# Desktop benchmark (issue 4): release bundles (.deb; the AppImage with scripts/build-appimage.sh),
+# then cold start to a usable inbox with 10,000 cached conversations and idle PSS over every
+# process the app starts, each beside an empty Tauri 2 app (crates/bench/desktop, a blank page)
+# measured in the same run. Headless: a private Xvfb display and D-Bus session with gnome-keyring
+# unlocked (the app reads its token from the keychain) and a temporary HOME. The app's relay URL
+# points at a closed loopback port, so it starts offline and shows the inbox from its cache.
 #
 #   scripts/bench-desktop.sh [--no-build] [--runs 5] [--memory-runs 3] [--idle 10] [--conversations 10000]
 #
@@ -48,16 +48,14 @@ if [ "$build" = 1 ]; then
   echo "== release build of the app and its .deb (tauri build --bundles deb: builds ui/, then src-tauri)"
   rm -f "$deb"
   "$tauri" build --bundles deb
-  echo "== AppImage (tauri bundle --bundles appimage: downloads linuxdeploy from GitHub)"
+  echo "== AppImage (scripts/build-appimage.sh: our runtime + a squashfs of the AppDir, nothing downloaded)"
   rm -f "$appimage"
-  if timeout 900 "$tauri" bundle --bundles appimage >"$work/appimage.log" 2>&1; then
-    echo "AppImage built"
+  if scripts/build-appimage.sh --out "$appimage" >"$work/appimage.log" 2>&1; then
+    grep -E '^(bundled libraries|AppImage):' "$work/appimage.log"
   else
     rc=$?
     tail -n 5 "$work/appimage.log"
-    url="$(grep -oE 'https://[^ ]+' "$work/appimage.log" | tail -n 1)"
-    reason="$(grep -iE 'error|failed|timed out' "$work/appimage.log" | tail -n 1 | sed -E 's/\x1b\[[0-9;]*m//g; s/^[[:space:]]+//' | cut -c1-200)"
-    appimage_note="not built here: tauri bundle --bundles appimage failed (exit $rc)${url:+ fetching $url}: ${reason:-see its output above}"
+    appimage_note="not built: scripts/build-appimage.sh failed (exit $rc): $(tail -n 1 "$work/appimage.log" | cut -c1-200)"
     echo "################################################################################"
     echo "# APPIMAGE NOT BUILT: $appimage_note"
     echo "################################################################################"
