@@ -182,6 +182,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--quiet-wait", type=float, default=180.0, help="seconds to wait for other WebKit processes to end before a PSS sample")
     ap.add_argument("--bundle-json", required=True)
+    ap.add_argument("--smaps-dir", help="diagnosis: copy /proc/PID/smaps of every measured process here")
     a = ap.parse_args()
 
     home = os.path.join(a.work, "switchboard-home")
@@ -221,6 +222,14 @@ def main():
             procs = [(p, comm(p), pss_kib(p)) for p in tree(r.proc.pid)]
             procs = [x for x in procs if x[2] is not None]
             total = sum(x[2] for x in procs)
+            if a.smaps_dir:
+                os.makedirs(a.smaps_dir, exist_ok=True)
+                for p, c, _ in procs:
+                    try:
+                        with open(f"/proc/{p}/smaps") as src, open(os.path.join(a.smaps_dir, f"{name}-{i + 1}-{c}.smaps"), "w") as dst:
+                            dst.write(src.read())
+                    except OSError:
+                        pass
             kill_tree(r.proc)
             pss[name].append(total / 1024.0)
             detail[name] = {c: round(k / 1024.0, 1) for _, c, k in procs}

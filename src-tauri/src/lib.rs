@@ -4,9 +4,11 @@
 //! event (see [`session`]); errors reach the UI as `{code, message}` ([`error::UiError`]). The
 //! token lives in the OS keychain only ([`home`]).
 
+mod allocator;
 mod error;
 mod home;
 mod idle;
+mod rendering;
 mod session;
 mod tray;
 
@@ -451,6 +453,7 @@ fn resume(handle: &AppHandle, app: &App) -> UiResult<()> {
 }
 
 pub fn run() {
+    allocator::tune();
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
         .unwrap_or_else(|_| "warn".into());
     // SWITCHBOARD_LOG_FILE: where a launcher (WebDriver, a desktop entry) drops stderr.
@@ -469,6 +472,8 @@ pub fn run() {
             .try_init(),
         None => tracing_subscriber::fmt().with_env_filter(filter).try_init(),
     };
+    // Before the webview (or any thread) starts: how WebKit paints on this machine.
+    rendering::apply();
     let home = Home::locate();
     let prefs = home.prefs();
     let notices = Arc::new(Notices::new(prefs.muted));

@@ -282,8 +282,21 @@ export function unreadLabel(lang: Lang, n: number): string {
   return `${new Intl.NumberFormat(lang).format(n)} ${word}`;
 }
 
+// One formatter per language and shape, made on first use: a list renders many rows, and each
+// new Intl.DateTimeFormat loads locale data again.
+const timeFormats = new Map<string, Intl.DateTimeFormat>();
+function timeFormat(lang: Lang, sameDay: boolean): Intl.DateTimeFormat {
+  const key = `${lang}:${sameDay}`;
+  let f = timeFormats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(lang, sameDay ? { hour: "2-digit", minute: "2-digit" } : { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit" });
+    timeFormats.set(key, f);
+  }
+  return f;
+}
+
 export function formatTime(lang: Lang, ms: number, now = Date.now()): string {
   const d = new Date(ms);
   const sameDay = new Date(now).toDateString() === d.toDateString();
-  return new Intl.DateTimeFormat(lang, sameDay ? { hour: "2-digit", minute: "2-digit" } : { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit" }).format(d);
+  return timeFormat(lang, sameDay).format(d);
 }
