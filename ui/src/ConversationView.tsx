@@ -288,7 +288,14 @@ function Composer(props: { conv: Conversation; replyTo: Message | null; clearRep
           onChange={(e) => { const f = e.target.files?.[0]; if (f) attach(f); }}
         />
         <button type="button" data-testid="attach" className="icon" title={t("attach")} aria-label={t("attach")} disabled={uploading} onClick={() => fileRef.current?.click()}>
-          {uploading ? "…" : "📎"}
+          {uploading ? (
+            "…"
+          ) : (
+            // A drawn paperclip: the emoji shows as an empty box where no emoji font is installed.
+            <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
+              <path d="M21.4 11.1l-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1-2.8-2.8l8.5-8.5" />
+            </svg>
+          )}
         </button>
         <textarea
           ref={ref}
