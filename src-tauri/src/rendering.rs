@@ -38,7 +38,11 @@ pub fn decide(setting: Option<&str>, webkit_set: bool, render_node: bool) -> Pai
     if webkit_set {
         return Painting::Default;
     }
-    match setting.map(str::trim).map(str::to_ascii_lowercase).as_deref() {
+    match setting
+        .map(str::trim)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("gpu") => Painting::Default,
         Some("cpu") => Painting::Cpu,
         _ if render_node => Painting::Default,
@@ -64,7 +68,10 @@ pub fn apply() -> Painting {
     }
     let setting = std::env::var("SWITCHBOARD_RENDERING").ok();
     if let Some(s) = &setting {
-        if !matches!(s.trim().to_ascii_lowercase().as_str(), "gpu" | "cpu" | "auto") {
+        if !matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "gpu" | "cpu" | "auto"
+        ) {
             tracing::warn!(value = %s, "SWITCHBOARD_RENDERING must be gpu, cpu or auto; using auto");
         }
     }
@@ -107,7 +114,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         assert!(!has_render_node(&dir));
         std::fs::write(dir.join("card0"), b"").unwrap();
-        assert!(!has_render_node(&dir), "a display node alone is no render node");
+        assert!(
+            !has_render_node(&dir),
+            "a display node alone is no render node"
+        );
         std::fs::write(dir.join("renderD128"), b"").unwrap();
         assert!(has_render_node(&dir));
         std::fs::remove_dir_all(&dir).unwrap();
