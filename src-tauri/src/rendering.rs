@@ -38,15 +38,19 @@ pub fn decide(setting: Option<&str>, webkit_set: bool, render_node: bool) -> Pai
     if webkit_set {
         return Painting::Default;
     }
-    match setting
-        .map(str::trim)
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("gpu") => Painting::Default,
-        Some("cpu") => Painting::Cpu,
-        _ if render_node => Painting::Default,
-        _ => Painting::Cpu,
+    match setting.and_then(requested) {
+        Some(painting) => painting,
+        None if render_node => Painting::Default,
+        None => Painting::Cpu,
+    }
+}
+
+/// What `SWITCHBOARD_RENDERING` asks for: `gpu` or `cpu`; `None` for `auto` (or anything else).
+fn requested(setting: &str) -> Option<Painting> {
+    match setting.trim().to_ascii_lowercase().as_str() {
+        "gpu" => Some(Painting::Default),
+        "cpu" => Some(Painting::Cpu),
+        _ => None,
     }
 }
 
@@ -68,10 +72,7 @@ pub fn apply() -> Painting {
     }
     let setting = std::env::var("SWITCHBOARD_RENDERING").ok();
     if let Some(s) = &setting {
-        if !matches!(
-            s.trim().to_ascii_lowercase().as_str(),
-            "gpu" | "cpu" | "auto"
-        ) {
+        if requested(s).is_none() && !s.trim().eq_ignore_ascii_case("auto") {
             tracing::warn!(value = %s, "SWITCHBOARD_RENDERING must be gpu, cpu or auto; using auto");
         }
     }
@@ -79,7 +80,7 @@ pub fn apply() -> Painting {
     let node = has_render_node(std::path::Path::new("/dev/dri"));
     let painting = decide(setting.as_deref(), webkit_set, node);
     if painting == Painting::Cpu {
-        // Single-threaded here: run() calls this first thing, before any thread exists.
+        // No other thread exists yet: run() calls this before starting anything.
         std::env::set_var(CPU_VAR, "1");
     }
     tracing::info!(?painting, render_node = node, "webview painting");
