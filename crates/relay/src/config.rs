@@ -96,9 +96,30 @@ pub struct Config {
     pub token_ttl: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
+    /// A `postgres://` URL; may carry a password, so `Debug` shows only the host part.
+    Postgres(Secret),
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            DatabaseUrl::Postgres(url) => {
+                let url = url.expose();
+                let host = url
+                    .rsplit('@')
+                    .next()
+                    .unwrap_or("")
+                    .split('/')
+                    .next()
+                    .unwrap_or("");
+                write!(f, "Postgres(postgres://…@{host}/…)")
+            }
+        }
+    }
 }
 
 /// The file layout: every key optional, the environment fills or overrides.
@@ -364,15 +385,18 @@ fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {
         return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(ConfigError::Invalid {
-            name: "SWITCHBOARD_DATABASE_URL".into(),
-            reason: "the PostgreSQL back-end is not part of this build yet; use sqlite://PATH"
-                .into(),
-        });
+        // Checked here so a typo stops start-up with the setting's name, not a driver error.
+        if let Err(e) = url.parse::<postgres::Config>() {
+            return Err(ConfigError::Invalid {
+                name: "SWITCHBOARD_DATABASE_URL".into(),
+                reason: format!("not a valid PostgreSQL URL: {e}"),
+            });
+        }
+        return Ok(DatabaseUrl::Postgres(Secret::new(url.to_string())));
     }
     Err(ConfigError::Invalid {
         name: "SWITCHBOARD_DATABASE_URL".into(),
-        reason: "expected sqlite://PATH".into(),
+        reason: "expected sqlite://PATH or postgres://USER@HOST/DATABASE".into(),
     })
 }
 

@@ -83,6 +83,7 @@ impl AppState {
 pub fn open_store(config: &Config) -> Result<Store, store::StoreError> {
     match &config.database {
         DatabaseUrl::Sqlite(path) => Store::open(path),
+        DatabaseUrl::Postgres(url) => Store::open_postgres(url.expose()),
     }
 }
 

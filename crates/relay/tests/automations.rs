@@ -92,7 +92,7 @@ impl World {
                         Ok(c.query_row(
                             "SELECT conversation_id, id FROM messages WHERE wamid = ?1",
                             [w],
-                            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+                            |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)),
                         )
                         .ok())
                     })
@@ -849,7 +849,7 @@ async fn template_header_parameters_reach_the_simulator_and_are_validated_first(
                 .read(move |c| {
                     Ok(
                         c.query_row("SELECT wamid FROM messages WHERE id = ?1", [id], |r| {
-                            r.get::<_, Option<String>>(0)
+                            r.get::<Option<String>>(0)
                         })?,
                     )
                 })

@@ -31,7 +31,7 @@ fn text_body(wa: &str, wamid: &str, text: &str) -> Vec<u8> {
 
 fn open_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("relay.db")).unwrap();
+    let store = switchboard_testkit::open_store(dir.path());
     (dir, store)
 }
 
@@ -87,13 +87,13 @@ async fn loads(store: &Store) -> HashMap<i64, (i64, i64)> {
                 "SELECT a.user_id, a.load, a.capacity, (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = a.user_id AND c.status = 'open')
                  FROM agent_routing a",
             )?;
-            let rows = stmt.query_map([], |r| {
+            let rows = stmt.query_map((), |r| {
                 let (id, load, cap, actual): (i64, i64, i64, i64) =
                     (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
                 assert_eq!(load, actual, "trigger-kept load of {id} matches the conversations");
                 Ok((id, (load, cap)))
             })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            Ok(rows.collect::<switchboard_relay::store::db::Result<_>>()?)
         })
         .await
         .unwrap()
@@ -217,7 +217,7 @@ async fn an_agent_offline_past_the_grace_period_loses_their_conversations_to_the
                 "SELECT from_user, to_user, reason FROM assignments WHERE conversation_id = ?1 ORDER BY id",
             )?;
             let rows = s.query_map([c2], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            Ok(rows.collect::<switchboard_relay::store::db::Result<_>>()?)
         })
         .await
         .unwrap();
@@ -515,8 +515,8 @@ async fn simultaneous_first_messages_are_assigned_once_and_never_over_capacity()
             let mut s = c.prepare(
                 "SELECT conversation_id, from_user, to_user, reason FROM assignments ORDER BY id",
             )?;
-            let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let rows = s.query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            Ok(rows.collect::<switchboard_relay::store::db::Result<_>>()?)
         })
         .await
         .unwrap();

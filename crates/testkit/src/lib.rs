@@ -1,6 +1,11 @@
 //! Test harness shared by the crates' integration tests: the real relay on a loopback port
 //! chosen at run time (in-process, with its own temporary data directory, restartable on the same
 //! address), the real Cloud API simulator wired to it, and helpers that speak to both over HTTP.
+//!
+//! Back-end: embedded SQLite in the test's data directory by default; with
+//! `SWITCHBOARD_TEST_BACKEND=postgres` every relay runs on PostgreSQL at `SWITCHBOARD_TEST_PG_URL`,
+//! each data directory in a fresh schema of its own ([`test_database`]), so the same suite runs
+//! against both back-ends.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +35,92 @@ pub fn fixture_names() -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// The back-end the integration tests run against (`SWITCHBOARD_TEST_BACKEND`).
+pub fn backend() -> switchboard_relay::store::Backend {
+    match std::env::var("SWITCHBOARD_TEST_BACKEND").as_deref() {
+        Ok("postgres") => switchboard_relay::store::Backend::Postgres,
+        Ok("sqlite") | Ok("") | Err(_) => switchboard_relay::store::Backend::Sqlite,
+        Ok(other) => panic!("SWITCHBOARD_TEST_BACKEND={other}: expected sqlite or postgres"),
+    }
+}
+
+/// The PostgreSQL server tests use (`SWITCHBOARD_TEST_PG_URL`), if any.
+pub fn pg_url() -> Option<String> {
+    std::env::var("SWITCHBOARD_TEST_PG_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A fresh schema on the test server; returns a URL whose connections use it. Schemas of earlier
+/// runs older than six hours are dropped on the way.
+pub fn fresh_pg_schema(base: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let name = format!(
+        "sbt_{secs}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    let mut client = postgres::Client::connect(base, postgres::NoTls).unwrap_or_else(|e| {
+        panic!("cannot reach the test PostgreSQL at SWITCHBOARD_TEST_PG_URL: {e}")
+    });
+    let old: Vec<String> = client
+        .query(
+            "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'sbt\\_%'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .filter(|n| {
+            n.split('_')
+                .nth(1)
+                .and_then(|t| t.parse::<u64>().ok())
+                .is_some_and(|t| t + 6 * 3600 < secs)
+        })
+        .collect();
+    for n in old {
+        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {n} CASCADE"));
+    }
+    client
+        .batch_execute(&format!("CREATE SCHEMA {name}"))
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{name}")
+}
+
+/// The database of the relay whose data directory is `dir`: `None` for SQLite (the default file
+/// in `dir`); on PostgreSQL a schema made for this directory the first time and kept with it, so
+/// a restart on the same directory finds the same data.
+pub fn test_database(dir: &std::path::Path) -> Option<String> {
+    if backend() != switchboard_relay::store::Backend::Postgres {
+        return None;
+    }
+    let base = pg_url().expect(
+        "SWITCHBOARD_TEST_BACKEND=postgres needs SWITCHBOARD_TEST_PG_URL (e.g. postgres://postgres@127.0.0.1:5432/test)",
+    );
+    let marker = dir.join("pg-url");
+    if let Ok(url) = std::fs::read_to_string(&marker) {
+        return Some(url);
+    }
+    let url = fresh_pg_schema(&base);
+    std::fs::write(&marker, &url).unwrap();
+    Some(url)
+}
+
+/// Opens the store of the data directory `dir` on the test back-end (tests that drive the store
+/// without a server).
+pub fn open_store(dir: &std::path::Path) -> Store {
+    match test_database(dir) {
+        Some(url) => Store::open_postgres(&url).unwrap(),
+        None => Store::open(&dir.join("relay.db")).unwrap(),
+    }
 }
 
 pub struct Relay {
@@ -68,6 +159,11 @@ impl Relay {
         tweak: impl FnOnce(&mut Config),
     ) -> Relay {
         let mut config = Config::for_test(dir.path(), graph_url, APP_SECRET);
+        if let Some(url) = test_database(dir.path()) {
+            config.database = switchboard_relay::config::DatabaseUrl::Postgres(
+                switchboard_relay::config::Secret::new(url),
+            );
+        }
         tweak(&mut config);
         let store = switchboard_relay::open_store(&config).unwrap();
         let listener = bind_retrying(addr).await;

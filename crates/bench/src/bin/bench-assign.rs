@@ -304,10 +304,16 @@ fn main() -> anyhow::Result<()> {
         let mut open: HashMap<i64, i64> = HashMap::new();
         let mut times: HashMap<i64, usize> = HashMap::new();
         let mut over = 0usize;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let (conv, from, to, reason): (i64, Option<i64>, Option<i64>, String) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        let rows = stmt.query_map((), |r| {
+            Ok::<(i64, Option<i64>, Option<i64>, String), _>((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (conv, from, to, reason) = row?;
             if reason == "resolved" {
                 if let Some(f) = from {
                     *open.entry(f).or_default() -= 1;

@@ -2,10 +2,10 @@
 //! colleagues and teams a conversation can be transferred to. Agents reach a customer only
 //! through a conversation they may see; supervisors and admins reach every customer.
 
+use crate::store::db::Db;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use rusqlite::Connection;
 use serde_json::json;
 use switchboard_protocol::api::{
     AgentStatus, Directory, DirectoryAgent, DirectoryTeam, Note, NoteRequest, Role, Tags,
@@ -108,21 +108,21 @@ pub async fn add_note(
     Ok((StatusCode::CREATED, Json(note)))
 }
 
-fn directory(conn: &Connection) -> Result<Directory, StoreError> {
+fn directory(conn: &Db) -> Result<Directory, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT u.id, u.name, u.role, COALESCE(a.presence, 'offline') FROM users u
          LEFT JOIN agent_routing a ON a.user_id = u.id ORDER BY u.name, u.id",
     )?;
     let agents = stmt
-        .query_map([], |r| {
+        .query_map((), |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<String>(3)?,
             ))
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?
+        .collect::<crate::store::db::Result<Vec<_>>>()?
         .into_iter()
         .filter_map(|(id, name, role, presence)| {
             Some(DirectoryAgent {
@@ -139,13 +139,13 @@ fn directory(conn: &Connection) -> Result<Directory, StoreError> {
         .collect();
     let mut stmt = conn.prepare_cached("SELECT id, name FROM teams ORDER BY name")?;
     let teams = stmt
-        .query_map([], |r| {
+        .query_map((), |r| {
             Ok(DirectoryTeam {
                 id: r.get(0)?,
                 name: r.get(1)?,
             })
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::store::db::Result<Vec<_>>>()?;
     Ok(Directory { agents, teams })
 }
 

@@ -212,11 +212,10 @@ pub async fn upload(
     let uid = user.id;
     s.store
         .write(move |ctx| {
-            use crate::store::CachedExec;
             ctx.conn.exec(
                 "INSERT INTO uploads (media_id, conversation_id, user_id, mime, filename, size, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (media_id) DO NOTHING",
-                rusqlite::params![r.media_id, id, uid, r.mime_type, r.filename, r.size as i64, ctx.now],
+                crate::store::db::params![r.media_id, id, uid, r.mime_type, r.filename, r.size as i64, ctx.now],
             )?;
             Ok(())
         })

@@ -133,7 +133,7 @@ pub fn router(state: AppState) -> Router {
 async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
     match s
         .store
-        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .read(|c| Ok(c.query_row("SELECT CAST(1 AS BIGINT)", (), |r| r.get::<i64>(0))?))
         .await
     {
         Ok(_) => (StatusCode::OK, "ok"),

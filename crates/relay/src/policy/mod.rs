@@ -35,7 +35,7 @@ pub mod window;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use rusqlite::Connection;
+use crate::store::db::Db;
 use serde::Serialize;
 use switchboard_protocol::api::SendRequest;
 
@@ -146,13 +146,13 @@ pub struct Compiled {
 
 impl Compiled {
     /// Builds the snapshot from the database.
-    pub fn load(conn: &Connection) -> store::Result<Compiled> {
+    pub fn load(conn: &Db) -> store::Result<Compiled> {
         Compiled::load_reusing(conn, None)
     }
 
     /// Builds the snapshot, keeping `previous`'s compiled sensitive-word lists when the stored
     /// words did not change (a rule or hours change does not rebuild the automata).
-    pub fn load_reusing(conn: &Connection, previous: Option<&Compiled>) -> store::Result<Compiled> {
+    pub fn load_reusing(conn: &Db, previous: Option<&Compiled>) -> store::Result<Compiled> {
         let rows = store::policy::sensitive_word_rows(conn)?;
         let filter = match previous {
             Some(p) if p.filter.source() == rows.as_slice() => p.filter.clone(),
@@ -534,7 +534,9 @@ mod tests {
 
     #[test]
     fn the_word_automata_are_rebuilt_only_when_the_words_change() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = rusqlite::Connection::open_in_memory()
+            .map(crate::store::db::Db::sqlite)
+            .unwrap();
         for sql in [
             include_str!("../../migrations/0001_init.sql"),
             include_str!("../../migrations/0002_policy.sql"),
@@ -560,7 +562,7 @@ mod tests {
         // Other settings change: the same compiled lists are kept.
         conn.execute(
             "INSERT INTO business_hours (phone_number_id, settings, updated_at) VALUES ('1', '{\"time_zone\": \"Europe/Berlin\"}', 0)",
-            [],
+            (),
         )
         .unwrap();
         let second = Compiled::load_reusing(&conn, Some(&first)).unwrap();

@@ -2,7 +2,7 @@
 //! write job as the webhook that brought the message (so the reply is queued durably with it and
 //! goes out without a second round trip), through the same outbox and policy as agent replies.
 
-use rusqlite::params;
+use crate::store::db::params;
 use switchboard_protocol::api::SendRequest;
 
 use super::outbox::{self, Actor, SendOptions};

@@ -2,7 +2,7 @@
 //! (whoever sees one of their conversations). Tags live in `store::routing`, since routing reads
 //! them.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{params, Db, Optional};
 use switchboard_protocol::api::{event_kind, Note, User};
 
 use super::events::{Audience, NewEvent};
@@ -12,11 +12,11 @@ use super::{Result, StoreError, WriteCtx};
 pub const MAX_NOTE_CHARS: usize = 4000;
 
 /// Everyone who sees one of the customer's conversations (supervisors and admins always).
-pub fn audience(conn: &Connection, contact: i64) -> Result<Audience> {
+pub fn audience(conn: &Db, contact: i64) -> Result<Audience> {
     let mut audience = Audience::default();
     let mut stmt =
         conn.prepare_cached("SELECT assignee_id FROM conversations WHERE contact_id = ?1")?;
-    for a in stmt.query_map([contact], |r| r.get::<_, Option<i64>>(0))? {
+    for a in stmt.query_map([contact], |r| r.get::<Option<i64>>(0))? {
         let part = Audience::conversation(a?, None);
         audience.all_agents |= part.all_agents;
         audience.users.extend(part.users);
@@ -26,7 +26,7 @@ pub fn audience(conn: &Connection, contact: i64) -> Result<Audience> {
 
 /// Whether `user` may see customer `contact`: supervisors and admins always, agents when one of
 /// the customer's conversations is theirs or unassigned. A missing customer is `NotFound`.
-pub fn may_see(conn: &Connection, user: &User, contact: i64) -> Result<bool> {
+pub fn may_see(conn: &Db, user: &User, contact: i64) -> Result<bool> {
     let exists: Option<i64> = conn
         .prepare_cached("SELECT id FROM contacts WHERE id = ?1")?
         .query_row([contact], |r| r.get(0))
@@ -46,7 +46,7 @@ pub fn may_see(conn: &Connection, user: &User, contact: i64) -> Result<bool> {
 }
 
 /// Checks visibility; an invisible customer answers like a missing one.
-pub fn check_visible(conn: &Connection, user: &User, contact: i64) -> Result<()> {
+pub fn check_visible(conn: &Db, user: &User, contact: i64) -> Result<()> {
     if may_see(conn, user, contact)? {
         Ok(())
     } else {
@@ -54,7 +54,7 @@ pub fn check_visible(conn: &Connection, user: &User, contact: i64) -> Result<()>
     }
 }
 
-fn note_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Note> {
+fn note_row(r: &crate::store::db::Row<'_>) -> crate::store::db::Result<Note> {
     Ok(Note {
         id: r.get(0)?,
         contact_id: r.get(1)?,
@@ -66,15 +66,15 @@ fn note_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Note> {
 }
 
 /// A customer's notes, oldest first.
-pub fn notes(conn: &Connection, contact: i64) -> Result<Vec<Note>> {
+pub fn notes(conn: &Db, contact: i64) -> Result<Vec<Note>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, contact_id, author_id, author_name, text, created_at FROM contact_notes WHERE contact_id = ?1 ORDER BY id",
     )?;
     let rows = stmt.query_map([contact], note_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
-fn note(conn: &Connection, id: i64) -> Result<Note> {
+fn note(conn: &Db, id: i64) -> Result<Note> {
     conn.prepare_cached(
         "SELECT id, contact_id, author_id, author_name, text, created_at FROM contact_notes WHERE id = ?1",
     )?
@@ -94,11 +94,11 @@ pub fn add_note(ctx: &mut WriteCtx<'_>, contact: i64, author: &User, text: &str)
             "a note is limited to {MAX_NOTE_CHARS} characters"
         )));
     }
-    ctx.conn.execute(
-        "INSERT INTO contact_notes (contact_id, author_id, author_name, text, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    let id: i64 = ctx.conn.query_row(
+        "INSERT INTO contact_notes (contact_id, author_id, author_name, text, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
         params![contact, author.id, author.name, text, ctx.now],
+        |r| r.get(0),
     )?;
-    let id = ctx.conn.last_insert_rowid();
     let n = note(ctx.conn, id)?;
     emit_note(ctx, &n)?;
     Ok(n)

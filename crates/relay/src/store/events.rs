@@ -5,7 +5,7 @@
 //! is written: `visible_all` (every agent: the conversation is or just was unassigned) or a list of
 //! user ids (`,3,7,`: the assignee now and the one before). Supervisors and admins see everything.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use super::db::{params, Db, Optional};
 use serde_json::Value;
 use switchboard_protocol::api::{Event, Role};
 
@@ -53,7 +53,7 @@ impl Audience {
         s
     }
 
-    fn from_columns(all: bool, users: &str) -> Audience {
+    pub(crate) fn from_columns(all: bool, users: &str) -> Audience {
         Audience {
             all_agents: all,
             users: users.split(',').filter_map(|p| p.parse().ok()).collect(),
@@ -81,20 +81,20 @@ pub struct LoggedEvent {
     pub audience: Audience,
 }
 
-pub fn append(conn: &Connection, ev: NewEvent, now: i64) -> Result<LoggedEvent> {
+pub fn append(conn: &Db, ev: NewEvent, now: i64) -> Result<LoggedEvent> {
     let data = serde_json::to_string(&ev.data)?;
-    conn.prepare_cached(
-        "INSERT INTO events (kind, conversation_id, visible_all, visible_users, data, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        ev.kind,
-        ev.conversation_id,
-        ev.audience.all_agents,
-        ev.audience.users_column(),
-        data,
-        now
-    ])?;
-    let seq = conn.last_insert_rowid();
+    let seq: i64 = conn.query_row(
+        "INSERT INTO events (kind, conversation_id, visible_all, visible_users, data, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING seq",
+        params![
+            ev.kind,
+            ev.conversation_id,
+            ev.audience.all_agents,
+            ev.audience.users_column(),
+            data,
+            now
+        ],
+        |r| r.get(0),
+    )?;
     Ok(LoggedEvent {
         event: Event {
             seq,
@@ -110,7 +110,7 @@ pub fn append(conn: &Connection, ev: NewEvent, now: i64) -> Result<LoggedEvent> 
 /// Changes who may see an event not yet committed (the job that appended it is still running):
 /// a conversation opened and assigned in one job is shown to its assignee only, not first to
 /// every agent as unassigned.
-pub fn set_audience(conn: &Connection, ev: &mut LoggedEvent, audience: Audience) -> Result<()> {
+pub fn set_audience(conn: &Db, ev: &mut LoggedEvent, audience: Audience) -> Result<()> {
     conn.prepare_cached("UPDATE events SET visible_all = ?2, visible_users = ?3 WHERE seq = ?1")?
         .execute(params![
             ev.event.seq,
@@ -121,8 +121,43 @@ pub fn set_audience(conn: &Connection, ev: &mut LoggedEvent, audience: Audience)
     Ok(())
 }
 
-pub fn head(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?)
+pub fn head(conn: &Db) -> Result<i64> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", (), |r| r.get(0))?)
+}
+
+/// Every event after `after` (at most `limit`), in `seq` order, whoever may see it: what the
+/// PostgreSQL follower broadcasts.
+pub fn since(conn: &Db, after: i64, limit: usize) -> Result<Vec<LoggedEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, kind, conversation_id, visible_all, visible_users, data, at
+         FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![after, limit as i64], |r| {
+        Ok((
+            r.get::<i64>(0)?,
+            r.get::<String>(1)?,
+            r.get::<Option<i64>>(2)?,
+            r.get::<bool>(3)?,
+            r.get::<String>(4)?,
+            r.get::<String>(5)?,
+            r.get::<i64>(6)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, kind, conversation_id, all, users, data, at) = row?;
+        out.push(LoggedEvent {
+            event: Event {
+                seq,
+                kind,
+                conversation_id,
+                data: serde_json::from_str(&data)?,
+                at,
+            },
+            audience: Audience::from_columns(all, &users),
+        });
+    }
+    Ok(out)
 }
 
 /// Events after `after` that `user_id` may see, at most `limit`, scanning at most `scan` rows.
@@ -140,7 +175,7 @@ pub struct RawLogged {
 /// Events after `after` that `user_id` may see, at most `limit`, scanning at most `scan` rows.
 /// Returns the events and the seq up to which the log was scanned.
 pub fn page(
-    conn: &Connection,
+    conn: &Db,
     after: i64,
     limit: usize,
     user_id: i64,
@@ -165,7 +200,7 @@ pub fn page(
 
 /// [`page`] without parsing the snapshots.
 pub fn page_raw(
-    conn: &Connection,
+    conn: &Db,
     after: i64,
     limit: usize,
     user_id: i64,
@@ -177,17 +212,28 @@ pub fn page_raw(
          FROM events e LEFT JOIN conversations c ON c.id = e.conversation_id
          WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2",
     )?;
-    let mut rows = stmt.query(params![after, scan])?;
+    let mut rows = stmt.query_map(params![after, scan], |r| {
+        Ok((
+            r.get::<i64>(0)?,
+            r.get::<String>(1)?,
+            r.get::<Option<i64>>(2)?,
+            r.get::<bool>(3)?,
+            r.get::<String>(4)?,
+            r.get::<String>(5)?,
+            r.get::<i64>(6)?,
+            r.get::<Option<i64>>(7)?,
+            r.get::<Option<i64>>(8)?,
+        ))
+    })?;
     let mut out = Vec::new();
     let mut scanned_to = after;
-    while let Some(r) = rows.next()? {
-        let seq: i64 = r.get(0)?;
-        let audience = Audience::from_columns(r.get(3)?, &r.get::<_, String>(4)?);
-        let kind: String = r.get(1)?;
+    while let Some(r) = rows.next().transpose()? {
+        let (seq, kind, conversation_id, all, users, data, at, conv, assignee) = r;
+        let audience = Audience::from_columns(all, &users);
         // Replaying history must not hand an agent a conversation that has since gone to a
         // colleague: content events also need the conversation to be visible *now*. The
         // conversation's own updates still pass, so a client learns that it left.
-        let visible_now = match (r.get::<_, Option<i64>>(7)?, r.get::<_, Option<i64>>(8)?) {
+        let visible_now = match (conv, assignee) {
             (None, _) | (Some(_), None) => true,
             (Some(_), Some(a)) => a == user_id,
         };
@@ -199,9 +245,9 @@ pub fn page_raw(
             out.push(RawLogged {
                 seq,
                 kind,
-                conversation_id: r.get(2)?,
-                data: r.get(5)?,
-                at: r.get(6)?,
+                conversation_id,
+                data,
+                at,
                 audience,
             });
         }
@@ -210,7 +256,7 @@ pub fn page_raw(
     Ok((out, scanned_to))
 }
 
-pub fn last_seq_for(conn: &Connection, conversation_id: i64) -> Result<Option<i64>> {
+pub fn last_seq_for(conn: &Db, conversation_id: i64) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
             "SELECT MAX(seq) FROM events WHERE conversation_id = ?1",

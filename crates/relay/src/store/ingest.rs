@@ -11,7 +11,7 @@
 //! Exactly-once: an inbound message is keyed by its wamid (unique), a status only ever moves a
 //! message forward (see `DeliveryStatus::may_advance_to`), so redeliveries change nothing.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{params, Db, Optional};
 use serde_json::Value;
 use switchboard_protocol::api::event_kind;
 use switchboard_protocol::webhook::{
@@ -22,7 +22,7 @@ use super::automation::{self, InboundFact};
 use super::queries::{
     emit_contact, emit_conversation, emit_message, message_id_by_wamid, note_number_seen,
 };
-use super::{routing, CachedExec, Result, StoreError, WriteCtx};
+use super::{routing, Result, StoreError, WriteCtx};
 use crate::policy::Compiled;
 
 /// What became of one webhook body.
@@ -51,12 +51,7 @@ pub fn ingest_with(
     body: &[u8],
     policy: Option<&Compiled>,
 ) -> Result<(i64, Outcome)> {
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO webhook_inbox (received_at, body, state) VALUES (?1, ?2, 'pending')",
-        )?
-        .execute(params![ctx.now, body])?;
-    let id = ctx.conn.last_insert_rowid();
+    let id = inbox_insert(ctx, body)?;
     let outcome = process_row(ctx, id, body, policy)?;
     Ok((id, outcome))
 }
@@ -64,12 +59,15 @@ pub fn ingest_with(
 /// Stores a body without applying it (used by tests that simulate a crash between the
 /// acknowledgement and processing).
 pub fn store_only(ctx: &mut WriteCtx<'_>, body: &[u8]) -> Result<i64> {
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO webhook_inbox (received_at, body, state) VALUES (?1, ?2, 'pending')",
-        )?
-        .execute(params![ctx.now, body])?;
-    Ok(ctx.conn.last_insert_rowid())
+    inbox_insert(ctx, body)
+}
+
+fn inbox_insert(ctx: &mut WriteCtx<'_>, body: &[u8]) -> Result<i64> {
+    Ok(ctx.conn.query_row(
+        "INSERT INTO webhook_inbox (received_at, body, state) VALUES (?1, ?2, 'pending') RETURNING id",
+        params![ctx.now, body],
+        |r| r.get(0),
+    )?)
 }
 
 fn process_row(
@@ -204,7 +202,7 @@ pub fn process_pending(
         let rows = stmt.query_map(params![after_id, limit as i64], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<crate::store::db::Result<_>>()?
     };
     let mut last = after_id;
     for (id, body) in &rows {
@@ -313,7 +311,7 @@ fn sender(
     (wa_id, bsuid, name, username)
 }
 
-fn find_contact(conn: &Connection, column: &str, value: Option<&str>) -> Result<Option<i64>> {
+fn find_contact(conn: &Db, column: &str, value: Option<&str>) -> Result<Option<i64>> {
     let Some(value) = value else { return Ok(None) };
     Ok(conn
         .prepare_cached(&format!("SELECT id FROM contacts WHERE {column} = ?1"))?
@@ -371,11 +369,11 @@ pub fn upsert_contact(
                     "message has neither a wa_id nor a BSUID".into(),
                 ));
             }
-            ctx.conn.exec(
-                "INSERT INTO contacts (bsuid, wa_id, username, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            return Ok(ctx.conn.query_row(
+                "INSERT INTO contacts (bsuid, wa_id, username, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
                 params![bsuid, wa_id, username, name, ctx.now],
-            )?;
-            return Ok(ctx.conn.last_insert_rowid());
+                |r| r.get(0),
+            )?);
         }
     };
     let (old_name, old_username): (Option<String>, Option<String>) = ctx.conn.query_row(
@@ -416,7 +414,7 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
             .conn
             .prepare("SELECT id, phone_number_id FROM conversations WHERE contact_id = ?1")?;
         let rows = stmt.query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<crate::store::db::Result<_>>()?
     };
     ctx.conn
         .exec("UPDATE contacts SET wa_id = NULL WHERE id = ?1", [from])?;
@@ -448,7 +446,7 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
                 )?;
                 ctx.conn.exec(
                     "UPDATE conversations SET
-                        last_inbound_at = (SELECT MAX(x) FROM (SELECT last_inbound_at AS x FROM conversations WHERE id IN (?1, ?2))),
+                        last_inbound_at = (SELECT MAX(last_inbound_at) FROM conversations WHERE id IN (?1, ?2)),
                         unread_count = unread_count + (SELECT unread_count FROM conversations WHERE id = ?1),
                         updated_at = ?3
                      WHERE id = ?2",
@@ -458,6 +456,12 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
                     "SELECT assignee_id FROM conversations WHERE id = ?1",
                     [conv],
                     |r| r.get(0),
+                )?;
+                // Uploads made in the emptied conversation follow its messages (the foreign key
+                // would otherwise refuse the delete and the webhook would be retried forever).
+                ctx.conn.exec(
+                    "UPDATE uploads SET conversation_id = ?2 WHERE conversation_id = ?1",
+                    params![conv, t],
                 )?;
                 ctx.conn
                     .exec("DELETE FROM conversations WHERE id = ?1", [conv])?;
@@ -544,12 +548,13 @@ fn apply_message(
             map.insert("errors".into(), serde_json::to_value(&m.errors)?);
         }
     }
-    ctx.conn
+    let msg_id: i64 = ctx
+        .conn
         .prepare_cached(
             "INSERT INTO messages (conversation_id, direction, wamid, type, text, content, unsupported, reply_to, reply_to_wamid, raw, media_id, media_mime, created_at, updated_at)
-             VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
         )?
-        .execute(params![
+        .query_row(params![
             conv_id,
             m.id,
             m.type_name,
@@ -563,8 +568,7 @@ fn apply_message(
             media.and_then(|x| x.mime_type.clone()),
             at,
             ctx.now
-        ])?;
-    let msg_id = ctx.conn.last_insert_rowid();
+        ], |r| r.get(0))?;
     let fact = InboundFact {
         conversation_id: conv_id,
         phone_number_id: v.phone_number_id.clone(),
@@ -620,13 +624,14 @@ fn open_conversation(
             Ok((id, Some(assignee), reopened))
         }
         None => {
-            ctx.conn
+            let id: i64 = ctx
+                .conn
                 .prepare_cached(
                     "INSERT INTO conversations (phone_number_id, contact_id, status, last_message_at, last_message_preview, created_at, updated_at)
-                     VALUES (?1, ?2, 'open', ?3, '', ?4, ?4)",
+                     VALUES (?1, ?2, 'open', ?3, '', ?4, ?4) RETURNING id",
                 )?
-                .execute(params![pnid, contact_id, at, ctx.now])?;
-            Ok((ctx.conn.last_insert_rowid(), None, true))
+                .query_row(params![pnid, contact_id, at, ctx.now], |r| r.get(0))?;
+            Ok((id, None, true))
         }
     }
 }
@@ -709,7 +714,7 @@ pub fn apply_orphans(ctx: &mut WriteCtx<'_>, wamid: &str, message_id: i64) -> Re
             .conn
             .prepare_cached("SELECT id, raw FROM orphan_statuses WHERE wamid = ?1 ORDER BY id")?;
         let rows = stmt.query_map([wamid], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<crate::store::db::Result<_>>()?
     };
     for (id, raw) in raws {
         let value: Value = serde_json::from_str(&raw)?;

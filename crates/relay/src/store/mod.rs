@@ -1,22 +1,30 @@
 //! The relay's store: one module boundary in front of the database.
 //!
-//! Design (SQLite back-end):
-//! - **One writer thread** owns the only write connection. Callers hand it closures
-//!   ([`Store::write`]); it drains whatever is queued (up to [`MAX_BATCH`]) and runs the whole batch
-//!   in one transaction, each closure inside its own savepoint so one failing job does not undo the
-//!   others. One commit (one fsync, `synchronous=FULL`) then acknowledges the whole batch: this
-//!   *group commit* is what lets webhook acknowledgements be durable and still fast.
+//! Design:
+//! - **One writer per relay.** A writer thread owns the only write connection. Callers hand it
+//!   closures ([`Store::write`]); it drains whatever is queued (up to [`MAX_BATCH`]) and runs the
+//!   whole batch in one transaction, each closure inside its own savepoint so one failing job does
+//!   not undo the others. One commit (one fsync) then acknowledges the whole batch: this *group
+//!   commit* is what lets webhook acknowledgements be durable and still fast.
 //! - Replies go out only after the commit succeeded, so an acknowledged write survives a crash.
 //! - Events appended by a job are broadcast to live streams only after commit, in `seq` order,
 //!   and before the job's caller is answered.
-//! - Reads run on a small pool of read connections (WAL lets them proceed during writes).
-//!
-//! The SQL itself lives in [`queries`] and [`ingest`] as plain functions over a connection, kept
-//! portable so the PostgreSQL back-end can reuse the same statements.
+//! - Reads run on a small pool of read connections (SQLite: WAL lets them proceed during writes).
+//! - **Two back-ends, one SQL.** Every statement goes through [`db::Db`]; what differs between
+//!   SQLite and PostgreSQL (placeholders, value types, DDL, transactions) lives in [`db`].
+//! - **PostgreSQL: several relays, one database.** Each write batch takes a cluster-wide lock
+//!   ([`db::WRITE_LOCK`]) for its transaction, so batches of all relays commit one at a time and
+//!   the log's `seq` order is commit order (no value taken by a slower transaction can appear
+//!   below a cursor a client holds). Live events reach every relay through [`follower`]: the
+//!   commit rings a `NOTIFY`, and each relay reads the new events from the table in `seq` order
+//!   and broadcasts them to its streams (the table is the source of truth; the doorbell only
+//!   wakes).
 
 pub mod automation;
 pub mod contacts;
+pub mod db;
 pub mod events;
+pub mod follower;
 pub mod ingest;
 pub mod outbox;
 pub mod policy;
@@ -31,6 +39,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{broadcast, oneshot};
 
+pub use db::{params, Backend, Db, DbError, Optional};
 pub use events::LoggedEvent;
 
 /// Jobs committed together at most.
@@ -46,11 +55,34 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (6, include_str!("../../migrations/0006_uploads.sql")),
 ];
+/// The PostgreSQL twins of [`MIGRATIONS`], version for version.
+const PG_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../../migrations/postgres/0002_policy.sql")),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_routing.sql"),
+    ),
+    (4, include_str!("../../migrations/postgres/0004_notes.sql")),
+    (
+        5,
+        include_str!("../../migrations/postgres/0005_policy_languages_teams.sql"),
+    ),
+    (
+        6,
+        include_str!("../../migrations/postgres/0006_uploads.sql"),
+    ),
+];
+
+/// The schema version this build writes (both back-ends).
+pub fn schema_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(#[from] DbError),
     #[error("cannot open database at {path}: {reason}")]
     Open { path: PathBuf, reason: String },
     #[error("database schema version {found} is newer than this relay understands ({known}); upgrade the relay")]
@@ -75,12 +107,18 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Db(e.into())
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// What a write job sees: a connection inside the batch's transaction (a savepoint), the
 /// batch's clock, and a place to append log events.
 pub struct WriteCtx<'a> {
-    pub conn: &'a Connection,
+    pub conn: &'a Db,
     pub now: i64,
     events: Vec<LoggedEvent>,
 }
@@ -97,18 +135,60 @@ impl WriteCtx<'_> {
 
 type AnyBox = Box<dyn Any + Send>;
 type JobFn = Box<dyn FnOnce(&mut WriteCtx<'_>) -> Result<AnyBox> + Send>;
+type Reply = oneshot::Sender<Result<AnyBox>>;
 
 struct Job {
     run: JobFn,
-    reply: oneshot::Sender<Result<AnyBox>>,
+    reply: Reply,
+}
+
+/// Where connections come from.
+#[derive(Clone, Debug)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Location::Sqlite(_) => Backend::Sqlite,
+            Location::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn display(&self) -> PathBuf {
+        match self {
+            Location::Sqlite(p) => p.clone(),
+            // Never the URL itself: it may carry a password.
+            Location::Postgres(_) => PathBuf::from("postgres database"),
+        }
+    }
+
+    /// Opens a connection (read-only where the back-end has such a mode).
+    pub fn connect(&self, read_only: bool) -> Result<Db> {
+        match self {
+            Location::Sqlite(path) => Ok(Db::sqlite(open_conn(path, read_only)?)),
+            Location::Postgres(url) => {
+                let client = postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
+                    StoreError::Open {
+                        path: self.display(),
+                        reason: db::pg::describe(&e),
+                    }
+                })?;
+                Ok(Db::postgres(client))
+            }
+        }
+    }
 }
 
 struct Inner {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
-    readers: Mutex<Vec<Connection>>,
-    path: PathBuf,
+    readers: Mutex<Vec<Db>>,
+    location: Location,
     events: broadcast::Sender<Arc<LoggedEvent>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    follower: Mutex<Option<follower::Follower>>,
 }
 
 /// Cloneable handle to the store.
@@ -122,18 +202,6 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-/// `execute` through the connection's statement cache: the write path runs the same few
-/// statements thousands of times a second.
-pub trait CachedExec {
-    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
-}
-
-impl CachedExec for Connection {
-    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
-        self.prepare_cached(sql)?.execute(params)
-    }
 }
 
 /// Prepared statements kept per connection.
@@ -167,32 +235,52 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection> {
     Ok(conn)
 }
 
-fn migrate(conn: &mut Connection) -> Result<()> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-    )?;
-    let current: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |r| r.get(0),
-    )?;
-    let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
-    if current > known {
-        return Err(StoreError::TooNew {
-            found: current,
-            known,
-        });
+/// Brings the schema up to this build's version. On PostgreSQL the whole upgrade runs in one
+/// transaction under [`db::MIGRATE_LOCK`], so relays starting together migrate exactly once.
+fn migrate(db: &Db) -> Result<()> {
+    let migrations = match db.backend() {
+        Backend::Sqlite => MIGRATIONS,
+        Backend::Postgres => PG_MIGRATIONS,
+    };
+    match db.backend() {
+        Backend::Sqlite => db.execute_batch("BEGIN IMMEDIATE")?,
+        Backend::Postgres => db.execute_batch(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({})",
+            db::MIGRATE_LOCK
+        ))?,
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-            (version, now_ms()),
+    let result = (|| -> Result<()> {
+        db.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )?;
-        tx.commit()?;
+        let current: i64 = db.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            (),
+            |r| r.get(0),
+        )?;
+        let known = migrations.last().map(|m| m.0).unwrap_or(0);
+        if current > known {
+            return Err(StoreError::TooNew {
+                found: current,
+                known,
+            });
+        }
+        for (version, sql) in migrations.iter().filter(|m| m.0 > current) {
+            db.execute_batch(sql)?;
+            db.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                (version, now_ms()),
+            )?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(db.commit()?),
+        Err(e) => {
+            let _ = db.rollback();
+            Err(e)
+        }
     }
-    Ok(())
 }
 
 impl Store {
@@ -206,27 +294,51 @@ impl Store {
                 })?;
             }
         }
-        let mut conn = open_conn(path, false)?;
-        migrate(&mut conn)?;
+        Self::open_at(Location::Sqlite(path.to_path_buf()))
+    }
+
+    /// Opens the PostgreSQL database at `url` (migrating it if needed).
+    pub fn open_postgres(url: &str) -> Result<Store> {
+        Self::open_at(Location::Postgres(url.to_string()))
+    }
+
+    pub fn open_at(location: Location) -> Result<Store> {
+        let conn = location.connect(false)?;
+        migrate(&conn)?;
         let (tx, rx) = mpsc::channel::<Job>();
         let (events, _) = broadcast::channel(8192);
-        let ev_tx = events.clone();
+        let (publish, follower) = match location.backend() {
+            Backend::Sqlite => (Publish::Direct(events.clone()), None),
+            Backend::Postgres => {
+                let f = follower::Follower::start(&location, events.clone())?;
+                (Publish::Follower(f.replies()), Some(f))
+            }
+        };
         let writer = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(conn, rx, ev_tx))
+            .spawn(move || writer_loop(conn, rx, publish))
             .map_err(|e| StoreError::Open {
-                path: path.to_path_buf(),
+                path: location.display(),
                 reason: e.to_string(),
             })?;
         Ok(Store {
             inner: Arc::new(Inner {
                 jobs: Mutex::new(Some(tx)),
                 readers: Mutex::new(Vec::new()),
-                path: path.to_path_buf(),
+                location,
                 events,
                 writer: Mutex::new(Some(writer)),
+                follower: Mutex::new(follower),
             }),
         })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.location.backend()
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.inner.location
     }
 
     /// Runs `f` in the writer's next batch; returns once the batch is committed.
@@ -255,19 +367,21 @@ impl Store {
     pub async fn read<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
-        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+        F: FnOnce(&Db) -> Result<R> + Send + 'static,
     {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let conn = inner.readers.lock().expect("readers lock").pop();
             let conn = match conn {
                 Some(c) => c,
-                None => open_conn(&inner.path, true)?,
+                None => inner.location.connect(true)?,
             };
             let result = f(&conn);
-            let mut pool = inner.readers.lock().expect("readers lock");
-            if pool.len() < 8 {
-                pool.push(conn);
+            if !conn.is_broken() {
+                let mut pool = inner.readers.lock().expect("readers lock");
+                if pool.len() < 8 {
+                    pool.push(conn);
+                }
             }
             result
         })
@@ -286,14 +400,22 @@ impl Store {
         if let Some(handle) = self.inner.writer.lock().expect("writer lock").take() {
             let _ = handle.join();
         }
+        if let Some(f) = self.inner.follower.lock().expect("follower lock").take() {
+            f.stop();
+        }
     }
 }
 
-fn writer_loop(
-    mut conn: Connection,
-    rx: mpsc::Receiver<Job>,
-    events: broadcast::Sender<Arc<LoggedEvent>>,
-) {
+/// How a committed batch's events reach live streams.
+enum Publish {
+    /// SQLite: this process is the only writer; broadcast the batch's events directly.
+    Direct(broadcast::Sender<Arc<LoggedEvent>>),
+    /// PostgreSQL: the follower reads them from the table (in `seq` order with every other
+    /// relay's) and answers the batch's callers once it has broadcast them.
+    Follower(follower::Replies),
+}
+
+fn writer_loop(conn: Db, rx: mpsc::Receiver<Job>, publish: Publish) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -302,66 +424,81 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        run_batch(&mut conn, jobs, &events);
+        run_batch(&conn, jobs, &publish);
     }
 }
 
-fn run_batch(conn: &mut Connection, jobs: Vec<Job>, events: &broadcast::Sender<Arc<LoggedEvent>>) {
+fn run_batch(conn: &Db, jobs: Vec<Job>, publish: &Publish) {
     let now = now_ms();
-    let mut tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => {
-            let msg = e.to_string();
-            for j in jobs {
-                let _ = j
-                    .reply
-                    .send(Err(StoreError::Corrupt(format!("cannot begin: {msg}"))));
-            }
-            return;
+    if let Err(e) = conn.begin_write() {
+        let msg = e.to_string();
+        tracing::error!(error = %msg, "cannot begin a write batch");
+        for j in jobs {
+            let _ = j
+                .reply
+                .send(Err(StoreError::Corrupt(format!("cannot begin: {msg}"))));
         }
-    };
+        return;
+    }
     let mut done = Vec::with_capacity(jobs.len());
     let mut batch_events = Vec::new();
     for job in jobs {
-        let outcome = match tx.savepoint() {
-            Ok(sp) => {
+        let outcome = match conn.savepoint() {
+            Ok(()) => {
                 let mut ctx = WriteCtx {
-                    conn: &sp,
+                    conn,
                     now,
                     events: Vec::new(),
                 };
                 let result = (job.run)(&mut ctx);
                 let job_events = std::mem::take(&mut ctx.events);
                 match result {
-                    Ok(v) => match sp.commit() {
+                    Ok(v) => match conn.release_savepoint() {
                         Ok(()) => {
                             batch_events.extend(job_events);
                             Ok(v)
                         }
-                        Err(e) => Err(StoreError::Db(e)),
+                        Err(e) => {
+                            let _ = conn.rollback_savepoint();
+                            Err(StoreError::Db(e))
+                        }
                     },
-                    // Dropping the savepoint rolls this job back; the batch goes on.
-                    Err(e) => Err(e),
+                    // Rolling back to the savepoint undoes this job; the batch goes on.
+                    Err(e) => match conn.rollback_savepoint() {
+                        Ok(()) => Err(e),
+                        Err(rb) => Err(StoreError::Corrupt(format!(
+                            "{e}; and the rollback failed: {rb}"
+                        ))),
+                    },
                 }
             }
             Err(e) => Err(StoreError::Db(e)),
         };
         done.push((job.reply, outcome));
     }
-    match tx.commit() {
-        Ok(()) => {
-            // Publish before replying: when a write returns, its events are already out, so a
-            // caller that subscribed earlier sees them (tests rely on it, and so may handlers).
-            for ev in batch_events {
-                let _ = events.send(Arc::new(ev));
+    let last_seq = batch_events.iter().map(|e| e.event.seq).max();
+    let rung = match (publish, last_seq) {
+        (Publish::Follower(_), Some(seq)) => conn.notify(follower::CHANNEL, &seq.to_string()),
+        _ => Ok(()),
+    };
+    match rung.and_then(|()| conn.commit()) {
+        Ok(()) => match publish {
+            Publish::Direct(events) => {
+                // Publish before replying: when a write returns, its events are already out, so a
+                // caller that subscribed earlier sees them (tests rely on it, and so may handlers).
+                for ev in batch_events {
+                    let _ = events.send(Arc::new(ev));
+                }
+                for (reply, outcome) in done {
+                    let _ = reply.send(outcome);
+                }
             }
-            for (reply, outcome) in done {
-                let _ = reply.send(outcome);
-            }
-        }
+            Publish::Follower(replies) => replies.after(last_seq, done),
+        },
         Err(e) => {
             let msg = e.to_string();
             tracing::error!(error = %msg, "batch commit failed");
+            let _ = conn.rollback();
             for (reply, _) in done {
                 let _ = reply.send(Err(StoreError::Corrupt(format!("commit failed: {msg}"))));
             }

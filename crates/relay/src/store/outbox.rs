@@ -6,7 +6,7 @@
 //! `next_attempt_at` has come. When the Graph API accepts, the wamid is recorded and the row
 //! deleted in one job; statuses that overtook the response are applied then.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{params, Db, Optional};
 use sha2::{Digest, Sha256};
 use switchboard_protocol::api::{event_kind, DeliveryStatus, Message, SendRequest, User};
 
@@ -231,12 +231,13 @@ pub fn enqueue(
     let payload = build_payload(&to, is_bsuid, reply_wamid.as_deref());
     let preview = req.preview();
     let origin = actor.origin();
-    ctx.conn
+    let message_id: i64 = ctx
+        .conn
         .prepare_cached(
             "INSERT INTO messages (conversation_id, direction, type, text, content, unsupported, status, status_at, reply_to, reply_to_wamid, sender_id, client_id, origin, media_id, media_mime, created_at, updated_at)
-             VALUES (?1, 'out', ?2, ?3, ?4, 0, 'queued', ?5, ?6, ?7, ?8, ?9, ?10, ?11, (SELECT mime FROM uploads WHERE media_id = ?11), ?5, ?5)",
+             VALUES (?1, 'out', ?2, ?3, ?4, 0, 'queued', ?5, ?6, ?7, ?8, ?9, ?10, ?11, (SELECT mime FROM uploads WHERE media_id = ?11), ?5, ?5) RETURNING id",
         )?
-        .execute(params![
+        .query_row(params![
             conversation_id,
             req.type_name(),
             preview,
@@ -248,8 +249,7 @@ pub fn enqueue(
             idempotency_key,
             origin.as_str(),
             req.media_id()
-        ])?;
-    let message_id = ctx.conn.last_insert_rowid();
+        ], |r| r.get(0))?;
     ctx.conn.prepare_cached(
         "INSERT INTO outbox (message_id, conversation_id, phone_number_id, payload, next_attempt_at, priority, enqueued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
     )?.execute(
@@ -262,7 +262,7 @@ pub fn enqueue(
         )?;
     }
     ctx.conn.prepare_cached(
-        "UPDATE conversations SET last_message_at = MAX(last_message_at, ?2), last_message_preview = ?3, updated_at = ?2 WHERE id = ?1",
+        "UPDATE conversations SET last_message_at = CASE WHEN last_message_at > ?2 THEN last_message_at ELSE ?2 END, last_message_preview = ?3, updated_at = ?2 WHERE id = ?1",
     )?.execute(params![conversation_id, ctx.now, preview])?;
     if let Actor::User(user) = actor {
         // A person answered: first response time, and the customer no longer waits.
@@ -278,7 +278,7 @@ pub fn enqueue(
 
 /// The oldest queued send of each conversation that is due, skipping busy conversations;
 /// higher priority first, then oldest first (so conversations take turns).
-pub fn due(conn: &Connection, now: i64, limit: usize, busy: &[i64]) -> Result<Vec<OutboxItem>> {
+pub fn due(conn: &Db, now: i64, limit: usize, busy: &[i64]) -> Result<Vec<OutboxItem>> {
     let mut stmt = conn.prepare_cached(
         "SELECT o.message_id, o.conversation_id, o.phone_number_id, o.payload, o.attempts, o.priority, o.enqueued_at FROM outbox o
          WHERE o.next_attempt_at <= ?1
@@ -308,12 +308,12 @@ pub fn due(conn: &Connection, now: i64, limit: usize, busy: &[i64]) -> Result<Ve
 }
 
 /// When the next queued send becomes due, if any.
-pub fn next_due_at(conn: &Connection) -> Result<Option<i64>> {
-    Ok(conn.query_row("SELECT MIN(next_attempt_at) FROM outbox", [], |r| r.get(0))?)
+pub fn next_due_at(conn: &Db) -> Result<Option<i64>> {
+    Ok(conn.query_row("SELECT MIN(next_attempt_at) FROM outbox", (), |r| r.get(0))?)
 }
 
 /// When the next queued send not yet due becomes due, if any.
-pub fn next_due_after(conn: &Connection, now: i64) -> Result<Option<i64>> {
+pub fn next_due_after(conn: &Db, now: i64) -> Result<Option<i64>> {
     Ok(conn.query_row(
         "SELECT MIN(next_attempt_at) FROM outbox WHERE next_attempt_at > ?1",
         [now],
@@ -321,8 +321,8 @@ pub fn next_due_after(conn: &Connection, now: i64) -> Result<Option<i64>> {
     )?)
 }
 
-pub fn depth(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)
+pub fn depth(conn: &Db) -> Result<i64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM outbox", (), |r| r.get(0))?)
 }
 
 /// Queue depth per (number, priority) and the oldest enqueue time of each.
@@ -334,11 +334,11 @@ pub struct QueueStats {
     pub oldest_enqueued_at: Option<i64>,
 }
 
-pub fn queue_stats(conn: &Connection) -> Result<Vec<QueueStats>> {
+pub fn queue_stats(conn: &Db) -> Result<Vec<QueueStats>> {
     let mut stmt = conn.prepare_cached(
         "SELECT phone_number_id, priority, COUNT(*), MIN(enqueued_at) FROM outbox GROUP BY phone_number_id, priority ORDER BY phone_number_id, priority DESC",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         Ok(QueueStats {
             phone_number_id: r.get(0)?,
             priority: r.get(1)?,
@@ -346,7 +346,7 @@ pub fn queue_stats(conn: &Connection) -> Result<Vec<QueueStats>> {
             oldest_enqueued_at: r.get(3)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
 /// The Graph API accepted the message: record its wamid and take it off the queue.

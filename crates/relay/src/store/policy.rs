@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{params, Db, Optional};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchboard_protocol::api::{SendRequest, TemplateSend};
@@ -17,15 +17,15 @@ use crate::policy::templates::StoredTemplate;
 // ---------------------------------------------------------------- sensitive words
 
 /// The list for every language.
-pub fn sensitive_words(conn: &Connection) -> Result<Vec<String>> {
+pub fn sensitive_words(conn: &Db) -> Result<Vec<String>> {
     let mut stmt =
         conn.prepare_cached("SELECT entry FROM sensitive_words WHERE language = '' ORDER BY id")?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map((), |r| r.get(0))?;
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
 /// The per-language lists, by language code.
-pub fn sensitive_word_languages(conn: &Connection) -> Result<BTreeMap<String, Vec<String>>> {
+pub fn sensitive_word_languages(conn: &Db) -> Result<BTreeMap<String, Vec<String>>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (lang, entry) in sensitive_word_rows(conn)? {
         if !lang.is_empty() {
@@ -37,33 +37,33 @@ pub fn sensitive_word_languages(conn: &Connection) -> Result<BTreeMap<String, Ve
 
 /// Every stored `(language, entry)`, `""` being every language, in a stable order (the
 /// compiled lists are kept while these rows stay equal).
-pub fn sensitive_word_rows(conn: &Connection) -> Result<Vec<(String, String)>> {
+pub fn sensitive_word_rows(conn: &Db) -> Result<Vec<(String, String)>> {
     let mut stmt =
         conn.prepare_cached("SELECT language, entry FROM sensitive_words ORDER BY language, id")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
 /// Replaces the list for every language (the per-language lists stay).
-pub fn replace_sensitive_words(conn: &Connection, entries: &[String], now: i64) -> Result<()> {
-    conn.execute("DELETE FROM sensitive_words WHERE language = ''", [])?;
+pub fn replace_sensitive_words(conn: &Db, entries: &[String], now: i64) -> Result<()> {
+    conn.execute("DELETE FROM sensitive_words WHERE language = ''", ())?;
     insert_words(conn, "", entries, now)
 }
 
 /// Replaces all per-language lists (a language missing from `lists` has none afterwards).
 pub fn replace_language_lists(
-    conn: &Connection,
+    conn: &Db,
     lists: &BTreeMap<String, Vec<String>>,
     now: i64,
 ) -> Result<()> {
-    conn.execute("DELETE FROM sensitive_words WHERE language <> ''", [])?;
+    conn.execute("DELETE FROM sensitive_words WHERE language <> ''", ())?;
     for (lang, entries) in lists {
         insert_words(conn, lang, entries, now)?;
     }
     Ok(())
 }
 
-fn insert_words(conn: &Connection, language: &str, entries: &[String], now: i64) -> Result<()> {
+fn insert_words(conn: &Db, language: &str, entries: &[String], now: i64) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO sensitive_words (entry, language, created_at) VALUES (?1, ?2, ?3)",
     )?;
@@ -76,7 +76,7 @@ fn insert_words(conn: &Connection, language: &str, entries: &[String], now: i64)
 /// The language of a conversation's customer, as the relay tells it: from their number and
 /// their latest message ([`hours::customer_language`], the guess routing's skill rules use),
 /// `en` when neither says.
-pub fn conversation_language(conn: &Connection, conversation_id: i64) -> Result<String> {
+pub fn conversation_language(conn: &Db, conversation_id: i64) -> Result<String> {
     let wa_id: Option<String> = conn
         .prepare_cached(
             "SELECT k.wa_id FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = ?1",
@@ -255,25 +255,25 @@ fn mode_parse(s: &str) -> MatchMode {
     }
 }
 
-pub fn auto_replies(conn: &Connection) -> Result<Vec<AutoReply>> {
+pub fn auto_replies(conn: &Db) -> Result<Vec<AutoReply>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, phone_number_id, name, keywords, match_mode, whole_word, reply, priority, cooldown_ms, handoff, created_by, created_at
          FROM auto_reply_rules ORDER BY phone_number_id, priority DESC, id",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, bool>(5)?,
-            r.get::<_, String>(6)?,
-            r.get::<_, i64>(7)?,
-            r.get::<_, i64>(8)?,
-            r.get::<_, bool>(9)?,
-            r.get::<_, String>(10)?,
-            r.get::<_, i64>(11)?,
+            r.get::<i64>(0)?,
+            r.get::<String>(1)?,
+            r.get::<String>(2)?,
+            r.get::<String>(3)?,
+            r.get::<String>(4)?,
+            r.get::<bool>(5)?,
+            r.get::<String>(6)?,
+            r.get::<i64>(7)?,
+            r.get::<i64>(8)?,
+            r.get::<bool>(9)?,
+            r.get::<String>(10)?,
+            r.get::<i64>(11)?,
         ))
     })?;
     let mut out = Vec::new();
@@ -299,7 +299,7 @@ pub fn auto_replies(conn: &Connection) -> Result<Vec<AutoReply>> {
     Ok(out)
 }
 
-pub fn rules(conn: &Connection) -> Result<Vec<RuleRow>> {
+pub fn rules(conn: &Db) -> Result<Vec<RuleRow>> {
     Ok(auto_replies(conn)?
         .into_iter()
         .map(|a| RuleRow {
@@ -312,15 +312,10 @@ pub fn rules(conn: &Connection) -> Result<Vec<RuleRow>> {
         .collect())
 }
 
-pub fn insert_auto_reply(
-    conn: &Connection,
-    r: &NewAutoReply,
-    actor: &str,
-    now: i64,
-) -> Result<AutoReply> {
-    conn.execute(
+pub fn insert_auto_reply(conn: &Db, r: &NewAutoReply, actor: &str, now: i64) -> Result<AutoReply> {
+    let id: i64 = conn.query_row(
         "INSERT INTO auto_reply_rules (phone_number_id, name, keywords, match_mode, whole_word, reply, priority, cooldown_ms, handoff, created_by, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
         params![
             r.phone_number_id,
             r.name,
@@ -334,16 +329,17 @@ pub fn insert_auto_reply(
             actor,
             now
         ],
+        |r| r.get(0),
     )?;
     Ok(AutoReply {
-        id: conn.last_insert_rowid(),
+        id,
         rule: r.clone(),
         created_by: actor.into(),
         created_at: now,
     })
 }
 
-pub fn delete_auto_reply(conn: &Connection, id: i64) -> Result<()> {
+pub fn delete_auto_reply(conn: &Db, id: i64) -> Result<()> {
     if conn.execute("DELETE FROM auto_reply_rules WHERE id = ?1", [id])? == 0 {
         return Err(StoreError::NotFound(format!("auto-reply rule {id}")));
     }
@@ -351,11 +347,7 @@ pub fn delete_auto_reply(conn: &Connection, id: i64) -> Result<()> {
     Ok(())
 }
 
-pub fn rule_last_sent(
-    conn: &Connection,
-    rule_id: i64,
-    conversation_id: i64,
-) -> Result<Option<i64>> {
+pub fn rule_last_sent(conn: &Db, rule_id: i64, conversation_id: i64) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached(
             "SELECT sent_at FROM auto_reply_log WHERE rule_id = ?1 AND conversation_id = ?2",
@@ -364,12 +356,7 @@ pub fn rule_last_sent(
         .optional()?)
 }
 
-pub fn note_rule_sent(
-    conn: &Connection,
-    rule_id: i64,
-    conversation_id: i64,
-    now: i64,
-) -> Result<()> {
+pub fn note_rule_sent(conn: &Db, rule_id: i64, conversation_id: i64, now: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO auto_reply_log (rule_id, conversation_id, sent_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (rule_id, conversation_id) DO UPDATE SET sent_at = excluded.sent_at",
@@ -381,12 +368,9 @@ pub fn note_rule_sent(
 // ---------------------------------------------------------------- business hours
 
 /// Every stored hours setting of one kind: `sql` selects (key, settings JSON).
-fn hours_rows<K: rusqlite::types::FromSql>(
-    conn: &Connection,
-    sql: &str,
-) -> Result<Vec<(K, BusinessHours)>> {
+fn hours_rows<K: super::db::FromDb>(conn: &Db, sql: &str) -> Result<Vec<(K, BusinessHours)>> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, K>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = stmt.query_map((), |r| Ok((r.get::<K>(0)?, r.get::<String>(1)?)))?;
     let mut out = Vec::new();
     for row in rows {
         let (id, s) = row?;
@@ -395,16 +379,11 @@ fn hours_rows<K: rusqlite::types::FromSql>(
     Ok(out)
 }
 
-pub fn all_business_hours(conn: &Connection) -> Result<Vec<(String, BusinessHours)>> {
+pub fn all_business_hours(conn: &Db) -> Result<Vec<(String, BusinessHours)>> {
     hours_rows(conn, "SELECT phone_number_id, settings FROM business_hours")
 }
 
-pub fn put_business_hours(
-    conn: &Connection,
-    pnid: &str,
-    h: &BusinessHours,
-    now: i64,
-) -> Result<()> {
+pub fn put_business_hours(conn: &Db, pnid: &str, h: &BusinessHours, now: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO business_hours (phone_number_id, settings, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (phone_number_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
@@ -413,18 +392,18 @@ pub fn put_business_hours(
     Ok(())
 }
 
-pub fn delete_business_hours(conn: &Connection, pnid: &str) -> Result<bool> {
+pub fn delete_business_hours(conn: &Db, pnid: &str) -> Result<bool> {
     Ok(conn.execute(
         "DELETE FROM business_hours WHERE phone_number_id = ?1",
         [pnid],
     )? > 0)
 }
 
-pub fn all_team_business_hours(conn: &Connection) -> Result<Vec<(i64, BusinessHours)>> {
+pub fn all_team_business_hours(conn: &Db) -> Result<Vec<(i64, BusinessHours)>> {
     hours_rows(conn, "SELECT team_id, settings FROM team_business_hours")
 }
 
-pub fn team_business_hours(conn: &Connection, team_id: i64) -> Result<Option<BusinessHours>> {
+pub fn team_business_hours(conn: &Db, team_id: i64) -> Result<Option<BusinessHours>> {
     let s: Option<String> = conn
         .prepare_cached("SELECT settings FROM team_business_hours WHERE team_id = ?1")?
         .query_row([team_id], |r| r.get(0))
@@ -435,7 +414,7 @@ pub fn team_business_hours(conn: &Connection, team_id: i64) -> Result<Option<Bus
     })
 }
 
-pub fn team_exists(conn: &Connection, team_id: i64) -> Result<bool> {
+pub fn team_exists(conn: &Db, team_id: i64) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM teams WHERE id = ?1")?
         .query_row([team_id], |_| Ok(()))
@@ -443,12 +422,7 @@ pub fn team_exists(conn: &Connection, team_id: i64) -> Result<bool> {
         .is_some())
 }
 
-pub fn put_team_business_hours(
-    conn: &Connection,
-    team_id: i64,
-    h: &BusinessHours,
-    now: i64,
-) -> Result<()> {
+pub fn put_team_business_hours(conn: &Db, team_id: i64, h: &BusinessHours, now: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO team_business_hours (team_id, settings, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (team_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
@@ -457,7 +431,7 @@ pub fn put_team_business_hours(
     Ok(())
 }
 
-pub fn delete_team_business_hours(conn: &Connection, team_id: i64) -> Result<bool> {
+pub fn delete_team_business_hours(conn: &Db, team_id: i64) -> Result<bool> {
     Ok(conn.execute(
         "DELETE FROM team_business_hours WHERE team_id = ?1",
         [team_id],
@@ -467,7 +441,7 @@ pub fn delete_team_business_hours(conn: &Connection, team_id: i64) -> Result<boo
 /// The team a conversation belongs to for business hours: the team it was routed or
 /// transferred within, else the team its number's routing policy routes to; only a team that
 /// still exists.
-pub fn conversation_team(conn: &Connection, conversation_id: i64) -> Result<Option<i64>> {
+pub fn conversation_team(conn: &Db, conversation_id: i64) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached(
             "SELECT t.id FROM conversations c
@@ -479,14 +453,14 @@ pub fn conversation_team(conn: &Connection, conversation_id: i64) -> Result<Opti
         .optional()?)
 }
 
-pub fn away_last_sent(conn: &Connection, conversation_id: i64) -> Result<Option<i64>> {
+pub fn away_last_sent(conn: &Db, conversation_id: i64) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached("SELECT sent_at FROM away_log WHERE conversation_id = ?1")?
         .query_row([conversation_id], |r| r.get(0))
         .optional()?)
 }
 
-pub fn note_away_sent(conn: &Connection, conversation_id: i64, now: i64) -> Result<()> {
+pub fn note_away_sent(conn: &Db, conversation_id: i64, now: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO away_log (conversation_id, sent_at) VALUES (?1, ?2)
          ON CONFLICT (conversation_id) DO UPDATE SET sent_at = excluded.sent_at",
@@ -497,13 +471,13 @@ pub fn note_away_sent(conn: &Connection, conversation_id: i64, now: i64) -> Resu
 
 // ---------------------------------------------------------------- rate limits
 
-pub fn rate_limits(conn: &Connection) -> Result<Vec<(String, RateSettings)>> {
+pub fn rate_limits(conn: &Db) -> Result<Vec<(String, RateSettings)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT phone_number_id, per_minute, burst, pair_interval_ms, pair_burst FROM rate_limits",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         Ok((
-            r.get::<_, String>(0)?,
+            r.get::<String>(0)?,
             RateSettings {
                 per_minute: r.get(1)?,
                 burst: r.get(2)?,
@@ -512,10 +486,10 @@ pub fn rate_limits(conn: &Connection) -> Result<Vec<(String, RateSettings)>> {
             },
         ))
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
-pub fn put_rate_limit(conn: &Connection, pnid: &str, s: &RateSettings, now: i64) -> Result<()> {
+pub fn put_rate_limit(conn: &Db, pnid: &str, s: &RateSettings, now: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO rate_limits (phone_number_id, per_minute, burst, pair_interval_ms, pair_burst, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (phone_number_id) DO UPDATE SET per_minute = excluded.per_minute, burst = excluded.burst,
@@ -527,32 +501,35 @@ pub fn put_rate_limit(conn: &Connection, pnid: &str, s: &RateSettings, now: i64)
 
 // ---------------------------------------------------------------- templates
 
-pub fn waba_of(conn: &Connection, pnid: &str) -> Result<Option<String>> {
+pub fn waba_of(conn: &Db, pnid: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT waba_id FROM phone_numbers WHERE phone_number_id = ?1")?
-        .query_row([pnid], |r| r.get::<_, Option<String>>(0))
+        .query_row([pnid], |r| r.get::<Option<String>>(0))
         .optional()?
         .flatten())
 }
 
-pub fn wabas(conn: &Connection) -> Result<Vec<String>> {
+pub fn wabas(conn: &Db) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT waba_id FROM phone_numbers WHERE waba_id IS NOT NULL AND waba_id <> '' ORDER BY waba_id",
     )?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map((), |r| r.get(0))?;
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
 pub fn replace_templates(
-    conn: &Connection,
+    conn: &Db,
     waba_id: &str,
     list: &[StoredTemplate],
     now: i64,
 ) -> Result<()> {
     conn.execute("DELETE FROM templates WHERE waba_id = ?1", [waba_id])?;
     let mut stmt = conn.prepare_cached(
-        "INSERT OR REPLACE INTO templates (waba_id, name, language, category, status, body_params, header_params, body, synced_at, header)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO templates (waba_id, name, language, category, status, body_params, header_params, body, synced_at, header)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (waba_id, name, language) DO UPDATE SET category = excluded.category, status = excluded.status,
+            body_params = excluded.body_params, header_params = excluded.header_params, body = excluded.body,
+            synced_at = excluded.synced_at, header = excluded.header",
     )?;
     for t in list {
         stmt.execute(params![
@@ -571,7 +548,7 @@ pub fn replace_templates(
     Ok(())
 }
 
-pub fn templates(conn: &Connection, waba_id: &str) -> Result<Vec<StoredTemplate>> {
+pub fn templates(conn: &Db, waba_id: &str) -> Result<Vec<StoredTemplate>> {
     let mut stmt = conn.prepare_cached(
         "SELECT name, language, category, status, body_params, header_params, body, header FROM templates WHERE waba_id = ?1 ORDER BY name, language",
     )?;
@@ -581,13 +558,13 @@ pub fn templates(conn: &Connection, waba_id: &str) -> Result<Vec<StoredTemplate>
             language: r.get(1)?,
             category: r.get(2)?,
             status: r.get(3)?,
-            body_params: r.get::<_, i64>(4)? as usize,
-            header_params: r.get::<_, i64>(5)? as usize,
+            body_params: r.get::<i64>(4)? as usize,
+            header_params: r.get::<i64>(5)? as usize,
             body: r.get(6)?,
             header: r.get(7)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
 // ---------------------------------------------------------------- blocks
@@ -613,7 +590,7 @@ pub struct Block {
 
 #[allow(clippy::too_many_arguments)]
 pub fn insert_block(
-    conn: &Connection,
+    conn: &Db,
     conversation_id: i64,
     user_id: Option<i64>,
     origin: &str,
@@ -622,16 +599,16 @@ pub fn insert_block(
     matched: &str,
     now: i64,
 ) -> Result<i64> {
-    conn.execute(
-        "INSERT INTO policy_blocks (conversation_id, user_id, origin, request, code, matched, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    Ok(conn.query_row(
+        "INSERT INTO policy_blocks (conversation_id, user_id, origin, request, code, matched, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
         params![conversation_id, user_id, origin, serde_json::to_string(req)?, code, matched, now],
-    )?;
-    Ok(conn.last_insert_rowid())
+        |r| r.get(0),
+    )?)
 }
 
 const BLOCK_COLS: &str = "id, conversation_id, user_id, origin, request, code, matched, created_at, allowed_by, allowed_at, message_id";
 
-fn block_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Block> {
+fn block_row(r: &crate::store::db::Row<'_>) -> crate::store::db::Result<Block> {
     let req: String = r.get(4)?;
     Ok(Block {
         id: r.get(0)?,
@@ -648,7 +625,7 @@ fn block_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Block> {
     })
 }
 
-pub fn block(conn: &Connection, id: i64) -> Result<Block> {
+pub fn block(conn: &Db, id: i64) -> Result<Block> {
     conn.query_row(
         &format!("SELECT {BLOCK_COLS} FROM policy_blocks WHERE id = ?1"),
         [id],
@@ -658,21 +635,15 @@ pub fn block(conn: &Connection, id: i64) -> Result<Block> {
     .ok_or_else(|| StoreError::NotFound(format!("blocked message {id}")))
 }
 
-pub fn blocks(conn: &Connection, limit: usize) -> Result<Vec<Block>> {
+pub fn blocks(conn: &Db, limit: usize) -> Result<Vec<Block>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {BLOCK_COLS} FROM policy_blocks ORDER BY id DESC LIMIT ?1"
     ))?;
     let rows = stmt.query_map([limit as i64], block_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
-pub fn mark_block_allowed(
-    conn: &Connection,
-    id: i64,
-    by: i64,
-    message_id: i64,
-    now: i64,
-) -> Result<()> {
+pub fn mark_block_allowed(conn: &Db, id: i64, by: i64, message_id: i64, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE policy_blocks SET allowed_by = ?2, allowed_at = ?3, message_id = ?4 WHERE id = ?1",
         params![id, by, now, message_id],

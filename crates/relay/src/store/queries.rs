@@ -2,7 +2,7 @@
 //! writes the API and workers need. Portable SQL only (no SQLite-only functions beyond `COALESCE`
 //! and `ON CONFLICT`, which PostgreSQL shares).
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use crate::store::db::{params, Db, Optional, Row};
 use serde_json::Value;
 use switchboard_protocol::api::{
     event_kind, Contact, Conversation, DeadLetter, DeliveryStatus, Direction, Message,
@@ -16,7 +16,7 @@ use super::{Result, StoreError, WriteCtx};
 
 const CONVERSATION_COLS: &str = "c.id, c.phone_number_id, c.status, c.assignee_id, c.last_inbound_at, c.last_message_at, c.last_message_preview, c.unread_count, c.created_at, c.updated_at, k.id, k.wa_id, k.bsuid, k.username, k.name, k.updated_at";
 
-fn conversation_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
+fn conversation_row(r: &Row<'_>) -> crate::store::db::Result<Conversation> {
     Ok(Conversation {
         id: r.get(0)?,
         phone_number_id: r.get(1)?,
@@ -41,21 +41,21 @@ fn conversation_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
 }
 
 /// A customer's tags, sorted.
-pub fn contact_tags(conn: &Connection, contact: i64) -> Result<Vec<String>> {
+pub fn contact_tags(conn: &Db, contact: i64) -> Result<Vec<String>> {
     let mut stmt =
         conn.prepare_cached("SELECT tag FROM contact_tags WHERE contact_id = ?1 ORDER BY tag")?;
     let rows = stmt.query_map([contact], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
-fn with_tags(conn: &Connection, mut c: Conversation) -> Result<Conversation> {
+fn with_tags(conn: &Db, mut c: Conversation) -> Result<Conversation> {
     c.contact.tags = contact_tags(conn, c.contact.id)?;
     Ok(c)
 }
 
 const MESSAGE_COLS: &str = "id, conversation_id, direction, wamid, type, text, content, unsupported, status, error_code, error_title, error_details, reply_to, reply_to_wamid, sender_id, client_id, raw, created_at, updated_at";
 
-fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+fn message_row(r: &Row<'_>) -> crate::store::db::Result<Message> {
     let direction: String = r.get(2)?;
     let content: String = r.get(6)?;
     let status: Option<String> = r.get(8)?;
@@ -78,7 +78,7 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         error: match error_code {
             Some(code) => Some(MessageError {
                 code,
-                title: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                title: r.get::<Option<String>>(10)?.unwrap_or_default(),
                 reason: switchboard_protocol::graph::human_reason(code).to_string(),
                 details: r.get(11)?,
             }),
@@ -94,7 +94,7 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     })
 }
 
-pub fn conversation(conn: &Connection, id: i64) -> Result<Conversation> {
+pub fn conversation(conn: &Db, id: i64) -> Result<Conversation> {
     conn.prepare_cached(&format!(
         "SELECT {CONVERSATION_COLS} FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = ?1"
     ))?
@@ -104,7 +104,7 @@ pub fn conversation(conn: &Connection, id: i64) -> Result<Conversation> {
     .and_then(|c| with_tags(conn, c))
 }
 
-pub fn message(conn: &Connection, id: i64) -> Result<Message> {
+pub fn message(conn: &Db, id: i64) -> Result<Message> {
     conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1"
     ))?
@@ -113,7 +113,7 @@ pub fn message(conn: &Connection, id: i64) -> Result<Message> {
     .ok_or_else(|| StoreError::NotFound(format!("message {id}")))
 }
 
-pub fn contact(conn: &Connection, id: i64) -> Result<Contact> {
+pub fn contact(conn: &Db, id: i64) -> Result<Contact> {
     conn.prepare_cached(
         "SELECT id, wa_id, bsuid, username, name, updated_at FROM contacts WHERE id = ?1",
     )?
@@ -185,12 +185,7 @@ pub fn emit_contact(ctx: &mut WriteCtx<'_>, contact_id: i64) -> Result<()> {
 
 // ---------------------------------------------------------------- numbers
 
-pub fn upsert_number(
-    conn: &Connection,
-    n: &PhoneNumber,
-    waba_id: Option<&str>,
-    now: i64,
-) -> Result<()> {
+pub fn upsert_number(conn: &Db, n: &PhoneNumber, waba_id: Option<&str>, now: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO phone_numbers (phone_number_id, display_phone_number, name, waba_id, configured, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -203,13 +198,7 @@ pub fn upsert_number(
 }
 
 /// Records a number seen in a webhook; an unknown one appears as unconfigured for admins.
-pub fn note_number_seen(
-    conn: &Connection,
-    id: &str,
-    display: &str,
-    waba_id: &str,
-    now: i64,
-) -> Result<()> {
+pub fn note_number_seen(conn: &Db, id: &str, display: &str, waba_id: &str, now: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO phone_numbers (phone_number_id, display_phone_number, name, waba_id, configured, created_at)
          VALUES (?1, ?2, '', ?3, 0, ?4) ON CONFLICT (phone_number_id) DO NOTHING",
@@ -218,11 +207,11 @@ pub fn note_number_seen(
     Ok(())
 }
 
-pub fn numbers(conn: &Connection) -> Result<Vec<PhoneNumber>> {
+pub fn numbers(conn: &Db) -> Result<Vec<PhoneNumber>> {
     let mut stmt = conn.prepare_cached(
         "SELECT phone_number_id, display_phone_number, name, configured FROM phone_numbers ORDER BY configured DESC, name, phone_number_id",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         Ok(PhoneNumber {
             phone_number_id: r.get(0)?,
             display_phone_number: r.get(1)?,
@@ -230,13 +219,13 @@ pub fn numbers(conn: &Connection) -> Result<Vec<PhoneNumber>> {
             configured: r.get(3)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
 // ---------------------------------------------------------------- users and tokens
 
 pub fn create_user(
-    conn: &Connection,
+    conn: &Db,
     email: &str,
     name: &str,
     role: Role,
@@ -254,19 +243,20 @@ pub fn create_user(
             "a user with email {email} already exists"
         )));
     }
-    conn.execute(
-        "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    let id = conn.query_row(
+        "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
         params![email, name, role.as_str(), hash, now],
+        |r| r.get(0),
     )?;
     Ok(User {
-        id: conn.last_insert_rowid(),
+        id,
         email,
         name: name.to_string(),
         role,
     })
 }
 
-fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
+fn user_row(r: &Row<'_>) -> crate::store::db::Result<User> {
     let role: String = r.get(3)?;
     Ok(User {
         id: r.get(0)?,
@@ -277,7 +267,7 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
 }
 
 /// The user and their password hash.
-pub fn user_by_email(conn: &Connection, email: &str) -> Result<Option<(User, String)>> {
+pub fn user_by_email(conn: &Db, email: &str) -> Result<Option<(User, String)>> {
     Ok(conn
         .prepare_cached("SELECT id, email, name, role, password_hash FROM users WHERE email = ?1")?
         .query_row([email.trim().to_lowercase()], |r| {
@@ -286,14 +276,14 @@ pub fn user_by_email(conn: &Connection, email: &str) -> Result<Option<(User, Str
         .optional()?)
 }
 
-pub fn users(conn: &Connection) -> Result<Vec<User>> {
+pub fn users(conn: &Db) -> Result<Vec<User>> {
     let mut stmt = conn.prepare_cached("SELECT id, email, name, role FROM users ORDER BY id")?;
-    let rows = stmt.query_map([], user_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map((), user_row)?;
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
 pub fn insert_token(
-    conn: &Connection,
+    conn: &Db,
     token_hash: &str,
     user_id: i64,
     now: i64,
@@ -306,7 +296,7 @@ pub fn insert_token(
     Ok(())
 }
 
-pub fn user_for_token(conn: &Connection, token_hash: &str, now: i64) -> Result<Option<User>> {
+pub fn user_for_token(conn: &Db, token_hash: &str, now: i64) -> Result<Option<User>> {
     Ok(conn
         .prepare_cached(
             "SELECT u.id, u.email, u.name, u.role FROM tokens t JOIN users u ON u.id = t.user_id
@@ -316,7 +306,7 @@ pub fn user_for_token(conn: &Connection, token_hash: &str, now: i64) -> Result<O
         .optional()?)
 }
 
-pub fn delete_token(conn: &Connection, token_hash: &str) -> Result<()> {
+pub fn delete_token(conn: &Db, token_hash: &str) -> Result<()> {
     conn.execute("DELETE FROM tokens WHERE token_hash = ?1", [token_hash])?;
     Ok(())
 }
@@ -335,7 +325,7 @@ pub struct ConversationFilter {
 }
 
 /// Whether `user` may see conversation `id` (agents: assigned to them or unassigned).
-pub fn may_see(conn: &Connection, user: &User, id: i64) -> Result<bool> {
+pub fn may_see(conn: &Db, user: &User, id: i64) -> Result<bool> {
     let assignee: Option<Option<i64>> = conn
         .prepare_cached("SELECT assignee_id FROM conversations WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
@@ -347,7 +337,7 @@ pub fn may_see(conn: &Connection, user: &User, id: i64) -> Result<bool> {
 }
 
 pub fn list_conversations(
-    conn: &Connection,
+    conn: &Db,
     user: &User,
     f: &ConversationFilter,
 ) -> Result<Vec<Conversation>> {
@@ -394,14 +384,14 @@ pub fn list_conversations(
         f.limit
     ));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args), conversation_row)?;
-    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = stmt.query_map(args, conversation_row)?;
+    let rows = rows.collect::<crate::store::db::Result<Vec<_>>>()?;
     rows.into_iter().map(|c| with_tags(conn, c)).collect()
 }
 
 /// A page of messages, oldest first, older than `before` (a message id).
 pub fn list_messages(
-    conn: &Connection,
+    conn: &Db,
     conversation_id: i64,
     before: Option<i64>,
     limit: usize,
@@ -413,12 +403,12 @@ pub fn list_messages(
         params![conversation_id, before.unwrap_or(i64::MAX), limit as i64],
         message_row,
     )?;
-    let mut items: Vec<Message> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut items: Vec<Message> = rows.collect::<crate::store::db::Result<_>>()?;
     items.reverse();
     Ok(items)
 }
 
-pub fn message_id_by_wamid(conn: &Connection, wamid: &str) -> Result<Option<i64>> {
+pub fn message_id_by_wamid(conn: &Db, wamid: &str) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached("SELECT id FROM messages WHERE wamid = ?1")?
         .query_row([wamid], |r| r.get(0))
@@ -426,7 +416,7 @@ pub fn message_id_by_wamid(conn: &Connection, wamid: &str) -> Result<Option<i64>
 }
 
 /// Media id and MIME type of a message, for the media proxy.
-pub fn message_media(conn: &Connection, id: i64) -> Result<Option<(i64, String, Option<String>)>> {
+pub fn message_media(conn: &Db, id: i64) -> Result<Option<(i64, String, Option<String>)>> {
     Ok(conn
         .prepare_cached("SELECT conversation_id, media_id, media_mime FROM messages WHERE id = ?1 AND media_id IS NOT NULL")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -464,7 +454,7 @@ pub fn mark_read(
 
 // ---------------------------------------------------------------- dead letters and audit
 
-pub fn dead_letters(conn: &Connection, limit: usize) -> Result<Vec<DeadLetter>> {
+pub fn dead_letters(conn: &Db, limit: usize) -> Result<Vec<DeadLetter>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, received_at, COALESCE(error, ''), body FROM webhook_inbox WHERE state = 'dead' ORDER BY id DESC LIMIT ?1",
     )?;
@@ -477,16 +467,10 @@ pub fn dead_letters(conn: &Connection, limit: usize) -> Result<Vec<DeadLetter>> 
             body: String::from_utf8_lossy(&body).into_owned(),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
-pub fn audit(
-    conn: &Connection,
-    actor: &str,
-    action: &str,
-    details: &Value,
-    now: i64,
-) -> Result<()> {
+pub fn audit(conn: &Db, actor: &str, action: &str, details: &Value, now: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO audit_log (actor, action, details, at) VALUES (?1, ?2, ?3, ?4)",
         params![actor, action, details.to_string(), now],
@@ -494,25 +478,25 @@ pub fn audit(
     Ok(())
 }
 
-pub fn audit_entries(conn: &Connection, limit: usize) -> Result<Vec<Value>> {
+pub fn audit_entries(conn: &Db, limit: usize) -> Result<Vec<Value>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, actor, action, details, at FROM audit_log ORDER BY id DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map([limit as i64], |r| {
         let details: String = r.get(3)?;
         Ok(serde_json::json!({
-            "id": r.get::<_, i64>(0)?, "actor": r.get::<_, String>(1)?, "action": r.get::<_, String>(2)?,
-            "details": serde_json::from_str::<Value>(&details).unwrap_or(Value::Null), "at": r.get::<_, i64>(4)?,
+            "id": r.get::<i64>(0)?, "actor": r.get::<String>(1)?, "action": r.get::<String>(2)?,
+            "details": serde_json::from_str::<Value>(&details).unwrap_or(Value::Null), "at": r.get::<i64>(4)?,
         }))
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
 /// Counts for metrics and tests.
-pub fn count(conn: &Connection, sql_table_where: &str) -> Result<i64> {
+pub fn count(conn: &Db, sql_table_where: &str) -> Result<i64> {
     Ok(conn.query_row(
         &format!("SELECT COUNT(*) FROM {sql_table_where}"),
-        [],
+        (),
         |r| r.get(0),
     )?)
 }

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{params, Db, Optional};
 use serde_json::json;
 use switchboard_protocol::api::{
     event_kind, AgentPresence, Assignment, Conversation, Monitor, MonitorAgent, MonitorTeam,
@@ -21,7 +21,6 @@ use switchboard_protocol::api::{
 
 use super::events::{Audience, NewEvent};
 use super::queries::emit_conversation;
-use super::CachedExec;
 use super::{Result, StoreError, WriteCtx};
 use crate::routing::{self, Candidate, Mode, Policy, SkillRules, Status, Waiting};
 
@@ -48,26 +47,26 @@ pub struct Settings {
     pub overdue_after_s: i64,
 }
 
-pub fn settings(conn: &Connection) -> Result<Settings> {
+pub fn settings(conn: &Db) -> Result<Settings> {
     Ok(conn
         .prepare_cached(
             "SELECT grace_ms, alert_after_ms, overdue_ms FROM routing_settings WHERE id = 1",
         )?
-        .query_row([], |r| {
+        .query_row((), |r| {
             Ok(Settings {
-                grace_period_s: r.get::<_, i64>(0)? / 1000,
-                alert_after_s: r.get::<_, i64>(1)? / 1000,
-                overdue_after_s: r.get::<_, i64>(2)? / 1000,
+                grace_period_s: r.get::<i64>(0)? / 1000,
+                alert_after_s: r.get::<i64>(1)? / 1000,
+                overdue_after_s: r.get::<i64>(2)? / 1000,
             })
         })?)
 }
 
-fn settings_ms(conn: &Connection) -> Result<(i64, i64, i64)> {
+fn settings_ms(conn: &Db) -> Result<(i64, i64, i64)> {
     Ok(conn
         .prepare_cached(
             "SELECT grace_ms, alert_after_ms, overdue_ms FROM routing_settings WHERE id = 1",
         )?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
+        .query_row((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
 }
 
 pub fn put_settings(ctx: &mut WriteCtx<'_>, s: &Settings) -> Result<()> {
@@ -87,7 +86,7 @@ pub fn put_settings(ctx: &mut WriteCtx<'_>, s: &Settings) -> Result<()> {
 }
 
 /// A number's routing policy (`/api/v1/admin/numbers/{phone_number_id}/routing`).
-pub fn policy(conn: &Connection, pnid: &str) -> Result<(Policy, Option<i64>)> {
+pub fn policy(conn: &Db, pnid: &str) -> Result<(Policy, Option<i64>)> {
     let row: Option<PolicyRow> = conn
         .prepare_cached(
             "SELECT mode, team_id, sticky_days, skills, priority_tags, rr_last FROM routing_policies WHERE phone_number_id = ?1",
@@ -144,7 +143,7 @@ pub fn put_policy(ctx: &mut WriteCtx<'_>, pnid: &str, p: &Policy) -> Result<()> 
     Ok(())
 }
 
-fn ensure_team(conn: &Connection, id: i64) -> Result<()> {
+fn ensure_team(conn: &Db, id: i64) -> Result<()> {
     let found: Option<i64> = conn
         .query_row("SELECT id FROM teams WHERE id = ?1", [id], |r| r.get(0))
         .optional()?;
@@ -153,7 +152,7 @@ fn ensure_team(conn: &Connection, id: i64) -> Result<()> {
         .ok_or_else(|| StoreError::Invalid(format!("unknown team {id}")))
 }
 
-fn ensure_skill(conn: &Connection, name: &str) -> Result<()> {
+fn ensure_skill(conn: &Db, name: &str) -> Result<()> {
     let found: Option<String> = conn
         .query_row("SELECT name FROM skills WHERE name = ?1", [name], |r| {
             r.get(0)
@@ -166,10 +165,10 @@ fn ensure_skill(conn: &Connection, name: &str) -> Result<()> {
     })
 }
 
-pub fn skills(conn: &Connection) -> Result<Vec<String>> {
+pub fn skills(conn: &Db) -> Result<Vec<String>> {
     let mut stmt = conn.prepare("SELECT name FROM skills ORDER BY name")?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map((), |r| r.get(0))?;
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
 /// Replaces the list of skills; a skill still held by an agent or named by a policy is refused.
@@ -192,8 +191,8 @@ pub fn put_skills(ctx: &mut WriteCtx<'_>, names: &[String]) -> Result<()> {
             .conn
             .prepare("SELECT phone_number_id, skills FROM routing_policies")?;
         let policies: Vec<(String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<crate::store::db::Result<_>>()?;
         for (pnid, rules) in policies {
             let rules: SkillRules = serde_json::from_str(&rules)?;
             if rules.named().contains(&old.as_str()) {
@@ -230,10 +229,10 @@ pub struct Team {
     pub requeue_on_offline: bool,
 }
 
-pub fn teams(conn: &Connection) -> Result<Vec<Team>> {
+pub fn teams(conn: &Db) -> Result<Vec<Team>> {
     let mut stmt = conn.prepare("SELECT id, name, requeue_on_offline FROM teams ORDER BY id")?;
     let mut teams: Vec<Team> = stmt
-        .query_map([], |r| {
+        .query_map((), |r| {
             Ok(Team {
                 id: r.get(0)?,
                 name: r.get(1)?,
@@ -241,10 +240,10 @@ pub fn teams(conn: &Connection) -> Result<Vec<Team>> {
                 requeue_on_offline: r.get(2)?,
             })
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::store::db::Result<_>>()?;
     let mut stmt =
         conn.prepare("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id")?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+    for row in stmt.query_map((), |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)))? {
         let (t, u) = row?;
         if let Some(team) = teams.iter_mut().find(|x| x.id == t) {
             team.members.push(u);
@@ -253,7 +252,7 @@ pub fn teams(conn: &Connection) -> Result<Vec<Team>> {
     Ok(teams)
 }
 
-fn ensure_user(conn: &Connection, id: i64) -> Result<()> {
+fn ensure_user(conn: &Db, id: i64) -> Result<()> {
     let found: Option<i64> = conn
         .query_row("SELECT id FROM users WHERE id = ?1", [id], |r| r.get(0))
         .optional()?;
@@ -279,7 +278,7 @@ pub fn put_team(
     let clash: Option<i64> = ctx
         .conn
         .query_row(
-            "SELECT id FROM teams WHERE name = ?1 AND id IS NOT ?2",
+            "SELECT id FROM teams WHERE name = ?1 AND id IS DISTINCT FROM ?2",
             params![name.trim(), id],
             |r| r.get(0),
         )
@@ -299,11 +298,11 @@ pub fn put_team(
             id
         }
         None => {
-            ctx.conn.exec(
-                "INSERT INTO teams (name, requeue_on_offline, created_at) VALUES (?1, ?2, ?3)",
+            ctx.conn.query_row(
+                "INSERT INTO teams (name, requeue_on_offline, created_at) VALUES (?1, ?2, ?3) RETURNING id",
                 params![name.trim(), requeue_on_offline, ctx.now],
-            )?;
-            ctx.conn.last_insert_rowid()
+                |r| r.get(0),
+            )?
         }
     };
     let old: Vec<i64> = members_of(ctx.conn, id)?;
@@ -311,7 +310,7 @@ pub fn put_team(
         .exec("DELETE FROM team_members WHERE team_id = ?1", [id])?;
     for m in members {
         ctx.conn.exec(
-            "INSERT OR IGNORE INTO team_members (team_id, user_id) VALUES (?1, ?2)",
+            "INSERT INTO team_members (team_id, user_id) VALUES (?1, ?2) ON CONFLICT (team_id, user_id) DO NOTHING",
             params![id, m],
         )?;
     }
@@ -325,10 +324,10 @@ pub fn put_team(
         .ok_or_else(|| StoreError::NotFound(format!("team {id}")))
 }
 
-fn members_of(conn: &Connection, team: i64) -> Result<Vec<i64>> {
+fn members_of(conn: &Db, team: i64) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare("SELECT user_id FROM team_members WHERE team_id = ?1")?;
     let rows = stmt.query_map([team], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
 /// Deletes a team; refused while a number's policy routes to it.
@@ -364,11 +363,11 @@ pub fn delete_team(ctx: &mut WriteCtx<'_>, id: i64) -> Result<()> {
 }
 
 /// Rebuilds the denormalised skill and team lists the router reads with one query.
-fn refresh_lists(conn: &Connection, user: i64) -> Result<()> {
+fn refresh_lists(conn: &Db, user: i64) -> Result<()> {
     conn.exec(
         "UPDATE agent_routing SET
-            skills = ',' || COALESCE((SELECT group_concat(skill, ',') FROM agent_skills WHERE user_id = ?1) || ',', ''),
-            teams = ',' || COALESCE((SELECT group_concat(team_id, ',') FROM team_members WHERE user_id = ?1) || ',', '')
+            skills = ',' || COALESCE((SELECT string_agg(skill, ',' ORDER BY skill) FROM agent_skills WHERE user_id = ?1) || ',', ''),
+            teams = ',' || COALESCE((SELECT string_agg(CAST(team_id AS TEXT), ',' ORDER BY team_id) FROM team_members WHERE user_id = ?1) || ',', '')
          WHERE user_id = ?1",
         [user],
     )?;
@@ -396,15 +395,15 @@ fn id_list(s: &str) -> Vec<i64> {
     s.split(',').filter_map(|p| p.parse().ok()).collect()
 }
 
-pub fn agent_settings(conn: &Connection, user: i64) -> Result<AgentSettings> {
+pub fn agent_settings(conn: &Db, user: i64) -> Result<AgentSettings> {
     conn.query_row(
         "SELECT capacity, skills, teams FROM agent_routing WHERE user_id = ?1",
         [user],
         |r| {
             Ok(AgentSettings {
                 capacity: r.get(0)?,
-                skills: list_column(&r.get::<_, String>(1)?),
-                teams: id_list(&r.get::<_, String>(2)?),
+                skills: list_column(&r.get::<String>(1)?),
+                teams: id_list(&r.get::<String>(2)?),
             })
         },
     )
@@ -433,7 +432,7 @@ pub fn put_agent_settings(ctx: &mut WriteCtx<'_>, user: i64, s: &AgentSettings) 
         .exec("DELETE FROM agent_skills WHERE user_id = ?1", [user])?;
     for k in &s.skills {
         ctx.conn.exec(
-            "INSERT OR IGNORE INTO agent_skills (user_id, skill) VALUES (?1, ?2)",
+            "INSERT INTO agent_skills (user_id, skill) VALUES (?1, ?2) ON CONFLICT (user_id, skill) DO NOTHING",
             params![user, k],
         )?;
     }
@@ -441,7 +440,7 @@ pub fn put_agent_settings(ctx: &mut WriteCtx<'_>, user: i64, s: &AgentSettings) 
         .exec("DELETE FROM team_members WHERE user_id = ?1", [user])?;
     for t in &s.teams {
         ctx.conn.exec(
-            "INSERT OR IGNORE INTO team_members (team_id, user_id) VALUES (?1, ?2)",
+            "INSERT INTO team_members (team_id, user_id) VALUES (?1, ?2) ON CONFLICT (team_id, user_id) DO NOTHING",
             params![t, user],
         )?;
     }
@@ -517,7 +516,7 @@ pub fn put_contact_tags(ctx: &mut WriteCtx<'_>, contact: i64, tags: &[String]) -
             "SELECT id, phone_number_id FROM conversations WHERE contact_id = ?1 AND queued_at IS NOT NULL AND assignee_id IS NULL",
         )?;
         let rows = stmt.query_map([contact], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<crate::store::db::Result<_>>()?
     };
     for (id, pnid) in convs {
         let (p, _) = policy(ctx.conn, &pnid)?;
@@ -533,30 +532,30 @@ pub fn put_contact_tags(ctx: &mut WriteCtx<'_>, contact: i64, tags: &[String]) -
 // ---------------------------------------------------------------- deciding and assigning
 
 /// Agents available for routing with room left.
-fn candidates(conn: &Connection) -> Result<Vec<Candidate>> {
+fn candidates(conn: &Db) -> Result<Vec<Candidate>> {
     let mut stmt = conn.prepare_cached(
         "SELECT user_id, load, capacity, skills, teams, last_assigned_at FROM agent_routing
          WHERE presence = 'online' AND routable = 1 AND load < capacity",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         Ok(Candidate {
             id: r.get(0)?,
             load: r.get(1)?,
             capacity: r.get(2)?,
-            skills: list_column(&r.get::<_, String>(3)?),
-            teams: id_list(&r.get::<_, String>(4)?),
+            skills: list_column(&r.get::<String>(3)?),
+            teams: id_list(&r.get::<String>(4)?),
             last_assigned_at: r.get(5)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
-fn any_room(conn: &Connection) -> Result<bool> {
+fn any_room(conn: &Db) -> Result<bool> {
     Ok(conn
         .prepare_cached(
             "SELECT 1 FROM agent_routing WHERE presence = 'online' AND routable = 1 AND load < capacity LIMIT 1",
         )?
-        .query_row([], |_| Ok(()))
+        .query_row((), |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -572,7 +571,7 @@ struct ConvFacts {
     resolved_at: Option<i64>,
 }
 
-fn conv_facts(conn: &Connection, id: i64) -> Result<ConvFacts> {
+fn conv_facts(conn: &Db, id: i64) -> Result<ConvFacts> {
     conn.prepare_cached(
         "SELECT c.status, c.assignee_id, c.phone_number_id, c.contact_id, c.team_id, c.queued_at,
                 c.resolved_at
@@ -594,7 +593,7 @@ fn conv_facts(conn: &Connection, id: i64) -> Result<ConvFacts> {
 }
 
 fn waiting(
-    conn: &Connection,
+    conn: &Db,
     id: i64,
     f: &ConvFacts,
     p: &Policy,
@@ -793,7 +792,7 @@ fn route_with(
     }
 }
 
-fn save_cursor(conn: &Connection, pnid: &str, agent: i64) -> Result<()> {
+fn save_cursor(conn: &Db, pnid: &str, agent: i64) -> Result<()> {
     conn.prepare_cached("UPDATE routing_policies SET rr_last = ?2 WHERE phone_number_id = ?1")?
         .execute(params![pnid, agent])?;
     Ok(())
@@ -811,7 +810,7 @@ pub fn drain(ctx: &mut WriteCtx<'_>) -> Result<usize> {
              ORDER BY priority DESC, queued_at, id LIMIT ?1",
         )?;
         let rows = stmt.query_map([DRAIN_BATCH], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<crate::store::db::Result<_>>()?
     };
     if queued.is_empty() {
         return Ok(0);
@@ -950,12 +949,11 @@ pub fn assign(
 /// A conversation opened or reopened by a customer message at `first_inbound_at`: a new
 /// measuring period starts.
 pub fn opened(ctx: &mut WriteCtx<'_>, conv: i64, first_inbound_at: Option<i64>) -> Result<()> {
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO conversation_periods (conversation_id, opened_at, first_inbound_at) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![conv, ctx.now, first_inbound_at])?;
-    let period = ctx.conn.last_insert_rowid();
+    let period: i64 = ctx.conn.query_row(
+        "INSERT INTO conversation_periods (conversation_id, opened_at, first_inbound_at) VALUES (?1, ?2, ?3) RETURNING id",
+        params![conv, ctx.now, first_inbound_at],
+        |r| r.get(0),
+    )?;
     ctx.conn
         .prepare_cached("UPDATE conversations SET period_id = ?2 WHERE id = ?1")?
         .execute(params![conv, period])?;
@@ -980,7 +978,7 @@ pub fn customer_wrote(ctx: &mut WriteCtx<'_>, conv: i64, at: i64) -> Result<()> 
 
 /// Whether an inbound message should (re)route its conversation: it just opened, or it is open,
 /// unassigned and not waiting in the queue yet.
-pub fn needs_routing(conn: &Connection, conv: i64, opened: bool) -> Result<bool> {
+pub fn needs_routing(conn: &Db, conv: i64, opened: bool) -> Result<bool> {
     let row: Option<(String, Option<i64>, Option<i64>)> = conn
         .prepare_cached("SELECT status, assignee_id, queued_at FROM conversations WHERE id = ?1")?
         .query_row([conv], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -1052,7 +1050,7 @@ pub fn reopen(ctx: &mut WriteCtx<'_>, conv: i64, by: i64) -> Result<Conversation
 
 // ---------------------------------------------------------------- presence
 
-fn presence_row(conn: &Connection, user: i64) -> Result<(Status, i64, Option<i64>, Status)> {
+fn presence_row(conn: &Db, user: i64) -> Result<(Status, i64, Option<i64>, Status)> {
     conn.prepare_cached(
         "SELECT status, connections, last_seen_at, presence FROM agent_routing WHERE user_id = ?1",
     )?
@@ -1070,15 +1068,15 @@ fn presence_row(conn: &Connection, user: i64) -> Result<(Status, i64, Option<i64
     .ok_or_else(|| StoreError::NotFound(format!("user {user}")))
 }
 
-pub fn agent_presence(conn: &Connection, user: i64) -> Result<AgentPresence> {
+pub fn agent_presence(conn: &Db, user: i64) -> Result<AgentPresence> {
     conn.prepare_cached(
         "SELECT status, presence, connections, load, capacity FROM agent_routing WHERE user_id = ?1",
     )?
     .query_row([user], |r| {
         Ok(AgentPresence {
             user_id: user,
-            status: Status::parse(&r.get::<_, String>(0)?).unwrap_or(Status::Online),
-            presence: Status::parse(&r.get::<_, String>(1)?).unwrap_or(Status::Offline),
+            status: Status::parse(&r.get::<String>(0)?).unwrap_or(Status::Online),
+            presence: Status::parse(&r.get::<String>(1)?).unwrap_or(Status::Offline),
             connections: r.get(2)?,
             open: r.get(3)?,
             capacity: r.get(4)?,
@@ -1137,7 +1135,7 @@ fn requeue_agent(ctx: &mut WriteCtx<'_>, user: i64) -> Result<()> {
             "SELECT id, team_id FROM conversations WHERE assignee_id = ?1 AND status = 'open' ORDER BY id",
         )?;
         let rows = stmt.query_map([user], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<crate::store::db::Result<_>>()?
     };
     for (conv, team) in convs {
         apply(
@@ -1170,7 +1168,7 @@ pub fn connected(ctx: &mut WriteCtx<'_>, user: i64) -> Result<()> {
 pub fn disconnected(ctx: &mut WriteCtx<'_>, user: i64) -> Result<()> {
     ctx.conn
         .prepare_cached(
-            "UPDATE agent_routing SET connections = MAX(connections - 1, 0),
+            "UPDATE agent_routing SET connections = CASE WHEN connections > 1 THEN connections - 1 ELSE 0 END,
                 last_seen_at = CASE WHEN connections <= 1 THEN ?2 ELSE last_seen_at END WHERE user_id = ?1",
         )?
         .execute(params![user, ctx.now])?;
@@ -1206,7 +1204,7 @@ pub fn tick(ctx: &mut WriteCtx<'_>) -> Result<()> {
                AND (last_seen_at IS NULL OR last_seen_at <= ?1)",
         )?;
         let rows = stmt.query_map([ctx.now - grace], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<crate::store::db::Result<_>>()?
     };
     for u in expired {
         update_presence(ctx, u, false)?;
@@ -1220,7 +1218,7 @@ pub fn tick(ctx: &mut WriteCtx<'_>) -> Result<()> {
         let rows = stmt.query_map([ctx.now - alert_ms.min(overdue_ms)], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<crate::store::db::Result<_>>()?
     };
     for (conv, assignee, since, alerted, overdue) in waiting {
         let due = routing::alerts_due(
@@ -1272,36 +1270,36 @@ const HOUR_MS: i64 = 3600 * 1000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// The supervisor's snapshot at `now`.
-pub fn monitor(conn: &Connection, now: i64) -> Result<Monitor> {
+pub fn monitor(conn: &Db, now: i64) -> Result<Monitor> {
     let (_, _, overdue_ms) = settings_ms(conn)?;
     let mut agents: Vec<MonitorAgent> = {
         let mut stmt = conn.prepare(
             "SELECT u.id, u.name, u.email, u.role, a.status, a.presence, a.connections, a.load, a.capacity, a.teams, a.skills
              FROM users u JOIN agent_routing a ON a.user_id = u.id ORDER BY u.id",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map((), |r| {
             let id: i64 = r.get(0)?;
             Ok(MonitorAgent {
                 id,
                 name: r.get(1)?,
                 email: r.get(2)?,
-                role: Role::parse(&r.get::<_, String>(3)?).unwrap_or(Role::Agent),
+                role: Role::parse(&r.get::<String>(3)?).unwrap_or(Role::Agent),
                 presence: AgentPresence {
                     user_id: id,
-                    status: Status::parse(&r.get::<_, String>(4)?).unwrap_or(Status::Online),
-                    presence: Status::parse(&r.get::<_, String>(5)?).unwrap_or(Status::Offline),
+                    status: Status::parse(&r.get::<String>(4)?).unwrap_or(Status::Online),
+                    presence: Status::parse(&r.get::<String>(5)?).unwrap_or(Status::Offline),
                     connections: r.get(6)?,
                     open: r.get(7)?,
                     capacity: r.get(8)?,
                 },
-                teams: id_list(&r.get::<_, String>(9)?),
-                skills: list_column(&r.get::<_, String>(10)?),
+                teams: id_list(&r.get::<String>(9)?),
+                skills: list_column(&r.get::<String>(10)?),
                 first_response: Default::default(),
                 resolved_last_hour: 0,
                 overdue: 0,
             })
         })?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<crate::store::db::Result<_>>()?
     };
     let mut frt: HashMap<i64, Vec<i64>> = HashMap::new();
     let mut all_frt = Vec::new();
@@ -1310,9 +1308,7 @@ pub fn monitor(conn: &Connection, now: i64) -> Result<Monitor> {
             "SELECT first_responder_id, first_response_at - first_inbound_at FROM conversation_periods
              WHERE first_response_at >= ?1 AND first_inbound_at IS NOT NULL AND first_responder_id IS NOT NULL",
         )?;
-        for row in stmt.query_map([now - DAY_MS], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })? {
+        for row in stmt.query_map([now - DAY_MS], |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)))? {
             let (u, ms) = row?;
             frt.entry(u).or_default().push(ms.max(0));
             all_frt.push(ms.max(0));
@@ -1324,7 +1320,7 @@ pub fn monitor(conn: &Connection, now: i64) -> Result<Monitor> {
             "SELECT resolved_by, COUNT(*) FROM conversation_periods WHERE resolved_at >= ?1 AND resolved_by IS NOT NULL GROUP BY resolved_by",
         )?;
         for row in stmt.query_map([now - HOUR_MS], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            Ok((r.get::<i64>(0)?, r.get::<i64>(1)?))
         })? {
             let (u, n) = row?;
             resolved.insert(u, n);
@@ -1345,7 +1341,7 @@ pub fn monitor(conn: &Connection, now: i64) -> Result<Monitor> {
                 waiting_s: (now - since) as f64 / 1000.0,
             })
         })?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<crate::store::db::Result<_>>()?
     };
     for a in &mut agents {
         a.first_response = routing::summarize(frt.remove(&a.id).unwrap_or_default());
@@ -1359,8 +1355,8 @@ pub fn monitor(conn: &Connection, now: i64) -> Result<Monitor> {
         let mut stmt = conn.prepare(
             "SELECT team_id, queued_at FROM conversations WHERE queued_at IS NOT NULL AND assignee_id IS NULL AND status = 'open'",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
+        let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<crate::store::db::Result<_>>()?
     };
     let longest = |items: &mut dyn Iterator<Item = &i64>| {
         items
@@ -1379,9 +1375,9 @@ pub fn monitor(conn: &Connection, now: i64) -> Result<Monitor> {
                 "SELECT first_responder_id, first_response_at - first_inbound_at FROM conversation_periods
                  WHERE first_response_at >= ?1 AND first_inbound_at IS NOT NULL AND first_responder_id IS NOT NULL",
             )?;
-            for row in stmt.query_map([now - DAY_MS], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-            })? {
+            for row in
+                stmt.query_map([now - DAY_MS], |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)))?
+            {
                 let (u, ms) = row?;
                 if t.members.contains(&u) {
                     samples.push(ms.max(0));
@@ -1423,7 +1419,7 @@ pub fn monitor(conn: &Connection, now: i64) -> Result<Monitor> {
 }
 
 /// Conversations an agent held in the last 30 days (assigned to them then or now).
-pub fn agent_conversations(conn: &Connection, agent: i64, now: i64) -> Result<Vec<Conversation>> {
+pub fn agent_conversations(conn: &Db, agent: i64, now: i64) -> Result<Vec<Conversation>> {
     let ids: Vec<i64> = {
         let mut stmt = conn.prepare(
             "SELECT conversation_id FROM assignments WHERE to_user = ?1 AND at >= ?2
@@ -1431,7 +1427,7 @@ pub fn agent_conversations(conn: &Connection, agent: i64, now: i64) -> Result<Ve
              ORDER BY 1 DESC LIMIT 1000",
         )?;
         let rows = stmt.query_map(params![agent, now - 30 * DAY_MS], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<crate::store::db::Result<_>>()?
     };
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
@@ -1463,7 +1459,7 @@ pub struct Period {
 }
 
 /// A conversation's measures, one entry per time it was open, oldest first.
-pub fn periods(conn: &Connection, conv: i64) -> Result<Vec<Period>> {
+pub fn periods(conn: &Db, conv: i64) -> Result<Vec<Period>> {
     let mut stmt = conn.prepare(
         "SELECT opened_at, first_inbound_at, assigned_at, first_response_at, first_responder_id, resolved_at
          FROM conversation_periods WHERE conversation_id = ?1 ORDER BY id",
@@ -1489,5 +1485,5 @@ pub fn periods(conn: &Connection, conv: i64) -> Result<Vec<Period>> {
             resolution_ms: resolved.map(|r| r - opened),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
