@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod graph;
@@ -121,8 +122,12 @@ pub async fn serve_with_store(
             Ok(())
         })
         .await?;
-    // No stream survives a restart: agents who had one start their grace period now.
-    store.write(store::routing::reset_connections).await?;
+    // No stream survives a restart: agents who had one start their grace period now. (With
+    // several relays on PostgreSQL the other relays' streams are still open: leave the counts.)
+    if store.backend() == store::Backend::Sqlite {
+        store.write(store::routing::reset_connections).await?;
+    }
+    let leadership = cluster::Leadership::for_location(store.location());
     let policy = Arc::new(policy::PolicyEngine::default());
     policy.reload(&store).await?;
     // Bodies acknowledged before a crash but not applied yet.
@@ -152,32 +157,43 @@ pub async fn serve_with_store(
     };
     state.reload_rate_limits().await?;
     // Templates: synced in the background, so an unreachable Graph API does not delay start-up.
+    // Once per cluster: only the leader syncs templates.
     let template_task = tokio::spawn({
         let (st, graph, sync) = (store.clone(), state.graph.clone(), state.templates.clone());
+        let mut leadership = leadership.clone();
         async move {
+            leadership.until_leader().await;
             sync.sync_all(&st, &graph).await;
         }
     });
     let stop = Arc::new(Notify::new());
-    let sender = tokio::spawn(sender::run(
-        store.clone(),
-        state.graph.clone(),
-        sender::SenderConfig {
-            max_attempts: state.config.send_max_attempts,
-            backoff_base: state.config.send_backoff_base,
-            backoff_max: state.config.send_backoff_max,
-        },
-        state.sender_wake.clone(),
-        state.metrics.clone(),
-        state.limiter.clone(),
+    let sender = tokio::spawn(run_sender_while_leading(
+        state.clone(),
+        leadership.clone(),
         stop.clone(),
     ));
+    // A send accepted by another relay reaches the leader's sender through the event log.
+    let wake_task = (store.backend() == store::Backend::Postgres).then(|| {
+        let mut events = store.subscribe();
+        let wake = state.sender_wake.clone();
+        tokio::spawn(async move {
+            while let Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) =
+                events.recv().await
+            {
+                wake.notify_one();
+            }
+        })
+    });
     let sweeper = tokio::spawn({
         let store = store.clone();
         let policy = state.policy.clone();
+        let leadership = leadership.clone();
         async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(60)).await;
+                if !leadership.is_leader() {
+                    continue;
+                }
                 if let Err(e) = recover_inbox_with(&store, Some(&policy)).await {
                     tracing::error!(error = %e, "inbox sweep failed");
                 }
@@ -187,11 +203,15 @@ pub async fn serve_with_store(
     // Routing's clock: grace periods running out, waiting alerts, and the queue.
     let router_tick = tokio::spawn({
         let store = store.clone();
+        let leadership = leadership.clone();
         async move {
             let mut every = tokio::time::interval(ROUTING_TICK);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
+                if !leadership.is_leader() {
+                    continue;
+                }
                 if let Err(e) = store.write(store::routing::tick).await {
                     tracing::error!(error = %e, "routing tick failed");
                 }
@@ -222,8 +242,53 @@ pub async fn serve_with_store(
     sweeper.abort();
     router_tick.abort();
     template_task.abort();
+    if let Some(t) = wake_task {
+        t.abort();
+    }
     let _ = tokio::time::timeout(Duration::from_secs(5), sender).await;
     result.map_err(RelayError::Io)
+}
+
+/// Runs the outbox sender while this relay leads the cluster (always, on SQLite); stops it when
+/// leadership is lost, and for good when `stop` is notified.
+async fn run_sender_while_leading(
+    state: AppState,
+    mut leadership: cluster::Leadership,
+    stop: Arc<Notify>,
+) {
+    loop {
+        tokio::select! {
+            _ = leadership.until_leader() => {}
+            _ = stop.notified() => return,
+        }
+        let term = Arc::new(Notify::new());
+        let mut run = tokio::spawn(sender::run(
+            state.store.clone(),
+            state.graph.clone(),
+            sender::SenderConfig {
+                max_attempts: state.config.send_max_attempts,
+                backoff_base: state.config.send_backoff_base,
+                backoff_max: state.config.send_backoff_max,
+            },
+            state.sender_wake.clone(),
+            state.metrics.clone(),
+            state.limiter.clone(),
+            term.clone(),
+        ));
+        tokio::select! {
+            _ = leadership.until_follower() => {
+                tracing::warn!("no longer the cluster leader: the sender stops here");
+                term.notify_one();
+                let _ = (&mut run).await;
+            }
+            _ = stop.notified() => {
+                term.notify_one();
+                let _ = run.await;
+                return;
+            }
+            _ = &mut run => return,
+        }
+    }
 }
 
 /// Applies every acknowledged body still pending (after a crash, or after a failed apply).

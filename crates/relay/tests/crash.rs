@@ -25,6 +25,10 @@ fn relay_cmd(dir: &std::path::Path) -> Command {
         .env("WA_VERIFY_TOKEN", "v")
         .env("WA_ACCESS_TOKEN", "t")
         .env("WA_GRAPH_URL", "http://127.0.0.1:9");
+    // On the PostgreSQL run the binary uses this directory's own schema.
+    if let Some(url) = common::test_database(dir) {
+        c.env("SWITCHBOARD_DATABASE_URL", url);
+    }
     c
 }
 
@@ -122,8 +126,13 @@ async fn kill_9_loses_no_acknowledged_message() {
             }
         }));
     }
-    // Let traffic build up, then kill the process mid-stream without warning.
+    // Let traffic build up (at least 1.5 s and 150 acknowledgements, whatever the back-end's
+    // speed), then kill the process mid-stream without warning.
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while acked.lock().unwrap().len() < 150 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     for t in tasks {

@@ -56,6 +56,14 @@ pub fn pg_url() -> Option<String> {
 /// A fresh schema on the test server; returns a URL whose connections use it. Schemas of earlier
 /// runs older than six hours are dropped on the way.
 pub fn fresh_pg_schema(base: &str) -> String {
+    // The synchronous client must not run inside the test's async runtime.
+    let base = base.to_string();
+    std::thread::spawn(move || make_schema(&base))
+        .join()
+        .unwrap()
+}
+
+fn make_schema(base: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let secs = std::time::SystemTime::now()

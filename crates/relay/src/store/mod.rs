@@ -246,7 +246,7 @@ fn migrate(db: &Db) -> Result<()> {
         Backend::Sqlite => db.execute_batch("BEGIN IMMEDIATE")?,
         Backend::Postgres => db.execute_batch(&format!(
             "BEGIN; SELECT pg_advisory_xact_lock({})",
-            db::MIGRATE_LOCK
+            db::advisory_key(db::MIGRATE_LOCK)
         ))?,
     }
     let result = (|| -> Result<()> {
@@ -303,6 +303,21 @@ impl Store {
     }
 
     pub fn open_at(location: Location) -> Result<Store> {
+        match location.backend() {
+            Backend::Sqlite => Self::open_now(location),
+            // The PostgreSQL client runs its own small runtime and must not be driven from inside
+            // the caller's (async) one: open on a plain thread.
+            Backend::Postgres => std::thread::scope(|s| {
+                s.spawn(|| Self::open_now(location))
+                    .join()
+                    .unwrap_or_else(|_| {
+                        Err(StoreError::Corrupt("opening the store panicked".into()))
+                    })
+            }),
+        }
+    }
+
+    fn open_now(location: Location) -> Result<Store> {
         let conn = location.connect(false)?;
         migrate(&conn)?;
         let (tx, rx) = mpsc::channel::<Job>();

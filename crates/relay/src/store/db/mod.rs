@@ -110,16 +110,21 @@ pub struct Db {
 
 enum Kind {
     Lite(rusqlite::Connection),
-    Pg(pg::PgConn),
+    Pg(Box<pg::PgConn>),
 }
 
-/// Key of the cluster-wide write lock (PostgreSQL advisory lock): one write batch at a time over
-/// all relays, so `seq` order is commit order and routing decisions see every earlier one.
-pub const WRITE_LOCK: i64 = 0x5357_4254_0001;
-/// Key of the migration lock: relays starting together migrate once.
-pub const MIGRATE_LOCK: i64 = 0x5357_4254_0002;
-/// Key of the leader lock: timers and the sender run on one relay of the cluster.
-pub const LEADER_LOCK: i64 = 0x5357_4254_0003;
+/// PostgreSQL advisory locks are per database; a cluster is one schema (relays on other schemas
+/// of the same database are other clusters), so each lock is keyed by the schema and a number.
+pub fn advisory_key(n: i32) -> String {
+    format!("hashtext(current_schema()), {n}")
+}
+/// The cluster-wide write lock: one write batch at a time over all relays, so `seq` order is
+/// commit order and routing decisions see every earlier one.
+pub const WRITE_LOCK: i32 = 1;
+/// The migration lock: relays starting together migrate once.
+pub const MIGRATE_LOCK: i32 = 2;
+/// The leader lock: timers and the sender run on one relay of the cluster.
+pub const LEADER_LOCK: i32 = 3;
 
 impl Db {
     pub fn sqlite(conn: rusqlite::Connection) -> Db {
@@ -130,7 +135,7 @@ impl Db {
 
     pub fn postgres(client: postgres::Client) -> Db {
         Db {
-            kind: Kind::Pg(pg::PgConn::new(client)),
+            kind: Kind::Pg(Box::new(pg::PgConn::new(client))),
         }
     }
 
@@ -199,7 +204,8 @@ impl Db {
         match &self.kind {
             Kind::Lite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
             Kind::Pg(c) => c.batch(&format!(
-                "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+                "BEGIN; SELECT pg_advisory_xact_lock({})",
+                advisory_key(WRITE_LOCK)
             )),
         }
     }

@@ -16,20 +16,23 @@ use super::{dialect, Result};
 const CACHE_MAX: usize = 1024;
 
 pub struct PgConn {
-    client: RefCell<postgres::Client>,
+    /// Always `Some` until dropped.
+    client: RefCell<Option<postgres::Client>>,
     cache: RefCell<HashMap<String, postgres::Statement>>,
 }
 
 impl PgConn {
     pub fn new(client: postgres::Client) -> PgConn {
         PgConn {
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
             cache: RefCell::new(HashMap::new()),
         }
     }
 
     pub fn client(&self) -> RefMut<'_, postgres::Client> {
-        self.client.borrow_mut()
+        RefMut::map(self.client.borrow_mut(), |c| {
+            c.as_mut().expect("client present until drop")
+        })
     }
 
     pub fn statement(&self, sql: &str) -> Result<postgres::Statement> {
@@ -37,7 +40,7 @@ impl PgConn {
             return Ok(s.clone());
         }
         let translated = dialect::translate(sql);
-        let stmt = self.client.borrow_mut().prepare(&translated)?;
+        let stmt = self.client().prepare(&translated)?;
         let mut cache = self.cache.borrow_mut();
         if cache.len() >= CACHE_MAX {
             cache.clear();
@@ -47,7 +50,7 @@ impl PgConn {
     }
 
     pub fn batch(&self, sql: &str) -> Result<()> {
-        Ok(self.client.borrow_mut().batch_execute(sql)?)
+        Ok(self.client().batch_execute(sql)?)
     }
 
     pub fn execute(
@@ -55,7 +58,7 @@ impl PgConn {
         stmt: &postgres::Statement,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64> {
-        Ok(self.client.borrow_mut().execute(stmt, params)?)
+        Ok(self.client().execute(stmt, params)?)
     }
 
     pub fn query(
@@ -63,7 +66,22 @@ impl PgConn {
         stmt: &postgres::Statement,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<postgres::Row>> {
-        Ok(self.client.borrow_mut().query(stmt, params)?)
+        Ok(self.client().query(stmt, params)?)
+    }
+}
+
+impl Drop for PgConn {
+    /// The client closes its connection on its own small runtime, which must not happen on a
+    /// thread that is running async tasks (a store handle may be dropped there): hand it to a
+    /// plain thread then.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.get_mut().take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::Builder::new()
+                    .name("pg-close".into())
+                    .spawn(move || drop(client));
+            }
+        }
     }
 }
 
