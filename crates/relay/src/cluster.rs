@@ -17,6 +17,42 @@ use crate::store::{Backend, Location};
 
 /// How often a follower relay tries to become the leader (and the leader checks its connection).
 pub const TRY_EVERY: Duration = Duration::from_secs(1);
+/// How often every relay records that it is alive.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+/// A relay silent this long is gone: the leader takes its streams off the presence counts.
+pub const DEAD_AFTER: Duration = Duration::from_secs(20);
+
+/// A relay's life: serving, then draining after SIGTERM (readiness answers 503, streams are
+/// closed with "going away" so clients resume on another relay from their cursor).
+pub struct Lifecycle {
+    draining: watch::Sender<bool>,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle {
+            draining: watch::channel(false).0,
+        }
+    }
+}
+
+impl Lifecycle {
+    pub fn is_draining(&self) -> bool {
+        *self.draining.borrow()
+    }
+
+    pub fn drain(&self) {
+        self.draining.send_replace(true);
+    }
+
+    /// Resolves once draining has begun.
+    pub fn draining(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.draining.subscribe();
+        async move {
+            let _ = rx.wait_for(|d| *d).await;
+        }
+    }
+}
 
 /// Whether this relay leads, as it changes.
 #[derive(Clone)]

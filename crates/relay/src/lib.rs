@@ -66,6 +66,8 @@ pub struct AppState {
     pub templates: Arc<template_sync::TemplateSync>,
     /// Live events to open streams, by audience.
     pub hub: Arc<hub::Hub>,
+    /// Serving or draining (after SIGTERM).
+    pub lifecycle: Arc<cluster::Lifecycle>,
 }
 
 impl AppState {
@@ -154,6 +156,7 @@ pub async fn serve_with_store(
         policy,
         templates: Arc::new(template_sync::TemplateSync::default()),
         hub: hub::Hub::start(&store),
+        lifecycle: Arc::new(cluster::Lifecycle::default()),
     };
     state.reload_rate_limits().await?;
     // Templates: synced in the background, so an unreachable Graph API does not delay start-up.
@@ -218,6 +221,37 @@ pub async fn serve_with_store(
             }
         }
     });
+    // Every relay beats; the leader sweeps relays that stopped beating (their streams are gone).
+    let heartbeat = tokio::spawn({
+        let store = store.clone();
+        let leadership = leadership.clone();
+        async move {
+            let mut every = tokio::time::interval(cluster::HEARTBEAT);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let me = store.instance_id().to_string();
+                if let Err(e) = store
+                    .write(move |ctx| store::routing::heartbeat(ctx, &me))
+                    .await
+                {
+                    tracing::error!(error = %e, "heartbeat not recorded");
+                }
+                if leadership.is_leader() {
+                    let dead_before = store::now_ms() - cluster::DEAD_AFTER.as_millis() as i64;
+                    match store
+                        .write(move |ctx| store::routing::sweep_dead_instances(ctx, dead_before))
+                        .await
+                    {
+                        Ok(0) => {}
+                        Ok(n) => tracing::warn!(relays = n, "swept relays that stopped beating"),
+                        Err(e) => tracing::error!(error = %e, "sweeping dead relays failed"),
+                    }
+                }
+            }
+        }
+    });
+    let lifecycle = state.lifecycle.clone();
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "switchboard-relay listening");
     let stop2 = stop.clone();
@@ -235,9 +269,18 @@ pub async fn serve_with_store(
     )
     .with_graceful_shutdown(async move {
         shutdown.await;
+        // Draining: readiness answers 503 and every stream is closed with "going away"; requests
+        // already in flight finish; then the listener closes.
+        tracing::info!("draining: refusing new work, closing streams");
+        lifecycle.drain();
         stop2.notify_waiters();
     })
     .await;
+    heartbeat.abort();
+    let me = store.instance_id().to_string();
+    let _ = store
+        .write(move |ctx| store::routing::leave(ctx, &me))
+        .await;
     stop.notify_waiters();
     sweeper.abort();
     router_tick.abort();

@@ -113,7 +113,7 @@ async fn the_queue_drains_vip_first_then_by_waiting_time_when_capacity_frees() {
     let a = agent(&store, "a").await;
     at(&store, T0, move |ctx| {
         r::put_agent_settings(ctx, a, &settings(2))?;
-        r::connected(ctx, a)
+        r::connected(ctx, "test", a)
     })
     .await;
     let mut convs = Vec::new();
@@ -185,8 +185,8 @@ async fn an_agent_offline_past_the_grace_period_loses_their_conversations_to_the
                 overdue_after_s: 900,
             },
         )?;
-        r::connected(ctx, a)?;
-        r::connected(ctx, b)
+        r::connected(ctx, "test", a)?;
+        r::connected(ctx, "test", b)
     })
     .await;
     let c1 = customer_writes(&store, T0 + SEC, "491700000001", "wamid.g1", "Hallo").await;
@@ -196,7 +196,10 @@ async fn an_agent_offline_past_the_grace_period_loses_their_conversations_to_the
         (Some(a), Some(b))
     );
     // B's only stream closes; a short network blip is covered by the grace period.
-    at(&store, T0 + 10 * SEC, move |ctx| r::disconnected(ctx, b)).await;
+    at(&store, T0 + 10 * SEC, move |ctx| {
+        r::disconnected(ctx, "test", b)
+    })
+    .await;
     at(&store, T0 + 69 * SEC, r::tick).await;
     assert_eq!(
         assignee(&store, c2).await,
@@ -233,14 +236,17 @@ async fn an_agent_offline_past_the_grace_period_loses_their_conversations_to_the
     // offline does not requeue them.
     at(&store, T0 + 80 * SEC, move |ctx| {
         let t = r::put_team(ctx, None, "Night", &[b], false)?;
-        r::connected(ctx, b)?;
+        r::connected(ctx, "test", b)?;
         let _ = t;
         Ok(())
     })
     .await;
     let c3 = customer_writes(&store, T0 + 81 * SEC, "491700000003", "wamid.g3", "Hallo").await;
     assert_eq!(assignee(&store, c3).await, Some(b));
-    at(&store, T0 + 90 * SEC, move |ctx| r::disconnected(ctx, b)).await;
+    at(&store, T0 + 90 * SEC, move |ctx| {
+        r::disconnected(ctx, "test", b)
+    })
+    .await;
     at(&store, T0 + 200 * SEC, r::tick).await;
     assert_eq!(assignee(&store, c3).await, Some(b), "team keeps them");
     // An explicit offline with requeueing, and away keeps conversations but takes no new ones.
@@ -274,8 +280,8 @@ async fn sticky_and_skill_rules_route_as_configured() {
                 ..Policy::default()
             },
         )?;
-        r::connected(ctx, a)?;
-        r::connected(ctx, b)
+        r::connected(ctx, "test", a)?;
+        r::connected(ctx, "test", b)
     })
     .await;
     let x = customer_writes(&store, T0 + SEC, "447700000001", "wamid.s1", "hello").await;
@@ -406,7 +412,7 @@ async fn waiting_customers_re_alert_the_agent_then_show_as_overdue() {
                 overdue_after_s: 300,
             },
         )?;
-        r::connected(ctx, a)
+        r::connected(ctx, "test", a)
     })
     .await;
     let mut live = store.subscribe();
@@ -455,7 +461,7 @@ async fn simultaneous_first_messages_are_assigned_once_and_never_over_capacity()
             .store
             .write(move |ctx| {
                 r::put_agent_settings(ctx, id, &settings(3))?;
-                r::connected(ctx, id)
+                r::connected(ctx, "test", id)
             })
             .await
             .unwrap();
@@ -779,7 +785,7 @@ async fn assignment_routes_roles_validation_and_audit() {
     // Ben comes online (explicit status alone is not presence: his stream is).
     relay
         .store
-        .write(move |ctx| r::connected(ctx, ben_id))
+        .write(move |ctx| r::connected(ctx, "test", ben_id))
         .await
         .unwrap();
     let (_, c) = relay
@@ -934,4 +940,80 @@ async fn relay_user_id(relay: &Relay, email: &'static str) -> i64 {
         })
         .await
         .unwrap()
+}
+
+/// A relay killed with streams open never records their disconnects; once it stops beating, the
+/// leader's sweep takes its streams off the counts and the grace period starts, while streams on
+/// a live relay keep their agents online.
+#[tokio::test]
+async fn a_relay_that_stops_beating_loses_its_streams_and_only_its() {
+    let (_dir, store) = open_store();
+    let a = agent(&store, "a").await;
+    let b = agent(&store, "b").await;
+    at(&store, T0, move |ctx| {
+        r::put_settings(
+            ctx,
+            &Settings {
+                grace_period_s: 60,
+                alert_after_s: 300,
+                overdue_after_s: 900,
+            },
+        )?;
+        r::heartbeat(ctx, "relay-dead")?;
+        r::heartbeat(ctx, "relay-live")?;
+        r::connected(ctx, "relay-dead", a)?;
+        r::connected(ctx, "relay-dead", b)?;
+        r::connected(ctx, "relay-live", b)
+    })
+    .await;
+    // The live relay keeps beating; the dead one fell silent at T0.
+    at(&store, T0 + 30 * SEC, move |ctx| {
+        r::heartbeat(ctx, "relay-live")
+    })
+    .await;
+    let swept = at(&store, T0 + 30 * SEC, move |ctx| {
+        r::sweep_dead_instances(ctx, T0 + 10 * SEC)
+    })
+    .await;
+    assert_eq!(swept, 1);
+    let connections = |u: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |c| {
+                    Ok(c.query_row(
+                        "SELECT connections FROM agent_routing WHERE user_id = ?1",
+                        [u],
+                        |r| r.get::<i64>(0),
+                    )?)
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        connections(a).await,
+        0,
+        "A's only stream was on the dead relay"
+    );
+    assert_eq!(
+        connections(b).await,
+        1,
+        "B's stream on the live relay remains"
+    );
+    // A's grace period started at the sweep, not at T0.
+    at(&store, T0 + 80 * SEC, r::tick).await;
+    let pa = store.read(move |c| r::agent_presence(c, a)).await.unwrap();
+    assert_ne!(pa.presence, AgentStatus::Offline, "within the grace period");
+    at(&store, T0 + 91 * SEC, r::tick).await;
+    let pa = store.read(move |c| r::agent_presence(c, a)).await.unwrap();
+    let pb = store.read(move |c| r::agent_presence(c, b)).await.unwrap();
+    assert_eq!(pa.presence, AgentStatus::Offline);
+    assert_ne!(pb.presence, AgentStatus::Offline);
+    // A second sweep finds nothing more to do.
+    let again = at(&store, T0 + 92 * SEC, move |ctx| {
+        r::sweep_dead_instances(ctx, T0 + 10 * SEC)
+    })
+    .await;
+    assert_eq!(again, 0);
 }

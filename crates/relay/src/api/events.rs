@@ -162,8 +162,20 @@ async fn run_stream(
     let mut sent = after;
     let mut last = catch_up(&s, &user, &mut socket, after, &mut sent).await?;
     let mut ping = tokio::time::interval(std::time::Duration::from_secs(25));
+    let draining = s.lifecycle.draining();
+    tokio::pin!(draining);
     loop {
         tokio::select! {
+            _ = &mut draining => {
+                // The relay is shutting down: tell the client to resume elsewhere from its cursor.
+                let _ = socket
+                    .send(WsMessage::Close(Some(axum::extract::ws::CloseFrame {
+                        code: axum::extract::ws::close_code::AWAY,
+                        reason: "going away".into(),
+                    })))
+                    .await;
+                return Ok(());
+            }
             ev = live.events.recv() => match ev {
                 // Only events this user may see arrive here, in seq order.
                 Some(ev) => {

@@ -48,6 +48,7 @@ impl Modify for BearerAuth {
 pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (router, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
+        .routes(routes!(readyz))
         .routes(routes!(metrics))
         .routes(routes!(webhooks::verify, webhooks::receive))
         .routes(routes!(auth::login))
@@ -139,6 +140,16 @@ async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
         Ok(_) => (StatusCode::OK, "ok"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unreachable"),
     }
+}
+
+/// Ready for new work: 503 while the relay drains (after SIGTERM), so a load balancer sends
+/// traffic elsewhere; otherwise as `/healthz`.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "serving"), (status = 503, description = "draining or store unreachable")))]
+async fn readyz(State(s): State<AppState>) -> axum::response::Response {
+    if s.lifecycle.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining").into_response();
+    }
+    healthz(State(s)).await.into_response()
 }
 
 /// Prometheus metrics.

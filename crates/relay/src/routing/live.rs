@@ -12,7 +12,10 @@ pub struct Connection {
 
 impl Connection {
     pub async fn open(store: &Store, user: i64) -> Connection {
-        let ok = store.write(move |ctx| sql::connected(ctx, user)).await;
+        let instance = store.instance_id().to_string();
+        let ok = store
+            .write(move |ctx| sql::connected(ctx, &instance, user))
+            .await;
         if let Err(e) = &ok {
             tracing::warn!(user_id = user, error = %e, "presence: connect not recorded");
         }
@@ -26,9 +29,10 @@ impl Connection {
     pub async fn close(mut self) {
         self.open = false;
         let user = self.user;
+        let instance = self.store.instance_id().to_string();
         if let Err(e) = self
             .store
-            .write(move |ctx| sql::disconnected(ctx, user))
+            .write(move |ctx| sql::disconnected(ctx, &instance, user))
             .await
         {
             tracing::warn!(user_id = user, error = %e, "presence: disconnect not recorded");
@@ -43,7 +47,10 @@ impl Drop for Connection {
             let (store, user) = (self.store.clone(), self.user);
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 rt.spawn(async move {
-                    let _ = store.write(move |ctx| sql::disconnected(ctx, user)).await;
+                    let instance = store.instance_id().to_string();
+                    let _ = store
+                        .write(move |ctx| sql::disconnected(ctx, &instance, user))
+                        .await;
                 });
             }
         }

@@ -54,6 +54,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0005_policy_languages_teams.sql"),
     ),
     (6, include_str!("../../migrations/0006_uploads.sql")),
+    (7, include_str!("../../migrations/0007_instances.sql")),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -71,6 +72,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         6,
         include_str!("../../migrations/postgres/0006_uploads.sql"),
+    ),
+    (
+        7,
+        include_str!("../../migrations/postgres/0007_instances.sql"),
     ),
 ];
 
@@ -189,12 +194,19 @@ struct Inner {
     events: broadcast::Sender<Arc<LoggedEvent>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     follower: Mutex<Option<follower::Follower>>,
+    instance: String,
 }
 
 /// Cloneable handle to the store.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
+}
+
+fn new_instance_id() -> String {
+    use rand::Rng;
+    let bytes: [u8; 8] = rand::thread_rng().gen();
+    format!("relay-{}", hex::encode(bytes))
 }
 
 pub fn now_ms() -> i64 {
@@ -344,6 +356,7 @@ impl Store {
                 events,
                 writer: Mutex::new(Some(writer)),
                 follower: Mutex::new(follower),
+                instance: new_instance_id(),
             }),
         })
     }
@@ -354,6 +367,11 @@ impl Store {
 
     pub fn location(&self) -> &Location {
         &self.inner.location
+    }
+
+    /// This relay's id among the instances of its cluster (new at every start).
+    pub fn instance_id(&self) -> &str {
+        &self.inner.instance
     }
 
     /// Runs `f` in the writer's next batch; returns once the batch is committed.

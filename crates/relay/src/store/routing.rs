@@ -1155,17 +1155,30 @@ fn requeue_agent(ctx: &mut WriteCtx<'_>, user: i64) -> Result<()> {
 }
 
 /// A stream of `user` opened.
-pub fn connected(ctx: &mut WriteCtx<'_>, user: i64) -> Result<()> {
+pub fn connected(ctx: &mut WriteCtx<'_>, instance: &str, user: i64) -> Result<()> {
     ctx.conn
         .prepare_cached(
             "UPDATE agent_routing SET connections = connections + 1 WHERE user_id = ?1",
         )?
         .execute([user])?;
+    ctx.conn.exec(
+        "INSERT INTO stream_connections (instance_id, user_id, connections) VALUES (?1, ?2, 1)
+         ON CONFLICT (instance_id, user_id) DO UPDATE SET connections = stream_connections.connections + 1",
+        params![instance, user],
+    )?;
     update_presence(ctx, user, false)
 }
 
 /// A stream of `user` closed; with none left, the grace period starts.
-pub fn disconnected(ctx: &mut WriteCtx<'_>, user: i64) -> Result<()> {
+pub fn disconnected(ctx: &mut WriteCtx<'_>, instance: &str, user: i64) -> Result<()> {
+    ctx.conn.exec(
+        "UPDATE stream_connections SET connections = connections - 1 WHERE instance_id = ?1 AND user_id = ?2",
+        params![instance, user],
+    )?;
+    ctx.conn.exec(
+        "DELETE FROM stream_connections WHERE instance_id = ?1 AND user_id = ?2 AND connections <= 0",
+        params![instance, user],
+    )?;
     ctx.conn
         .prepare_cached(
             "UPDATE agent_routing SET connections = CASE WHEN connections > 1 THEN connections - 1 ELSE 0 END,
@@ -1185,13 +1198,81 @@ pub fn set_status(ctx: &mut WriteCtx<'_>, user: i64, status: Status) -> Result<A
     agent_presence(ctx.conn, user)
 }
 
-/// At start-up: no stream survived the restart; everyone who had one starts their grace period.
+/// At start-up of the only relay (SQLite): no stream survived the restart; everyone who had one
+/// starts their grace period.
 pub fn reset_connections(ctx: &mut WriteCtx<'_>) -> Result<()> {
     ctx.conn.exec(
         "UPDATE agent_routing SET last_seen_at = ?1, connections = 0 WHERE connections > 0",
         [ctx.now],
     )?;
+    ctx.conn.exec("DELETE FROM stream_connections", ())?;
+    ctx.conn.exec("DELETE FROM relay_instances", ())?;
     Ok(())
+}
+
+/// A relay says it is alive (at start and then every [`crate::cluster::HEARTBEAT`]).
+pub fn heartbeat(ctx: &mut WriteCtx<'_>, instance: &str) -> Result<()> {
+    ctx.conn.exec(
+        "INSERT INTO relay_instances (id, started_at, heartbeat_at) VALUES (?1, ?2, ?2)
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+        params![instance, ctx.now],
+    )?;
+    Ok(())
+}
+
+/// A relay leaves the cluster in good order: its streams are already closed (each recorded its
+/// disconnect); its row goes.
+pub fn leave(ctx: &mut WriteCtx<'_>, instance: &str) -> Result<()> {
+    ctx.conn
+        .exec("DELETE FROM relay_instances WHERE id = ?1", [instance])?;
+    Ok(())
+}
+
+/// The leader's sweep: instances silent since before `dead_before` (killed, host lost) had
+/// streams nobody will close; they come off the connection counts, and the agents' grace periods
+/// start now. Returns how many instances were swept.
+pub fn sweep_dead_instances(ctx: &mut WriteCtx<'_>, dead_before: i64) -> Result<usize> {
+    let dead: Vec<String> = {
+        let mut stmt = ctx
+            .conn
+            .prepare_cached("SELECT id FROM relay_instances WHERE heartbeat_at < ?1")?;
+        let rows = stmt.query_map([dead_before], |r| r.get(0))?;
+        rows.collect::<crate::store::db::Result<_>>()?
+    };
+    // Streams of instances with no row at all (a relay killed before its first heartbeat
+    // committed, or a row already swept) are dead too.
+    let orphans: Vec<(String, i64, i64)> = {
+        let mut stmt = ctx.conn.prepare_cached(
+            "SELECT s.instance_id, s.user_id, s.connections FROM stream_connections s
+             LEFT JOIN relay_instances i ON i.id = s.instance_id
+             WHERE i.id IS NULL OR i.heartbeat_at < ?1",
+        )?;
+        let rows = stmt.query_map([dead_before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<crate::store::db::Result<_>>()?
+    };
+    let mut users = Vec::new();
+    for (instance, user, n) in &orphans {
+        ctx.conn.exec(
+            "UPDATE agent_routing SET connections = CASE WHEN connections > ?2 THEN connections - ?2 ELSE 0 END,
+                last_seen_at = CASE WHEN connections <= ?2 THEN ?3 ELSE last_seen_at END WHERE user_id = ?1",
+            params![user, n, ctx.now],
+        )?;
+        ctx.conn.exec(
+            "DELETE FROM stream_connections WHERE instance_id = ?1 AND user_id = ?2",
+            params![instance, user],
+        )?;
+        if !users.contains(user) {
+            users.push(*user);
+        }
+    }
+    for id in &dead {
+        ctx.conn
+            .exec("DELETE FROM relay_instances WHERE id = ?1", [id])?;
+    }
+    for u in users {
+        update_presence(ctx, u, false)?;
+    }
+    Ok(dead.len())
 }
 
 /// The periodic step: presence past the grace period, waiting alerts, and a drain in case
