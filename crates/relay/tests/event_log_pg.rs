@@ -164,6 +164,11 @@ fn run_case(base: &str, jobs: Vec<Job>) -> Result<(), TestCaseError> {
 
 #[test]
 fn concurrent_writers_never_open_a_gap_below_a_reader() {
+    if common::backend() == switchboard_relay::store::Backend::Postgres {
+        // It makes its own PostgreSQL schema whatever the back-end; the default pass ran it.
+        eprintln!("the event-log property test ran in the default pass; not repeated");
+        return;
+    }
     let Some(base) = common::pg_url() else {
         eprintln!("###############################################################");
         eprintln!("# SKIPPED: event-log property test on PostgreSQL needs        #");

@@ -126,10 +126,9 @@ fn follow(
 ) {
     let mut backoff = Duration::from_millis(100);
     while !stop.load(Ordering::SeqCst) {
-        match catch_up(&conn, &mut head, &events) {
+        match catch_up(&conn, &mut head, &events, &replies) {
             Ok(()) => {
                 backoff = Duration::from_millis(100);
-                replies.advance(head);
                 wait_for_doorbell(&conn);
             }
             Err(e) => {
@@ -148,8 +147,14 @@ fn follow(
     }
 }
 
-/// Broadcasts every event after `head`, in order.
-fn catch_up(conn: &Db, head: &mut i64, events: &broadcast::Sender<Arc<LoggedEvent>>) -> Result<()> {
+/// Broadcasts every event after `head`, in order, answering the writes whose events are out
+/// after each page.
+fn catch_up(
+    conn: &Db,
+    head: &mut i64,
+    events: &broadcast::Sender<Arc<LoggedEvent>>,
+    replies: &Replies,
+) -> Result<()> {
     loop {
         let page = events::since(conn, *head, PAGE)?;
         let n = page.len();
@@ -157,6 +162,7 @@ fn catch_up(conn: &Db, head: &mut i64, events: &broadcast::Sender<Arc<LoggedEven
             *head = ev.event.seq;
             let _ = events.send(Arc::new(ev));
         }
+        replies.advance(*head);
         if n < PAGE {
             return Ok(());
         }
@@ -171,8 +177,16 @@ fn wait_for_doorbell(conn: &Db) {
     let mut notes = client.notifications();
     let rung = matches!(notes.timeout_iter(POLL).next(), Ok(Some(_)));
     if rung {
-        // Several commits may have rung; one read of the table serves them all.
+        // Several commits may have rung; one read of the table serves them all. Drain only what
+        // is already here: under steady traffic new doorbells keep arriving, and waiting for a
+        // quiet moment would stop the follower (and every write's reply) for as long as the
+        // traffic lasts.
+        let buffered = notes.len();
         let mut more = notes.iter();
-        while let Ok(Some(_)) = more.next() {}
+        for _ in 0..buffered {
+            if !matches!(more.next(), Ok(Some(_))) {
+                break;
+            }
+        }
     }
 }
