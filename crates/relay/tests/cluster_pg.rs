@@ -222,11 +222,11 @@ async fn agent_stream(pool: Pool, token: String, stop: Arc<std::sync::atomic::At
     let mut after = 0i64;
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         if common::backend() == switchboard_relay::store::Backend::Postgres {
-        // It makes its own PostgreSQL schema whatever the back-end; the default pass ran it.
-        eprintln!("the three-relay cluster test ran in the default pass; not repeated");
-        return;
-    }
-    let Some(base) = pick(&pool) else {
+            // It makes its own PostgreSQL schema whatever the back-end; the default pass ran it.
+            eprintln!("the three-relay cluster test ran in the default pass; not repeated");
+            return;
+        }
+        let Some(base) = pick(&pool) else {
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
@@ -263,10 +263,13 @@ async fn agent_stream(pool: Pool, token: String, stop: Arc<std::sync::atomic::At
     }
 }
 
-// Ignored: known failure, under investigation. In this scenario the outbox stops draining after
-// 20-30 s (sends stay queued with no attempt while webhooks keep being stored), on whichever relay
-// leads; on failure the test prints each relay's log and the database's sessions. Run it with
-// `cargo test -p switchboard-relay --test cluster_pg -- --ignored` (needs SWITCHBOARD_TEST_PG_URL).
+// Ignored: known failure, under investigation. The outbox stops draining mid-run: sends stay
+// queued, due and never attempted, while webhooks keep being stored and the leader keeps its lock
+// (seen after 20-30 s when answering each customer every 3 s, and after the rolling restart when
+// answering every 7 s). The follower's doorbell drain was one cause (fixed); the rest is not
+// found yet. On failure the test prints each relay's log tail and the database's sessions. Run it
+// with `cargo test -p switchboard-relay --test cluster_pg -- --ignored` (needs
+// SWITCHBOARD_TEST_PG_URL).
 #[ignore = "known failure: the leader's sender stalls in the three-relay run (see the comment)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_relays_survive_kills_and_a_rolling_restart() {
@@ -361,6 +364,9 @@ async fn three_relays_survive_kills_and_a_rolling_restart() {
         async move {
             let mut k = 0u64;
             while started.elapsed() < TRAFFIC {
+                // One answer per conversation every 7 s at most: Meta's pair rate limit (one
+                // message to a user every ~6 s) is not what this test is about.
+                let round = Instant::now();
                 let Some(base) = pick(&pool) else {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
@@ -417,6 +423,9 @@ async fn three_relays_survive_kills_and_a_rolling_restart() {
                         }
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                if let Some(rest) = Duration::from_secs(7).checked_sub(round.elapsed()) {
+                    tokio::time::sleep(rest).await;
                 }
             }
         }
