@@ -662,3 +662,38 @@ pub struct DeadLetter {
     pub error: String,
     pub body: String,
 }
+
+/// A message template as synced from the Graph API and listed by `GET /api/v1/templates` (one
+/// name in one language).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Template {
+    pub name: String,
+    pub language: String,
+    /// `UTILITY`, `MARKETING`, `AUTHENTICATION`.
+    pub category: String,
+    /// `APPROVED`, `PENDING`, `REJECTED`, `PAUSED`, `DISABLED`.
+    pub status: String,
+    /// Placeholders in the body: the parameters a send must carry.
+    pub body_params: usize,
+    /// Text header placeholders: the `header_parameters` a send must carry.
+    #[serde(default)]
+    pub header_params: usize,
+    pub body: String,
+    /// The text header (may hold `{{1}}`); empty when the template has none or a media header.
+    #[serde(default)]
+    pub header: String,
+}
+
+/// An uploaded file, as `POST /api/v1/conversations/{id}/media` answers: ready to be sent as
+/// `{"type": kind, "media_id": ...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Uploaded {
+    pub media_id: String,
+    /// `image` or `document`: the send request type that carries it.
+    pub kind: String,
+    pub mime_type: String,
+    pub filename: String,
+    pub size: usize,
+}

@@ -7,4 +7,5 @@
 pub mod api;
 pub mod graph;
 pub mod signature;
+pub mod template_text;
 pub mod webhook;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+pub(crate) use switchboard_protocol::template_text::{count_placeholders, fill};
 
 /// Meta's template categories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,51 +124,6 @@ fn example_values(n: usize) -> Vec<String> {
 /// Characters of header text Meta allows once the parameters are filled in.
 pub(crate) const MAX_HEADER_CHARS: usize = 60;
 
-/// `text` with its placeholders filled in: positional `{{n}}` by `params[n - 1]`, named ones by
-/// `params` in order of first appearance. A placeholder without a parameter stays.
-pub(crate) fn fill(text: &str, params: &[String]) -> String {
-    let mut names: Vec<&str> = Vec::new();
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        let name = after[..end].trim();
-        let whole = &rest[start..start + end + 4];
-        out.push_str(&rest[..start]);
-        let i = match name.parse::<usize>() {
-            Ok(n) => n.wrapping_sub(1),
-            Err(_) => names.iter().position(|n| *n == name).unwrap_or_else(|| {
-                names.push(name);
-                names.len() - 1
-            }),
-        };
-        match params.get(i) {
-            Some(p) if !name.is_empty() => out.push_str(p),
-            _ => out.push_str(whole),
-        }
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Counts distinct `{{...}}` placeholders.
-fn count_placeholders(text: &str) -> usize {
-    let mut seen: Vec<&str> = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        let name = after[..end].trim();
-        if !name.is_empty() && !seen.contains(&name) {
-            seen.push(name);
-        }
-        rest = &after[end + 2..];
-    }
-    seen.len()
-}
-
 /// The store: a list, small enough that linear lookups are fine.
 #[derive(Debug, Default)]
 pub(crate) struct TemplateStore {
@@ -267,8 +223,6 @@ mod tests {
     #[test]
     fn placeholders_are_counted_once() {
         assert_eq!(count_placeholders("Hi {{1}}, order {{2}}; again {{1}}"), 2);
-        assert_eq!(count_placeholders("no params"), 0);
-        assert_eq!(count_placeholders("{{first_name}} {{ 1 }} {{"), 2);
     }
 
     #[test]

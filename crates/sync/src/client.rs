@@ -15,36 +15,8 @@ use crate::cache::raw::RawEventPage;
 
 use crate::error::{Result, SyncError};
 
-/// A message template as the relay lists it (`GET /api/v1/templates`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Template {
-    pub name: String,
-    pub language: String,
-    /// `UTILITY`, `MARKETING`, `AUTHENTICATION`.
-    pub category: String,
-    /// `APPROVED`, `PENDING`, `REJECTED`, `PAUSED`, `DISABLED`.
-    pub status: String,
-    /// Placeholders in the body: the parameters a send must carry.
-    pub body_params: usize,
-    /// Text header placeholders: the header parameters a send must carry.
-    #[serde(default)]
-    pub header_params: usize,
-    pub body: String,
-    /// The text header (may hold `{{1}}`); empty when the template has none.
-    #[serde(default)]
-    pub header: String,
-}
-
-/// An uploaded file, as `POST /api/v1/conversations/{id}/media` answers.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Uploaded {
-    pub media_id: String,
-    /// `image` or `document`.
-    pub kind: String,
-    pub mime_type: String,
-    pub filename: String,
-    pub size: usize,
-}
+/// The wire types this client reads, from the protocol crate (their one home).
+pub use switchboard_protocol::api::{Template, Uploaded};
 
 #[derive(Clone)]
 pub struct RelayClient {

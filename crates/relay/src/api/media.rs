@@ -80,16 +80,7 @@ pub struct UploadQuery {
     filename: Option<String>,
 }
 
-/// An uploaded file, ready to be sent as `{"type": kind, "media_id": ...}`.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct Uploaded {
-    pub media_id: String,
-    /// `image` or `document`: the send request type that carries it.
-    pub kind: String,
-    pub mime_type: String,
-    pub filename: String,
-    pub size: usize,
-}
+pub use switchboard_protocol::api::Uploaded;
 
 fn clean_filename(name: Option<&str>) -> String {
     let name = name

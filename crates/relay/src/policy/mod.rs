@@ -144,26 +144,39 @@ pub struct Compiled {
     pub team_hours: HashMap<i64, hours::Hours>,
 }
 
+/// What the snapshot is compiled from, as stored (read by `store::policy::policy_inputs`).
+pub struct Inputs {
+    /// (language, entry); language `*` for every language.
+    pub words: Vec<(String, String)>,
+    pub rules: Vec<store::policy::RuleRow>,
+    pub hours: Vec<(String, hours::BusinessHours)>,
+    pub team_hours: Vec<(i64, hours::BusinessHours)>,
+}
+
 impl Compiled {
     /// Builds the snapshot from the database.
     pub fn load(conn: &Db) -> store::Result<Compiled> {
         Compiled::load_reusing(conn, None)
     }
 
-    /// Builds the snapshot, keeping `previous`'s compiled sensitive-word lists when the stored
-    /// words did not change (a rule or hours change does not rebuild the automata).
+    /// Reads the inputs (store I/O, in `store::policy`) and compiles them, keeping `previous`'s
+    /// compiled sensitive-word lists when the stored words did not change.
     pub fn load_reusing(conn: &Db, previous: Option<&Compiled>) -> store::Result<Compiled> {
-        let rows = store::policy::sensitive_word_rows(conn)?;
+        let inputs = store::policy::policy_inputs(conn)?;
+        Compiled::build(inputs, previous).map_err(store::StoreError::Corrupt)
+    }
+
+    /// Compiles the snapshot from its inputs (pure): a rule or hours change does not rebuild the
+    /// automata of unchanged sensitive words.
+    pub fn build(inputs: Inputs, previous: Option<&Compiled>) -> Result<Compiled, String> {
+        let rows = inputs.words;
         let filter = match previous {
             Some(p) if p.filter.source() == rows.as_slice() => p.filter.clone(),
-            _ => Arc::new(
-                filter::SensitiveLists::compile(rows)
-                    .map_err(|e| store::StoreError::Corrupt(e.to_string()))?,
-            ),
+            _ => Arc::new(filter::SensitiveLists::compile(rows).map_err(|e| e.to_string())?),
         };
         let mut by_number: HashMap<String, (Vec<autoreply::Rule>, HashMap<i64, RuleAction>)> =
             HashMap::new();
-        for r in store::policy::rules(conn)? {
+        for r in inputs.rules {
             let e = by_number.entry(r.phone_number_id.clone()).or_default();
             e.1.insert(
                 r.id,
@@ -176,18 +189,17 @@ impl Compiled {
         }
         let mut rules = HashMap::new();
         for (pnid, (list, actions)) in by_number {
-            let compiled = autoreply::CompiledRules::compile(list)
-                .map_err(|e| store::StoreError::Corrupt(e.to_string()))?;
+            let compiled = autoreply::CompiledRules::compile(list).map_err(|e| e.to_string())?;
             rules.insert(pnid, NumberRules { compiled, actions });
         }
         let mut hours = HashMap::new();
-        for (pnid, settings) in store::policy::all_business_hours(conn)? {
-            let h = hours::Hours::parse(settings).map_err(store::StoreError::Corrupt)?;
+        for (pnid, settings) in inputs.hours {
+            let h = hours::Hours::parse(settings)?;
             hours.insert(pnid, h);
         }
         let mut team_hours = HashMap::new();
-        for (team, settings) in store::policy::all_team_business_hours(conn)? {
-            let h = hours::Hours::parse(settings).map_err(store::StoreError::Corrupt)?;
+        for (team, settings) in inputs.team_hours {
+            let h = hours::Hours::parse(settings)?;
             team_hours.insert(team, h);
         }
         Ok(Compiled {

@@ -1,80 +1,16 @@
 //! Message templates: reading the Graph API's template list and validating template sends
 //! against it (pure).
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use switchboard_protocol::api::TemplateSend;
 
-/// A template as synced (one name in one language).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct StoredTemplate {
-    pub name: String,
-    pub language: String,
-    /// `UTILITY`, `MARKETING`, `AUTHENTICATION`.
-    pub category: String,
-    /// `APPROVED`, `PENDING`, `REJECTED`, `PAUSED`, `DISABLED`.
-    pub status: String,
-    /// Placeholders in the body: the parameters a send must carry.
-    pub body_params: usize,
-    /// Text header placeholders: the `header_parameters` a send must carry.
-    pub header_params: usize,
-    pub body: String,
-    /// The text header (may hold `{{1}}`); empty when the template has none or a media header.
-    #[serde(default)]
-    pub header: String,
-}
+/// A template as synced (one name in one language): the wire type.
+pub use switchboard_protocol::api::Template as StoredTemplate;
 
 /// Characters of header text WhatsApp allows, parameters filled in.
 pub const MAX_HEADER_CHARS: usize = 60;
 
-/// `text` with its placeholders filled in: positional `{{n}}` by `params[n - 1]`, named ones
-/// (`{{first_name}}`) by `params` in order of first appearance. A placeholder without a parameter
-/// stays as it is.
-pub fn fill(text: &str, params: &[String]) -> String {
-    let mut names: Vec<&str> = Vec::new();
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        let name = after[..end].trim();
-        out.push_str(&rest[..start]);
-        if name.is_empty() {
-            out.push_str(&rest[start..start + 2 + end + 2]);
-        } else {
-            let i = match name.parse::<usize>() {
-                Ok(n) => n.wrapping_sub(1),
-                Err(_) => names.iter().position(|n| *n == name).unwrap_or_else(|| {
-                    names.push(name);
-                    names.len() - 1
-                }),
-            };
-            match params.get(i) {
-                Some(p) => out.push_str(p),
-                None => out.push_str(&rest[start..start + 2 + end + 2]),
-            }
-        }
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Counts distinct `{{...}}` placeholders.
-pub fn count_placeholders(text: &str) -> usize {
-    let mut seen: Vec<&str> = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        let name = after[..end].trim();
-        if !name.is_empty() && !seen.contains(&name) {
-            seen.push(name);
-        }
-        rest = &after[end + 2..];
-    }
-    seen.len()
-}
+pub use switchboard_protocol::template_text::{count_placeholders, fill};
 
 /// Parses one page of `GET /{waba_id}/message_templates` (`{"data": [...], "paging": ...}`).
 /// Returns the templates and the next page URL, if any.

@@ -15,13 +15,14 @@ use crate::store::db::{params, Db, Optional};
 use serde_json::Value;
 use switchboard_protocol::api::event_kind;
 use switchboard_protocol::webhook::{
-    self, Change, Content, DeliveryStatus, InboundMessage, MessagesValue, Notification, Status,
+    self, Change, Content, InboundMessage, MessagesValue, Notification, Status,
 };
 
 use super::automation::{self, InboundFact};
 use super::queries::{
     emit_contact, emit_conversation, emit_message, message_id_by_wamid, note_number_seen,
 };
+use super::statuses::apply_status_webhook;
 use super::{routing, Result, StoreError, WriteCtx};
 use crate::policy::Compiled;
 
@@ -88,12 +89,9 @@ fn process_row(
             return Ok(Outcome::Dead(msg));
         }
     };
-    ctx.conn.execute_batch("SAVEPOINT apply_webhook")?;
-    let events_before = ctx.events.len();
     let mut facts = Vec::new();
-    match apply(ctx, &notification, &mut facts) {
+    match ctx.attempt("apply_webhook", |ctx| apply(ctx, &notification, &mut facts))? {
         Ok((messages, statuses)) => {
-            ctx.conn.execute_batch("RELEASE apply_webhook")?;
             ctx.conn.exec(
                 "UPDATE webhook_inbox SET state = 'processed', processed_at = ?2 WHERE id = ?1",
                 params![id, ctx.now],
@@ -116,9 +114,6 @@ fn process_row(
             })
         }
         Err(e) => {
-            ctx.conn
-                .execute_batch("ROLLBACK TO apply_webhook; RELEASE apply_webhook")?;
-            ctx.events.truncate(events_before);
             let msg = e.to_string();
             ctx.conn.exec(
                 "UPDATE webhook_inbox SET error = ?2 WHERE id = ?1",
@@ -133,17 +128,11 @@ fn process_row(
 /// Automations for one message in their own savepoint: a failure is logged and undone without
 /// undoing the message itself (the customer's message matters more than the bot's answer).
 fn run_automations(ctx: &mut WriteCtx<'_>, policy: &Compiled, fact: &InboundFact) -> Result<usize> {
-    ctx.conn.execute_batch("SAVEPOINT automations")?;
-    let events_before = ctx.events.len();
-    match automation::on_inbound(ctx, policy, fact) {
-        Ok(q) => {
-            ctx.conn.execute_batch("RELEASE automations")?;
-            Ok(q.auto_replies + q.away)
-        }
+    match ctx.attempt("automations", |ctx| {
+        automation::on_inbound(ctx, policy, fact)
+    })? {
+        Ok(q) => Ok(q.auto_replies + q.away),
         Err(e) => {
-            ctx.conn
-                .execute_batch("ROLLBACK TO automations; RELEASE automations")?;
-            ctx.events.truncate(events_before);
             tracing::error!(conversation_id = fact.conversation_id, error = %e, "automations failed for an inbound message");
             Ok(0)
         }
@@ -157,11 +146,9 @@ fn route_inbound(ctx: &mut WriteCtx<'_>, fact: &InboundFact) -> Result<()> {
     if !routing::needs_routing(ctx.conn, conv, fact.opened)? {
         return Ok(());
     }
-    ctx.conn.execute_batch("SAVEPOINT routing")?;
-    let events_before = ctx.events.len();
-    match routing::route_new(ctx, conv, fact.created) {
+    let events_before = ctx.events_len();
+    match ctx.attempt("routing", |ctx| routing::route_new(ctx, conv, fact.created))? {
         Ok(assignee) => {
-            ctx.conn.execute_batch("RELEASE routing")?;
             if let (true, Some(agent)) = (fact.created, assignee) {
                 // Opened and assigned in this job: what was logged about it before the decision
                 // goes to the assignee only (not to every agent as an unassigned conversation).
@@ -178,9 +165,6 @@ fn route_inbound(ctx: &mut WriteCtx<'_>, fact: &InboundFact) -> Result<()> {
             }
         }
         Err(e) => {
-            ctx.conn
-                .execute_batch("ROLLBACK TO routing; RELEASE routing")?;
-            ctx.events.truncate(events_before);
             tracing::error!(conversation_id = conv, error = %e, "routing failed for an inbound message");
         }
     }
@@ -652,77 +636,6 @@ fn link_status_contact(ctx: &mut WriteCtx<'_>, v: &MessagesValue, s: &Status) ->
                 .and_then(|c| c.name().map(str::to_string));
             upsert_contact(ctx, Some(wa), Some(b), name.as_deref(), None)?;
         }
-    }
-    Ok(())
-}
-
-fn apply_status_webhook(ctx: &mut WriteCtx<'_>, s: &Status) -> Result<bool> {
-    match message_id_by_wamid(ctx.conn, &s.wamid)? {
-        Some(id) => apply_status(ctx, id, s),
-        None => {
-            // The send response recording this wamid may not be committed yet: park it.
-            ctx.conn.exec(
-                "INSERT INTO orphan_statuses (wamid, raw, received_at) VALUES (?1, ?2, ?3)",
-                params![s.wamid, s.raw.to_string(), ctx.now],
-            )?;
-            Ok(false)
-        }
-    }
-}
-
-/// Moves a message's delivery state forward; regressions and repeats change nothing.
-pub fn apply_status(ctx: &mut WriteCtx<'_>, message_id: i64, s: &Status) -> Result<bool> {
-    let Some(next) = s.status else {
-        return Ok(false);
-    };
-    let current: Option<String> = ctx.conn.query_row(
-        "SELECT status FROM messages WHERE id = ?1",
-        [message_id],
-        |r| r.get(0),
-    )?;
-    let current = current
-        .as_deref()
-        .and_then(DeliveryStatus::parse)
-        .unwrap_or(DeliveryStatus::Queued);
-    if !current.may_advance_to(next) {
-        return Ok(false);
-    }
-    let err = s.errors.first();
-    ctx.conn
-        .prepare_cached(
-            "UPDATE messages SET status = ?2, status_at = ?3, updated_at = ?4,
-                error_code = COALESCE(?5, error_code), error_title = COALESCE(?6, error_title), error_details = COALESCE(?7, error_details)
-             WHERE id = ?1",
-        )?
-        .execute(params![
-            message_id,
-            next.as_str(),
-            s.timestamp.saturating_mul(1000),
-            ctx.now,
-            err.map(|e| e.code),
-            err.and_then(|e| e.title().map(str::to_string)),
-            err.and_then(|e| e.details().map(str::to_string)),
-        ])?;
-    emit_message(ctx, message_id, event_kind::MESSAGE_UPDATED)?;
-    Ok(true)
-}
-
-/// Applies statuses that arrived before their message's wamid was recorded.
-pub fn apply_orphans(ctx: &mut WriteCtx<'_>, wamid: &str, message_id: i64) -> Result<()> {
-    let raws: Vec<(i64, String)> = {
-        let mut stmt = ctx
-            .conn
-            .prepare_cached("SELECT id, raw FROM orphan_statuses WHERE wamid = ?1 ORDER BY id")?;
-        let rows = stmt.query_map([wamid], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<crate::store::db::Result<_>>()?
-    };
-    for (id, raw) in raws {
-        let value: Value = serde_json::from_str(&raw)?;
-        if let Ok(status) = webhook::parse_status(&value) {
-            apply_status(ctx, message_id, &status)?;
-        }
-        ctx.conn
-            .exec("DELETE FROM orphan_statuses WHERE id = ?1", [id])?;
     }
     Ok(())
 }

@@ -30,6 +30,7 @@ pub mod outbox;
 pub mod policy;
 pub mod queries;
 pub mod routing;
+pub mod statuses;
 
 use std::any::Any;
 use std::path::{Path, PathBuf};
@@ -135,6 +136,36 @@ impl WriteCtx<'_> {
         let seq = logged.event.seq;
         self.events.push(logged);
         Ok(seq)
+    }
+
+    /// Runs `f` in a nested savepoint named `name`: when it fails, what it wrote and the events it
+    /// appended are undone and its error is handed back (the outer `Ok`), while the job goes on.
+    /// Used where a part must not take the whole job down with it (a webhook body that cannot be
+    /// applied stays pending; a failing automation or routing decision leaves the message stored).
+    pub fn attempt<T>(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<Result<T>> {
+        self.conn.execute_batch(&format!("SAVEPOINT {name}"))?;
+        let events_before = self.events.len();
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch(&format!("RELEASE {name}"))?;
+                Ok(Ok(v))
+            }
+            Err(e) => {
+                self.conn
+                    .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?;
+                self.events.truncate(events_before);
+                Ok(Err(e))
+            }
+        }
+    }
+
+    /// How many events this job has appended so far.
+    pub fn events_len(&self) -> usize {
+        self.events.len()
     }
 }
 

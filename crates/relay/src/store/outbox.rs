@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use switchboard_protocol::api::{event_kind, DeliveryStatus, Message, SendRequest, User};
 
 use super::events::{Audience, NewEvent};
-use super::ingest::apply_orphans;
 use super::queries::{emit_conversation, emit_message, may_see};
+use super::statuses::apply_orphans;
 use super::{Result, StoreError, WriteCtx};
 use crate::policy::{self, Compiled, ConversationFacts, Origin, Refusal};
 

@@ -379,6 +379,16 @@ fn hours_rows<K: super::db::FromDb>(conn: &Db, sql: &str) -> Result<Vec<(K, Busi
     Ok(out)
 }
 
+/// Everything the compiled policy snapshot is built from.
+pub fn policy_inputs(conn: &Db) -> Result<crate::policy::Inputs> {
+    Ok(crate::policy::Inputs {
+        words: sensitive_word_rows(conn)?,
+        rules: rules(conn)?,
+        hours: all_business_hours(conn)?,
+        team_hours: all_team_business_hours(conn)?,
+    })
+}
+
 pub fn all_business_hours(conn: &Db) -> Result<Vec<(String, BusinessHours)>> {
     hours_rows(conn, "SELECT phone_number_id, settings FROM business_hours")
 }

@@ -1,0 +1,228 @@
+//! Reading for supervisors: the live monitor, an agent's conversations, measuring periods.
+
+#[allow(unused_imports)]
+use super::*;
+
+// ---------------------------------------------------------------- reading: monitor, measures
+
+pub(super) const HOUR_MS: i64 = 3600 * 1000;
+pub(super) const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// The supervisor's snapshot at `now`.
+pub fn monitor(conn: &Db, now: i64) -> Result<Monitor> {
+    let (_, _, overdue_ms) = settings_ms(conn)?;
+    let mut agents: Vec<MonitorAgent> = {
+        let mut stmt = conn.prepare(
+            "SELECT u.id, u.name, u.email, u.role, a.status, a.presence, a.connections, a.load, a.capacity, a.teams, a.skills
+             FROM users u JOIN agent_routing a ON a.user_id = u.id ORDER BY u.id",
+        )?;
+        let rows = stmt.query_map((), |r| {
+            let id: i64 = r.get(0)?;
+            Ok(MonitorAgent {
+                id,
+                name: r.get(1)?,
+                email: r.get(2)?,
+                role: Role::parse(&r.get::<String>(3)?).unwrap_or(Role::Agent),
+                presence: AgentPresence {
+                    user_id: id,
+                    status: Status::parse(&r.get::<String>(4)?).unwrap_or(Status::Online),
+                    presence: Status::parse(&r.get::<String>(5)?).unwrap_or(Status::Offline),
+                    connections: r.get(6)?,
+                    open: r.get(7)?,
+                    capacity: r.get(8)?,
+                },
+                teams: id_list(&r.get::<String>(9)?),
+                skills: list_column(&r.get::<String>(10)?),
+                first_response: Default::default(),
+                resolved_last_hour: 0,
+                overdue: 0,
+            })
+        })?;
+        rows.collect::<crate::store::db::Result<_>>()?
+    };
+    let mut frt: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut all_frt = Vec::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT first_responder_id, first_response_at - first_inbound_at FROM conversation_periods
+             WHERE first_response_at >= ?1 AND first_inbound_at IS NOT NULL AND first_responder_id IS NOT NULL",
+        )?;
+        for row in stmt.query_map([now - DAY_MS], |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)))? {
+            let (u, ms) = row?;
+            frt.entry(u).or_default().push(ms.max(0));
+            all_frt.push(ms.max(0));
+        }
+    }
+    let mut resolved: HashMap<i64, i64> = HashMap::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT resolved_by, COUNT(*) FROM conversation_periods WHERE resolved_at >= ?1 AND resolved_by IS NOT NULL GROUP BY resolved_by",
+        )?;
+        for row in stmt.query_map([now - HOUR_MS], |r| {
+            Ok((r.get::<i64>(0)?, r.get::<i64>(1)?))
+        })? {
+            let (u, n) = row?;
+            resolved.insert(u, n);
+        }
+    }
+    let overdue: Vec<OverdueConversation> = {
+        let mut stmt = conn.prepare(
+            "SELECT id, assignee_id, phone_number_id, waiting_since FROM conversations
+             WHERE waiting_since IS NOT NULL AND waiting_since <= ?1 AND status = 'open' ORDER BY waiting_since, id",
+        )?;
+        let rows = stmt.query_map([now - overdue_ms], |r| {
+            let since: i64 = r.get(3)?;
+            Ok(OverdueConversation {
+                conversation_id: r.get(0)?,
+                assignee_id: r.get(1)?,
+                phone_number_id: r.get(2)?,
+                waiting_since: since,
+                waiting_s: (now - since) as f64 / 1000.0,
+            })
+        })?;
+        rows.collect::<crate::store::db::Result<_>>()?
+    };
+    for a in &mut agents {
+        a.first_response = routing::summarize(frt.remove(&a.id).unwrap_or_default());
+        a.resolved_last_hour = resolved.get(&a.id).copied().unwrap_or(0);
+        a.overdue = overdue
+            .iter()
+            .filter(|o| o.assignee_id == Some(a.id))
+            .count() as i64;
+    }
+    let queue: Vec<(Option<i64>, i64)> = {
+        let mut stmt = conn.prepare(
+            "SELECT team_id, queued_at FROM conversations WHERE queued_at IS NOT NULL AND assignee_id IS NULL AND status = 'open'",
+        )?;
+        let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<crate::store::db::Result<_>>()?
+    };
+    let longest = |items: &mut dyn Iterator<Item = &i64>| {
+        items
+            .min()
+            .map(|since| (now - since).max(0) as f64 / 1000.0)
+    };
+    let mut team_list = Vec::new();
+    for t in teams(conn)? {
+        let members: Vec<&MonitorAgent> = agents
+            .iter()
+            .filter(|a| t.members.contains(&a.id))
+            .collect();
+        let mut samples = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(
+                "SELECT first_responder_id, first_response_at - first_inbound_at FROM conversation_periods
+                 WHERE first_response_at >= ?1 AND first_inbound_at IS NOT NULL AND first_responder_id IS NOT NULL",
+            )?;
+            for row in
+                stmt.query_map([now - DAY_MS], |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)))?
+            {
+                let (u, ms) = row?;
+                if t.members.contains(&u) {
+                    samples.push(ms.max(0));
+                }
+            }
+        }
+        let waiting: Vec<&i64> = queue
+            .iter()
+            .filter(|(team, _)| *team == Some(t.id))
+            .map(|(_, at)| at)
+            .collect();
+        team_list.push(MonitorTeam {
+            id: t.id,
+            name: t.name.clone(),
+            members: t.members.clone(),
+            online: members
+                .iter()
+                .filter(|a| a.presence.presence == Status::Online)
+                .count() as i64,
+            open: members.iter().map(|a| a.presence.open).sum(),
+            capacity: members.iter().map(|a| a.presence.capacity).sum(),
+            first_response: routing::summarize(samples),
+            resolved_last_hour: members.iter().map(|a| a.resolved_last_hour).sum(),
+            overdue: members.iter().map(|a| a.overdue).sum(),
+            queue_length: waiting.len() as i64,
+            longest_wait_s: longest(&mut waiting.iter().copied()),
+        });
+    }
+    Ok(Monitor {
+        at: now,
+        agents,
+        teams: team_list,
+        queue_length: queue.len() as i64,
+        longest_wait_s: longest(&mut queue.iter().map(|(_, at)| at)),
+        first_response: routing::summarize(all_frt),
+        overdue,
+        head: crate::store::events::head(conn)?,
+    })
+}
+
+/// Conversations an agent held in the last 30 days (assigned to them then or now).
+pub fn agent_conversations(conn: &Db, agent: i64, now: i64) -> Result<Vec<Conversation>> {
+    let ids: Vec<i64> = {
+        let mut stmt = conn.prepare(
+            "SELECT conversation_id FROM assignments WHERE to_user = ?1 AND at >= ?2
+             UNION SELECT id FROM conversations WHERE assignee_id = ?1 AND updated_at >= ?2
+             ORDER BY 1 DESC LIMIT 1000",
+        )?;
+        let rows = stmt.query_map(params![agent, now - 30 * DAY_MS], |r| r.get(0))?;
+        rows.collect::<crate::store::db::Result<_>>()?
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        match crate::store::queries::conversation(conn, id) {
+            Ok(c) => out.push(c),
+            Err(StoreError::NotFound(_)) => {} // merged away since
+            Err(e) => return Err(e),
+        }
+    }
+    out.sort_by_key(|c| std::cmp::Reverse((c.last_message_at, c.id)));
+    Ok(out)
+}
+
+/// Measures of one open period of a conversation (milliseconds).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Period {
+    pub opened_at: i64,
+    pub first_inbound_at: Option<i64>,
+    pub assigned_at: Option<i64>,
+    pub first_response_at: Option<i64>,
+    pub first_responder_id: Option<i64>,
+    pub resolved_at: Option<i64>,
+    /// From opening to the first assignment.
+    pub time_to_assignment_ms: Option<i64>,
+    /// From the customer's first message to the first human reply.
+    pub first_response_ms: Option<i64>,
+    /// From opening to resolution.
+    pub resolution_ms: Option<i64>,
+}
+
+/// A conversation's measures, one entry per time it was open, oldest first.
+pub fn periods(conn: &Db, conv: i64) -> Result<Vec<Period>> {
+    let mut stmt = conn.prepare(
+        "SELECT opened_at, first_inbound_at, assigned_at, first_response_at, first_responder_id, resolved_at
+         FROM conversation_periods WHERE conversation_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([conv], |r| {
+        let opened: i64 = r.get(0)?;
+        let inbound: Option<i64> = r.get(1)?;
+        let assigned: Option<i64> = r.get(2)?;
+        let response: Option<i64> = r.get(3)?;
+        let resolved: Option<i64> = r.get(5)?;
+        Ok(Period {
+            opened_at: opened,
+            first_inbound_at: inbound,
+            assigned_at: assigned,
+            first_response_at: response,
+            first_responder_id: r.get(4)?,
+            resolved_at: resolved,
+            time_to_assignment_ms: assigned.map(|a| a - opened),
+            first_response_ms: match (inbound, response) {
+                (Some(i), Some(r)) => Some((r - i).max(0)),
+                _ => None,
+            },
+            resolution_ms: resolved.map(|r| r - opened),
+        })
+    })?;
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
+}
