@@ -10,7 +10,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -61,37 +61,7 @@ fn relay_cmd(dir: &std::path::Path, url: &str, graph: &str) -> Command {
 }
 
 fn spawn_relay(dir: &std::path::Path, url: &str, graph: &str) -> (Child, String) {
-    let mut child = relay_cmd(dir, url, graph)
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let log_path = dir.join("relay.log");
-    std::thread::spawn(move || {
-        let mut tx = Some(tx);
-        let mut log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log_path)
-            .ok();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(f) = log.as_mut() {
-                let _ = writeln!(f, "{line}");
-            }
-            if let Some(addr) = line.strip_prefix("switchboard-relay listening on ") {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("relay printed its address");
-    (child, base)
+    common::serve_reading_address(relay_cmd(dir, url, graph), Some(dir.join("relay.log")))
 }
 
 /// The relays a load balancer may send to (None: down).

@@ -4,7 +4,7 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -34,28 +34,7 @@ fn relay_cmd(dir: &std::path::Path) -> Command {
 
 /// Starts the binary and returns it with its base URL (read from its start-up line).
 fn start(dir: &std::path::Path) -> (Child, String) {
-    let mut child = relay_cmd(dir)
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut tx = Some(tx);
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("switchboard-relay listening on ") {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("relay printed its address");
-    (child, base)
+    common::serve_reading_address(relay_cmd(dir), None)
 }
 
 fn body(i: usize) -> Vec<u8> {

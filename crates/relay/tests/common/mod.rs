@@ -3,3 +3,45 @@
 #![allow(unused_imports)]
 
 pub use switchboard_testkit::*;
+
+/// Runs `cmd serve` (the relay binary) and returns it with its base URL, read from its start-up
+/// line; with `log`, every line it writes to stderr is also appended there.
+#[allow(dead_code)]
+pub fn serve_reading_address(
+    mut cmd: std::process::Command,
+    log: Option<std::path::PathBuf>,
+) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = cmd
+        .arg("serve")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        let mut log = log.and_then(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+        });
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(f) = log.as_mut() {
+                let _ = writeln!(f, "{line}");
+            }
+            if let Some(addr) = line.strip_prefix("switchboard-relay listening on ") {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("relay printed its address");
+    (child, base)
+}
