@@ -180,10 +180,14 @@ pub async fn serve_with_store(
         let mut events = store.subscribe();
         let wake = state.sender_wake.clone();
         tokio::spawn(async move {
-            while let Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) =
-                events.recv().await
-            {
-                wake.notify_one();
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match events.recv().await {
+                    // Only a queued send concerns the sender, not every event of the log.
+                    Ok(ev) if !is_outbound_created(&ev.event) => {}
+                    Ok(_) | Err(RecvError::Lagged(_)) => wake.notify_one(),
+                    Err(RecvError::Closed) => break,
+                }
             }
         })
     });
@@ -290,6 +294,11 @@ pub async fn serve_with_store(
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), sender).await;
     result.map_err(RelayError::Io)
+}
+
+fn is_outbound_created(e: &switchboard_protocol::api::Event) -> bool {
+    e.kind == switchboard_protocol::api::event_kind::MESSAGE_CREATED
+        && e.data.get("direction").and_then(|d| d.as_str()) == Some("outbound")
 }
 
 /// Runs the outbox sender while this relay leads the cluster (always, on SQLite); stops it when

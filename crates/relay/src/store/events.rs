@@ -5,7 +5,7 @@
 //! is written: `visible_all` (every agent: the conversation is or just was unassigned) or a list of
 //! user ids (`,3,7,`: the assignee now and the one before). Supervisors and admins see everything.
 
-use super::db::{params, Db, Optional};
+use super::db::{params, Db, Optional, Row};
 use serde_json::Value;
 use switchboard_protocol::api::{Event, Role};
 
@@ -132,32 +132,24 @@ pub fn since(conn: &Db, after: i64, limit: usize) -> Result<Vec<LoggedEvent>> {
         "SELECT seq, kind, conversation_id, visible_all, visible_users, data, at
          FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![after, limit as i64], |r| {
-        Ok((
-            r.get::<i64>(0)?,
-            r.get::<String>(1)?,
-            r.get::<Option<i64>>(2)?,
-            r.get::<bool>(3)?,
-            r.get::<String>(4)?,
-            r.get::<String>(5)?,
-            r.get::<i64>(6)?,
-        ))
-    })?;
+    let rows = stmt.query_map(params![after, limit as i64], raw_row)?;
     let mut out = Vec::new();
     for row in rows {
-        let (seq, kind, conversation_id, all, users, data, at) = row?;
-        out.push(LoggedEvent {
-            event: Event {
-                seq,
-                kind,
-                conversation_id,
-                data: serde_json::from_str(&data)?,
-                at,
-            },
-            audience: Audience::from_columns(all, &users),
-        });
+        out.push(row?.parse()?);
     }
     Ok(out)
+}
+
+/// The first seven columns `seq, kind, conversation_id, visible_all, visible_users, data, at`.
+fn raw_row(r: &Row<'_>) -> super::db::Result<RawLogged> {
+    Ok(RawLogged {
+        seq: r.get(0)?,
+        kind: r.get(1)?,
+        conversation_id: r.get(2)?,
+        data: r.get(5)?,
+        at: r.get(6)?,
+        audience: Audience::from_columns(r.get(3)?, &r.get::<String>(4)?),
+    })
 }
 
 /// Events after `after` that `user_id` may see, at most `limit`, scanning at most `scan` rows.
@@ -172,6 +164,22 @@ pub struct RawLogged {
     pub audience: Audience,
 }
 
+impl RawLogged {
+    /// With its snapshot parsed.
+    pub fn parse(self) -> Result<LoggedEvent> {
+        Ok(LoggedEvent {
+            event: Event {
+                seq: self.seq,
+                kind: self.kind,
+                conversation_id: self.conversation_id,
+                data: serde_json::from_str(&self.data)?,
+                at: self.at,
+            },
+            audience: self.audience,
+        })
+    }
+}
+
 /// Events after `after` that `user_id` may see, at most `limit`, scanning at most `scan` rows.
 /// Returns the events and the seq up to which the log was scanned.
 pub fn page(
@@ -182,19 +190,10 @@ pub fn page(
     role: Role,
 ) -> Result<(Vec<LoggedEvent>, i64)> {
     let (rows, scanned) = page_raw(conn, after, limit, user_id, role)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        out.push(LoggedEvent {
-            event: Event {
-                seq: r.seq,
-                kind: r.kind,
-                conversation_id: r.conversation_id,
-                data: serde_json::from_str(&r.data)?,
-                at: r.at,
-            },
-            audience: r.audience,
-        });
-    }
+    let out = rows
+        .into_iter()
+        .map(RawLogged::parse)
+        .collect::<Result<_>>()?;
     Ok((out, scanned))
 }
 
@@ -214,13 +213,7 @@ pub fn page_raw(
     )?;
     let mut rows = stmt.query_map(params![after, scan], |r| {
         Ok((
-            r.get::<i64>(0)?,
-            r.get::<String>(1)?,
-            r.get::<Option<i64>>(2)?,
-            r.get::<bool>(3)?,
-            r.get::<String>(4)?,
-            r.get::<String>(5)?,
-            r.get::<i64>(6)?,
+            raw_row(r)?,
             r.get::<Option<i64>>(7)?,
             r.get::<Option<i64>>(8)?,
         ))
@@ -228,8 +221,8 @@ pub fn page_raw(
     let mut out = Vec::new();
     let mut scanned_to = after;
     while let Some(r) = rows.next().transpose()? {
-        let (seq, kind, conversation_id, all, users, data, at, conv, assignee) = r;
-        let audience = Audience::from_columns(all, &users);
+        let (ev, conv, assignee) = r;
+        let seq = ev.seq;
         // Replaying history must not hand an agent a conversation that has since gone to a
         // colleague: content events also need the conversation to be visible *now*. The
         // conversation's own updates still pass, so a client learns that it left.
@@ -237,19 +230,12 @@ pub fn page_raw(
             (None, _) | (Some(_), None) => true,
             (Some(_), Some(a)) => a == user_id,
         };
-        let structural = kind == CONVERSATION_KINDS[0] || kind == CONVERSATION_KINDS[1];
-        if audience.admits(user_id, role) && (role.sees_all() || visible_now || structural) {
+        let structural = CONVERSATION_KINDS.contains(&ev.kind.as_str());
+        if ev.audience.admits(user_id, role) && (role.sees_all() || visible_now || structural) {
             if out.len() == limit {
                 break;
             }
-            out.push(RawLogged {
-                seq,
-                kind,
-                conversation_id,
-                data,
-                at,
-                audience,
-            });
+            out.push(ev);
         }
         scanned_to = seq;
     }

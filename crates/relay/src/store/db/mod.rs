@@ -11,8 +11,7 @@
 //! - DDL: each back-end has its own migrations (`migrations/` and `migrations/postgres/`, same
 //!   version numbers), and transactions, savepoints and the cluster-wide write lock are methods
 //!   here ([`Db::begin_write`] and friends);
-//! - errors: [`DbError`] carries either driver's error and answers the questions the store asks
-//!   (no row, unique violation).
+//! - errors: [`DbError`] carries either driver's error, and "no row" as its own case.
 
 pub mod dialect;
 pub mod pg;
@@ -34,34 +33,6 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// A UNIQUE or PRIMARY KEY constraint refused the write.
-    pub fn is_unique_violation(&self) -> bool {
-        match self {
-            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
-                e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-            }
-            DbError::Pg(e) => e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION),
-            _ => false,
-        }
-    }
-
-    /// The transaction lost a race it can simply run again (PostgreSQL: serialization failure
-    /// or deadlock; SQLite: busy).
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
-                e.code == rusqlite::ErrorCode::DatabaseBusy
-            }
-            DbError::Pg(e) => matches!(
-                e.code(),
-                Some(c) if *c == postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
-                    || *c == postgres::error::SqlState::T_R_DEADLOCK_DETECTED
-            ),
-            _ => false,
-        }
-    }
-
     fn column(column: usize, reason: impl Into<String>) -> DbError {
         DbError::Column {
             column,
@@ -143,14 +114,6 @@ impl Db {
         match self.kind {
             Kind::Lite(_) => Backend::Sqlite,
             Kind::Pg(_) => Backend::Postgres,
-        }
-    }
-
-    /// The SQLite connection, for the few SQLite-only operations (online backup, pragmas).
-    pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
-        match &self.kind {
-            Kind::Lite(c) => Some(c),
-            Kind::Pg(_) => None,
         }
     }
 
