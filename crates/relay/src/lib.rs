@@ -308,11 +308,13 @@ async fn run_sender_while_leading(
     mut leadership: cluster::Leadership,
     stop: Arc<Notify>,
 ) {
+    use std::sync::atomic::Ordering::Relaxed;
     loop {
         tokio::select! {
             _ = leadership.until_leader() => {}
             _ = stop.notified() => return,
         }
+        state.metrics.leader.store(1, Relaxed);
         let term = Arc::new(Notify::new());
         let mut run = tokio::spawn(sender::run(
             state.store.clone(),
@@ -336,10 +338,17 @@ async fn run_sender_while_leading(
             _ = stop.notified() => {
                 term.notify_one();
                 let _ = run.await;
+                state.metrics.leader.store(0, Relaxed);
                 return;
             }
-            _ = &mut run => return,
+            // The sender ends only when told to; if it ever stops by itself (a panic), the
+            // queue must not stall while this relay keeps the lead: start it again.
+            ended = &mut run => {
+                tracing::error!(panicked = ended.is_err(), "the sender stopped unexpectedly; restarting it");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         }
+        state.metrics.leader.store(0, Relaxed);
     }
 }
 

@@ -27,6 +27,13 @@ pub struct Metrics {
     wait_count: AtomicU64,
     wait_sum_ms: AtomicU64,
     wait_max_ms: AtomicU64,
+    /// The sender (on the cluster leader only): sends in flight, conversations busy, and its
+    /// passes through the queue (a counter that stops moving means a stuck sender).
+    sender_in_flight: AtomicU64,
+    sender_busy: AtomicU64,
+    sender_passes: AtomicU64,
+    /// 1 while this relay leads its cluster (always on SQLite).
+    pub leader: AtomicU64,
 }
 
 /// Queue gauges read from the store and the limiter when `/metrics` is scraped.
@@ -48,6 +55,13 @@ impl Metrics {
         self.wait_count.fetch_add(1, Relaxed);
         self.wait_sum_ms.fetch_add(ms, Relaxed);
         self.wait_max_ms.fetch_max(ms, Relaxed);
+    }
+
+    /// Records the sender's state after one pass through the queue.
+    pub fn sender_state(&self, in_flight: usize, busy: usize) {
+        self.sender_in_flight.store(in_flight as u64, Relaxed);
+        self.sender_busy.store(busy as u64, Relaxed);
+        self.sender_passes.fetch_add(1, Relaxed);
     }
 
     pub fn policy_refused(&self, code: &str) {
@@ -172,6 +186,26 @@ impl Metrics {
         let mut gauge = |name: &str, help: &str, v: i64| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };
+        gauge(
+            "switchboard_leader",
+            "1 while this relay runs the cluster's sender and timers.",
+            self.leader.load(Relaxed) as i64,
+        );
+        gauge(
+            "switchboard_sender_in_flight",
+            "Graph API sends in flight on this relay.",
+            self.sender_in_flight.load(Relaxed) as i64,
+        );
+        gauge(
+            "switchboard_sender_busy_conversations",
+            "Conversations with a send in flight on this relay.",
+            self.sender_busy.load(Relaxed) as i64,
+        );
+        gauge(
+            "switchboard_sender_passes",
+            "Passes of this relay's sender through the queue so far.",
+            self.sender_passes.load(Relaxed) as i64,
+        );
         gauge(
             "switchboard_send_queue_depth",
             "Messages waiting for the Graph API.",

@@ -22,6 +22,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use rand::Rng;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -51,6 +52,12 @@ pub fn backoff(cfg: &SenderConfig, attempts: u32, throttled: bool) -> Duration {
     let capped = base.min(cfg.backoff_max);
     let jitter = rand::thread_rng().gen_range(0.75..1.25);
     capped.mul_f64(jitter)
+}
+
+/// The limiter's state stays usable after a panic elsewhere (it holds counters, no invariants a
+/// half-done update could break badly): a poisoned lock must not stop every send.
+fn lock(limiter: &Mutex<Limiter>) -> std::sync::MutexGuard<'_, Limiter> {
+    limiter.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -90,7 +97,7 @@ pub async fn run(
                         .collect();
                     let now = now_ms();
                     let plan = {
-                        let mut l = limiter.lock().expect("limiter lock");
+                        let mut l = lock(&limiter);
                         if now - last_prune > 60_000 {
                             l.prune(now);
                             last_prune = now;
@@ -119,10 +126,17 @@ pub async fn run(
                         );
                         in_flight.spawn(async move {
                             let conv = item.conversation_id;
-                            if let Err(e) =
-                                send_one(&store, &graph, &cfg, &metrics, &limiter, item).await
-                            {
-                                tracing::error!(error = %e, "recording a send outcome failed; it will be retried");
+                            // A panic must not leave the conversation marked busy for good: the
+                            // task always hands its conversation back.
+                            let sent = std::panic::AssertUnwindSafe(send_one(
+                                &store, &graph, &cfg, &metrics, &limiter, item,
+                            ))
+                            .catch_unwind()
+                            .await;
+                            match sent {
+                                Ok(Ok(())) => {}
+                                Ok(Err(e)) => tracing::error!(error = %e, "recording a send outcome failed; it will be retried"),
+                                Err(_) => tracing::error!(conversation_id = conv, "a send panicked; the message stays queued"),
                             }
                             conv
                         });
@@ -158,8 +172,10 @@ pub async fn run(
                 busy.remove(&conv);
             }
         }
+        metrics.sender_state(in_flight.len(), busy.len());
     }
     in_flight.abort_all();
+    metrics.sender_state(0, 0);
 }
 
 async fn send_one(
@@ -177,7 +193,7 @@ async fn send_one(
         SendOutcome::Retry { code, .. } => ratelimit::feedback_for(*code),
         SendOutcome::Terminal { code, .. } => ratelimit::feedback_for(Some(*code)),
     };
-    limiter.lock().expect("limiter lock").feedback(
+    lock(limiter).feedback(
         now_ms(),
         &item.phone_number_id,
         item.conversation_id,
@@ -205,7 +221,7 @@ async fn send_one(
                 _ => None,
             };
             let next = {
-                let mut l = limiter.lock().expect("limiter lock");
+                let mut l = lock(limiter);
                 l.ready_at(now_ms(), &item.phone_number_id, item.conversation_id)
             };
             let attempts = item.attempts;

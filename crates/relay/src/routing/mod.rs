@@ -336,3 +336,4 @@ pub fn alerts_due(
 mod tests;
 
 pub mod live;
+pub mod monitor;

@@ -1,9 +1,9 @@
-//! Customers as colleagues annotate them: internal notes, and who may see a customer at all
-//! (whoever sees one of their conversations). Tags live in `store::routing`, since routing reads
-//! them.
+//! Customers: reading one with their tags, logging their state, internal notes, and who may see
+//! a customer at all (whoever sees one of their conversations). Tags are written by
+//! `store::routing`, since routing reads them.
 
 use crate::store::db::{params, Db, Optional};
-use switchboard_protocol::api::{event_kind, Note, User};
+use switchboard_protocol::api::{event_kind, Contact, Note, User};
 
 use super::events::{Audience, NewEvent};
 use super::{Result, StoreError, WriteCtx};
@@ -135,5 +135,52 @@ pub fn merge_into(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
         n.contact_id = into;
         emit_note(ctx, &n)?;
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- reading and logging
+
+/// A customer's tags, sorted.
+pub fn contact_tags(conn: &Db, contact: i64) -> Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT tag FROM contact_tags WHERE contact_id = ?1 ORDER BY tag")?;
+    let rows = stmt.query_map([contact], |r| r.get(0))?;
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
+}
+
+pub fn contact(conn: &Db, id: i64) -> Result<Contact> {
+    conn.prepare_cached(
+        "SELECT id, wa_id, bsuid, username, name, updated_at FROM contacts WHERE id = ?1",
+    )?
+    .query_row([id], |r| {
+        Ok(Contact {
+            id: r.get(0)?,
+            wa_id: r.get(1)?,
+            bsuid: r.get(2)?,
+            username: r.get(3)?,
+            name: r.get(4)?,
+            updated_at: r.get(5)?,
+            tags: Vec::new(),
+        })
+    })
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("contact {id}")))
+    .and_then(|mut c| {
+        c.tags = contact_tags(conn, id)?;
+        Ok(c)
+    })
+}
+
+/// Logs the customer's current state, to everyone who sees one of their conversations.
+pub fn emit_contact(ctx: &mut WriteCtx<'_>, contact_id: i64) -> Result<()> {
+    let c = contact(ctx.conn, contact_id)?;
+    // A contact is visible to whoever sees one of its conversations.
+    let audience = audience(ctx.conn, contact_id)?;
+    ctx.emit(NewEvent {
+        kind: event_kind::CONTACT_UPDATED,
+        conversation_id: None,
+        audience,
+        data: serde_json::to_value(&c)?,
+    })?;
     Ok(())
 }

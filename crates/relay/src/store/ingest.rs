@@ -13,7 +13,7 @@
 
 use crate::store::db::{params, Db, Optional};
 use serde_json::Value;
-use switchboard_protocol::api::event_kind;
+use switchboard_protocol::api::{event_kind, DeadLetter};
 use switchboard_protocol::webhook::{
     self, Change, Content, InboundMessage, MessagesValue, Notification, Status,
 };
@@ -638,4 +638,21 @@ fn link_status_contact(ctx: &mut WriteCtx<'_>, v: &MessagesValue, s: &Status) ->
         }
     }
     Ok(())
+}
+
+/// Bodies that could not be applied for good, newest first (for admins).
+pub fn dead_letters(conn: &Db, limit: usize) -> Result<Vec<DeadLetter>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, received_at, COALESCE(error, ''), body FROM webhook_inbox WHERE state = 'dead' ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        let body: Vec<u8> = r.get(3)?;
+        Ok(DeadLetter {
+            id: r.get(0)?,
+            received_at: r.get(1)?,
+            error: r.get(2)?,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    })?;
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }

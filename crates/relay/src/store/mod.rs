@@ -20,17 +20,22 @@
 //!   and broadcasts them to its streams (the table is the source of truth; the doorbell only
 //!   wakes).
 
+pub mod audit;
 pub mod automation;
 pub mod contacts;
+pub mod conversations;
 pub mod db;
 pub mod events;
 pub mod follower;
 pub mod ingest;
+pub mod messages;
+pub mod numbers;
 pub mod outbox;
 pub mod policy;
 pub mod queries;
 pub mod routing;
 pub mod statuses;
+pub mod users;
 
 use std::any::Any;
 use std::path::{Path, PathBuf};
@@ -206,12 +211,21 @@ impl Location {
         match self {
             Location::Sqlite(path) => Ok(Db::sqlite(open_conn(path, read_only)?)),
             Location::Postgres(url) => {
-                let client = postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
-                    StoreError::Open {
-                        path: self.display(),
-                        reason: db::pg::describe(&e),
-                    }
-                })?;
+                let open_error = |reason: String| StoreError::Open {
+                    path: self.display(),
+                    reason,
+                };
+                let mut config: postgres::Config = url
+                    .parse()
+                    .map_err(|e: postgres::Error| open_error(db::pg::describe(&e)))?;
+                // Which process holds a connection, for the database's operators
+                // (pg_stat_activity) unless the URL names the application itself.
+                if config.get_application_name().is_none() {
+                    config.application_name(format!("switchboard-relay/{}", std::process::id()));
+                }
+                let client = config
+                    .connect(postgres::NoTls)
+                    .map_err(|e| open_error(db::pg::describe(&e)))?;
                 Ok(Db::postgres(client))
             }
         }

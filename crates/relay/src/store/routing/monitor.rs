@@ -8,11 +8,17 @@ use super::*;
 pub(super) const HOUR_MS: i64 = 3600 * 1000;
 pub(super) const DAY_MS: i64 = 24 * HOUR_MS;
 
-/// The supervisor's snapshot at `now`.
+/// The supervisor's snapshot at `now`: the store reads, [`crate::routing::monitor::aggregate`]
+/// adds up.
 pub fn monitor(conn: &Db, now: i64) -> Result<Monitor> {
+    Ok(routing::monitor::aggregate(now, monitor_inputs(conn, now)?))
+}
+
+/// What the monitor at `now` is made of.
+fn monitor_inputs(conn: &Db, now: i64) -> Result<routing::monitor::MonitorInputs> {
     let (_, _, overdue_ms) = settings_ms(conn)?;
-    let mut agents: Vec<MonitorAgent> = {
-        let mut stmt = conn.prepare(
+    let agents: Vec<MonitorAgent> = {
+        let mut stmt = conn.prepare_cached(
             "SELECT u.id, u.name, u.email, u.role, a.status, a.presence, a.connections, a.load, a.capacity, a.teams, a.skills
              FROM users u JOIN agent_routing a ON a.user_id = u.id ORDER BY u.id",
         )?;
@@ -40,33 +46,23 @@ pub fn monitor(conn: &Db, now: i64) -> Result<Monitor> {
         })?;
         rows.collect::<crate::store::db::Result<_>>()?
     };
-    let mut frt: HashMap<i64, Vec<i64>> = HashMap::new();
-    let mut all_frt = Vec::new();
-    {
-        let mut stmt = conn.prepare(
+    let first_responses: Vec<(i64, i64)> = {
+        let mut stmt = conn.prepare_cached(
             "SELECT first_responder_id, first_response_at - first_inbound_at FROM conversation_periods
              WHERE first_response_at >= ?1 AND first_inbound_at IS NOT NULL AND first_responder_id IS NOT NULL",
         )?;
-        for row in stmt.query_map([now - DAY_MS], |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)))? {
-            let (u, ms) = row?;
-            frt.entry(u).or_default().push(ms.max(0));
-            all_frt.push(ms.max(0));
-        }
-    }
-    let mut resolved: HashMap<i64, i64> = HashMap::new();
-    {
-        let mut stmt = conn.prepare(
+        let rows = stmt.query_map([now - DAY_MS], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<crate::store::db::Result<_>>()?
+    };
+    let resolved_last_hour: Vec<(i64, i64)> = {
+        let mut stmt = conn.prepare_cached(
             "SELECT resolved_by, COUNT(*) FROM conversation_periods WHERE resolved_at >= ?1 AND resolved_by IS NOT NULL GROUP BY resolved_by",
         )?;
-        for row in stmt.query_map([now - HOUR_MS], |r| {
-            Ok((r.get::<i64>(0)?, r.get::<i64>(1)?))
-        })? {
-            let (u, n) = row?;
-            resolved.insert(u, n);
-        }
-    }
+        let rows = stmt.query_map([now - HOUR_MS], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<crate::store::db::Result<_>>()?
+    };
     let overdue: Vec<OverdueConversation> = {
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare_cached(
             "SELECT id, assignee_id, phone_number_id, waiting_since FROM conversations
              WHERE waiting_since IS NOT NULL AND waiting_since <= ?1 AND status = 'open' ORDER BY waiting_since, id",
         )?;
@@ -82,77 +78,23 @@ pub fn monitor(conn: &Db, now: i64) -> Result<Monitor> {
         })?;
         rows.collect::<crate::store::db::Result<_>>()?
     };
-    for a in &mut agents {
-        a.first_response = routing::summarize(frt.remove(&a.id).unwrap_or_default());
-        a.resolved_last_hour = resolved.get(&a.id).copied().unwrap_or(0);
-        a.overdue = overdue
-            .iter()
-            .filter(|o| o.assignee_id == Some(a.id))
-            .count() as i64;
-    }
     let queue: Vec<(Option<i64>, i64)> = {
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare_cached(
             "SELECT team_id, queued_at FROM conversations WHERE queued_at IS NOT NULL AND assignee_id IS NULL AND status = 'open'",
         )?;
         let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<crate::store::db::Result<_>>()?
     };
-    let longest = |items: &mut dyn Iterator<Item = &i64>| {
-        items
-            .min()
-            .map(|since| (now - since).max(0) as f64 / 1000.0)
-    };
-    let mut team_list = Vec::new();
-    for t in teams(conn)? {
-        let members: Vec<&MonitorAgent> = agents
-            .iter()
-            .filter(|a| t.members.contains(&a.id))
-            .collect();
-        let mut samples = Vec::new();
-        {
-            let mut stmt = conn.prepare_cached(
-                "SELECT first_responder_id, first_response_at - first_inbound_at FROM conversation_periods
-                 WHERE first_response_at >= ?1 AND first_inbound_at IS NOT NULL AND first_responder_id IS NOT NULL",
-            )?;
-            for row in
-                stmt.query_map([now - DAY_MS], |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)))?
-            {
-                let (u, ms) = row?;
-                if t.members.contains(&u) {
-                    samples.push(ms.max(0));
-                }
-            }
-        }
-        let waiting: Vec<&i64> = queue
-            .iter()
-            .filter(|(team, _)| *team == Some(t.id))
-            .map(|(_, at)| at)
-            .collect();
-        team_list.push(MonitorTeam {
-            id: t.id,
-            name: t.name.clone(),
-            members: t.members.clone(),
-            online: members
-                .iter()
-                .filter(|a| a.presence.presence == Status::Online)
-                .count() as i64,
-            open: members.iter().map(|a| a.presence.open).sum(),
-            capacity: members.iter().map(|a| a.presence.capacity).sum(),
-            first_response: routing::summarize(samples),
-            resolved_last_hour: members.iter().map(|a| a.resolved_last_hour).sum(),
-            overdue: members.iter().map(|a| a.overdue).sum(),
-            queue_length: waiting.len() as i64,
-            longest_wait_s: longest(&mut waiting.iter().copied()),
-        });
-    }
-    Ok(Monitor {
-        at: now,
+    Ok(routing::monitor::MonitorInputs {
         agents,
-        teams: team_list,
-        queue_length: queue.len() as i64,
-        longest_wait_s: longest(&mut queue.iter().map(|(_, at)| at)),
-        first_response: routing::summarize(all_frt),
+        first_responses,
+        resolved_last_hour,
         overdue,
+        queue,
+        teams: teams(conn)?
+            .into_iter()
+            .map(|t| (t.id, t.name, t.members))
+            .collect(),
         head: crate::store::events::head(conn)?,
     })
 }

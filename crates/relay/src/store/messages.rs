@@ -1,0 +1,107 @@
+//! Messages: row mapping, reading one or a page, lookups by wamid and media, and logging their
+//! state to the event log.
+
+use crate::store::db::{params, Db, Optional, Row};
+use serde_json::Value;
+use switchboard_protocol::api::{DeliveryStatus, Direction, Message, MessageError};
+
+use super::events::{Audience, NewEvent};
+use super::{Result, StoreError, WriteCtx};
+
+
+fn message_row(r: &Row<'_>) -> crate::store::db::Result<Message> {
+    let direction: String = r.get(2)?;
+    let content: String = r.get(6)?;
+    let status: Option<String> = r.get(8)?;
+    let error_code: Option<i64> = r.get(9)?;
+    let raw: Option<String> = r.get(16)?;
+    Ok(Message {
+        id: r.get(0)?,
+        conversation_id: r.get(1)?,
+        direction: if direction == "in" {
+            Direction::Inbound
+        } else {
+            Direction::Outbound
+        },
+        wamid: r.get(3)?,
+        type_name: r.get(4)?,
+        text: r.get(5)?,
+        content: serde_json::from_str(&content).unwrap_or(Value::Null),
+        unsupported: r.get(7)?,
+        status: status.as_deref().and_then(DeliveryStatus::parse),
+        error: match error_code {
+            Some(code) => Some(MessageError {
+                code,
+                title: r.get::<Option<String>>(10)?.unwrap_or_default(),
+                reason: switchboard_protocol::graph::human_reason(code).to_string(),
+                details: r.get(11)?,
+            }),
+            None => None,
+        },
+        reply_to: r.get(12)?,
+        reply_to_wamid: r.get(13)?,
+        sender_id: r.get(14)?,
+        client_id: r.get(15)?,
+        raw: raw.and_then(|s| serde_json::from_str(&s).ok()),
+        created_at: r.get(17)?,
+        updated_at: r.get(18)?,
+    })
+}
+
+pub fn message(conn: &Db, id: i64) -> Result<Message> {
+    conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1"
+    ))?
+    .query_row([id], message_row)
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("message {id}")))
+}
+
+pub fn emit_message(ctx: &mut WriteCtx<'_>, id: i64, kind: &'static str) -> Result<Message> {
+    let m = message(ctx.conn, id)?;
+    let assignee: Option<i64> = ctx
+        .conn
+        .prepare_cached("SELECT assignee_id FROM conversations WHERE id = ?1")?
+        .query_row([m.conversation_id], |r| r.get(0))?;
+    ctx.emit(NewEvent {
+        kind,
+        conversation_id: Some(m.conversation_id),
+        audience: Audience::conversation(assignee, None),
+        data: serde_json::to_value(&m)?,
+    })?;
+    Ok(m)
+}
+
+/// A page of messages, oldest first, older than `before` (a message id).
+pub fn list_messages(
+    conn: &Db,
+    conversation_id: i64,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<Vec<Message>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(
+        params![conversation_id, before.unwrap_or(i64::MAX), limit as i64],
+        message_row,
+    )?;
+    let mut items: Vec<Message> = rows.collect::<crate::store::db::Result<_>>()?;
+    items.reverse();
+    Ok(items)
+}
+
+pub fn message_id_by_wamid(conn: &Db, wamid: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM messages WHERE wamid = ?1")?
+        .query_row([wamid], |r| r.get(0))
+        .optional()?)
+}
+
+/// Media id and MIME type of a message, for the media proxy.
+pub fn message_media(conn: &Db, id: i64) -> Result<Option<(i64, String, Option<String>)>> {
+    Ok(conn
+        .prepare_cached("SELECT conversation_id, media_id, media_mime FROM messages WHERE id = ?1 AND media_id IS NOT NULL")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?)
+}
