@@ -68,14 +68,7 @@ pub async fn list_users(
     Ok(Json(s.store.read(queries::users).await?))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewUser {
-    email: String,
-    name: String,
-    role: Role,
-    password: String,
-}
+pub use switchboard_protocol::admin::NewUser;
 
 /// Creates a user (admins only).
 #[utoipa::path(post, path = "/api/v1/admin/users", request_body = NewUser, security(("bearer" = [])),
@@ -124,14 +117,7 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewNumber {
-    phone_number_id: String,
-    display_phone_number: String,
-    name: String,
-    waba_id: Option<String>,
-}
+pub use switchboard_protocol::admin::NewNumber;
 
 /// Adds a business number, or adopts one that appeared unconfigured (admins only).
 #[utoipa::path(post, path = "/api/v1/admin/numbers", request_body = NewNumber, security(("bearer" = [])),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use switchboard_protocol::api::{Message, Role};
 
@@ -31,22 +31,7 @@ async fn reload(s: &AppState) -> Result<(), ApiError> {
 
 // ---------------------------------------------------------------- sensitive words
 
-/// The outgoing sensitive-word lists.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SensitiveWords {
-    /// The list for every language: words and phrases, matched case-, accent- and
-    /// Unicode-insensitively, also with separators or invisible characters between the letters,
-    /// on word boundaries. `PUT` replaces it.
-    pub entries: Vec<String>,
-    /// Further lists per customer language, keyed by lower-case ISO 639 code (`de`, `en`; regions
-    /// are not told apart). A message to a customer is checked against `entries` and the list
-    /// of the customer's language (told from their number and latest message, as routing does).
-    /// On `PUT`: when present, replaces every per-language list (a language left out, or with an
-    /// empty list, has none afterwards); when absent, the per-language lists stay as they are.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub languages: Option<BTreeMap<String, Vec<String>>>,
-}
+pub use switchboard_protocol::policy::SensitiveWords;
 
 async fn current_words(s: &AppState) -> Result<SensitiveWords, ApiError> {
     Ok(s.store
@@ -512,12 +497,7 @@ pub async fn put_rate_limit(
 
 // ---------------------------------------------------------------- templates
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SyncResult {
-    pub waba_id: String,
-    pub templates: Option<usize>,
-    pub error: Option<String>,
-}
+pub use switchboard_protocol::policy::SyncResult;
 
 /// Syncs message templates from the Graph API for every known account now (admins only).
 #[utoipa::path(post, path = "/api/v1/admin/templates/sync", security(("bearer" = [])),
@@ -647,16 +627,7 @@ pub async fn allow_block(
 
 // ---------------------------------------------------------------- the send queue
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct QueueView {
-    pub depth: i64,
-    /// Per number and priority (2 agent reply, 1 automatic, 0 bulk).
-    pub queues: Vec<QueueStats>,
-    /// The oldest queued message's wait, ms.
-    pub oldest_wait_ms: Option<i64>,
-    /// The limiter's state per number.
-    pub numbers: Vec<NumberRate>,
-}
+pub use switchboard_protocol::policy::QueueView;
 
 /// The outbound queue: depth, waits and send rates (supervisors and admins).
 #[utoipa::path(get, path = "/api/v1/queue", security(("bearer" = [])),

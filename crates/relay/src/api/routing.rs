@@ -6,7 +6,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchboard_protocol::api::{
     AgentPresence, AssignRequest, Conversation, Monitor, Role, StatusRequest, User,
@@ -221,12 +220,7 @@ pub async fn put_settings(
     Ok(Json(req))
 }
 
-/// The skills agents may carry and policies may require.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Skills {
-    pub skills: Vec<String>,
-}
+pub use switchboard_protocol::routing::Skills;
 
 #[utoipa::path(get, path = "/api/v1/admin/skills", security(("bearer" = [])),
     responses((status = 200, body = Skills), (status = 403, body = ErrorBody)))]
@@ -272,17 +266,7 @@ pub async fn list_teams(
     Ok(Json(s.store.read(sql::teams).await?))
 }
 
-/// A team as admins write it.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTeam {
-    pub name: String,
-    #[serde(default)]
-    pub members: Vec<i64>,
-    /// Default true.
-    #[serde(default)]
-    pub requeue_on_offline: Option<bool>,
-}
+pub use switchboard_protocol::routing::NewTeam;
 
 /// Creates a team (admins).
 #[utoipa::path(post, path = "/api/v1/admin/teams", request_body = NewTeam, security(("bearer" = [])),

@@ -14,33 +14,10 @@ use std::collections::{HashMap, HashSet};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::RegexSet;
-use serde::{Deserialize, Serialize};
 
 use super::normalize::spaced;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MatchMode {
-    /// Any of the keywords appears.
-    Any,
-    /// All of the keywords appear.
-    All,
-    /// The whole message is one of the keywords (after normalisation).
-    Exact,
-    /// The keyword list holds one regular expression, matched against the normalised message.
-    Regex,
-}
-
-impl MatchMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MatchMode::Any => "any",
-            MatchMode::All => "all",
-            MatchMode::Exact => "exact",
-            MatchMode::Regex => "regex",
-        }
-    }
-}
+pub use switchboard_protocol::policy::MatchMode;
 
 /// A rule as stored (the compiled engine refers to rules by index).
 #[derive(Debug, Clone, PartialEq)]

@@ -8,59 +8,8 @@
 
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
 
-/// `["09:00", "17:00"]`: open from, closed at (local, `to` after `from`; `24:00` allowed for `to`).
-pub type Interval = [String; 2];
-
-/// Settings of one number, as stored and exchanged on the admin API.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BusinessHours {
-    /// IANA zone, e.g. `Europe/Berlin`.
-    pub time_zone: String,
-    /// Opening intervals per weekday: keys `mon` .. `sun`; a missing day is closed.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub weekly: std::collections::BTreeMap<String, Vec<Interval>>,
-    /// Dates (`YYYY-MM-DD`, local) closed all day (holidays).
-    #[serde(default)]
-    pub closed_dates: Vec<String>,
-    /// Dates with hours other than the weekly ones.
-    #[serde(default)]
-    pub exceptions: Vec<Exception>,
-    /// Away message templates by language (`de`, `en`, ...); `{next_open}` becomes e.g.
-    /// `morgen ab 9:00 Uhr`. Defaults are used for missing languages.
-    #[serde(default)]
-    pub away_message: std::collections::BTreeMap<String, String>,
-    /// An away message goes out at most once per conversation in this many minutes.
-    #[serde(default = "default_period")]
-    pub away_period_minutes: i64,
-    /// Language when the customer's cannot be told (`de` or `en`).
-    #[serde(default = "default_language")]
-    pub default_language: String,
-    #[serde(default = "yes")]
-    pub enabled: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Exception {
-    pub date: String,
-    /// Opening intervals that day (`[["09:00", "12:00"]]`); empty = closed.
-    #[schema(value_type = Vec<Vec<String>>)]
-    pub open: Vec<Interval>,
-}
-
-fn default_period() -> i64 {
-    12 * 60
-}
-fn default_language() -> String {
-    "de".into()
-}
-fn yes() -> bool {
-    true
-}
+pub use switchboard_protocol::policy::{BusinessHours, Exception, Interval};
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 

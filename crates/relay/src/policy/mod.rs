@@ -36,7 +36,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::store::db::Db;
-use serde::Serialize;
 use switchboard_protocol::api::SendRequest;
 
 use crate::store::{self, Store};
@@ -69,54 +68,19 @@ impl Origin {
     }
 }
 
-/// A template offered when the window is closed.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct TemplateRef {
-    pub name: String,
-    pub language: String,
-    pub category: String,
-    /// Body parameters a send must carry.
-    pub parameters: usize,
-    /// Header parameters a send must carry (`header_parameters`).
-    pub header_parameters: usize,
-}
+pub use switchboard_protocol::policy::{Refusal, TemplateRef};
 
-/// Why a send was refused: the 422 body (`code` and `message` like every error, plus details).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Refusal {
-    /// `sensitive_word`, `window_closed` or `template_invalid`.
-    pub code: String,
-    pub message: String,
-    /// The sensitive-word entry that matched.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub matched: Option<String>,
-    /// The language list the entry is on; absent for the list for every language.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub matched_language: Option<String>,
-    /// Approved templates that may be sent instead (window closed).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub templates: Vec<TemplateRef>,
-    /// When the 24-hour window closed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub window_closed_at: Option<i64>,
-    /// The recorded block: a supervisor may allow this message with
-    /// `POST /api/v1/policy/blocks/{block_id}/allow`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub block_id: Option<i64>,
-}
-
-impl Refusal {
-    fn new(code: &str, message: String) -> Box<Refusal> {
-        Box::new(Refusal {
-            code: code.into(),
-            message,
-            matched: None,
-            matched_language: None,
-            templates: Vec::new(),
-            window_closed_at: None,
-            block_id: None,
-        })
-    }
+/// A refusal with its code and message and no details yet.
+fn refusal(code: &str, message: String) -> Box<Refusal> {
+    Box::new(Refusal {
+        code: code.into(),
+        message,
+        matched: None,
+        matched_language: None,
+        templates: Vec::new(),
+        window_closed_at: None,
+        block_id: None,
+    })
 }
 
 /// What a rule sends and whether the conversation still goes to an agent.
@@ -290,7 +254,7 @@ pub fn check(
                         "the list of words that must not be sent to customers writing in {l:?}"
                     ),
                 };
-                let mut r = Refusal::new(
+                let mut r = refusal(
                     "sensitive_word",
                     format!(
                         "This message contains {:?}, which is on {list}; nothing was sent. A supervisor can allow it.",
@@ -306,13 +270,13 @@ pub fn check(
     match req {
         SendRequest::Template { template, .. } => {
             if known_templates.is_empty() {
-                return Err(Refusal::new(
+                return Err(refusal(
                     "template_invalid",
                     "No templates are known for this number yet (they are synced from WhatsApp); try again shortly or ask an admin to sync templates.".into(),
                 ));
             }
             templates::validate(template, known_templates)
-                .map_err(|m| Refusal::new("template_invalid", format!("Cannot send: {m}.")))?;
+                .map_err(|m| refusal("template_invalid", format!("Cannot send: {m}.")))?;
         }
         _ => {
             if !window::is_open(conv.last_inbound_at, now) {
@@ -335,7 +299,7 @@ pub fn check(
                     Some(_) => "The customer last wrote more than 24 hours ago, so WhatsApp only allows approved templates.",
                     None => "The customer has not written to this number, so WhatsApp only allows approved templates.",
                 };
-                let mut r = Refusal::new(
+                let mut r = refusal(
                     "window_closed",
                     if names.is_empty() {
                         format!("{why} No approved templates are synced yet.")

@@ -17,51 +17,7 @@
 
 use std::collections::HashMap;
 
-/// Limits of one number.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct RateSettings {
-    /// Sends per minute (20..=120 via the admin API; default 80).
-    pub per_minute: u32,
-    /// Sends allowed at once before the rate applies.
-    pub burst: u32,
-    /// Minimum spacing of messages to one customer, ms (Meta: 6000). 0 disables the pair limit.
-    pub pair_interval_ms: i64,
-    /// Messages to one customer allowed at once (1 = strict spacing; Meta allows up to 45).
-    pub pair_burst: u32,
-}
-
-impl Default for RateSettings {
-    fn default() -> Self {
-        RateSettings {
-            per_minute: 80,
-            burst: 5,
-            pair_interval_ms: 6000,
-            pair_burst: 1,
-        }
-    }
-}
-
-impl RateSettings {
-    /// What the admin API accepts.
-    pub fn validate(&self) -> Result<(), String> {
-        if !(20..=120).contains(&self.per_minute) {
-            return Err(format!(
-                "per_minute must be between 20 and 120 (got {})",
-                self.per_minute
-            ));
-        }
-        if !(1..=120).contains(&self.burst) {
-            return Err("burst must be between 1 and 120".into());
-        }
-        if !(0..=60_000).contains(&self.pair_interval_ms) {
-            return Err("pair_interval_ms must be between 0 and 60000".into());
-        }
-        if !(1..=45).contains(&self.pair_burst) {
-            return Err("pair_burst must be between 1 and 45 (Meta's burst limit)".into());
-        }
-        Ok(())
-    }
-}
+pub use switchboard_protocol::policy::{NumberRate, RateSettings};
 
 /// A GCRA cell: `tat` is the theoretical arrival time of the next send, in µs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -119,17 +75,6 @@ pub fn feedback_for(code: Option<i64>) -> Feedback {
         Some(131056) => Feedback::PairThrottled,
         _ => Feedback::Other,
     }
-}
-
-/// A number's state for /metrics and supervisors.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct NumberRate {
-    pub phone_number_id: String,
-    pub settings: RateSettings,
-    /// The rate in force after adaptive backoff.
-    pub effective_per_minute: f64,
-    pub paused_until: Option<i64>,
-    pub throttled_total: u64,
 }
 
 /// The limiter: all numbers and conversations. Lives behind a mutex in the sender.

@@ -16,13 +16,12 @@
 //!
 //! An agent never receives a conversation at or over their capacity, under either rule.
 
-use std::collections::{BTreeMap, HashMap};
-
-use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// The explicit status a person sets (`PUT /api/v1/me/status`), and effective presence.
 pub use switchboard_protocol::api::AgentStatus as Status;
 pub use switchboard_protocol::api::Durations;
+pub use switchboard_protocol::routing::{Mode, Policy, SkillRules};
 
 /// Effective presence: the explicit status, unless no live connection was open for the grace
 /// period (then offline). An agent is routed to only when this is `Online`.
@@ -41,105 +40,6 @@ pub fn presence(
         explicit
     } else {
         Status::Offline
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    LeastLoaded,
-    RoundRobin,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::LeastLoaded => "least_loaded",
-            Mode::RoundRobin => "round_robin",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Mode> {
-        match s {
-            "least_loaded" => Some(Mode::LeastLoaded),
-            "round_robin" => Some(Mode::RoundRobin),
-            _ => None,
-        }
-    }
-}
-
-/// What a conversation's number, customer language and customer tags require.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SkillRules {
-    /// Skills every conversation of this number requires.
-    #[serde(default)]
-    pub number: Vec<String>,
-    /// Customer language (`de`, `en`, ...) to required skills.
-    #[serde(default)]
-    pub languages: BTreeMap<String, Vec<String>>,
-    /// Customer tag to required skills.
-    #[serde(default)]
-    pub tags: BTreeMap<String, Vec<String>>,
-}
-
-impl SkillRules {
-    /// Every skill the rules name (for validation).
-    pub fn named(&self) -> Vec<&str> {
-        self.number
-            .iter()
-            .chain(self.languages.values().flatten())
-            .chain(self.tags.values().flatten())
-            .map(String::as_str)
-            .collect()
-    }
-
-    /// The skills a conversation needs, sorted and without repeats.
-    pub fn required(&self, language: &str, tags: &[String]) -> Vec<String> {
-        let mut out: Vec<String> = self.number.clone();
-        if let Some(s) = self.languages.get(language) {
-            out.extend(s.iter().cloned());
-        }
-        for t in tags {
-            if let Some(s) = self.tags.get(t) {
-                out.extend(s.iter().cloned());
-            }
-        }
-        out.sort();
-        out.dedup();
-        out
-    }
-}
-
-/// A number's routing policy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Policy {
-    pub mode: Mode,
-    /// Route only to members of this team.
-    pub team_id: Option<i64>,
-    /// 0: not sticky.
-    pub sticky_days: i64,
-    pub skills: SkillRules,
-    /// Customer tags whose conversations go first in the queue (default `["vip"]`).
-    pub priority_tags: Vec<String>,
-}
-
-impl Default for Policy {
-    /// A fresh install routes sensibly: least-loaded (capacity 6 per agent by default).
-    fn default() -> Self {
-        Policy {
-            mode: Mode::LeastLoaded,
-            team_id: None,
-            sticky_days: 0,
-            skills: SkillRules::default(),
-            priority_tags: vec!["vip".into()],
-        }
-    }
-}
-
-impl Policy {
-    /// Queue priority of a customer with these tags: 1 with a priority tag, else 0.
-    pub fn priority(&self, tags: &[String]) -> i64 {
-        i64::from(tags.iter().any(|t| self.priority_tags.contains(t)))
     }
 }
 

@@ -325,14 +325,7 @@ pub fn depth(conn: &Db) -> Result<i64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM outbox", (), |r| r.get(0))?)
 }
 
-/// Queue depth per (number, priority) and the oldest enqueue time of each.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct QueueStats {
-    pub phone_number_id: String,
-    pub priority: i64,
-    pub depth: i64,
-    pub oldest_enqueued_at: Option<i64>,
-}
+pub use switchboard_protocol::policy::QueueStats;
 
 pub fn queue_stats(conn: &Db) -> Result<Vec<QueueStats>> {
     let mut stmt = conn.prepare_cached(

@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::store::db::{params, Db, Optional};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use switchboard_protocol::api::{SendRequest, TemplateSend};
+use switchboard_protocol::api::SendRequest;
 
 use super::{Result, StoreError};
 use crate::policy::autoreply::{MatchMode, Rule};
@@ -99,125 +98,7 @@ pub fn conversation_language(conn: &Db, conversation_id: i64) -> Result<String> 
 
 // ---------------------------------------------------------------- auto-reply rules
 
-/// What an auto-reply sends: exactly one of text, template, image or document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReplyContent {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<TemplateSend>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<MediaReply>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub document: Option<MediaReply>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MediaReply {
-    pub link: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub caption: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filename: Option<String>,
-}
-
-impl ReplyContent {
-    /// The send request, or why this is not a valid reply.
-    pub fn validated(&self) -> Result<SendRequest, String> {
-        let n = [
-            self.text.is_some(),
-            self.template.is_some(),
-            self.image.is_some(),
-            self.document.is_some(),
-        ]
-        .iter()
-        .filter(|x| **x)
-        .count();
-        if n != 1 {
-            return Err("reply needs exactly one of text, template, image or document".into());
-        }
-        let req = self.to_send_request();
-        req.validate()?;
-        Ok(req)
-    }
-
-    pub fn to_send_request(&self) -> SendRequest {
-        if let Some(t) = &self.template {
-            SendRequest::Template {
-                template: t.clone(),
-                reply_to: None,
-            }
-        } else if let Some(m) = &self.image {
-            SendRequest::Image {
-                link: m.link.clone(),
-                media_id: None,
-                caption: m.caption.clone(),
-                reply_to: None,
-            }
-        } else if let Some(m) = &self.document {
-            SendRequest::Document {
-                link: m.link.clone(),
-                media_id: None,
-                filename: m.filename.clone(),
-                caption: m.caption.clone(),
-                reply_to: None,
-            }
-        } else {
-            SendRequest::Text {
-                text: self.text.clone().unwrap_or_default(),
-                preview_url: false,
-                reply_to: None,
-            }
-        }
-    }
-}
-
-fn default_true() -> bool {
-    true
-}
-fn default_cooldown() -> i64 {
-    3600
-}
-
-/// Body of `POST /api/v1/admin/auto-replies`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewAutoReply {
-    pub phone_number_id: String,
-    /// A label for lists and error messages.
-    #[serde(default)]
-    pub name: String,
-    /// Keywords or phrases (`any`, `all`, `exact`), or one regular expression (`regex`).
-    pub keywords: Vec<String>,
-    #[serde(rename = "match")]
-    pub match_mode: MatchMode,
-    /// Keywords match whole words only (default); false also matches inside words.
-    #[serde(default = "default_true")]
-    pub whole_word: bool,
-    pub reply: ReplyContent,
-    /// Higher wins when several rules match (default 0).
-    #[serde(default)]
-    pub priority: i64,
-    /// The rule answers one customer at most once in this many seconds (default 3600).
-    #[serde(default = "default_cooldown")]
-    pub cooldown_seconds: i64,
-    /// Whether the conversation still goes to an agent afterwards (default true); false resolves
-    /// it.
-    #[serde(default = "default_true")]
-    pub handoff: bool,
-}
-
-/// A stored rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AutoReply {
-    pub id: i64,
-    #[serde(flatten)]
-    pub rule: NewAutoReply,
-    pub created_by: String,
-    pub created_at: i64,
-}
+pub use switchboard_protocol::policy::{AutoReply, MediaReply, NewAutoReply, ReplyContent};
 
 /// A stored rule, flattened for compiling.
 pub struct RuleRow {
@@ -579,24 +460,7 @@ pub fn templates(conn: &Db, waba_id: &str) -> Result<Vec<StoredTemplate>> {
 
 // ---------------------------------------------------------------- blocks
 
-/// A refused outbound message, for supervisors.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Block {
-    pub id: i64,
-    pub conversation_id: i64,
-    /// The agent who wrote it; `null` for automatic replies.
-    pub user_id: Option<i64>,
-    pub origin: String,
-    #[schema(value_type = Object)]
-    pub request: serde_json::Value,
-    pub code: String,
-    pub matched: String,
-    pub created_at: i64,
-    pub allowed_by: Option<i64>,
-    pub allowed_at: Option<i64>,
-    /// The message queued when a supervisor allowed it.
-    pub message_id: Option<i64>,
-}
+pub use switchboard_protocol::policy::Block;
 
 #[allow(clippy::too_many_arguments)]
 pub fn insert_block(

@@ -6,18 +6,7 @@ use super::*;
 
 // ---------------------------------------------------------------- settings
 
-/// Global routing settings (`/api/v1/admin/routing`).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// An agent with no open stream for this long counts as offline (their conversations return
-    /// to the queue, per team).
-    pub grace_period_s: i64,
-    /// A customer waiting this long for a reply re-alerts the assigned agent.
-    pub alert_after_s: i64,
-    /// Past this, the conversation shows as overdue to supervisors.
-    pub overdue_after_s: i64,
-}
+pub use switchboard_protocol::routing::Settings;
 
 pub fn settings(conn: &Db) -> Result<Settings> {
     Ok(conn
@@ -190,16 +179,7 @@ pub fn put_skills(ctx: &mut WriteCtx<'_>, names: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// A team (`/api/v1/admin/teams`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct Team {
-    pub id: i64,
-    pub name: String,
-    pub members: Vec<i64>,
-    /// Members' open conversations return to the queue when they go offline past the grace
-    /// period (default true).
-    pub requeue_on_offline: bool,
-}
+pub use switchboard_protocol::routing::Team;
 
 pub fn teams(conn: &Db) -> Result<Vec<Team>> {
     let mut stmt = conn.prepare("SELECT id, name, requeue_on_offline FROM teams ORDER BY id")?;
@@ -346,15 +326,7 @@ pub(super) fn refresh_lists(conn: &Db, user: i64) -> Result<()> {
     Ok(())
 }
 
-/// An agent's routing settings (`/api/v1/admin/agents/{id}/routing`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AgentSettings {
-    /// Open conversations this agent is given at most (default 6).
-    pub capacity: i64,
-    pub skills: Vec<String>,
-    pub teams: Vec<i64>,
-}
+pub use switchboard_protocol::routing::AgentSettings;
 
 pub(super) fn list_column(s: &str) -> Vec<String> {
     s.split(',')

@@ -122,22 +122,7 @@ pub fn agent_conversations(conn: &Db, agent: i64, now: i64) -> Result<Vec<Conver
     Ok(out)
 }
 
-/// Measures of one open period of a conversation (milliseconds).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct Period {
-    pub opened_at: i64,
-    pub first_inbound_at: Option<i64>,
-    pub assigned_at: Option<i64>,
-    pub first_response_at: Option<i64>,
-    pub first_responder_id: Option<i64>,
-    pub resolved_at: Option<i64>,
-    /// From opening to the first assignment.
-    pub time_to_assignment_ms: Option<i64>,
-    /// From the customer's first message to the first human reply.
-    pub first_response_ms: Option<i64>,
-    /// From opening to resolution.
-    pub resolution_ms: Option<i64>,
-}
+pub use switchboard_protocol::routing::Period;
 
 /// A conversation's measures, one entry per time it was open, oldest first.
 pub fn periods(conn: &Db, conv: i64) -> Result<Vec<Period>> {

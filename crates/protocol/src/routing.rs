@@ -1,0 +1,187 @@
+//! Routing settings as the relay's admin and supervisor API exchanges them: per-number policies
+//! and skill rules, global settings, teams, skills, agents' settings and conversation measures.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub enum Mode {
+    LeastLoaded,
+    RoundRobin,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::LeastLoaded => "least_loaded",
+            Mode::RoundRobin => "round_robin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "least_loaded" => Some(Mode::LeastLoaded),
+            "round_robin" => Some(Mode::RoundRobin),
+            _ => None,
+        }
+    }
+}
+
+/// What a conversation's number, customer language and customer tags require.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SkillRules {
+    /// Skills every conversation of this number requires.
+    #[serde(default)]
+    pub number: Vec<String>,
+    /// Customer language (`de`, `en`, ...) to required skills.
+    #[serde(default)]
+    pub languages: BTreeMap<String, Vec<String>>,
+    /// Customer tag to required skills.
+    #[serde(default)]
+    pub tags: BTreeMap<String, Vec<String>>,
+}
+
+impl SkillRules {
+    /// Every skill the rules name (for validation).
+    pub fn named(&self) -> Vec<&str> {
+        self.number
+            .iter()
+            .chain(self.languages.values().flatten())
+            .chain(self.tags.values().flatten())
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The skills a conversation needs, sorted and without repeats.
+    pub fn required(&self, language: &str, tags: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = self.number.clone();
+        if let Some(s) = self.languages.get(language) {
+            out.extend(s.iter().cloned());
+        }
+        for t in tags {
+            if let Some(s) = self.tags.get(t) {
+                out.extend(s.iter().cloned());
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// A number's routing policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Policy {
+    pub mode: Mode,
+    /// Route only to members of this team.
+    pub team_id: Option<i64>,
+    /// 0: not sticky.
+    pub sticky_days: i64,
+    pub skills: SkillRules,
+    /// Customer tags whose conversations go first in the queue (default `["vip"]`).
+    pub priority_tags: Vec<String>,
+}
+
+impl Default for Policy {
+    /// A fresh install routes sensibly: least-loaded (capacity 6 per agent by default).
+    fn default() -> Self {
+        Policy {
+            mode: Mode::LeastLoaded,
+            team_id: None,
+            sticky_days: 0,
+            skills: SkillRules::default(),
+            priority_tags: vec!["vip".into()],
+        }
+    }
+}
+
+impl Policy {
+    /// Queue priority of a customer with these tags: 1 with a priority tag, else 0.
+    pub fn priority(&self, tags: &[String]) -> i64 {
+        i64::from(tags.iter().any(|t| self.priority_tags.contains(t)))
+    }
+}
+
+/// Global routing settings (`/api/v1/admin/routing`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Settings {
+    /// An agent with no open stream for this long counts as offline (their conversations return
+    /// to the queue, per team).
+    pub grace_period_s: i64,
+    /// A customer waiting this long for a reply re-alerts the assigned agent.
+    pub alert_after_s: i64,
+    /// Past this, the conversation shows as overdue to supervisors.
+    pub overdue_after_s: i64,
+}
+
+/// The skills agents may carry and policies may require.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Skills {
+    pub skills: Vec<String>,
+}
+
+/// A team (`/api/v1/admin/teams`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Team {
+    pub id: i64,
+    pub name: String,
+    pub members: Vec<i64>,
+    /// Members' open conversations return to the queue when they go offline past the grace
+    /// period (default true).
+    pub requeue_on_offline: bool,
+}
+
+/// A team as admins write it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NewTeam {
+    pub name: String,
+    #[serde(default)]
+    pub members: Vec<i64>,
+    /// Default true.
+    #[serde(default)]
+    pub requeue_on_offline: Option<bool>,
+}
+
+/// An agent's routing settings (`/api/v1/admin/agents/{id}/routing`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AgentSettings {
+    /// Open conversations this agent is given at most (default 6).
+    pub capacity: i64,
+    pub skills: Vec<String>,
+    pub teams: Vec<i64>,
+}
+
+/// Measures of one open period of a conversation (milliseconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Period {
+    pub opened_at: i64,
+    pub first_inbound_at: Option<i64>,
+    pub assigned_at: Option<i64>,
+    pub first_response_at: Option<i64>,
+    pub first_responder_id: Option<i64>,
+    pub resolved_at: Option<i64>,
+    /// From opening to the first assignment.
+    pub time_to_assignment_ms: Option<i64>,
+    /// From the customer's first message to the first human reply.
+    pub first_response_ms: Option<i64>,
+    /// From opening to resolution.
+    pub resolution_ms: Option<i64>,
+}
