@@ -57,7 +57,9 @@ pub fn backoff(cfg: &SenderConfig, attempts: u32, throttled: bool) -> Duration {
 /// The limiter's state stays usable after a panic elsewhere (it holds counters, no invariants a
 /// half-done update could break badly): a poisoned lock must not stop every send.
 fn lock(limiter: &Mutex<Limiter>) -> std::sync::MutexGuard<'_, Limiter> {
-    limiter.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    limiter
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -104,6 +106,13 @@ pub async fn run(
                         }
                         ratelimit::plan(now, &candidates, &mut l, free)
                     };
+                    tracing::debug!(
+                        due = items.len(),
+                        dispatch = plan.dispatch.len(),
+                        wake_in_ms = plan.wake_at.map(|w| w - now),
+                        in_flight = in_flight.len(),
+                        "sender pass"
+                    );
                     wake_at = plan.wake_at;
                     if items.len() == want && plan.dispatch.len() < free {
                         // There may be more due candidates beyond this page: look again soon.

@@ -368,9 +368,8 @@ fn scenario(
         }
     });
     let stored: i64 = server_rt.block_on(store.read(|c| queries::count(c, "messages")))?;
-    let pending: i64 = server_rt.block_on(
-        store.read(|c| queries::count(c, "webhook_inbox WHERE state <> 'processed'")),
-    )?;
+    let pending: i64 = server_rt
+        .block_on(store.read(|c| queries::count(c, "webhook_inbox WHERE state <> 'processed'")))?;
     let mut f = std::mem::take(&mut *frames.lock().unwrap());
     f.same.sort();
     f.cross.sort();
@@ -417,7 +416,13 @@ fn scenario(
     for r in &relays {
         r.store.close();
     }
-    let nan_null = |v: f64| if v.is_nan() { Value::Null } else { json!(r2(v)) };
+    let nan_null = |v: f64| {
+        if v.is_nan() {
+            Value::Null
+        } else {
+            json!(r2(v))
+        }
+    };
     Ok(Outcome {
         figures: json!({
             "relays": n,

@@ -178,7 +178,10 @@ mod tests {
                     (None, now - 90_000),
                     (Some(10), now - 5_000),
                 ],
-                teams: vec![(10, "Support".into(), vec![1, 2]), (11, "Leer".into(), vec![])],
+                teams: vec![
+                    (10, "Support".into(), vec![1, 2]),
+                    (11, "Leer".into(), vec![]),
+                ],
                 head: 42,
             },
         );
@@ -189,7 +192,10 @@ mod tests {
         assert_eq!(a1.first_response.p90_s, Some(30.0));
         assert_eq!((a1.resolved_last_hour, a1.overdue), (3, 2));
         assert_eq!(m.agents[1].first_response.count, 1);
-        assert_eq!((m.agents[1].resolved_last_hour, m.agents[1].overdue), (0, 0));
+        assert_eq!(
+            (m.agents[1].resolved_last_hour, m.agents[1].overdue),
+            (0, 0)
+        );
         assert_eq!(m.agents[2].first_response.median_s, Some(0.0));
 
         let support = &m.teams[0];

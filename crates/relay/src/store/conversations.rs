@@ -36,13 +36,11 @@ fn conversation_row(r: &Row<'_>) -> crate::store::db::Result<Conversation> {
     })
 }
 
-
 fn with_tags(conn: &Db, mut c: Conversation) -> Result<Conversation> {
     c.contact.tags = contact_tags(conn, c.contact.id)?;
     Ok(c)
 }
 
-const MESSAGE_COLS: &str = "id, conversation_id, direction, wamid, type, text, content, unsupported, status, error_code, error_title, error_details, reply_to, reply_to_wamid, sender_id, client_id, raw, created_at, updated_at";
 pub fn conversation(conn: &Db, id: i64) -> Result<Conversation> {
     conn.prepare_cached(&format!(
         "SELECT {CONVERSATION_COLS} FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = ?1"

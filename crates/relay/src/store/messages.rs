@@ -8,6 +8,7 @@ use switchboard_protocol::api::{DeliveryStatus, Direction, Message, MessageError
 use super::events::{Audience, NewEvent};
 use super::{Result, StoreError, WriteCtx};
 
+const MESSAGE_COLS: &str = "id, conversation_id, direction, wamid, type, text, content, unsupported, status, error_code, error_title, error_details, reply_to, reply_to_wamid, sender_id, client_id, raw, created_at, updated_at";
 
 fn message_row(r: &Row<'_>) -> crate::store::db::Result<Message> {
     let direction: String = r.get(2)?;

@@ -221,7 +221,7 @@ impl Location {
                 // Which process holds a connection, for the database's operators
                 // (pg_stat_activity) unless the URL names the application itself.
                 if config.get_application_name().is_none() {
-                    config.application_name(format!("switchboard-relay/{}", std::process::id()));
+                    config.application_name(&format!("switchboard-relay/{}", std::process::id()));
                 }
                 let client = config
                     .connect(postgres::NoTls)
