@@ -89,7 +89,7 @@ pub struct Limiter {
     pause_base_ms: i64,
     /// A number first seen from here on starts with its burst spent (µs; see
     /// [`Limiter::begin_leading`]).
-    cautious_from_us: i64,
+    cautious_from_us: Option<i64>,
 }
 
 const MIN_FACTOR: f64 = 0.125;
@@ -126,7 +126,7 @@ impl Limiter {
 
     fn number(&mut self, pnid: &str) -> &mut NumberState {
         let (_, tau) = self.number_params(pnid);
-        let start = self.cautious_from_us + tau;
+        let start = self.cautious_from_us.map_or(0, |from| from + tau);
         self.numbers
             .entry(pnid.to_string())
             .or_insert_with(|| NumberState {
@@ -144,7 +144,7 @@ impl Limiter {
     pub fn begin_leading(&mut self, now_ms: i64) {
         self.numbers.clear();
         self.pairs.clear();
-        self.cautious_from_us = now_ms * 1000;
+        self.cautious_from_us = Some(now_ms * 1000);
     }
 
     /// (interval µs, tolerance µs) of a number, after backoff.
