@@ -315,11 +315,6 @@ async fn run_sender_while_leading(
             _ = stop.notified() => return,
         }
         state.metrics.leader.store(1, Relaxed);
-        state
-            .limiter
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .begin_leading(store::now_ms());
         let term = Arc::new(Notify::new());
         let mut run = tokio::spawn(sender::run(
             state.store.clone(),

@@ -87,9 +87,6 @@ pub struct Limiter {
     /// First pause after a throughput error (doubles per error in a row); quota errors pause
     /// five times longer.
     pause_base_ms: i64,
-    /// A number first seen from here on starts with its burst spent (µs; see
-    /// [`Limiter::begin_leading`]).
-    cautious_from_us: Option<i64>,
 }
 
 const MIN_FACTOR: f64 = 0.125;
@@ -125,26 +122,12 @@ impl Limiter {
     }
 
     fn number(&mut self, pnid: &str) -> &mut NumberState {
-        let (_, tau) = self.number_params(pnid);
-        let start = self.cautious_from_us.map_or(0, |from| from + tau);
         self.numbers
             .entry(pnid.to_string())
             .or_insert_with(|| NumberState {
                 factor: 1.0,
-                gcra: Gcra { tat_us: start },
                 ..NumberState::default()
             })
-    }
-
-    /// This relay has just become the one that sends (at start-up, or after taking over from a
-    /// relay that stopped). The previous sender's recent sends are unknown here, so no number
-    /// gets a burst now: each starts at its plain rate, which keeps the configured rate for the
-    /// cluster across a change of sender (at most one send early, if the hand-over took less
-    /// than one interval). Throttling backoff and customer spacing are learnt afresh.
-    pub fn begin_leading(&mut self, now_ms: i64) {
-        self.numbers.clear();
-        self.pairs.clear();
-        self.cautious_from_us = Some(now_ms * 1000);
     }
 
     /// (interval µs, tolerance µs) of a number, after backoff.
@@ -344,43 +327,6 @@ pub fn plan(now_ms: i64, candidates: &[Candidate], limiter: &mut Limiter, free: 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_new_sender_gets_no_burst_but_keeps_its_rate() {
-        let s = RateSettings {
-            per_minute: 60,
-            burst: 5,
-            pair_interval_ms: 0,
-            pair_burst: 1,
-        };
-        // A sender that was always leading may use the burst at once.
-        let mut fresh = Limiter::new(s);
-        let t0 = 1_000_000;
-        let burst = (0..10)
-            .filter(|i| fresh.try_acquire(t0, "n", *i).is_ok())
-            .count();
-        assert_eq!(burst, 5);
-        // One that takes over sends one now, then one per second.
-        let mut taker = Limiter::new(s);
-        taker.begin_leading(t0);
-        let first = (0..10)
-            .filter(|i| taker.try_acquire(t0, "n", *i).is_ok())
-            .count();
-        assert_eq!(first, 1);
-        assert_eq!(taker.try_acquire(t0 + 500, "n", 20), Err(t0 + 1000));
-        assert!(taker.try_acquire(t0 + 1000, "n", 20).is_ok());
-        // Settings learnt before the take-over stay.
-        taker.set(
-            "m",
-            RateSettings {
-                per_minute: 120,
-                ..s
-            },
-        );
-        taker.begin_leading(t0 + 2000);
-        assert!(taker.try_acquire(t0 + 2000, "m", 1).is_ok());
-        assert_eq!(taker.try_acquire(t0 + 2000, "m", 2), Err(t0 + 2500));
-    }
     use std::collections::{BTreeMap, VecDeque};
 
     fn settings(per_minute: u32) -> RateSettings {
