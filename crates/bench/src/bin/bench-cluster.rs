@@ -416,6 +416,25 @@ fn scenario(
     for r in &relays {
         r.store.close();
     }
+    // With SWITCHBOARD_PG_PROFILE set: where the relays' database time went, by statement.
+    let profile = switchboard_relay::store::db::pg::profile::take();
+    if !profile.is_empty() {
+        let total: Duration = profile.iter().map(|p| p.2).sum();
+        println!(
+            "{name}: {:.1} s in PostgreSQL calls; the top statements:",
+            total.as_secs_f64()
+        );
+        for (sql, calls, time) in profile.iter().take(12) {
+            let one_line: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+            println!(
+                "  {:>6.0} ms {:>7} calls {:>6.0} µs/call  {}",
+                time.as_secs_f64() * 1000.0,
+                calls,
+                time.as_secs_f64() * 1e6 / *calls as f64,
+                one_line.chars().take(110).collect::<String>()
+            );
+        }
+    }
     let nan_null = |v: f64| {
         if v.is_nan() {
             Value::Null
@@ -458,33 +477,20 @@ fn main() -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let sqlite = scenario(
-        "sqlite1",
-        None,
-        1,
-        seconds,
-        connections,
-        &server_rt,
-        &client_rt,
-    )?;
-    let pg1 = scenario(
-        "pg1",
-        Some(&pg),
-        1,
-        seconds,
-        connections,
-        &server_rt,
-        &client_rt,
-    )?;
-    let pg3 = scenario(
-        "pg3",
-        Some(&pg),
-        3,
-        seconds,
-        connections,
-        &server_rt,
-        &client_rt,
-    )?;
+    // `--only pg1` (or sqlite1, pg3) runs one scenario, e.g. to profile it.
+    let only: String = arg("--only", String::new());
+    let run = |name: &'static str, pg: Option<&str>, n: usize| -> anyhow::Result<Outcome> {
+        if !only.is_empty() && only != name {
+            return Ok(Outcome {
+                figures: Value::Null,
+                exact: true,
+            });
+        }
+        scenario(name, pg, n, seconds, connections, &server_rt, &client_rt)
+    };
+    let sqlite = run("sqlite1", None, 1)?;
+    let pg1 = run("pg1", Some(&pg), 1)?;
+    let pg3 = run("pg3", Some(&pg), 3)?;
     let rate = |o: &Outcome| o.figures["msgs_per_s"].as_f64().unwrap_or(0.0);
     let ratio = |a: f64, b: f64| ((a / b) * 1000.0).round() / 1000.0;
     let exact = sqlite.exact && pg1.exact && pg3.exact;

@@ -233,7 +233,7 @@ enum StmtKind<'c> {
     Lite(rusqlite::CachedStatement<'c>),
     Pg {
         conn: &'c pg::PgConn,
-        stmt: postgres::Statement,
+        stmt: (postgres::Statement, std::sync::Arc<str>),
     },
 }
 

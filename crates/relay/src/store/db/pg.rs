@@ -15,10 +15,49 @@ use super::{dialect, Result};
 /// Statements kept prepared per connection; past this the cache starts over (dynamic SQL).
 const CACHE_MAX: usize = 1024;
 
+/// Time spent per statement, when `SWITCHBOARD_PG_PROFILE` is set (benchmarks print it).
+pub mod profile {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Duration;
+
+    fn enabled() -> bool {
+        static ON: OnceLock<bool> = OnceLock::new();
+        *ON.get_or_init(|| std::env::var_os("SWITCHBOARD_PG_PROFILE").is_some())
+    }
+
+    fn table() -> &'static Mutex<HashMap<String, (u64, Duration)>> {
+        static T: OnceLock<Mutex<HashMap<String, (u64, Duration)>>> = OnceLock::new();
+        T.get_or_init(Default::default)
+    }
+
+    /// Runs `f`, adding its time to `sql`'s line.
+    pub fn time<R>(sql: &str, f: impl FnOnce() -> R) -> R {
+        if !enabled() {
+            return f();
+        }
+        let t = std::time::Instant::now();
+        let r = f();
+        let mut table = table().lock().unwrap_or_else(|p| p.into_inner());
+        let e = table.entry(sql.to_string()).or_default();
+        e.0 += 1;
+        e.1 += t.elapsed();
+        r
+    }
+
+    /// (statement, calls, total time), most time first; empties the table.
+    pub fn take() -> Vec<(String, u64, Duration)> {
+        let mut table = table().lock().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<_> = table.drain().map(|(k, (n, d))| (k, n, d)).collect();
+        v.sort_by(|a, b| b.2.cmp(&a.2));
+        v
+    }
+}
+
 pub struct PgConn {
     /// Always `Some` until dropped.
     client: RefCell<Option<postgres::Client>>,
-    cache: RefCell<HashMap<String, postgres::Statement>>,
+    cache: RefCell<HashMap<String, (postgres::Statement, std::sync::Arc<str>)>>,
 }
 
 impl PgConn {
@@ -35,38 +74,40 @@ impl PgConn {
         })
     }
 
-    pub fn statement(&self, sql: &str) -> Result<postgres::Statement> {
+    /// The prepared statement of `sql` and its text (the profile's key).
+    pub fn statement(&self, sql: &str) -> Result<(postgres::Statement, std::sync::Arc<str>)> {
         if let Some(s) = self.cache.borrow().get(sql) {
             return Ok(s.clone());
         }
         let translated = dialect::translate(sql);
-        let stmt = self.client().prepare(&translated)?;
+        let stmt = profile::time("(prepare)", || self.client().prepare(&translated))?;
         let mut cache = self.cache.borrow_mut();
         if cache.len() >= CACHE_MAX {
             cache.clear();
         }
-        cache.insert(sql.to_string(), stmt.clone());
-        Ok(stmt)
+        let entry = (stmt, std::sync::Arc::<str>::from(sql));
+        cache.insert(sql.to_string(), entry.clone());
+        Ok(entry)
     }
 
     pub fn batch(&self, sql: &str) -> Result<()> {
-        Ok(self.client().batch_execute(sql)?)
+        Ok(profile::time(sql, || self.client().batch_execute(sql))?)
     }
 
     pub fn execute(
         &self,
-        stmt: &postgres::Statement,
+        (stmt, sql): &(postgres::Statement, std::sync::Arc<str>),
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64> {
-        Ok(self.client().execute(stmt, params)?)
+        Ok(profile::time(sql, || self.client().execute(stmt, params))?)
     }
 
     pub fn query(
         &self,
-        stmt: &postgres::Statement,
+        (stmt, sql): &(postgres::Statement, std::sync::Arc<str>),
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<postgres::Row>> {
-        Ok(self.client().query(stmt, params)?)
+        Ok(profile::time(sql, || self.client().query(stmt, params))?)
     }
 }
 
