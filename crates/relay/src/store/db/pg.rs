@@ -49,7 +49,7 @@ pub mod profile {
     pub fn take() -> Vec<(String, u64, Duration)> {
         let mut table = table().lock().unwrap_or_else(|p| p.into_inner());
         let mut v: Vec<_> = table.drain().map(|(k, (n, d))| (k, n, d)).collect();
-        v.sort_by(|a, b| b.2.cmp(&a.2));
+        v.sort_by_key(|e| std::cmp::Reverse(e.2));
         v
     }
 }
