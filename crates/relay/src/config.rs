@@ -93,7 +93,12 @@ pub struct Config {
     pub media_cache_bytes: u64,
     /// Login attempts allowed per email per minute.
     pub login_attempts_per_minute: u32,
+    /// A session's absolute lifetime.
     pub token_ttl: Duration,
+    /// A session unused this long ends (open streams count as use).
+    pub session_idle: Duration,
+    /// Shortest password accepted for new passwords (at least 8).
+    pub password_min_length: usize,
 }
 
 #[derive(Clone, PartialEq)]
@@ -138,6 +143,8 @@ struct FileConfig {
     media_cache_mb: Option<u64>,
     login_attempts_per_minute: Option<u32>,
     token_ttl_hours: Option<u64>,
+    session_idle_hours: Option<u64>,
+    password_min_length: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -313,11 +320,25 @@ impl Config {
             media_cache_bytes: file.media_cache_mb.unwrap_or(1024) * 1024 * 1024,
             login_attempts_per_minute: file.login_attempts_per_minute.unwrap_or(10),
             token_ttl: Duration::from_secs(file.token_ttl_hours.unwrap_or(24 * 30) * 3600),
+            session_idle: Duration::from_secs(file.session_idle_hours.unwrap_or(72) * 3600),
+            password_min_length: file.password_min_length.unwrap_or(8),
         };
         if let Err(reason) = config.send_rate.validate() {
             return Err(ConfigError::Invalid {
                 name: "sending.rate_per_minute / rate_burst / pair_interval_ms / pair_burst".into(),
                 reason,
+            });
+        }
+        if !(8..=128).contains(&config.password_min_length) {
+            return Err(ConfigError::Invalid {
+                name: "password_min_length".into(),
+                reason: "must be between 8 and 128".into(),
+            });
+        }
+        if config.session_idle.is_zero() || config.token_ttl.is_zero() {
+            return Err(ConfigError::Invalid {
+                name: "session_idle_hours / token_ttl_hours".into(),
+                reason: "must be at least 1".into(),
             });
         }
         if config.send_max_attempts == 0 || config.login_attempts_per_minute == 0 {
@@ -355,6 +376,8 @@ impl Config {
             media_cache_bytes: 64 * 1024 * 1024,
             login_attempts_per_minute: 30,
             token_ttl: Duration::from_secs(3600),
+            session_idle: Duration::from_secs(3600),
+            password_min_length: 8,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod events;
 pub mod media;
 pub mod policy;
 pub mod routing;
+pub mod users;
 pub mod webhooks;
 
 use axum::extract::State;
@@ -54,6 +55,9 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::list_sessions))
+        .routes(routes!(auth::end_session))
         .routes(routes!(conversations::list_numbers))
         .routes(routes!(conversations::list))
         .routes(routes!(conversations::get_one))
@@ -64,7 +68,9 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(events::stream))
         .routes(routes!(admin::dead_letters))
         .routes(routes!(admin::audit))
-        .routes(routes!(admin::list_users, admin::create_user))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::update_user))
+        .routes(routes!(users::reset_password))
         .routes(routes!(admin::add_number))
         .routes(routes!(
             policy::get_sensitive_words,

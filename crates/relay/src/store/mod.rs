@@ -61,6 +61,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (6, include_str!("../../migrations/0006_uploads.sql")),
     (7, include_str!("../../migrations/0007_instances.sql")),
+    (8, include_str!("../../migrations/0008_sessions.sql")),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -82,6 +83,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         7,
         include_str!("../../migrations/postgres/0007_instances.sql"),
+    ),
+    (
+        8,
+        include_str!("../../migrations/postgres/0008_sessions.sql"),
     ),
 ];
 
