@@ -33,6 +33,13 @@ pub enum Error {
     },
     #[error("the image holds an unsafe path ({0}); refusing to extract it")]
     UnsafePath(PathBuf),
+    #[error("the image holds {0} twice; refusing to extract it")]
+    Duplicate(PathBuf),
+    #[error(
+        "cannot extract {entry}: {parent} is a symlink or a file, not a directory, and nothing \
+         is written through it; remove it if an earlier extraction left it, else the image is unsafe"
+    )]
+    NotADirectory { entry: PathBuf, parent: PathBuf },
     #[error("the image has no AppRun at its root ({0} is missing)")]
     NoAppRun(PathBuf),
     #[error("cannot start {path}: {source}")]

@@ -49,6 +49,9 @@ fn build_appimage(tmp: &Path) -> PathBuf {
     fs::set_permissions(appdir.join("AppRun"), fs::Permissions::from_mode(0o755)).unwrap();
     fs::write(appdir.join("usr/share/hello/nested.txt"), "nested file\n").unwrap();
     std::os::unix::fs::symlink("usr/share/hello/nested.txt", appdir.join("link.txt")).unwrap();
+    // Links that point out of the AppDir are extracted as links (nothing is written through them).
+    std::os::unix::fs::symlink("/etc", appdir.join("etc-link")).unwrap();
+    std::os::unix::fs::symlink("../..", appdir.join("usr/up-link")).unwrap();
 
     let squashfs = tmp.join("app.squashfs");
     let status = Command::new("mksquashfs")
@@ -194,6 +197,14 @@ fn an_appimage_starts_from_its_cache_and_extracts() {
         "nested file\n"
     );
     assert!(text(&out.stdout).contains("squashfs-root/usr/share/hello/nested.txt"));
+    assert_eq!(
+        fs::read_link(root.join("etc-link")).unwrap(),
+        PathBuf::from("/etc")
+    );
+    assert_eq!(
+        fs::read_link(root.join("usr/up-link")).unwrap(),
+        PathBuf::from("../..")
+    );
 
     // ... or only what matches a pattern.
     let some = tmp.join("extract-some");

@@ -1,4 +1,5 @@
-//! Admin request bodies of the relay's API: creating users and adding business numbers.
+//! Accounts and sessions as the relay's API exchanges them: creating and changing users, passwords,
+//! the sessions a user holds, and adding business numbers.
 
 use serde::{Deserialize, Serialize};
 
@@ -25,4 +26,68 @@ pub struct NewNumber {
     pub display_phone_number: String,
     pub name: String,
     pub waba_id: Option<String>,
+}
+
+/// A user as admins manage them: the public profile plus whether they may sign in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Account {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// A deactivated user cannot sign in and has no sessions.
+    pub active: bool,
+    pub created_at: i64,
+    /// Open sessions right now.
+    pub sessions: i64,
+}
+
+/// `PATCH /api/v1/admin/users/{id}`: the fields to change (absent: unchanged). Deactivating a
+/// user or changing their role ends all their sessions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UserPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+/// `POST /api/v1/admin/users/{id}/password`: an admin sets a new password (every session of
+/// the user ends).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PasswordReset {
+    pub password: String,
+}
+
+/// `POST /api/v1/me/password`: a user changes their own password (their other sessions end).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// One signed-in session (`GET /api/v1/me/sessions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Session {
+    pub id: i64,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    /// It ends at this time at the latest, and earlier if unused for the idle time.
+    pub expires_at: i64,
+    /// The client's `User-Agent` at sign-in (shortened).
+    pub user_agent: String,
+    /// The client's address at sign-in.
+    pub ip: String,
+    /// The session this request is made with.
+    pub current: bool,
 }

@@ -1,9 +1,11 @@
 //! Relay configuration: a TOML file (`--config`) overlaid by environment variables.
 //!
 //! The environment names are part of the operator contract: `SWITCHBOARD_LISTEN`,
-//! `SWITCHBOARD_DATABASE_URL`, `SWITCHBOARD_DATA_DIR`, `WA_APP_SECRET`, `WA_VERIFY_TOKEN`,
-//! `WA_ACCESS_TOKEN`, `WA_GRAPH_URL`, `WA_API_VERSION`. Secrets are wrapped in [`Secret`], whose
-//! `Debug` never prints the value, so a config can be logged safely.
+//! `SWITCHBOARD_DATABASE_URL`, `SWITCHBOARD_DATA_DIR`, `SWITCHBOARD_METRICS_TOKEN`,
+//! `WA_APP_SECRET`, `WA_VERIFY_TOKEN`, `WA_ACCESS_TOKEN`, `WA_GRAPH_URL`, `WA_API_VERSION`.
+//! Secrets are wrapped in [`Secret`], whose `Debug` never prints the value, so a config can be
+//! logged safely; errors about the file name the line and the setting, never the text of the line
+//! or a secret's value.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -11,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -20,8 +22,13 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("config file {path} is not valid TOML: {message}")]
-    Toml { path: PathBuf, message: String },
+    /// `at` is a position (`line 3`), `message` what the parser says; neither quotes the file.
+    #[error("config file {path} is not valid TOML ({at}): {message}")]
+    Toml {
+        path: PathBuf,
+        at: String,
+        message: String,
+    },
     #[error("setting {name} is missing: {hint}")]
     Missing {
         name: &'static str,
@@ -32,9 +39,17 @@ pub enum ConfigError {
 }
 
 /// A secret string: usable, never printed.
-#[derive(Clone, Default, Deserialize, PartialEq)]
-#[serde(transparent)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Secret(String);
+
+/// A string; any other value is refused without echoing it (serde's own message would quote it).
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)
+            .map(Secret)
+            .map_err(|_| serde::de::Error::custom("a secret must be a string"))
+    }
+}
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
@@ -93,7 +108,15 @@ pub struct Config {
     pub media_cache_bytes: u64,
     /// Login attempts allowed per email per minute.
     pub login_attempts_per_minute: u32,
+    /// A session's absolute lifetime.
     pub token_ttl: Duration,
+    /// A session unused this long ends (open streams count as use).
+    pub session_idle: Duration,
+    /// Shortest password accepted for new passwords (at least 8).
+    pub password_min_length: usize,
+    /// The bearer token a scraper off the loopback interface presents to read `/metrics`
+    /// (`SWITCHBOARD_METRICS_TOKEN`, `metrics_token`); without one, only loopback peers may.
+    pub metrics_token: Option<Secret>,
 }
 
 #[derive(Clone, PartialEq)]
@@ -138,6 +161,9 @@ struct FileConfig {
     media_cache_mb: Option<u64>,
     login_attempts_per_minute: Option<u32>,
     token_ttl_hours: Option<u64>,
+    session_idle_hours: Option<u64>,
+    password_min_length: Option<usize>,
+    metrics_token: Option<Secret>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -192,10 +218,7 @@ impl Config {
                     path: p.to_path_buf(),
                     source,
                 })?;
-                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Toml {
-                    path: p.to_path_buf(),
-                    message: e.to_string(),
-                })?
+                toml::from_str::<FileConfig>(&text).map_err(|e| toml_error(p, &text, &e))?
             }
             None => FileConfig::default(),
         };
@@ -223,6 +246,8 @@ impl Config {
         let app_secret = secret("WA_APP_SECRET", file.whatsapp.app_secret);
         let verify_token = secret("WA_VERIFY_TOKEN", file.whatsapp.verify_token);
         let access_token = secret("WA_ACCESS_TOKEN", file.whatsapp.access_token);
+        let metrics_token =
+            Some(secret("SWITCHBOARD_METRICS_TOKEN", file.metrics_token)).filter(|t| !t.is_empty());
         if purpose == Purpose::Serve {
             if app_secret.is_empty() {
                 return Err(ConfigError::Missing {
@@ -313,11 +338,26 @@ impl Config {
             media_cache_bytes: file.media_cache_mb.unwrap_or(1024) * 1024 * 1024,
             login_attempts_per_minute: file.login_attempts_per_minute.unwrap_or(10),
             token_ttl: Duration::from_secs(file.token_ttl_hours.unwrap_or(24 * 30) * 3600),
+            session_idle: Duration::from_secs(file.session_idle_hours.unwrap_or(72) * 3600),
+            password_min_length: file.password_min_length.unwrap_or(8),
+            metrics_token,
         };
         if let Err(reason) = config.send_rate.validate() {
             return Err(ConfigError::Invalid {
                 name: "sending.rate_per_minute / rate_burst / pair_interval_ms / pair_burst".into(),
                 reason,
+            });
+        }
+        if !(8..=128).contains(&config.password_min_length) {
+            return Err(ConfigError::Invalid {
+                name: "password_min_length".into(),
+                reason: "must be between 8 and 128".into(),
+            });
+        }
+        if config.session_idle.is_zero() || config.token_ttl.is_zero() {
+            return Err(ConfigError::Invalid {
+                name: "session_idle_hours / token_ttl_hours".into(),
+                reason: "must be at least 1".into(),
             });
         }
         if config.send_max_attempts == 0 || config.login_attempts_per_minute == 0 {
@@ -355,7 +395,35 @@ impl Config {
             media_cache_bytes: 64 * 1024 * 1024,
             login_attempts_per_minute: 30,
             token_ttl: Duration::from_secs(3600),
+            session_idle: Duration::from_secs(3600),
+            password_min_length: 8,
+            metrics_token: None,
         }
+    }
+}
+
+/// A TOML error as the operator sees it: the line and what is wrong, never the text of the line,
+/// which `toml`'s own `Display` quotes and which may hold a secret (`app_secret = "..."`).
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let at = match e.span() {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            format!("line {line}")
+        }
+        None => "position unknown".to_string(),
+    };
+    let message = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    ConfigError::Toml {
+        path: path.to_path_buf(),
+        at,
+        message,
     }
 }
 
@@ -503,5 +571,58 @@ mod tests {
             err.to_string().contains("numbers[0].phone_number_id"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn toml_errors_name_the_line_never_its_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        // A syntax error on a line holding a secret.
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:8000\"\n[whatsapp]\napp_secret = \"s3cr3t-value\" x\n",
+        )
+        .unwrap();
+        let err = Config::load_with_env(Some(&path), &env(&SECRETS), Purpose::Serve)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !err.contains("s3cr3t-value"),
+            "secret in the message: {err}"
+        );
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("relay.toml"), "{err}");
+        // A secret of the wrong type is not echoed either.
+        std::fs::write(&path, "[whatsapp]\nverify_token = 98765432123\n").unwrap();
+        let err = Config::load_with_env(Some(&path), &env(&SECRETS), Purpose::Serve)
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("98765432123"), "secret in the message: {err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn metrics_token_from_file_or_environment() {
+        let c = Config::load_with_env(None, &env(&SECRETS), Purpose::Serve).unwrap();
+        assert!(c.metrics_token.is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(&path, "metrics_token = \"from-file\"\n").unwrap();
+        let c = Config::load_with_env(Some(&path), &env(&SECRETS), Purpose::Serve).unwrap();
+        assert_eq!(
+            c.metrics_token.as_ref().map(Secret::expose),
+            Some("from-file")
+        );
+        let mut e = env(&SECRETS);
+        e.insert("SWITCHBOARD_METRICS_TOKEN".into(), "from-env".into());
+        let c = Config::load_with_env(Some(&path), &e, Purpose::Serve).unwrap();
+        assert_eq!(
+            c.metrics_token.as_ref().map(Secret::expose),
+            Some("from-env")
+        );
+        assert!(!format!("{c:?}").contains("from-env"));
+        std::fs::write(&path, "metrics_token = \"\"\n").unwrap();
+        let c = Config::load_with_env(Some(&path), &env(&SECRETS), Purpose::Serve).unwrap();
+        assert!(c.metrics_token.is_none(), "an empty token is no token");
     }
 }

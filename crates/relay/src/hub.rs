@@ -6,6 +6,9 @@
 //! event only to the streams whose user may see it, so the work follows the audience, not the
 //! number of connections.
 //!
+//! Sessions: every stream belongs to a session; [`Hub::revoke`] closes the streams of ended
+//! sessions (the relay polls `session_revocations`, so a logout on another relay reaches them).
+//!
 //! Order and completeness: events are forwarded in `seq` order. A stream registers *before*
 //! reading its backlog, so nothing falls between the two (duplicates are skipped by `seq`). If a
 //! stream's queue is full, or the hub itself lagged behind the broadcast, the stream is told to
@@ -26,8 +29,10 @@ const QUEUE: usize = 4096;
 struct Sub {
     user_id: i64,
     role: Role,
+    session_id: i64,
     tx: mpsc::Sender<Arc<LoggedEvent>>,
     lagged: Arc<Notify>,
+    ended: Arc<Notify>,
 }
 
 #[derive(Default)]
@@ -41,6 +46,8 @@ pub struct Subscription {
     pub events: mpsc::Receiver<Arc<LoggedEvent>>,
     /// Notified when events may have been dropped: re-read from the store.
     pub lagged: Arc<Notify>,
+    /// Notified when the stream's session ended (logout, deactivation, ...): close it.
+    pub ended: Arc<Notify>,
     id: u64,
     hub: Arc<Hub>,
 }
@@ -82,25 +89,43 @@ impl Hub {
         }
     }
 
-    pub fn subscribe(self: &Arc<Self>, user_id: i64, role: Role) -> Subscription {
+    pub fn subscribe(self: &Arc<Self>, user_id: i64, role: Role, session_id: i64) -> Subscription {
         let (tx, events) = mpsc::channel(QUEUE);
         let lagged = Arc::new(Notify::new());
+        let ended = Arc::new(Notify::new());
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.subs.lock().expect("hub lock").insert(
             id,
             Sub {
                 user_id,
                 role,
+                session_id,
                 tx,
                 lagged: lagged.clone(),
+                ended: ended.clone(),
             },
         );
         Subscription {
             events,
             lagged,
+            ended,
             id,
             hub: self.clone(),
         }
+    }
+
+    /// Closes the streams of a user's session (`Some`) or of all their sessions (`None`).
+    /// Returns how many were told.
+    pub fn revoke(&self, user_id: i64, session_id: Option<i64>) -> usize {
+        let subs = self.subs.lock().expect("hub lock");
+        let mut n = 0;
+        for s in subs.values() {
+            if s.user_id == user_id && session_id.is_none_or(|id| id == s.session_id) {
+                s.ended.notify_one();
+                n += 1;
+            }
+        }
+        n
     }
 
     /// Open streams right now.

@@ -48,6 +48,10 @@ pub enum RelayError {
 
 /// How often routing checks grace periods, waiting alerts and the queue.
 pub const ROUTING_TICK: Duration = Duration::from_secs(1);
+/// How often each relay looks for ended sessions whose streams it must close.
+pub const REVOCATION_POLL: Duration = Duration::from_secs(1);
+/// How often the leader purges expired sessions and old idempotency keys.
+pub const PURGE_EVERY: Duration = Duration::from_secs(15 * 60);
 
 /// Shared state of the running relay: cheap to clone, every part behind an `Arc`.
 #[derive(Clone)]
@@ -68,6 +72,8 @@ pub struct AppState {
     pub hub: Arc<hub::Hub>,
     /// Serving or draining (after SIGTERM).
     pub lifecycle: Arc<cluster::Lifecycle>,
+    /// Sign-in lockouts already audited this minute.
+    pub lockouts: Arc<auth::Lockouts>,
 }
 
 impl AppState {
@@ -157,6 +163,7 @@ pub async fn serve_with_store(
         templates: Arc::new(template_sync::TemplateSync::default()),
         hub: hub::Hub::start(&store),
         lifecycle: Arc::new(cluster::Lifecycle::default()),
+        lockouts: Arc::new(auth::Lockouts::default()),
     };
     state.reload_rate_limits().await?;
     // Templates: synced in the background, so an unreachable Graph API does not delay start-up.
@@ -255,6 +262,31 @@ pub async fn serve_with_store(
             }
         }
     });
+    // Ended sessions close their streams on every relay: each polls the revocations.
+    let revocations = tokio::spawn(watch_revocations(store.clone(), state.hub.clone()));
+    // Expired sessions, old idempotency keys and revocations go, once per cluster.
+    let purger = tokio::spawn({
+        let store = store.clone();
+        let leadership = leadership.clone();
+        let idle = state.config.session_idle.as_millis() as i64;
+        async move {
+            let mut every = tokio::time::interval(PURGE_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if !leadership.is_leader() {
+                    continue;
+                }
+                match store
+                    .write(move |ctx| store::users::purge(ctx.conn, ctx.now, idle))
+                    .await
+                {
+                    Ok(p) => tracing::debug!(?p, "purged expired bookkeeping"),
+                    Err(e) => tracing::error!(error = %e, "purging expired sessions failed"),
+                }
+            }
+        }
+    });
     let lifecycle = state.lifecycle.clone();
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "switchboard-relay listening");
@@ -281,6 +313,8 @@ pub async fn serve_with_store(
     })
     .await;
     heartbeat.abort();
+    revocations.abort();
+    purger.abort();
     let me = store.instance_id().to_string();
     let _ = store
         .write(move |ctx| store::routing::leave(ctx, &me))
@@ -294,6 +328,34 @@ pub async fn serve_with_store(
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), sender).await;
     result.map_err(RelayError::Io)
+}
+
+/// Closes the streams of sessions ended anywhere in the cluster (this relay's own included).
+async fn watch_revocations(store: Store, hub: Arc<hub::Hub>) {
+    let mut after = store
+        .read(store::users::revocations_head)
+        .await
+        .unwrap_or(0);
+    let mut every = tokio::time::interval(REVOCATION_POLL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match store
+            .read(move |c| store::users::revocations_since(c, after))
+            .await
+        {
+            Ok(rows) => {
+                for r in rows {
+                    after = after.max(r.id);
+                    let closed = hub.revoke(r.user_id, r.session_id);
+                    if closed > 0 {
+                        tracing::info!(user_id = r.user_id, streams = closed, "closed the streams of an ended session");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reading session revocations failed"),
+        }
+    }
 }
 
 fn is_outbound_created(e: &switchboard_protocol::api::Event) -> bool {

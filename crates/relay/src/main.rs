@@ -113,14 +113,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(cmd) => {
             let config = Config::load(cli.config.as_deref(), Purpose::Admin)?;
             let store = open_store(&config)?;
-            let result = admin(&store, cmd).await;
+            let result = admin(&store, cmd, config.password_min_length).await;
             store.close();
             result
         }
     }
 }
 
-async fn admin(store: &switchboard_relay::store::Store, cmd: Admin) -> anyhow::Result<()> {
+async fn admin(
+    store: &switchboard_relay::store::Store,
+    cmd: Admin,
+    password_min_length: usize,
+) -> anyhow::Result<()> {
     match cmd {
         Admin::CreateUser {
             email,
@@ -132,7 +136,8 @@ async fn admin(store: &switchboard_relay::store::Store, cmd: Admin) -> anyhow::R
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
             let password = password.trim_end_matches(['\n', '\r']).to_string();
-            auth::validate_new_password(&password).map_err(anyhow::Error::msg)?;
+            auth::validate_new_password(&password, password_min_length, &email)
+                .map_err(anyhow::Error::msg)?;
             if !email.contains('@') {
                 anyhow::bail!("--email {email:?} is not an email address");
             }

@@ -1,8 +1,9 @@
 //! Prometheus counters and gauges, rendered by hand in the text exposition format.
 //!
-//! Six counters and two gauges do not justify a metrics framework; atomics keep the hot path
-//! (webhook ingest) free of locks. Gauges that live in the database (queue depth, log head) are
-//! read when `/metrics` is scraped.
+//! A few dozen series do not justify a metrics framework; atomics keep the hot path (webhook
+//! ingest) free of locks. Gauges that live in the database (queue depth, log head) are read when
+//! `/metrics` is scraped. Label values (phone number ids, refusal and error codes) are escaped
+//! with [`label`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -15,6 +16,8 @@ pub struct Metrics {
     pub webhooks_rejected_signature: AtomicU64,
     pub webhooks_rejected_other: AtomicU64,
     pub webhooks_dead: AtomicU64,
+    /// Signed bodies whose bytes were in the inbox already: acknowledged, not stored again.
+    pub webhooks_replayed: AtomicU64,
     pub messages_in: AtomicU64,
     pub messages_out: AtomicU64,
     pub send_retries: AtomicU64,
@@ -34,6 +37,21 @@ pub struct Metrics {
     sender_passes: AtomicU64,
     /// 1 while this relay leads its cluster (always on SQLite).
     pub leader: AtomicU64,
+}
+
+/// A label value escaped for the Prometheus text format: backslash, double quote and line feed
+/// become `\\`, `\"` and `\n`, so a value can neither end the label nor the line.
+pub fn label(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Queue gauges read from the store and the limiter when `/metrics` is scraped.
@@ -106,14 +124,16 @@ impl Metrics {
         for (n, r, _) in &q.numbers {
             let _ = writeln!(
                 s,
-                "switchboard_send_rate_per_minute{{phone_number_id=\"{n}\"}} {r}"
+                "switchboard_send_rate_per_minute{{phone_number_id=\"{}\"}} {r}",
+                label(n)
             );
         }
         let _ = writeln!(s, "# HELP switchboard_send_paused Whether a number is paused after WhatsApp throttling.\n# TYPE switchboard_send_paused gauge");
         for (n, _, p) in &q.numbers {
             let _ = writeln!(
                 s,
-                "switchboard_send_paused{{phone_number_id=\"{n}\"}} {}",
+                "switchboard_send_paused{{phone_number_id=\"{}\"}} {}",
+                label(n),
                 u8::from(*p)
             );
         }
@@ -123,7 +143,8 @@ impl Metrics {
         for (code, n) in self.policy_refusals.lock().expect("metrics lock").iter() {
             let _ = writeln!(
                 s,
-                "switchboard_policy_refusals_total{{code=\"{code}\"}} {n}"
+                "switchboard_policy_refusals_total{{code=\"{}\"}} {n}",
+                label(code)
             );
         }
         s
@@ -147,6 +168,11 @@ impl Metrics {
             "switchboard_webhooks_accepted_total",
             "Signed webhook bodies committed and acknowledged.",
             self.webhooks_accepted.load(Relaxed),
+        );
+        counter(
+            "switchboard_webhooks_replayed_total",
+            "Signed bodies already in the inbox (replays): acknowledged, not stored or applied again.",
+            self.webhooks_replayed.load(Relaxed),
         );
         counter(
             "switchboard_webhooks_dead_total",
@@ -181,7 +207,11 @@ impl Metrics {
         );
         let _ = writeln!(s, "# HELP switchboard_send_failures_total Sends that failed for good, by Graph error code.\n# TYPE switchboard_send_failures_total counter");
         for (code, n) in self.send_failures.lock().expect("metrics lock").iter() {
-            let _ = writeln!(s, "switchboard_send_failures_total{{code=\"{code}\"}} {n}");
+            let _ = writeln!(
+                s,
+                "switchboard_send_failures_total{{code=\"{}\"}} {n}",
+                label(&code.to_string())
+            );
         }
         let mut gauge = |name: &str, help: &str, v: i64| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
@@ -222,5 +252,56 @@ impl Metrics {
             inbox_pending,
         );
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("200000000000002"), "200000000000002");
+        assert_eq!(label(r#"a"b"#), r#"a\"b"#);
+        assert_eq!(label(r"a\b"), r"a\\b");
+        assert_eq!(label("a\nb"), r"a\nb");
+        assert_eq!(label("\\\"\n"), r#"\\\"\n"#);
+        assert_eq!(label("übersetzt"), "übersetzt");
+    }
+
+    #[test]
+    fn a_hostile_label_value_stays_inside_its_series() {
+        let m = Metrics::default();
+        m.policy_refused("x\"} 1\nswitchboard_fake_total 99\n#");
+        let q = QueueGauges {
+            by_priority: vec![],
+            numbers: vec![("1\"\n".into(), 80.0, false)],
+        };
+        let text = m.render_queue(&q);
+        assert!(
+            text.contains(r#"switchboard_policy_refusals_total{code="x\"} 1\nswitchboard_fake_total 99\n#"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"switchboard_send_rate_per_minute{phone_number_id="1\"\n"} 80"#),
+            "{text}"
+        );
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.starts_with("switchboard_fake_total")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn replayed_bodies_are_counted() {
+        let m = Metrics::default();
+        Metrics::inc(&m.webhooks_replayed);
+        let text = m.render(0, 0, 0);
+        assert!(
+            text.contains("# TYPE switchboard_webhooks_replayed_total counter\nswitchboard_webhooks_replayed_total 1\n"),
+            "{text}"
+        );
     }
 }

@@ -166,7 +166,7 @@ fn create_user(dir: &std::path::Path, url: &str, email: &str, role: &str) {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"password123\n")
+        .write_all(b"relay-test-secret\n")
         .unwrap();
     let out = create.wait_with_output().unwrap();
     assert!(
@@ -181,7 +181,7 @@ async fn login(http: &reqwest::Client, pool: &Pool, email: &str) -> LoginRespons
         if let Some(base) = pick(pool) {
             if let Ok(r) = http
                 .post(format!("{base}/api/v1/auth/login"))
-                .json(&json!({"email": email, "password": "password123"}))
+                .json(&json!({"email": email, "password": "relay-test-secret"}))
                 .send()
                 .await
             {

@@ -71,7 +71,7 @@ async fn kill_9_loses_no_acknowledged_message() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"password123\n")
+        .write_all(b"relay-test-secret\n")
         .unwrap();
     assert!(create.wait_with_output().unwrap().status.success());
 
@@ -127,7 +127,7 @@ async fn kill_9_loses_no_acknowledged_message() {
     let (mut child, base) = start(dir.path());
     let login: Value = http
         .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email":"sup@example.com","password":"password123"}))
+        .json(&json!({"email":"sup@example.com","password":"relay-test-secret"}))
         .send()
         .await
         .unwrap()

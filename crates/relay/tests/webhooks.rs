@@ -503,3 +503,43 @@ async fn acknowledged_but_unprocessed_bodies_are_applied_after_restart() {
     );
     assert_eq!(relay.count("messages").await, 4);
 }
+
+#[tokio::test]
+async fn a_replayed_body_is_acknowledged_but_not_stored_again() {
+    let relay = Relay::start(&no_graph()).await;
+    let body = fixture("text.json");
+    // The same signed bytes twice: the second is a replay, answered 200 so Meta stops retrying.
+    for _ in 0..2 {
+        assert_eq!(relay.post_webhook(&body).await.status(), 200);
+    }
+    // The same message inside other bytes is another body: stored, but the message is not
+    // stored twice (its wamid is known).
+    let mut other = body.clone();
+    other.extend_from_slice(b"\n");
+    assert_ne!(other, body);
+    assert_eq!(relay.post_webhook(&other).await.status(), 200);
+
+    assert_eq!(relay.count("webhook_inbox").await, 2);
+    assert_eq!(
+        relay.count("webhook_inbox WHERE state = 'processed'").await,
+        2
+    );
+    assert_eq!(relay.count("messages").await, 1);
+    let metrics = relay
+        .http
+        .get(relay.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("\nswitchboard_webhooks_replayed_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("\nswitchboard_webhooks_accepted_total 2\n"),
+        "{metrics}"
+    );
+}

@@ -1,13 +1,13 @@
-//! Admin routes: dead letters, the audit log, users and numbers. Every change is audited.
+//! Admin routes: dead letters, the audit log and numbers (users: `api::users`). Every change is
+//! audited.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use switchboard_protocol::api::{DeadLetter, PhoneNumber, Role, User};
+use switchboard_protocol::api::{DeadLetter, PhoneNumber, Role};
 
-use crate::auth::{hash_password, validate_new_password, AuthUser};
+use crate::auth::AuthUser;
 use crate::error::{ApiError, JsonBody};
 use crate::store::queries;
 use crate::AppState;
@@ -55,66 +55,6 @@ pub async fn audit(
     Ok(Json(
         s.store.read(move |c| queries::audit_entries(c, l)).await?,
     ))
-}
-
-/// All users (supervisors and admins).
-#[utoipa::path(get, path = "/api/v1/admin/users", security(("bearer" = [])),
-    responses((status = 200, body = [User]), (status = 403, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn list_users(
-    State(s): State<AppState>,
-    user: AuthUser,
-) -> Result<Json<Vec<User>>, ApiError> {
-    user.require(&[Role::Admin, Role::Supervisor])?;
-    Ok(Json(s.store.read(queries::users).await?))
-}
-
-pub use switchboard_protocol::admin::NewUser;
-
-/// Creates a user (admins only).
-#[utoipa::path(post, path = "/api/v1/admin/users", request_body = NewUser, security(("bearer" = [])),
-    responses((status = 201, body = User), (status = 409, body = switchboard_protocol::api::ErrorBody), (status = 422, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn create_user(
-    State(s): State<AppState>,
-    admin: AuthUser,
-    JsonBody(req): JsonBody<NewUser>,
-) -> Result<(StatusCode, Json<User>), ApiError> {
-    admin.require(&[Role::Admin])?;
-    if !req.email.contains('@') || req.name.trim().is_empty() {
-        return Err(ApiError::unprocessable(
-            "invalid",
-            "a user needs a valid email and a name",
-        ));
-    }
-    validate_new_password(&req.password)
-        .map_err(|m| ApiError::unprocessable("weak_password", m))?;
-    let password = req.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|_| ApiError::internal())?;
-    let actor = admin.0.email.clone();
-    let user = s
-        .store
-        .write(move |ctx| {
-            let u = queries::create_user(
-                ctx.conn,
-                &req.email,
-                req.name.trim(),
-                req.role,
-                &hash,
-                ctx.now,
-            )?;
-            queries::audit(
-                ctx.conn,
-                &actor,
-                "user.create",
-                &json!({"user_id": u.id, "email": u.email, "role": u.role.as_str()}),
-                ctx.now,
-            )?;
-            Ok(u)
-        })
-        .await?;
-    Ok((StatusCode::CREATED, Json(user)))
 }
 
 pub use switchboard_protocol::admin::NewNumber;

@@ -1,37 +1,62 @@
-//! Sign-in, sign-out and who-am-I.
+//! Sign-in, sign-out, who-am-I, one's own password and sessions.
+//!
+//! Failed sign-ins and lockouts are audited (a lockout once per key and minute). A deactivated
+//! user cannot sign in. Changing one's password ends one's other sessions; any session of one's
+//! own can be ended from the list.
 
-use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use serde_json::json;
+use switchboard_protocol::admin::{PasswordChange, Session};
 use switchboard_protocol::api::{LoginRequest, LoginResponse, User};
 
-use crate::auth::{dummy_hash, new_token, token_hash, verify_password, AuthUser};
+use crate::auth::{dummy_hash, new_token, validate_new_password, verify_password, AuthSession};
 use crate::error::{ApiError, JsonBody};
-use crate::store::{now_ms, queries};
+use crate::store::{now_ms, queries, users};
 use crate::AppState;
+
+/// Longest email accepted at sign-in (RFC 5321's path limit).
+const MAX_EMAIL: usize = 254;
 
 /// Exchanges email and password for a bearer token. Rate-limited per email and per client.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, description = "wrong email or password", body = switchboard_protocol::api::ErrorBody),
+              (status = 403, description = "the account is deactivated", body = switchboard_protocol::api::ErrorBody),
               (status = 429, description = "too many attempts", body = switchboard_protocol::api::ErrorBody)))]
 pub async fn login(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let email = req.email.trim().to_lowercase();
     if email.is_empty() || req.password.is_empty() {
         return Err(ApiError::bad_request("email and password are required"));
     }
-    let limited = s
-        .login_limiter
-        .check_key(&format!("email:{email}"))
-        .is_err()
-        || s.login_limiter
-            .check_key(&format!("ip:{}", peer.ip()))
-            .is_err()
-            && !peer.ip().is_loopback();
-    if limited {
+    if email.len() > MAX_EMAIL || req.password.len() > 1024 {
+        return Err(ApiError::bad_request(
+            "email or password too long (at most 254 and 1024 characters)",
+        ));
+    }
+    let ip = peer.ip();
+    let by_email = format!("email:{email}");
+    let by_ip = format!("ip:{ip}");
+    let locked = if s.login_limiter.check_key(&by_email).is_err() {
+        Some(by_email)
+    } else if !ip.is_loopback() && s.login_limiter.check_key(&by_ip).is_err() {
+        Some(by_ip)
+    } else {
+        None
+    };
+    if let Some(key) = locked {
+        if s.lockouts.first(&key, now_ms()) {
+            let details = json!({"limit": key, "ip": ip.to_string()});
+            let actor = email.clone();
+            s.store
+                .write(move |ctx| queries::audit(ctx.conn, &actor, "login.locked", &details, ctx.now))
+                .await?;
+        }
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
@@ -41,31 +66,51 @@ pub async fn login(
     let lookup = email.clone();
     let found = s
         .store
-        .read(move |c| queries::user_by_email(c, &lookup))
+        .read(move |c| users::user_by_email(c, &lookup))
         .await?;
     let password = req.password;
-    let (user, ok) = tokio::task::spawn_blocking(move || match found {
-        Some((user, hash)) => {
+    let (user, active, ok) = tokio::task::spawn_blocking(move || match found {
+        Some((user, hash, active)) => {
             let ok = verify_password(&hash, &password);
-            (Some(user), ok)
+            (Some(user), active, ok)
         }
         None => {
             // Same work as for a real user, so timing does not reveal which emails exist.
             let _ = verify_password(dummy_hash(), &password);
-            (None, false)
+            (None, false, false)
         }
     })
     .await
     .map_err(|_| ApiError::internal())?;
     let user = match (user, ok) {
         (Some(u), true) => u,
-        _ => return Err(ApiError::unauthorized("wrong email or password")),
+        _ => {
+            let details = json!({"ip": ip.to_string()});
+            let actor = email.clone();
+            s.store
+                .write(move |ctx| queries::audit(ctx.conn, &actor, "login.failed", &details, ctx.now))
+                .await?;
+            return Err(ApiError::unauthorized("wrong email or password"));
+        }
     };
+    if !active {
+        return Err(ApiError::forbidden(
+            "this account is deactivated; ask an admin to activate it",
+        ));
+    }
     let (token, hash) = new_token();
     let expires_at = now_ms() + s.config.token_ttl.as_millis() as i64;
     let uid = user.id;
+    let client = users::Client {
+        ip: ip.to_string(),
+        user_agent: headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
+    };
     s.store
-        .write(move |ctx| queries::insert_token(ctx.conn, &hash, uid, ctx.now, expires_at))
+        .write(move |ctx| users::create_session(ctx.conn, &hash, uid, ctx.now, expires_at, &client))
         .await?;
     Ok(Json(LoginResponse {
         token,
@@ -75,27 +120,93 @@ pub async fn login(
     }))
 }
 
-/// Ends this session (the token stops working at once).
+/// Ends this session: the token stops working at once and its streams close.
 #[utoipa::path(post, path = "/api/v1/auth/logout", security(("bearer" = [])), responses((status = 204)))]
-pub async fn logout(
-    State(s): State<AppState>,
-    _user: AuthUser,
-    headers: axum::http::HeaderMap,
-) -> Result<StatusCode, ApiError> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| token_hash(t.trim()))
-        .ok_or_else(|| ApiError::unauthorized("no bearer token"))?;
+pub async fn logout(State(s): State<AppState>, me: AuthSession) -> Result<StatusCode, ApiError> {
+    let (uid, sid) = (me.user.id, me.session_id);
     s.store
-        .write(move |ctx| queries::delete_token(ctx.conn, &token))
+        .write(move |ctx| users::end_sessions(ctx, uid, users::Ending::One(sid)))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/me", security(("bearer" = [])), responses((status = 200, body = User)))]
-pub async fn me(AuthUser(user): AuthUser) -> Json<User> {
-    Json(user)
+pub async fn me(me: AuthSession) -> Json<User> {
+    Json(me.user)
+}
+
+/// Changes one's own password; one's other sessions end.
+#[utoipa::path(post, path = "/api/v1/me/password", request_body = PasswordChange, security(("bearer" = [])),
+    responses((status = 204), (status = 403, description = "the current password is wrong", body = switchboard_protocol::api::ErrorBody),
+              (status = 422, body = switchboard_protocol::api::ErrorBody)))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    me: AuthSession,
+    JsonBody(req): JsonBody<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let uid = me.user.id;
+    let current = s
+        .store
+        .read(move |c| users::password_hash(c, uid))
+        .await?;
+    let given = req.current_password;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&current, &given))
+        .await
+        .map_err(|_| ApiError::internal())?;
+    if !ok {
+        return Err(ApiError::forbidden("the current password is not right"));
+    }
+    validate_new_password(&req.new_password, s.config.password_min_length, &me.user.email)
+        .map_err(|m| ApiError::unprocessable("weak_password", m))?;
+    let hash = super::users::hash(req.new_password).await?;
+    let (actor, sid) = (me.user.email.clone(), me.session_id);
+    s.store
+        .write(move |ctx| {
+            users::set_password(ctx.conn, uid, &hash)?;
+            let ended = users::end_sessions(ctx, uid, users::Ending::AllBut(sid))?;
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "me.password_change",
+                &json!({"sessions_ended": ended}),
+                ctx.now,
+            )
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One's live sessions, newest first (the one asking is marked `current`).
+#[utoipa::path(get, path = "/api/v1/me/sessions", security(("bearer" = [])), responses((status = 200, body = [Session])))]
+pub async fn list_sessions(
+    State(s): State<AppState>,
+    me: AuthSession,
+) -> Result<Json<Vec<Session>>, ApiError> {
+    let idle = s.config.session_idle.as_millis() as i64;
+    let (uid, sid) = (me.user.id, me.session_id);
+    Ok(Json(
+        s.store
+            .read(move |c| users::sessions(c, uid, sid, now_ms(), idle))
+            .await?,
+    ))
+}
+
+/// Ends one of one's sessions (for example a laptop left signed in).
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = switchboard_protocol::api::ErrorBody)))]
+pub async fn end_session(
+    State(s): State<AppState>,
+    me: AuthSession,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let uid = me.user.id;
+    let ended = s
+        .store
+        .write(move |ctx| users::end_sessions(ctx, uid, users::Ending::One(id)))
+        .await?;
+    if ended == 0 {
+        return Err(ApiError::not_found(format!("session {id}")));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

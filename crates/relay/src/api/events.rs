@@ -7,6 +7,10 @@
 //! the missed range back from the store. Each WebSocket text frame is one JSON
 //! [`StreamFrame`]: the event plus `prev`, the seq sent before it, so clients can tell a gap
 //! (something they missed) from events they may not see.
+//!
+//! A stream lives only as long as its session: it closes with 1008 "session ended" when the
+//! session is ended anywhere in the cluster (the hub is told at once) or has expired (checked
+//! every [`SESSION_CHECK`]).
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -14,9 +18,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use switchboard_protocol::api::{Event, EventPage, StreamFrame, User};
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthSession, AuthUser};
 use crate::error::ApiError;
 use crate::store::events as log;
+use crate::store::{now_ms, users};
 use crate::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -94,18 +99,19 @@ pub struct StreamQuery {
     responses((status = 101, description = "switching to WebSocket"), (status = 401, body = switchboard_protocol::api::ErrorBody)))]
 pub async fn stream(
     State(s): State<AppState>,
-    AuthUser(user): AuthUser,
+    session: AuthSession,
     Query(q): Query<StreamQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let after = q.after.unwrap_or(0).max(0);
+    let (user, session_id) = (session.user, session.session_id);
     // Clients send next to nothing; tungstenite's default 128 KiB read buffer is zeroed on each
     // read, which with hundreds of open streams costs more CPU than everything else together.
     ws.read_buffer_size(4096)
         .on_upgrade(move |socket| async move {
             // An open stream is what makes an agent present (routing counts it as connected).
             let presence = crate::routing::live::Connection::open(&s.store, user.id).await;
-            if let Err(e) = run_stream(s, user, after, socket).await {
+            if let Err(e) = run_stream(s, user, session_id, after, socket).await {
                 tracing::debug!(error = %e, "stream ended");
             }
             presence.close().await;
@@ -151,14 +157,34 @@ async fn catch_up(
     }
 }
 
+/// How often an open stream checks that its session is still live (expiry, idle time); ended
+/// sessions close their streams sooner, through the hub.
+const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(30);
+/// An open stream counts as use of its session this often (idle expiry is measured in hours).
+const SESSION_TOUCH_MS: i64 = 10 * 60 * 1000;
+
+/// Closes the stream telling the client that its session ended (it must sign in again).
+async fn close_ended(socket: &mut WebSocket) {
+    let _ = socket
+        .send(WsMessage::Close(Some(axum::extract::ws::CloseFrame {
+            code: axum::extract::ws::close_code::POLICY,
+            reason: "session ended".into(),
+        })))
+        .await;
+}
+
 async fn run_stream(
     s: AppState,
     user: User,
+    session_id: i64,
     after: i64,
     mut socket: WebSocket,
 ) -> Result<(), String> {
     // Registered before the backlog is read: nothing falls between the two.
-    let mut live = s.hub.subscribe(user.id, user.role);
+    let mut live = s.hub.subscribe(user.id, user.role, session_id);
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    check.reset();
+    let mut touched = now_ms();
     let mut sent = after;
     let mut last = catch_up(&s, &user, &mut socket, after, &mut sent).await?;
     let mut ping = tokio::time::interval(std::time::Duration::from_secs(25));
@@ -193,6 +219,30 @@ async fn run_stream(
                 None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(()),
                 Some(Ok(_)) => {}
             },
+            _ = live.ended.notified() => {
+                close_ended(&mut socket).await;
+                return Ok(());
+            }
+            _ = check.tick() => {
+                let idle = s.config.session_idle.as_millis() as i64;
+                let now = now_ms();
+                let alive = s
+                    .store
+                    .read(move |c| users::session_live(c, session_id, now, idle))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !alive {
+                    close_ended(&mut socket).await;
+                    return Ok(());
+                }
+                if now - touched > SESSION_TOUCH_MS {
+                    touched = now;
+                    s.store
+                        .write(move |ctx| users::touch_session(ctx.conn, session_id, ctx.now))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
             _ = ping.tick() => {
                 socket.send(WsMessage::Ping(Vec::new().into())).await.map_err(|e| e.to_string())?;
             }

@@ -10,6 +10,8 @@ pub mod events;
 pub mod media;
 pub mod policy;
 pub mod routing;
+pub mod scrape;
+pub mod users;
 pub mod webhooks;
 
 use axum::extract::State;
@@ -21,7 +23,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::store::{events as event_log, outbox, queries};
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -49,11 +50,14 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (router, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
-        .routes(routes!(metrics))
+        .routes(routes!(scrape::metrics))
         .routes(routes!(webhooks::verify, webhooks::receive))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::list_sessions))
+        .routes(routes!(auth::end_session))
         .routes(routes!(conversations::list_numbers))
         .routes(routes!(conversations::list))
         .routes(routes!(conversations::get_one))
@@ -64,7 +68,9 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(events::stream))
         .routes(routes!(admin::dead_letters))
         .routes(routes!(admin::audit))
-        .routes(routes!(admin::list_users, admin::create_user))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::update_user))
+        .routes(routes!(users::reset_password))
         .routes(routes!(admin::add_number))
         .routes(routes!(
             policy::get_sensitive_words,
@@ -111,7 +117,15 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(OpenApiRouter::new().routes(routes!(media::upload)).layer(
             axum::extract::DefaultBodyLimit::max(media::MAX_UPLOAD_BYTES + 1),
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // The span names the method and the path only: a query string can carry a secret (Meta's
+        // verification handshake sends `hub.verify_token` in it).
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                },
+            ),
+        )
         // Meta's webhook bodies reach 3 MB; anything beyond 4 MiB is answered 413 unread.
         .layer(axum::extract::DefaultBodyLimit::max(
             webhooks::MAX_WEBHOOK_BYTES,
@@ -150,30 +164,4 @@ async fn readyz(State(s): State<AppState>) -> axum::response::Response {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining").into_response();
     }
     healthz(State(s)).await.into_response()
-}
-
-/// Prometheus metrics.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    let gauges = s
-        .store
-        .read(|c| {
-            Ok((
-                outbox::depth(c)?,
-                event_log::head(c)?,
-                queries::count(c, "webhook_inbox WHERE state = 'pending'")?,
-            ))
-        })
-        .await
-        .unwrap_or((-1, -1, -1));
-    let q = policy::queue_gauges(&s).await;
-    let mut body = s.metrics.render(gauges.0, gauges.1, gauges.2);
-    body.push_str(&s.metrics.render_queue(&q));
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        body,
-    )
 }

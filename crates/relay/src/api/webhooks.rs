@@ -3,7 +3,8 @@
 //! The signature is checked on the raw bytes (Meta signs exactly what it sends). A signed body
 //! is committed before the 200 goes out; if the commit fails the relay answers 500 and Meta
 //! redelivers. A body that does not parse still gets 200 (else Meta retries it for a week) and is
-//! kept as a dead letter.
+//! kept as a dead letter. A body whose bytes are in the inbox already (a replayed signed body)
+//! gets 200 and is neither stored nor applied again (`switchboard_webhooks_replayed_total`).
 
 use std::collections::HashMap;
 
@@ -70,6 +71,12 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
         .write(move |ctx| ingest::ingest_with(ctx, &bytes, Some(&policy)))
         .await
     {
+        Ok((_, Outcome::Replayed)) => {
+            // Already stored (a replay, or a redelivery of an acknowledged body): 200, so Meta
+            // stops retrying, and nothing else.
+            Metrics::inc(&s.metrics.webhooks_replayed);
+            (StatusCode::OK, "EVENT_RECEIVED").into_response()
+        }
         Ok((_, outcome)) => {
             Metrics::inc(&s.metrics.webhooks_accepted);
             match outcome {
@@ -87,7 +94,7 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
                     }
                 }
                 Outcome::Dead(_) => Metrics::inc(&s.metrics.webhooks_dead),
-                Outcome::Pending(_) => {}
+                Outcome::Pending(_) | Outcome::Replayed => {}
             }
             (StatusCode::OK, "EVENT_RECEIVED").into_response()
         }

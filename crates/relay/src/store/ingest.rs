@@ -8,11 +8,14 @@
 //!   the row stays `pending`; [`process_pending`] retries such rows, and runs at every start-up,
 //!   so a body acknowledged before a crash is applied after the restart.
 //!
-//! Exactly-once: an inbound message is keyed by its wamid (unique), a status only ever moves a
-//! message forward (see `DeliveryStatus::may_advance_to`), so redeliveries change nothing.
+//! Exactly-once: a body is stored once (keyed by its SHA-256: the same bytes again are
+//! acknowledged and dropped, see [`Outcome::Replayed`]), an inbound message is keyed by its wamid
+//! (unique), a status only ever moves a message forward (see `DeliveryStatus::may_advance_to`), so
+//! redeliveries change nothing.
 
 use crate::store::db::{params, Db, Optional};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use switchboard_protocol::api::{event_kind, DeadLetter};
 use switchboard_protocol::webhook::{
     self, Change, Content, InboundMessage, MessagesValue, Notification, Status,
@@ -37,6 +40,9 @@ pub enum Outcome {
     },
     Dead(String),
     Pending(String),
+    /// The same bytes are in the inbox already (a replay or a redelivery of an acknowledged
+    /// body): nothing was stored or applied.
+    Replayed,
 }
 
 /// Stores a signed body and applies it, without automations. Returns the inbox id and the
@@ -46,29 +52,63 @@ pub fn ingest(ctx: &mut WriteCtx<'_>, body: &[u8]) -> Result<(i64, Outcome)> {
 }
 
 /// Stores a signed body, applies it and runs the automations (auto-replies, away messages) of
-/// `policy` for its new inbound messages.
+/// `policy` for its new inbound messages. A body already in the inbox (the same SHA-256) is
+/// neither stored nor applied again: the inbox id is the earlier row's, the outcome
+/// [`Outcome::Replayed`].
 pub fn ingest_with(
     ctx: &mut WriteCtx<'_>,
     body: &[u8],
     policy: Option<&Compiled>,
 ) -> Result<(i64, Outcome)> {
-    let id = inbox_insert(ctx, body)?;
-    let outcome = process_row(ctx, id, body, policy)?;
-    Ok((id, outcome))
+    match inbox_insert(ctx, body)? {
+        Stored::New(id) => {
+            let outcome = process_row(ctx, id, body, policy)?;
+            Ok((id, outcome))
+        }
+        Stored::Known(id) => Ok((id, Outcome::Replayed)),
+    }
 }
 
 /// Stores a body without applying it (used by tests that simulate a crash between the
-/// acknowledgement and processing).
+/// acknowledgement and processing). Returns the inbox id (the earlier row's for a known body).
 pub fn store_only(ctx: &mut WriteCtx<'_>, body: &[u8]) -> Result<i64> {
-    inbox_insert(ctx, body)
+    match inbox_insert(ctx, body)? {
+        Stored::New(id) | Stored::Known(id) => Ok(id),
+    }
 }
 
-fn inbox_insert(ctx: &mut WriteCtx<'_>, body: &[u8]) -> Result<i64> {
-    Ok(ctx.conn.query_row(
-        "INSERT INTO webhook_inbox (received_at, body, state) VALUES (?1, ?2, 'pending') RETURNING id",
-        params![ctx.now, body],
+/// Where a body went in the inbox.
+enum Stored {
+    New(i64),
+    /// The same bytes were stored before, in this row.
+    Known(i64),
+}
+
+/// The key a body is stored once under: its SHA-256, in hex.
+fn body_sha256(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+fn inbox_insert(ctx: &mut WriteCtx<'_>, body: &[u8]) -> Result<Stored> {
+    let sha = body_sha256(body);
+    let inserted: Option<i64> = ctx
+        .conn
+        .query_row(
+            "INSERT INTO webhook_inbox (received_at, body, state, body_sha256) VALUES (?1, ?2, 'pending', ?3)
+             ON CONFLICT (body_sha256) DO NOTHING RETURNING id",
+            params![ctx.now, body, sha],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = inserted {
+        return Ok(Stored::New(id));
+    }
+    let id: i64 = ctx.conn.query_row(
+        "SELECT id FROM webhook_inbox WHERE body_sha256 = ?1",
+        [&sha],
         |r| r.get(0),
-    )?)
+    )?;
+    Ok(Stored::Known(id))
 }
 
 fn process_row(

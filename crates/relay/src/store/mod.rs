@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (6, include_str!("../../migrations/0006_uploads.sql")),
     (7, include_str!("../../migrations/0007_instances.sql")),
+    (8, include_str!("../../migrations/0008_sessions.sql")),
+    (
+        9,
+        include_str!("../../migrations/0009_webhook_body_hash.sql"),
+    ),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -82,6 +87,14 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         7,
         include_str!("../../migrations/postgres/0007_instances.sql"),
+    ),
+    (
+        8,
+        include_str!("../../migrations/postgres/0008_sessions.sql"),
+    ),
+    (
+        9,
+        include_str!("../../migrations/postgres/0009_webhook_body_hash.sql"),
     ),
 ];
 

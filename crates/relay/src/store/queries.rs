@@ -17,7 +17,7 @@ pub use super::messages::{
 };
 pub use super::numbers::{note_number_seen, numbers, upsert_number};
 pub use super::users::{
-    create_user, delete_token, insert_token, user_by_email, user_for_token, users,
+    create_user, insert_token, user_by_email, users,
 };
 
 /// Counts for metrics and tests.

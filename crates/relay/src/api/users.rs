@@ -1,0 +1,175 @@
+//! Users as admins manage them: list, create, change (name, role, active), reset a password.
+//!
+//! Deactivating a user, changing their role or resetting their password ends all their sessions
+//! in the same write: their tokens answer 401 at once and every relay closes their streams within
+//! a few seconds (`store::users::end_sessions`). The last active admin cannot be demoted or
+//! deactivated. Every change is audited.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::json;
+use switchboard_protocol::admin::{Account, NewUser, PasswordReset, UserPatch};
+use switchboard_protocol::api::{Role, User};
+
+use crate::auth::{hash_password, validate_new_password, AuthUser};
+use crate::error::{ApiError, JsonBody};
+use crate::store::{now_ms, queries, users, StoreError};
+use crate::AppState;
+
+/// Hashes a password off the async threads.
+pub async fn hash(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|_| ApiError::internal())
+}
+
+/// All users with whether they are active and their open sessions (supervisors and admins).
+#[utoipa::path(get, path = "/api/v1/admin/users", security(("bearer" = [])),
+    responses((status = 200, body = [Account]), (status = 403, body = switchboard_protocol::api::ErrorBody)))]
+pub async fn list_users(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<Account>>, ApiError> {
+    user.require(&[Role::Admin, Role::Supervisor])?;
+    let idle = s.config.session_idle.as_millis() as i64;
+    Ok(Json(
+        s.store
+            .read(move |c| users::accounts(c, now_ms(), idle))
+            .await?,
+    ))
+}
+
+/// Creates a user (admins only).
+#[utoipa::path(post, path = "/api/v1/admin/users", request_body = NewUser, security(("bearer" = [])),
+    responses((status = 201, body = User), (status = 409, body = switchboard_protocol::api::ErrorBody), (status = 422, body = switchboard_protocol::api::ErrorBody)))]
+pub async fn create_user(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    JsonBody(req): JsonBody<NewUser>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
+    admin.require(&[Role::Admin])?;
+    if !req.email.contains('@') || req.email.len() > 254 || req.name.trim().is_empty() {
+        return Err(ApiError::unprocessable(
+            "invalid",
+            "a user needs a valid email and a name",
+        ));
+    }
+    validate_new_password(&req.password, s.config.password_min_length, &req.email)
+        .map_err(|m| ApiError::unprocessable("weak_password", m))?;
+    let hash = hash(req.password.clone()).await?;
+    let actor = admin.0.email.clone();
+    let user = s
+        .store
+        .write(move |ctx| {
+            let u = queries::create_user(
+                ctx.conn,
+                &req.email,
+                req.name.trim(),
+                req.role,
+                &hash,
+                ctx.now,
+            )?;
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "user.create",
+                &json!({"user_id": u.id, "email": u.email, "role": u.role.as_str()}),
+                ctx.now,
+            )?;
+            Ok(u)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Changes a user's name, role or whether they may sign in (admins only). A role change or a
+/// deactivation ends all their sessions at once.
+#[utoipa::path(patch, path = "/api/v1/admin/users/{id}", request_body = UserPatch, params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Account), (status = 404, body = switchboard_protocol::api::ErrorBody),
+              (status = 409, description = "the last active admin", body = switchboard_protocol::api::ErrorBody),
+              (status = 422, body = switchboard_protocol::api::ErrorBody)))]
+pub async fn update_user(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    Path(id): Path<i64>,
+    JsonBody(patch): JsonBody<UserPatch>,
+) -> Result<Json<Account>, ApiError> {
+    admin.require(&[Role::Admin])?;
+    let name = match &patch.name {
+        Some(n) if n.trim().is_empty() || n.chars().count() > 200 => {
+            return Err(ApiError::unprocessable(
+                "invalid",
+                "a name needs 1 to 200 characters",
+            ))
+        }
+        Some(n) => Some(n.trim().to_string()),
+        None => None,
+    };
+    let actor = admin.0.email.clone();
+    let idle = s.config.session_idle.as_millis() as i64;
+    let account = s
+        .store
+        .write(move |ctx| {
+            let demotes = patch.role.is_some_and(|r| r != Role::Admin) || patch.active == Some(false);
+            let is_admin = users::account(ctx.conn, id, ctx.now, idle)?.role == Role::Admin;
+            if demotes && is_admin && users::other_active_admins(ctx.conn, id)? == 0 {
+                return Err(StoreError::Conflict(
+                    "this is the last active admin: make someone else an admin first".into(),
+                ));
+            }
+            let end = users::update_user(ctx.conn, id, name.as_deref(), patch.role, patch.active)?;
+            let ended = if end {
+                users::end_sessions(ctx, id, users::Ending::All)?
+            } else {
+                0
+            };
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "user.update",
+                &json!({"user_id": id, "changes": patch, "sessions_ended": ended}),
+                ctx.now,
+            )?;
+            users::account(ctx.conn, id, ctx.now, idle)
+        })
+        .await?;
+    Ok(Json(account))
+}
+
+/// Sets a new password for a user (admins only); every session of theirs ends.
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/password", request_body = PasswordReset, params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = switchboard_protocol::api::ErrorBody), (status = 422, body = switchboard_protocol::api::ErrorBody)))]
+pub async fn reset_password(
+    State(s): State<AppState>,
+    admin: AuthUser,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<PasswordReset>,
+) -> Result<StatusCode, ApiError> {
+    admin.require(&[Role::Admin])?;
+    let idle = s.config.session_idle.as_millis() as i64;
+    let email = s
+        .store
+        .read(move |c| users::account(c, id, now_ms(), idle))
+        .await?
+        .email;
+    validate_new_password(&req.password, s.config.password_min_length, &email)
+        .map_err(|m| ApiError::unprocessable("weak_password", m))?;
+    let hash = hash(req.password).await?;
+    let actor = admin.0.email.clone();
+    s.store
+        .write(move |ctx| {
+            users::set_password(ctx.conn, id, &hash)?;
+            let ended = users::end_sessions(ctx, id, users::Ending::All)?;
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "user.password_reset",
+                &json!({"user_id": id, "sessions_ended": ended}),
+                ctx.now,
+            )
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
