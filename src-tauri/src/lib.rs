@@ -8,6 +8,7 @@ mod allocator;
 mod error;
 mod home;
 mod idle;
+mod notice_text;
 mod rendering;
 mod session;
 mod tray;

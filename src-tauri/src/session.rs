@@ -13,6 +13,7 @@ use tokio::sync::{broadcast, Notify};
 
 use crate::error::UiResult;
 use crate::home::{Home, Settings};
+use crate::notice_text::{notification_text, BODY_IS_MARKUP};
 
 pub struct Session {
     pub engine: Engine,
@@ -186,17 +187,21 @@ fn notify_new(app: &AppHandle, engine: &Engine, conversation_id: i64) {
     if focused && std::env::var_os("SWITCHBOARD_NOTIFY_WHEN_FOCUSED").is_none() {
         return;
     }
-    let who = conv
-        .contact
-        .name
-        .clone()
-        .or(conv.contact.wa_id.clone())
-        .unwrap_or_else(|| "WhatsApp".into());
+    // Customer text: never markup, never control characters (see `notice_text`).
+    let who = notification_text(
+        conv.contact
+            .name
+            .as_deref()
+            .or(conv.contact.wa_id.as_deref())
+            .unwrap_or("WhatsApp"),
+        false,
+    );
     let body = if last.text.is_empty() {
         format!("[{}]", last.type_name)
     } else {
         last.text.clone()
     };
+    let body = notification_text(&body, BODY_IS_MARKUP);
     // The conversation id is the notification's id: a click on it (see `on_notification_action`)
     // opens that conversation.
     let shown = match i32::try_from(conversation_id) {

@@ -1,7 +1,9 @@
 //! `switchboard`: the command-line client. Every command works from the local cache; commands
 //! that can reach the relay first catch up and flush the outbox, so a message queued offline
-//! goes out with the next command that gets through.
+//! goes out with the next command that gets through. Text from customers and the relay goes
+//! through [`safe::terminal_safe`] before it reaches a terminal; `--json` output is exact.
 
+mod safe;
 mod settings;
 
 use std::io::{IsTerminal, Read};
@@ -15,6 +17,7 @@ use switchboard_sync::{
     Cache, ConnectionState, ConversationFilter, Engine, RelayClient, SyncError, TimelineItem, View,
 };
 
+use safe::terminal_safe;
 use settings::{Home, Settings};
 
 #[derive(Parser)]
@@ -111,7 +114,8 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("switchboard: {e}");
+            // Errors carry the relay's (and Meta's) words, and through them customer text.
+            eprintln!("switchboard: {}", terminal_safe(&e.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -167,14 +171,17 @@ async fn run(cli: Cli) -> AnyResult<()> {
                 ("«", "»")
             };
             for h in hits {
-                let snippet = h
-                    .snippet
-                    .replace(switchboard_sync::HIT_START, on)
-                    .replace(switchboard_sync::HIT_END, off);
+                let snippet = safe::highlight(
+                    &h.snippet,
+                    switchboard_sync::HIT_START,
+                    switchboard_sync::HIT_END,
+                    on,
+                    off,
+                );
                 println!(
                     "#{}\t{}\t{}",
                     h.conversation_id,
-                    h.contact_name.unwrap_or_default(),
+                    terminal_safe(&h.contact_name.unwrap_or_default()),
                     snippet
                 );
             }
@@ -217,8 +224,8 @@ async fn run(cli: Cli) -> AnyResult<()> {
             if let Some(u) = user {
                 println!(
                     "signed in:   {} <{}> ({})",
-                    u.name,
-                    u.email,
+                    terminal_safe(&u.name),
+                    terminal_safe(&u.email),
                     u.role.as_str()
                 );
             }
@@ -306,7 +313,12 @@ async fn run(cli: Cli) -> AnyResult<()> {
                 };
                 println!(
                     "#{}\t{}{}\t{}\t{}\t{}",
-                    c.id, who, tags, c.status, unread, c.last_message_preview
+                    c.id,
+                    terminal_safe(&who),
+                    terminal_safe(&tags),
+                    terminal_safe(&c.status),
+                    unread,
+                    terminal_safe(&c.last_message_preview)
                 );
             }
             Ok(())
@@ -331,8 +343,8 @@ async fn run(cli: Cli) -> AnyResult<()> {
             println!(
                 "#{} {} ({})",
                 conv.id,
-                conv.contact.name.clone().unwrap_or_default(),
-                conv.contact.wa_id.clone().unwrap_or_default()
+                terminal_safe(conv.contact.name.as_deref().unwrap_or_default()),
+                terminal_safe(conv.contact.wa_id.as_deref().unwrap_or_default())
             );
             for item in items {
                 match item {
@@ -356,7 +368,12 @@ async fn run(cli: Cli) -> AnyResult<()> {
                         } else {
                             m.text.clone()
                         };
-                        println!("{arrow} {body}{state}{err}");
+                        println!(
+                            "{arrow} {}{}{}",
+                            terminal_safe(&body),
+                            state,
+                            terminal_safe(&err)
+                        );
                     }
                     TimelineItem::Pending(p) => {
                         let state = if p.state == "failed" {
@@ -364,7 +381,7 @@ async fn run(cli: Cli) -> AnyResult<()> {
                         } else {
                             " [pending]".into()
                         };
-                        println!("> {}{state}", p.text);
+                        println!("> {}{}", terminal_safe(&p.text), terminal_safe(&state));
                     }
                 }
             }
@@ -455,7 +472,7 @@ async fn run(cli: Cli) -> AnyResult<()> {
                                 };
                                 println!(
                                     "#{conversation_id} {arrow} {} {}",
-                                    m.text,
+                                    terminal_safe(&m.text),
                                     m.status.map(|s| s.as_str()).unwrap_or("")
                                 );
                             }
@@ -514,7 +531,7 @@ async fn login(
     }
     println!(
         "signed in as {} ({}) at {}; {} events synced",
-        answer.user.name,
+        terminal_safe(&answer.user.name),
         answer.user.role.as_str(),
         settings.relay_url,
         events

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use switchboard_sync::private;
 use switchboard_sync::secret::{FileStore, KeyringStore, SecretStore};
 use switchboard_sync::SyncError;
 
@@ -59,11 +60,14 @@ impl Home {
         }
     }
 
+    /// Writes the settings readable by their owner only (0600 in a 0700 home on Unix), through
+    /// a fresh temporary file renamed over the old one.
     pub fn save_settings(&self, s: &Settings) -> Result<(), SyncError> {
-        std::fs::create_dir_all(&self.root)
+        private::create_dir_all(&self.root)
             .map_err(|e| SyncError::Invalid(format!("{}: {e}", self.root.display())))?;
-        std::fs::write(self.settings_path(), serde_json::to_vec_pretty(s)?)
-            .map_err(|e| SyncError::Invalid(e.to_string()))
+        let path = self.settings_path();
+        private::write_atomic(&path, &serde_json::to_vec_pretty(s)?)
+            .map_err(|e| SyncError::Invalid(format!("{}: {e}", path.display())))
     }
 
     pub fn clear_settings(&self) -> Result<(), SyncError> {
@@ -101,5 +105,58 @@ impl Home {
                 self.root.join("token.json").display()
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            relay_url: "http://127.0.0.1:8080".into(),
+            email: "agent@example.com".into(),
+            user_id: 7,
+        }
+    }
+
+    #[test]
+    fn settings_round_trip_and_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(Some(dir.path().join("home"))).unwrap();
+        assert!(home.settings().unwrap().is_none());
+        home.save_settings(&settings()).unwrap();
+        let read = home.settings().unwrap().unwrap();
+        assert_eq!(read.account(), "http://127.0.0.1:8080|agent@example.com");
+        assert_eq!(read.user_id, 7);
+        home.clear_settings().unwrap();
+        assert!(home.settings().unwrap().is_none());
+    }
+
+    #[cfg(unix)]
+    fn mode(p: &std::path::Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn settings_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("home");
+        let home = Home::new(Some(root.clone())).unwrap();
+        home.save_settings(&settings()).unwrap();
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(&root.join("settings.json")), 0o600);
+
+        // A settings file an older build wrote world-readable comes back private.
+        std::fs::set_permissions(
+            root.join("settings.json"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        home.save_settings(&settings()).unwrap();
+        assert_eq!(mode(&root.join("settings.json")), 0o600);
     }
 }

@@ -200,3 +200,66 @@ async fn login_inbox_show_send_search_status_and_offline_queue() {
     assert!(!after.status.success());
     assert!(String::from_utf8_lossy(&after.stderr).contains("not signed in"));
 }
+
+/// A customer's message full of terminal escapes (clear screen, a window title, colours, a C1
+/// cursor report request) is shown as its plain words: nothing that drives a terminal gets out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn show_never_passes_terminal_escapes_from_customers() {
+    let world = World::start().await;
+    world.relay.user("agent@example.com", Role::Agent).await;
+    world
+        .sim
+        .customer("4915166666666")
+        .named("Eve\x1b[8m")
+        .says("\x1b[2J\x1b]0;pwned\x07Hallo \x1b[31mrot\x1b[0m \u{9b}6n")
+        .await
+        .unwrap();
+    world.sim.wait_webhooks_idle(Duration::from_secs(5)).await;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().to_path_buf();
+    let relay_url: &'static str = Box::leak(world.relay.base.clone().into_boxed_str());
+    ok(&blocking(
+        h.clone(),
+        vec![
+            "login",
+            "--relay",
+            relay_url,
+            "--email",
+            "agent@example.com",
+            "--password-stdin",
+        ],
+        Some("password123\n"),
+    )
+    .await);
+
+    // --json stays exact: the escapes are there, escaped by JSON.
+    let inbox: Value =
+        serde_json::from_str(&ok(
+            &blocking(h.clone(), vec!["--json", "inbox"], None).await
+        ))
+        .unwrap();
+    assert_eq!(inbox.as_array().unwrap().len(), 1);
+    let conv: &'static str = Box::leak(inbox[0]["id"].to_string().into_boxed_str());
+    let exact: Value = serde_json::from_str(&ok(&blocking(
+        h.clone(),
+        vec!["--json", "show", conv],
+        None,
+    )
+    .await))
+    .unwrap();
+    assert!(
+        exact["timeline"].to_string().contains("\\u001b[31mrot"),
+        "{exact}"
+    );
+
+    let out = blocking(h.clone(), vec!["show", conv], None).await;
+    let shown = ok(&out);
+    assert!(shown.contains("Hallo"), "{shown}");
+    assert!(shown.contains("rot"), "{shown}");
+    assert!(shown.contains("< Hallo rot"), "{shown:?}");
+    assert!(!out.stdout.contains(&0x1b), "no ESC: {shown:?}");
+    assert!(!out.stdout.contains(&0x07), "no BEL: {shown:?}");
+    assert!(!shown.contains('\u{9b}'), "no C1 CSI: {shown:?}");
+    assert!(!shown.contains("pwned"), "the title is gone: {shown:?}");
+    assert!(shown.contains("Eve"), "{shown}");
+}

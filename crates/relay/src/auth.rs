@@ -74,7 +74,9 @@ fn common_passwords() -> &'static std::collections::HashSet<&'static str> {
 /// part. The message says what to change; it never repeats the password.
 pub fn validate_new_password(password: &str, min_chars: usize, email: &str) -> Result<(), String> {
     if password.chars().count() < min_chars {
-        return Err(format!("password must have at least {min_chars} characters"));
+        return Err(format!(
+            "password must have at least {min_chars} characters"
+        ));
     }
     if password.chars().count() > 1024 {
         return Err("password must have at most 1024 characters".into());
@@ -173,7 +175,9 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(AuthUser(AuthSession::from_request_parts(parts, state).await?.user))
+        Ok(AuthUser(
+            AuthSession::from_request_parts(parts, state).await?.user,
+        ))
     }
 }
 

@@ -349,7 +349,11 @@ async fn watch_revocations(store: Store, hub: Arc<hub::Hub>) {
                     after = after.max(r.id);
                     let closed = hub.revoke(r.user_id, r.session_id);
                     if closed > 0 {
-                        tracing::info!(user_id = r.user_id, streams = closed, "closed the streams of an ended session");
+                        tracing::info!(
+                            user_id = r.user_id,
+                            streams = closed,
+                            "closed the streams of an ended session"
+                        );
                     }
                 }
             }

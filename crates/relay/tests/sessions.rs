@@ -63,7 +63,10 @@ async fn logout_with_lowercase_bearer_ends_the_session_and_closes_its_stream() {
         .unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(status(&relay, &token, "/api/v1/me").await, 401);
-    assert_eq!(closed_within(&mut ws, Duration::from_secs(5)).await, Some(1008));
+    assert_eq!(
+        closed_within(&mut ws, Duration::from_secs(5)).await,
+        Some(1008)
+    );
     // The other session of the same person goes on.
     assert_eq!(status(&relay, &other, "/api/v1/me").await, 200);
     assert!(
@@ -98,8 +101,14 @@ async fn deactivating_a_user_ends_everything_at_once_and_they_cannot_sign_in() {
     for t in [&ben1, &ben2] {
         assert_eq!(status(&relay, t, "/api/v1/conversations").await, 401);
     }
-    assert_eq!(closed_within(&mut ws1, Duration::from_secs(5)).await, Some(1008));
-    assert_eq!(closed_within(&mut ws2, Duration::from_secs(5)).await, Some(1008));
+    assert_eq!(
+        closed_within(&mut ws1, Duration::from_secs(5)).await,
+        Some(1008)
+    );
+    assert_eq!(
+        closed_within(&mut ws2, Duration::from_secs(5)).await,
+        Some(1008)
+    );
     let r = relay
         .http
         .post(relay.url("/api/v1/auth/login"))
@@ -139,27 +148,52 @@ async fn a_role_change_and_a_password_reset_end_sessions_a_name_change_does_not(
 
     let ben = relay.login("ben@example.com", "password123").await.token;
     let (code, _) = relay
-        .call(Method::PATCH, &admin, &path, Some(json!({"name": "Ben B."})))
+        .call(
+            Method::PATCH,
+            &admin,
+            &path,
+            Some(json!({"name": "Ben B."})),
+        )
         .await;
     assert_eq!(code, 200);
     assert_eq!(status(&relay, &ben, "/api/v1/me").await, 200);
 
     let mut ws = open_stream(&relay, &ben).await;
     let (code, account) = relay
-        .call(Method::PATCH, &admin, &path, Some(json!({"role": "supervisor"})))
+        .call(
+            Method::PATCH,
+            &admin,
+            &path,
+            Some(json!({"role": "supervisor"})),
+        )
         .await;
     assert_eq!((code, account["role"].as_str()), (200, Some("supervisor")));
     assert_eq!(status(&relay, &ben, "/api/v1/me").await, 401);
-    assert_eq!(closed_within(&mut ws, Duration::from_secs(5)).await, Some(1008));
+    assert_eq!(
+        closed_within(&mut ws, Duration::from_secs(5)).await,
+        Some(1008)
+    );
 
     let ben = relay.login("ben@example.com", "password123").await.token;
     let (code, body) = relay
-        .post(&admin, &format!("{path}/password"), json!({"password": "Password2026!"}))
+        .post(
+            &admin,
+            &format!("{path}/password"),
+            json!({"password": "Password2026!"}),
+        )
         .await;
     assert_eq!((code, body["code"].as_str()), (422, Some("weak_password")));
-    assert_eq!(status(&relay, &ben, "/api/v1/me").await, 200, "a refused reset changes nothing");
+    assert_eq!(
+        status(&relay, &ben, "/api/v1/me").await,
+        200,
+        "a refused reset changes nothing"
+    );
     let (code, _) = relay
-        .post(&admin, &format!("{path}/password"), json!({"password": "Tee mit Zitrone 42"}))
+        .post(
+            &admin,
+            &format!("{path}/password"),
+            json!({"password": "Tee mit Zitrone 42"}),
+        )
         .await;
     assert_eq!(code, 204);
     assert_eq!(status(&relay, &ben, "/api/v1/me").await, 401);
@@ -167,7 +201,12 @@ async fn a_role_change_and_a_password_reset_end_sessions_a_name_change_does_not(
 
     // Bad input: unknown fields, an empty name, an unknown user.
     let (code, _) = relay
-        .call(Method::PATCH, &admin, &path, Some(json!({"email": "x@y.z"})))
+        .call(
+            Method::PATCH,
+            &admin,
+            &path,
+            Some(json!({"email": "x@y.z"})),
+        )
         .await;
     assert_eq!(code, 400);
     let (code, _) = relay
@@ -175,12 +214,25 @@ async fn a_role_change_and_a_password_reset_end_sessions_a_name_change_does_not(
         .await;
     assert_eq!(code, 422);
     let (code, _) = relay
-        .call(Method::PATCH, &admin, "/api/v1/admin/users/99999", Some(json!({"active": false})))
+        .call(
+            Method::PATCH,
+            &admin,
+            "/api/v1/admin/users/99999",
+            Some(json!({"active": false})),
+        )
         .await;
     assert_eq!(code, 404);
     // Only admins.
     let (code, _) = relay
-        .call(Method::PATCH, &relay.login("ben@example.com", "Tee mit Zitrone 42").await.token, &path, Some(json!({"role": "admin"})))
+        .call(
+            Method::PATCH,
+            &relay
+                .login("ben@example.com", "Tee mit Zitrone 42")
+                .await
+                .token,
+            &path,
+            Some(json!({"role": "admin"})),
+        )
         .await;
     assert_eq!(code, 403);
 }
@@ -189,7 +241,9 @@ async fn a_role_change_and_a_password_reset_end_sessions_a_name_change_does_not(
 async fn the_last_active_admin_cannot_be_demoted_or_deactivated() {
     let relay = Relay::start(&no_graph()).await;
     let ada = relay.login_as("ada@example.com", Role::Admin).await;
-    let ada_id = relay.get(&ada, "/api/v1/me").await.1["id"].as_i64().unwrap();
+    let ada_id = relay.get(&ada, "/api/v1/me").await.1["id"]
+        .as_i64()
+        .unwrap();
     let path = format!("/api/v1/admin/users/{ada_id}");
     for change in [json!({"active": false}), json!({"role": "agent"})] {
         let (code, body) = relay.call(Method::PATCH, &ada, &path, Some(change)).await;
@@ -199,7 +253,12 @@ async fn the_last_active_admin_cannot_be_demoted_or_deactivated() {
     // With a second admin it is allowed.
     relay.user("bea@example.com", Role::Admin).await;
     let (code, _) = relay
-        .call(Method::PATCH, &ada, &path, Some(json!({"role": "supervisor"})))
+        .call(
+            Method::PATCH,
+            &ada,
+            &path,
+            Some(json!({"role": "supervisor"})),
+        )
         .await;
     assert_eq!(code, 200);
 }
@@ -232,11 +291,19 @@ async fn ones_own_sessions_are_listed_and_any_can_be_ended() {
 
     let id = other["id"].as_i64().unwrap();
     let (code, _) = relay
-        .call(Method::DELETE, &laptop, &format!("/api/v1/me/sessions/{id}"), None)
+        .call(
+            Method::DELETE,
+            &laptop,
+            &format!("/api/v1/me/sessions/{id}"),
+            None,
+        )
         .await;
     assert_eq!(code, 204);
     assert_eq!(status(&relay, &office, "/api/v1/me").await, 401);
-    assert_eq!(closed_within(&mut office_ws, Duration::from_secs(5)).await, Some(1008));
+    assert_eq!(
+        closed_within(&mut office_ws, Duration::from_secs(5)).await,
+        Some(1008)
+    );
     assert_eq!(status(&relay, &laptop, "/api/v1/me").await, 200);
     // Someone else's session id is not found, and not ended.
     let ben = relay.login_as("ben@example.com", Role::Agent).await;
@@ -244,7 +311,12 @@ async fn ones_own_sessions_are_listed_and_any_can_be_ended() {
         .as_i64()
         .unwrap();
     let (code, _) = relay
-        .call(Method::DELETE, &laptop, &format!("/api/v1/me/sessions/{ben_sid}"), None)
+        .call(
+            Method::DELETE,
+            &laptop,
+            &format!("/api/v1/me/sessions/{ben_sid}"),
+            None,
+        )
         .await;
     assert_eq!(code, 404);
     assert_eq!(status(&relay, &ben, "/api/v1/me").await, 200);
@@ -271,7 +343,11 @@ async fn changing_ones_password_keeps_this_session_and_ends_the_others() {
         )
         .await;
     assert_eq!(code, 422, "{body}");
-    assert_eq!(status(&relay, &there, "/api/v1/me").await, 200, "refusals change nothing");
+    assert_eq!(
+        status(&relay, &there, "/api/v1/me").await,
+        200,
+        "refusals change nothing"
+    );
     let (code, _) = relay
         .post(
             &here,
@@ -326,7 +402,12 @@ async fn weak_passwords_are_refused_for_new_users() {
         assert!(body["message"].as_str().unwrap().contains(why), "{body}");
         assert!(!body.to_string().contains(password) || password.contains('@'));
     }
-    assert_eq!(relay.count("users WHERE email = 'carl.meyer@example.com'").await, 0);
+    assert_eq!(
+        relay
+            .count("users WHERE email = 'carl.meyer@example.com'")
+            .await,
+        0
+    );
     let (code, _) = relay
         .post(
             &admin,
@@ -390,5 +471,8 @@ async fn admins_list_users_with_their_state() {
         .iter()
         .find(|u| u["email"] == "ben@example.com")
         .unwrap();
-    assert_eq!((ben["active"].as_bool(), ben["sessions"].as_i64()), (Some(true), Some(1)));
+    assert_eq!(
+        (ben["active"].as_bool(), ben["sessions"].as_i64()),
+        (Some(true), Some(1))
+    );
 }

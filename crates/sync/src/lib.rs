@@ -4,12 +4,14 @@
 //! ([`cache`]), delta sync from the event log and the live WebSocket stream ([`engine`]), an
 //! offline outbox with idempotency keys so nothing is lost or sent twice ([`cache::outbox`]),
 //! the queries UIs need (conversation list, timelines, FTS5 search), a change feed, and where
-//! the bearer token is kept ([`secret`]). It knows nothing of Tauri or terminals.
+//! the bearer token is kept ([`secret`]), and files only their owner may read ([`private`]). It
+//! knows nothing of Tauri or terminals.
 
 pub mod cache;
 pub mod client;
 pub mod engine;
 pub mod error;
+pub mod private;
 pub mod secret;
 
 pub use cache::query::{ConversationFilter, SearchHit, TimelineItem, View, HIT_END, HIT_START};

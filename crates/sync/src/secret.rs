@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use crate::error::{Result, SyncError};
+use crate::private;
 
 pub trait SecretStore: Send + Sync {
     fn get(&self, account: &str) -> Result<Option<String>>;
@@ -108,31 +109,15 @@ impl FileStore {
         }
     }
 
+    /// Writes the whole map through a new temporary file that is created exclusively, 0600 from
+    /// the start, and renamed over the old one (see [`private::write_atomic`]): a file or symlink
+    /// planted next to the token file is never written through.
     fn save(&self, items: &HashMap<String, String>) -> Result<()> {
         let err = |e: std::io::Error| SyncError::Secret(format!("{}: {e}", self.path.display()));
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(err)?;
+            private::create_dir_all(dir).map_err(err)?;
         }
-        let tmp = self.path.with_extension("tmp");
-        {
-            use std::io::Write;
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            let mut f = opts.open(&tmp).map_err(err)?;
-            f.write_all(&serde_json::to_vec(items)?).map_err(err)?;
-            f.sync_all().map_err(err)?;
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(err)
+        private::write_atomic(&self.path, &serde_json::to_vec(items)?).map_err(err)
     }
 }
 
@@ -181,5 +166,57 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    /// Symlinks planted at the old fixed temporary name and at other plausible ones, all pointing
+    /// at a file of the victim's: saving a token writes through none of them.
+    #[cfg(unix)]
+    #[test]
+    fn file_store_never_writes_through_a_planted_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let victim = elsewhere.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        let path = dir.path().join("token.json");
+        let planted = [
+            path.with_extension("tmp"),
+            dir.path().join("token.json.tmp"),
+            dir.path().join(".token.json.tmp"),
+            dir.path()
+                .join(format!(".token-{}.tmp", std::process::id())),
+            dir.path()
+                .join(format!(".token.json.{}.tmp", std::process::id())),
+        ];
+        for link in &planted {
+            std::os::unix::fs::symlink(&victim, link).unwrap();
+        }
+
+        let s = FileStore::new(path.clone());
+        s.set("relay|agent@example.com", "secret-token").unwrap();
+
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        for link in &planted {
+            assert_eq!(
+                std::fs::read_link(link).unwrap(),
+                victim,
+                "{link:?} untouched"
+            );
+        }
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.file_type().is_file(), "the token file is a plain file");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            s.get("relay|agent@example.com").unwrap().as_deref(),
+            Some("secret-token")
+        );
+        let on_disk: HashMap<String, String> =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(on_disk["relay|agent@example.com"], "secret-token");
+        // Nothing left behind but the token file and the planted links.
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            planted.len() + 1
+        );
     }
 }

@@ -4,7 +4,7 @@
 use axum::extract::{Query, State};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use switchboard_protocol::api::{DeadLetter, PhoneNumber, Role};
 
 use crate::auth::AuthUser;

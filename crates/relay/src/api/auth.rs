@@ -54,7 +54,9 @@ pub async fn login(
             let details = json!({"limit": key, "ip": ip.to_string()});
             let actor = email.clone();
             s.store
-                .write(move |ctx| queries::audit(ctx.conn, &actor, "login.locked", &details, ctx.now))
+                .write(move |ctx| {
+                    queries::audit(ctx.conn, &actor, "login.locked", &details, ctx.now)
+                })
                 .await?;
         }
         return Err(ApiError::new(
@@ -88,7 +90,9 @@ pub async fn login(
             let details = json!({"ip": ip.to_string()});
             let actor = email.clone();
             s.store
-                .write(move |ctx| queries::audit(ctx.conn, &actor, "login.failed", &details, ctx.now))
+                .write(move |ctx| {
+                    queries::audit(ctx.conn, &actor, "login.failed", &details, ctx.now)
+                })
                 .await?;
             return Err(ApiError::unauthorized("wrong email or password"));
         }
@@ -146,10 +150,7 @@ pub async fn change_password(
     JsonBody(req): JsonBody<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     let uid = me.user.id;
-    let current = s
-        .store
-        .read(move |c| users::password_hash(c, uid))
-        .await?;
+    let current = s.store.read(move |c| users::password_hash(c, uid)).await?;
     let given = req.current_password;
     let ok = tokio::task::spawn_blocking(move || verify_password(&current, &given))
         .await
@@ -157,8 +158,12 @@ pub async fn change_password(
     if !ok {
         return Err(ApiError::forbidden("the current password is not right"));
     }
-    validate_new_password(&req.new_password, s.config.password_min_length, &me.user.email)
-        .map_err(|m| ApiError::unprocessable("weak_password", m))?;
+    validate_new_password(
+        &req.new_password,
+        s.config.password_min_length,
+        &me.user.email,
+    )
+    .map_err(|m| ApiError::unprocessable("weak_password", m))?;
     let hash = super::users::hash(req.new_password).await?;
     let (actor, sid) = (me.user.email.clone(), me.session_id);
     s.store

@@ -112,7 +112,8 @@ pub async fn update_user(
     let account = s
         .store
         .write(move |ctx| {
-            let demotes = patch.role.is_some_and(|r| r != Role::Admin) || patch.active == Some(false);
+            let demotes =
+                patch.role.is_some_and(|r| r != Role::Admin) || patch.active == Some(false);
             let is_admin = users::account(ctx.conn, id, ctx.now, idle)?.role == Role::Admin;
             if demotes && is_admin && users::other_active_admins(ctx.conn, id)? == 0 {
                 return Err(StoreError::Conflict(

@@ -16,9 +16,7 @@ pub use super::messages::{
     emit_message, list_messages, message, message_id_by_wamid, message_media,
 };
 pub use super::numbers::{note_number_seen, numbers, upsert_number};
-pub use super::users::{
-    create_user, insert_token, user_by_email, users,
-};
+pub use super::users::{create_user, insert_token, user_by_email, users};
 
 /// Counts for metrics and tests.
 pub fn count(conn: &Db, sql_table_where: &str) -> Result<i64> {

@@ -268,8 +268,10 @@ pub fn session_live(conn: &Db, id: i64, now: i64, idle_ms: i64) -> Result<bool> 
 
 /// Records that session `id` was used at `now`.
 pub fn touch_session(conn: &Db, id: i64, now: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE sessions SET last_used_at = ?2 WHERE id = ?1 AND last_used_at < ?2")?
-        .execute(params![id, now])?;
+    conn.prepare_cached(
+        "UPDATE sessions SET last_used_at = ?2 WHERE id = ?1 AND last_used_at < ?2",
+    )?
+    .execute(params![id, now])?;
     Ok(())
 }
 
@@ -317,9 +319,9 @@ pub enum Ending {
 /// closes their streams when it next polls the revocations. Returns how many ended.
 pub fn end_sessions(ctx: &mut WriteCtx<'_>, user_id: i64, which: Ending) -> Result<usize> {
     let ended: Vec<i64> = {
-        let mut stmt = ctx.conn.prepare_cached(
-            "SELECT id FROM sessions WHERE user_id = ?1 ORDER BY id",
-        )?;
+        let mut stmt = ctx
+            .conn
+            .prepare_cached("SELECT id FROM sessions WHERE user_id = ?1 ORDER BY id")?;
         let rows = stmt.query_map([user_id], |r| r.get(0))?;
         rows.collect::<crate::store::db::Result<Vec<i64>>>()?
             .into_iter()

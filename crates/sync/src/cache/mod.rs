@@ -19,6 +19,7 @@ use rusqlite::{Connection, OptionalExtension};
 use switchboard_protocol::api::{Role, User};
 
 use crate::error::{Result, SyncError};
+use crate::private;
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("schema_v1.sql")),
@@ -53,13 +54,24 @@ pub fn cache_path(root: &Path, relay_url: &str, user_id: i64) -> PathBuf {
 }
 
 impl Cache {
-    /// Opens (creating if needed) a cache file.
+    /// Opens (creating if needed) a cache file. It holds customer data, so on Unix the
+    /// directories created for it are 0700 and the database with its `-wal` and `-shm` files is
+    /// 0600 (the database is created 0600 before SQLite opens it, and SQLite gives its side files
+    /// the database's mode; the files of an older cache are tightened here).
     pub fn open(path: &Path) -> Result<Cache> {
+        let open_err = |e: std::io::Error| SyncError::CacheOpen {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| SyncError::CacheOpen {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+            private::create_dir_all(dir).map_err(open_err)?;
+        }
+        match private::restrict(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                private::create_file(path).map_err(open_err)?
+            }
+            Err(e) => return Err(open_err(e)),
         }
         let conn = Connection::open(path).map_err(|e| SyncError::CacheOpen {
             path: path.display().to_string(),
@@ -69,7 +81,17 @@ impl Cache {
         // NORMAL in WAL mode: a committed page survives a crash of the app; the relay is the
         // source of truth for anything lost to a power cut, and re-sync restores it.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Self::init(conn, Some(path.to_path_buf()))
+        let cache = Self::init(conn, Some(path.to_path_buf()))?;
+        for side in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(side);
+            match private::restrict(Path::new(&name)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(open_err(e)),
+            }
+        }
+        Ok(cache)
     }
 
     /// A cache in memory (tests, benchmarks).
@@ -213,5 +235,55 @@ mod tests {
             .unwrap()
             .is_empty());
         assert!(cache.notes(1).unwrap().is_empty());
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[cfg(unix)]
+    fn side(path: &Path, suffix: &str) -> PathBuf {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    }
+
+    /// The cache holds customer data: the directories made for it are 0700, the database and
+    /// its WAL files 0600.
+    #[cfg(unix)]
+    #[test]
+    fn a_new_cache_is_readable_by_its_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = cache_path(&dir.path().join("cache"), "http://127.0.0.1:8080", 7);
+        let cache = Cache::open(&path).unwrap();
+        cache.set_meta("cursor", "1").unwrap();
+        assert_eq!(mode(&dir.path().join("cache")), 0o700);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        // Open in WAL mode after a write, both side files exist.
+        assert_eq!(mode(&side(&path, "-wal")), 0o600);
+        assert_eq!(mode(&side(&path, "-shm")), 0o600);
+    }
+
+    /// A cache an older build left readable by others is tightened when it is opened.
+    #[cfg(unix)]
+    #[test]
+    fn opening_an_older_cache_tightens_its_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        {
+            let cache = Cache::open(&path).unwrap();
+            cache.set_meta("cursor", "5").unwrap();
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let cache = Cache::open(&path).unwrap();
+        cache.set_meta("cursor", "6").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&side(&path, "-wal")), 0o600);
+        assert_eq!(mode(&side(&path, "-shm")), 0o600);
+        assert_eq!(cache.cursor().unwrap(), 6);
     }
 }
