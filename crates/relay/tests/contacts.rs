@@ -135,6 +135,29 @@ async fn tags_notes_and_directory_follow_visibility() {
     let (s, _) = relay.get(&sup, "/api/v1/contacts/999999/notes").await;
     assert_eq!(s, 404);
 
+    // The conversation goes to Ben: replaying the log no longer hands Anna the customer's note
+    // or snapshots (the notes route refuses her now too), and hands them to Ben.
+    let ben_id = relay.get(&ben, "/api/v1/me").await.1["id"]
+        .as_i64()
+        .unwrap();
+    let (s, _) = relay
+        .post(
+            &sup,
+            &format!("/api/v1/conversations/{conv}/assign"),
+            json!({"agent_id": ben_id, "force": true}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(relay.get(&anna, &notes).await.0, 404);
+    assert!(events_of(&relay, &anna, "note.created").await.is_empty());
+    assert!(events_of(&relay, &anna, "contact.updated")
+        .await
+        .iter()
+        .all(|e| e["data"]["id"] != contact));
+    assert_eq!(relay.get(&ben, &notes).await.0, 200);
+    // Ben's log has the note only as far as its audience allowed when written (Anna's then).
+    assert!(events_of(&relay, &sup, "note.created").await.len() == 1);
+
     // Directory: every signed-in user, names and presence, no e-mail addresses.
     let (s, dir) = relay.get(&ben, "/api/v1/directory").await;
     assert_eq!(s, 200, "{dir}");

@@ -45,6 +45,16 @@ pub fn may_see(conn: &Db, user: &User, contact: i64) -> Result<bool> {
     Ok(n > 0)
 }
 
+/// Whether an agent (`user_id`) may see customer `contact` right now: one of the customer's
+/// conversations is theirs or unassigned. A missing customer is not visible.
+pub fn agent_sees(conn: &Db, user_id: i64, contact: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM conversations WHERE contact_id = ?1 AND (assignee_id IS NULL OR assignee_id = ?2) LIMIT 1",
+        )?
+        .exists(params![contact, user_id])?)
+}
+
 /// Checks visibility; an invisible customer answers like a missing one.
 pub fn check_visible(conn: &Db, user: &User, contact: i64) -> Result<()> {
     if may_see(conn, user, contact)? {

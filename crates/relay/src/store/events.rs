@@ -220,18 +220,37 @@ pub fn page_raw(
     })?;
     let mut out = Vec::new();
     let mut scanned_to = after;
+    // Customers an agent may see now, asked once per page.
+    let mut customers: std::collections::HashMap<i64, bool> = std::collections::HashMap::new();
     while let Some(r) = rows.next().transpose()? {
         let (ev, conv, assignee) = r;
         let seq = ev.seq;
+        if !ev.audience.admits(user_id, role) {
+            scanned_to = seq;
+            continue;
+        }
         // Replaying history must not hand an agent a conversation that has since gone to a
         // colleague: content events also need the conversation to be visible *now*. The
-        // conversation's own updates still pass, so a client learns that it left.
+        // conversation's own updates still pass, so a client learns that it left. Events about
+        // a customer (their snapshot, internal notes) follow the customer routes' rule: visible
+        // while one of the customer's conversations is.
         let visible_now = match (conv, assignee) {
+            (None, _) if !role.sees_all() => match customer_of(&ev) {
+                Some(contact) => match customers.get(&contact) {
+                    Some(v) => *v,
+                    None => {
+                        let v = super::contacts::agent_sees(conn, user_id, contact)?;
+                        customers.insert(contact, v);
+                        v
+                    }
+                },
+                None => true,
+            },
             (None, _) | (Some(_), None) => true,
             (Some(_), Some(a)) => a == user_id,
         };
         let structural = CONVERSATION_KINDS.contains(&ev.kind.as_str());
-        if ev.audience.admits(user_id, role) && (role.sees_all() || visible_now || structural) {
+        if role.sees_all() || visible_now || structural {
             if out.len() == limit {
                 break;
             }
@@ -240,6 +259,18 @@ pub fn page_raw(
         scanned_to = seq;
     }
     Ok((out, scanned_to))
+}
+
+/// The customer an event without a conversation is about (contact snapshots and notes).
+fn customer_of(ev: &RawLogged) -> Option<i64> {
+    use switchboard_protocol::api::event_kind;
+    let field = match ev.kind.as_str() {
+        event_kind::CONTACT_UPDATED => "id",
+        event_kind::NOTE_CREATED => "contact_id",
+        _ => return None,
+    };
+    let data: Value = serde_json::from_str(&ev.data).ok()?;
+    data.get(field)?.as_i64()
 }
 
 pub fn last_seq_for(conn: &Db, conversation_id: i64) -> Result<Option<i64>> {
