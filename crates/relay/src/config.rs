@@ -2,14 +2,14 @@
 //!
 //! The environment names are part of the operator contract: `SWITCHBOARD_LISTEN`,
 //! `SWITCHBOARD_DATABASE_URL`, `SWITCHBOARD_DATA_DIR`, `SWITCHBOARD_METRICS_TOKEN`,
-//! `WA_APP_SECRET`, `WA_VERIFY_TOKEN`, `WA_ACCESS_TOKEN`, `WA_GRAPH_URL`, `WA_API_VERSION`.
+//! `SWITCHBOARD_TRUSTED_PROXIES`, `WA_APP_SECRET`, `WA_VERIFY_TOKEN`, `WA_ACCESS_TOKEN`, `WA_GRAPH_URL`, `WA_API_VERSION`.
 //! Secrets are wrapped in [`Secret`], whose `Debug` never prints the value, so a config can be
 //! logged safely; errors about the file name the line and the setting, never the text of the line
 //! or a secret's value.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -117,6 +117,16 @@ pub struct Config {
     /// The bearer token a scraper off the loopback interface presents to read `/metrics`
     /// (`SWITCHBOARD_METRICS_TOKEN`, `metrics_token`); without one, only loopback peers may.
     pub metrics_token: Option<Secret>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`trusted_proxies`,
+    /// `SWITCHBOARD_TRUSTED_PROXIES`); from any other peer the header is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Live streams one user may hold open on this relay at once.
+    pub max_streams_per_user: usize,
+    /// Connections this relay keeps open at once; more are closed as soon as they are accepted.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers; an idle keep-alive connection is closed
+    /// after it too.
+    pub header_read_timeout: Duration,
 }
 
 #[derive(Clone, PartialEq)]
@@ -164,6 +174,10 @@ struct FileConfig {
     session_idle_hours: Option<u64>,
     password_min_length: Option<usize>,
     metrics_token: Option<Secret>,
+    trusted_proxies: Option<Vec<String>>,
+    max_streams_per_user: Option<usize>,
+    max_connections: Option<usize>,
+    header_read_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -248,6 +262,13 @@ impl Config {
         let access_token = secret("WA_ACCESS_TOKEN", file.whatsapp.access_token);
         let metrics_token =
             Some(secret("SWITCHBOARD_METRICS_TOKEN", file.metrics_token)).filter(|t| !t.is_empty());
+        let trusted_proxies = match get("SWITCHBOARD_TRUSTED_PROXIES") {
+            Some(list) => parse_proxies("SWITCHBOARD_TRUSTED_PROXIES", list.split(','))?,
+            None => parse_proxies(
+                "trusted_proxies",
+                file.trusted_proxies.iter().flatten().map(String::as_str),
+            )?,
+        };
         if purpose == Purpose::Serve {
             if app_secret.is_empty() {
                 return Err(ConfigError::Missing {
@@ -341,6 +362,10 @@ impl Config {
             session_idle: Duration::from_secs(file.session_idle_hours.unwrap_or(72) * 3600),
             password_min_length: file.password_min_length.unwrap_or(8),
             metrics_token,
+            trusted_proxies,
+            max_streams_per_user: file.max_streams_per_user.unwrap_or(10),
+            max_connections: file.max_connections.unwrap_or(10_000),
+            header_read_timeout: Duration::from_secs(file.header_read_timeout_secs.unwrap_or(10)),
         };
         if let Err(reason) = config.send_rate.validate() {
             return Err(ConfigError::Invalid {
@@ -363,6 +388,15 @@ impl Config {
         if config.send_max_attempts == 0 || config.login_attempts_per_minute == 0 {
             return Err(ConfigError::Invalid {
                 name: "sending.max_attempts / login_attempts_per_minute".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        if config.max_streams_per_user == 0
+            || config.max_connections == 0
+            || config.header_read_timeout.is_zero()
+        {
+            return Err(ConfigError::Invalid {
+                name: "max_streams_per_user / max_connections / header_read_timeout_secs".into(),
                 reason: "must be at least 1".into(),
             });
         }
@@ -398,8 +432,29 @@ impl Config {
             session_idle: Duration::from_secs(3600),
             password_min_length: 8,
             metrics_token: None,
+            trusted_proxies: vec![],
+            max_streams_per_user: 10,
+            max_connections: 10_000,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// The addresses of a list of trusted proxies; an entry that is not one is refused by `name`.
+fn parse_proxies<'a>(
+    name: &str,
+    entries: impl Iterator<Item = &'a str>,
+) -> Result<Vec<IpAddr>, ConfigError> {
+    entries
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            e.parse::<IpAddr>().map_err(|_| ConfigError::Invalid {
+                name: name.to_string(),
+                reason: format!("{e:?} is not an IP address (ranges are not supported)"),
+            })
+        })
+        .collect()
 }
 
 /// A TOML error as the operator sees it: the line and what is wrong, never the text of the line,
@@ -624,5 +679,55 @@ mod tests {
         std::fs::write(&path, "metrics_token = \"\"\n").unwrap();
         let c = Config::load_with_env(Some(&path), &env(&SECRETS), Purpose::Serve).unwrap();
         assert!(c.metrics_token.is_none(), "an empty token is no token");
+    }
+
+    #[test]
+    fn connection_limits_and_trusted_proxies_from_file_or_environment() {
+        let c = Config::load_with_env(None, &env(&SECRETS), Purpose::Serve).unwrap();
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!((c.max_streams_per_user, c.max_connections), (10, 10_000));
+        assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(
+            &path,
+            "trusted_proxies = [\"10.0.0.2\", \"::1\"]\nmax_streams_per_user = 3\n\
+             max_connections = 500\nheader_read_timeout_secs = 5\n",
+        )
+        .unwrap();
+        let c = Config::load_with_env(Some(&path), &env(&SECRETS), Purpose::Serve).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(c.trusted_proxies, vec![ip("10.0.0.2"), ip("::1")]);
+        assert_eq!((c.max_streams_per_user, c.max_connections), (3, 500));
+        assert_eq!(c.header_read_timeout, Duration::from_secs(5));
+        // The environment's list replaces the file's.
+        let mut e = env(&SECRETS);
+        e.insert(
+            "SWITCHBOARD_TRUSTED_PROXIES".into(),
+            " 192.0.2.1, 192.0.2.2 ,".into(),
+        );
+        let c = Config::load_with_env(Some(&path), &e, Purpose::Serve).unwrap();
+        assert_eq!(c.trusted_proxies, vec![ip("192.0.2.1"), ip("192.0.2.2")]);
+        e.insert("SWITCHBOARD_TRUSTED_PROXIES".into(), "192.0.2.0/24".into());
+        let err = Config::load_with_env(None, &e, Purpose::Serve)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SWITCHBOARD_TRUSTED_PROXIES"), "{err}");
+        std::fs::write(&path, "trusted_proxies = [\"proxy.internal\"]\n").unwrap();
+        let err = Config::load_with_env(Some(&path), &env(&SECRETS), Purpose::Serve)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("trusted_proxies"), "{err}");
+        for zero in [
+            "max_streams_per_user = 0",
+            "max_connections = 0",
+            "header_read_timeout_secs = 0",
+        ] {
+            std::fs::write(&path, format!("{zero}\n")).unwrap();
+            let err = Config::load_with_env(Some(&path), &env(&SECRETS), Purpose::Serve)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("must be at least 1"), "{zero}: {err}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! `ApiError`: the one way the API reports failure, as `{code, message}` with an HTTP status.
 //! Internal details (SQL errors and the like) are logged, never sent.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use switchboard_protocol::api::ErrorBody;
@@ -15,6 +15,8 @@ pub struct ApiError {
     pub message: String,
     /// Extra fields of the body beside `code` and `message` (policy refusals).
     pub details: Option<serde_json::Value>,
+    /// Seconds the client should wait before trying again (`Retry-After`).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -24,7 +26,14 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
+    }
+    /// 503 `busy` with `Retry-After`: the relay is saturated for a moment.
+    pub fn busy(message: impl Into<String>, retry_after_secs: u32) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message);
+        e.retry_after = Some(retry_after_secs);
+        e
     }
     /// 422 for a send the outbound policy refused; the body is the whole [`Refusal`].
     pub fn refused(r: crate::policy::Refusal) -> Self {
@@ -85,19 +94,26 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Some(serde_json::Value::Object(mut body)) = self.details {
+        let mut response = if let Some(serde_json::Value::Object(mut body)) = self.details {
             body.insert("code".into(), self.code.into());
             body.insert("message".into(), self.message.into());
-            return (self.status, Json(serde_json::Value::Object(body))).into_response();
+            (self.status, Json(serde_json::Value::Object(body))).into_response()
+        } else {
+            (
+                self.status,
+                Json(ErrorBody {
+                    code: self.code.to_string(),
+                    message: self.message,
+                }),
+            )
+                .into_response()
+        };
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        (
-            self.status,
-            Json(ErrorBody {
-                code: self.code.to_string(),
-                message: self.message,
-            }),
-        )
-            .into_response()
+        response
     }
 }
 
@@ -116,5 +132,20 @@ where
             Ok(Json(v)) => Ok(JsonBody(v)),
             Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_says_when_to_try_again_other_errors_do_not() {
+        let r = ApiError::busy("later", 1).into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        let r = ApiError::bad_request("no").into_response();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(r.headers().get(header::RETRY_AFTER).is_none());
     }
 }

@@ -9,6 +9,9 @@
 //! Sessions: every stream belongs to a session; [`Hub::revoke`] closes the streams of ended
 //! sessions (the relay polls `session_revocations`, so a logout on another relay reaches them).
 //!
+//! Places: a user holds at most `max_streams_per_user` streams on a relay; a stream claims its
+//! place ([`Hub::claim_stream`]) before the WebSocket upgrade and gives it back when it ends.
+//!
 //! Order and completeness: events are forwarded in `seq` order. A stream registers *before*
 //! reading its backlog, so nothing falls between the two (duplicates are skipped by `seq`). If a
 //! stream's queue is full, or the hub itself lagged behind the broadcast, the stream is told to
@@ -39,6 +42,26 @@ struct Sub {
 pub struct Hub {
     subs: Mutex<HashMap<u64, Sub>>,
     next: AtomicU64,
+    /// Streams open or being opened, by user.
+    places: Mutex<HashMap<i64, usize>>,
+}
+
+/// A user's place among their open streams, given back when dropped.
+pub struct StreamPlace {
+    user_id: i64,
+    hub: Arc<Hub>,
+}
+
+impl Drop for StreamPlace {
+    fn drop(&mut self) {
+        let mut places = self.hub.places.lock().expect("hub lock");
+        if let Some(n) = places.get_mut(&self.user_id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                places.remove(&self.user_id);
+            }
+        }
+    }
 }
 
 /// One stream's live events.
@@ -128,6 +151,30 @@ impl Hub {
         n
     }
 
+    /// Claims one of `user_id`'s `cap` places for a stream; `None` when all are taken.
+    pub fn claim_stream(self: &Arc<Self>, user_id: i64, cap: usize) -> Option<StreamPlace> {
+        let mut places = self.places.lock().expect("hub lock");
+        let taken = places.get(&user_id).copied().unwrap_or(0);
+        if taken >= cap {
+            return None;
+        }
+        places.insert(user_id, taken + 1);
+        Some(StreamPlace {
+            user_id,
+            hub: self.clone(),
+        })
+    }
+
+    /// Streams `user_id` holds open (or is opening) on this relay.
+    pub fn streams_of(&self, user_id: i64) -> usize {
+        self.places
+            .lock()
+            .expect("hub lock")
+            .get(&user_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Open streams right now.
     pub fn len(&self) -> usize {
         self.subs.lock().expect("hub lock").len()
@@ -135,5 +182,28 @@ impl Hub {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_holds_at_most_cap_streams_and_an_ended_one_frees_its_place() {
+        let hub = Arc::new(Hub::default());
+        let a = hub.claim_stream(1, 2).expect("first place");
+        let b = hub.claim_stream(1, 2).expect("second place");
+        assert!(hub.claim_stream(1, 2).is_none(), "a third is refused");
+        assert_eq!(hub.streams_of(1), 2);
+        // Another user has places of their own.
+        let c = hub.claim_stream(2, 2).expect("another user");
+        drop(a);
+        assert_eq!(hub.streams_of(1), 1);
+        let d = hub.claim_stream(1, 2).expect("a freed place");
+        assert!(hub.claim_stream(1, 2).is_none());
+        drop((b, c, d));
+        assert_eq!((hub.streams_of(1), hub.streams_of(2)), (0, 0));
+        assert!(hub.places.lock().unwrap().is_empty(), "nothing left behind");
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client_ip;
 pub mod cluster;
 pub mod config;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod policy;
 pub mod routing;
 pub mod sender;
+pub mod server;
 pub mod store;
 pub mod template_sync;
 
@@ -29,7 +31,7 @@ use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use switchboard_protocol::api::PhoneNumber;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use config::{Config, DatabaseUrl};
 use graph::GraphClient;
@@ -52,6 +54,9 @@ pub const ROUTING_TICK: Duration = Duration::from_secs(1);
 pub const REVOCATION_POLL: Duration = Duration::from_secs(1);
 /// How often the leader purges expired sessions and old idempotency keys.
 pub const PURGE_EVERY: Duration = Duration::from_secs(15 * 60);
+/// How often the sign-in limiter forgets emails and addresses it no longer limits (every one
+/// tried is remembered until then, so a flood of made-up ones cannot grow it without bound).
+pub const LOGIN_LIMITER_PRUNE: Duration = Duration::from_secs(60);
 
 /// Shared state of the running relay: cheap to clone, every part behind an `Arc`.
 #[derive(Clone)]
@@ -74,6 +79,9 @@ pub struct AppState {
     pub lifecycle: Arc<cluster::Lifecycle>,
     /// Sign-in lockouts already audited this minute.
     pub lockouts: Arc<auth::Lockouts>,
+    /// Turns to check a password (argon2 on the blocking pool that every store read uses): one
+    /// per core, so a flood of sign-ins cannot starve the reads.
+    pub password_checks: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -164,6 +172,9 @@ pub async fn serve_with_store(
         hub: hub::Hub::start(&store),
         lifecycle: Arc::new(cluster::Lifecycle::default()),
         lockouts: Arc::new(auth::Lockouts::default()),
+        password_checks: Arc::new(Semaphore::new(
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        )),
     };
     state.reload_rate_limits().await?;
     // Templates: synced in the background, so an unreachable Graph API does not delay start-up.
@@ -287,23 +298,28 @@ pub async fn serve_with_store(
             }
         }
     });
+    // Every email and address tried stays in the limiter until pruned.
+    let limiter_pruner = tokio::spawn({
+        let limiter = state.login_limiter.clone();
+        async move {
+            let mut every = tokio::time::interval(LOGIN_LIMITER_PRUNE);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                limiter.retain_recent();
+                limiter.shrink_to_fit();
+            }
+        }
+    });
     let lifecycle = state.lifecycle.clone();
+    let limits = server::Limits {
+        max_connections: state.config.max_connections,
+        header_read_timeout: state.config.header_read_timeout,
+    };
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, "switchboard-relay listening");
     let stop2 = stop.clone();
-    // TCP_NODELAY: stream frames and API answers are small writes; with Nagle's algorithm they
-    // wait for the peer's delayed ACK (40 ms on Linux), which was the whole tail of the
-    // webhook-to-assignment latency.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    server::serve(listener, app, limits, async move {
         shutdown.await;
         // Draining: readiness answers 503 and every stream is closed with "going away"; requests
         // already in flight finish; then the listener closes.
@@ -315,6 +331,7 @@ pub async fn serve_with_store(
     heartbeat.abort();
     revocations.abort();
     purger.abort();
+    limiter_pruner.abort();
     let me = store.instance_id().to_string();
     let _ = store
         .write(move |ctx| store::routing::leave(ctx, &me))
@@ -327,7 +344,7 @@ pub async fn serve_with_store(
         t.abort();
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), sender).await;
-    result.map_err(RelayError::Io)
+    Ok(())
 }
 
 /// Closes the streams of sessions ended anywhere in the cluster (this relay's own included).

@@ -3,6 +3,12 @@
 //! Failed sign-ins and lockouts are audited (a lockout once per key and minute). A deactivated
 //! user cannot sign in. Changing one's password ends one's other sessions; any session of one's
 //! own can be ended from the list.
+//!
+//! Password checks (argon2, deliberately slow) run on the blocking pool that every store read
+//! uses, so at most [`AppState::password_checks`] run at once; a sign-in that cannot start one
+//! within [`PASSWORD_CHECK_WAIT`] is answered 503 `busy` (`Retry-After: 1`). The client address
+//! limited, recorded with the session and audited is the TCP peer, or the client a trusted proxy
+//! names (`client_ip`).
 
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -12,6 +18,7 @@ use switchboard_protocol::admin::{PasswordChange, Session};
 use switchboard_protocol::api::{LoginRequest, LoginResponse, User};
 
 use crate::auth::{dummy_hash, new_token, validate_new_password, verify_password, AuthSession};
+use crate::client_ip;
 use crate::error::{ApiError, JsonBody};
 use crate::store::{now_ms, queries, users};
 use crate::AppState;
@@ -19,11 +26,31 @@ use crate::AppState;
 /// Longest email accepted at sign-in (RFC 5321's path limit).
 const MAX_EMAIL: usize = 254;
 
+/// How long a password check waits for its turn before the request is answered `busy`.
+pub const PASSWORD_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A turn to check a password, held until the check ends (also when the client has gone).
+async fn password_turn(s: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    match tokio::time::timeout(
+        PASSWORD_CHECK_WAIT,
+        s.password_checks.clone().acquire_owned(),
+    )
+    .await
+    {
+        Ok(Ok(turn)) => Ok(turn),
+        Ok(Err(_)) | Err(_) => Err(ApiError::busy(
+            "the relay is checking too many passwords at once; try again in a second",
+            1,
+        )),
+    }
+}
+
 /// Exchanges email and password for a bearer token. Rate-limited per email and per client.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, description = "wrong email or password", body = switchboard_protocol::api::ErrorBody),
               (status = 403, description = "the account is deactivated", body = switchboard_protocol::api::ErrorBody),
-              (status = 429, description = "too many attempts", body = switchboard_protocol::api::ErrorBody)))]
+              (status = 429, description = "too many attempts", body = switchboard_protocol::api::ErrorBody),
+              (status = 503, description = "too many sign-ins at once; retry after the `Retry-After` seconds", body = switchboard_protocol::api::ErrorBody)))]
 pub async fn login(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
@@ -39,7 +66,7 @@ pub async fn login(
             "email or password too long (at most 254 and 1024 characters)",
         ));
     }
-    let ip = peer.ip();
+    let ip = client_ip::of_request(peer.ip(), &headers, &s.config.trusted_proxies);
     let by_email = format!("email:{email}");
     let by_ip = format!("ip:{ip}");
     let locked = if s.login_limiter.check_key(&by_email).is_err() {
@@ -71,15 +98,19 @@ pub async fn login(
         .read(move |c| users::user_by_email(c, &lookup))
         .await?;
     let password = req.password;
-    let (user, active, ok) = tokio::task::spawn_blocking(move || match found {
-        Some((user, hash, active)) => {
-            let ok = verify_password(&hash, &password);
-            (Some(user), active, ok)
-        }
-        None => {
-            // Same work as for a real user, so timing does not reveal which emails exist.
-            let _ = verify_password(dummy_hash(), &password);
-            (None, false, false)
+    let turn = password_turn(&s).await?;
+    let (user, active, ok) = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        match found {
+            Some((user, hash, active)) => {
+                let ok = verify_password(&hash, &password);
+                (Some(user), active, ok)
+            }
+            None => {
+                // Same work as for a real user, so timing does not reveal which emails exist.
+                let _ = verify_password(dummy_hash(), &password);
+                (None, false, false)
+            }
         }
     })
     .await
@@ -143,7 +174,8 @@ pub async fn me(me: AuthSession) -> Json<User> {
 /// Changes one's own password; one's other sessions end.
 #[utoipa::path(post, path = "/api/v1/me/password", request_body = PasswordChange, security(("bearer" = [])),
     responses((status = 204), (status = 403, description = "the current password is wrong", body = switchboard_protocol::api::ErrorBody),
-              (status = 422, body = switchboard_protocol::api::ErrorBody)))]
+              (status = 422, body = switchboard_protocol::api::ErrorBody),
+              (status = 503, description = "too many password checks at once; retry after the `Retry-After` seconds", body = switchboard_protocol::api::ErrorBody)))]
 pub async fn change_password(
     State(s): State<AppState>,
     me: AuthSession,
@@ -152,9 +184,13 @@ pub async fn change_password(
     let uid = me.user.id;
     let current = s.store.read(move |c| users::password_hash(c, uid)).await?;
     let given = req.current_password;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&current, &given))
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let turn = password_turn(&s).await?;
+    let ok = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        verify_password(&current, &given)
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
     if !ok {
         return Err(ApiError::forbidden("the current password is not right"));
     }

@@ -8,12 +8,17 @@
 //! [`StreamFrame`]: the event plus `prev`, the seq sent before it, so clients can tell a gap
 //! (something they missed) from events they may not see.
 //!
+//! A hostile client cannot tie up the relay through streams: a user holds at most
+//! `max_streams_per_user` of them on a relay (more are refused with 429 before the upgrade), and
+//! a client message or frame larger than [`MAX_CLIENT_MESSAGE`] ends the stream unread.
+//!
 //! A stream lives only as long as its session: it closes with 1008 "session ended" when the
 //! session is ended anywhere in the cluster (the hub is told at once) or has expired (checked
 //! every [`SESSION_CHECK`]).
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use switchboard_protocol::api::{Event, EventPage, StreamFrame, User};
@@ -93,29 +98,52 @@ pub struct StreamQuery {
     after: Option<i64>,
 }
 
+/// The largest message or frame a client may send on a stream. Clients send next to nothing
+/// (pongs, a close); anything bigger ends the stream without being read.
+pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+
 /// Live events over a WebSocket (bearer token in the Authorization header): the backlog after
 /// `after`, then every new event the user may see, one JSON event per text frame.
 #[utoipa::path(get, path = "/api/v1/stream", params(StreamQuery), security(("bearer" = [])),
-    responses((status = 101, description = "switching to WebSocket"), (status = 401, body = switchboard_protocol::api::ErrorBody)))]
+    responses((status = 101, description = "switching to WebSocket"), (status = 401, body = switchboard_protocol::api::ErrorBody),
+              (status = 429, description = "the user holds as many streams on this relay as allowed", body = switchboard_protocol::api::ErrorBody)))]
 pub async fn stream(
     State(s): State<AppState>,
     session: AuthSession,
     Query(q): Query<StreamQuery>,
     ws: WebSocketUpgrade,
-) -> Response {
+) -> Result<Response, ApiError> {
     let after = q.after.unwrap_or(0).max(0);
     let (user, session_id) = (session.user, session.session_id);
+    // Claimed before the upgrade and held until the stream ends (given back if the upgrade fails).
+    let place = s
+        .hub
+        .claim_stream(user.id, s.config.max_streams_per_user)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_streams",
+                format!(
+                    "you have {} live streams open on this relay already; close one first",
+                    s.config.max_streams_per_user
+                ),
+            )
+        })?;
     // Clients send next to nothing; tungstenite's default 128 KiB read buffer is zeroed on each
     // read, which with hundreds of open streams costs more CPU than everything else together.
-    ws.read_buffer_size(4096)
+    Ok(ws
+        .read_buffer_size(4096)
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| async move {
+            let _place = place;
             // An open stream is what makes an agent present (routing counts it as connected).
             let presence = crate::routing::live::Connection::open(&s.store, user.id).await;
             if let Err(e) = run_stream(s, user, session_id, after, socket).await {
                 tracing::debug!(error = %e, "stream ended");
             }
             presence.close().await;
-        })
+        }))
 }
 
 /// Sends one event; `sent` is the seq of the previous event sent on this stream.

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod body_timeout;
 pub mod contacts;
 pub mod conversations;
 pub mod events;
@@ -126,6 +127,8 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
                 },
             ),
         )
+        // A body that stops arriving fails after a pause (a client cannot hold a request open).
+        .layer(axum::middleware::from_fn(body_timeout::limit_body_pauses))
         // Meta's webhook bodies reach 3 MB; anything beyond 4 MiB is answered 413 unread.
         .layer(axum::extract::DefaultBodyLimit::max(
             webhooks::MAX_WEBHOOK_BYTES,

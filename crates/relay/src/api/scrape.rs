@@ -2,7 +2,8 @@
 //! the relay's own host) may read it; anyone else must present `Authorization: Bearer <token>`
 //! with the configured `metrics_token` (`SWITCHBOARD_METRICS_TOKEN`), and is refused outright when
 //! none is configured. Note that a reverse proxy on the same host makes every request it forwards
-//! come from loopback: forward only the routes clients need, never `/metrics`.
+//! come from loopback: forward only the routes clients need, never `/metrics` (a proxy listed in
+//! `trusted_proxies` is seen through: the client it names in `X-Forwarded-For` is what counts).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::policy;
 use crate::auth::bearer_token;
+use crate::client_ip;
 use crate::config::Secret;
 use crate::error::ApiError;
 use crate::store::{events as event_log, outbox, queries};
@@ -28,8 +30,9 @@ pub async fn metrics(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
+    let client = client_ip::of_request(peer.ip(), &headers, &s.config.trusted_proxies);
     let allowed = may_scrape(
-        is_loopback(peer.ip()),
+        is_loopback(client),
         s.config.metrics_token.as_ref(),
         bearer_token(&headers),
     );
