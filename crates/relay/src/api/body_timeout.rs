@@ -26,9 +26,7 @@ pub async fn limit_body_pauses(req: Request, next: Next) -> Response {
         return next.run(Request::from_parts(parts, body)).await;
     }
     let chunks = futures_util::stream::unfold(Some(body.into_data_stream()), |state| async move {
-        let Some(mut chunks) = state else {
-            return None;
-        };
+        let mut chunks = state?;
         match tokio::time::timeout(BODY_IDLE, chunks.next()).await {
             Ok(Some(chunk)) => Some((chunk, Some(chunks))),
             Ok(None) => None,
