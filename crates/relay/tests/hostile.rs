@@ -13,20 +13,7 @@ use serde_json::{json, Value};
 use switchboard_protocol::api::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
-
-async fn connect_stream(relay: &Relay, token: &str) -> Result<Ws, WsError> {
-    let url = format!("ws://{}/api/v1/stream", relay.addr());
-    let mut req = url.into_client_request().unwrap();
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    tokio_tungstenite::connect_async(req)
-        .await
-        .map(|(ws, _)| ws)
-}
 
 /// A client that keeps no idle connections: every request goes on a new one (the relay closes
 /// idle ones after its header timeout, which some of these tests make short).
@@ -46,18 +33,6 @@ async fn healthz(relay: &Relay, http: &reqwest::Client) -> u16 {
     {
         Ok(r) => r.status().as_u16(),
         Err(e) => panic!("/healthz did not answer: {e}"),
-    }
-}
-
-/// Asserts the stream is still open after `d` (frames may arrive; no close, no end).
-async fn stays_open(ws: &mut Ws, d: Duration) {
-    let deadline = Instant::now() + d;
-    while let Ok(frame) = tokio::time::timeout_at(deadline.into(), ws.next()).await {
-        match frame {
-            Some(Ok(WsMessage::Close(f))) => panic!("the stream was closed: {f:?}"),
-            None | Some(Err(_)) => panic!("the stream ended"),
-            Some(Ok(_)) => {}
-        }
     }
 }
 

@@ -13,18 +13,10 @@ use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_protocol::api::Role;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn open_stream(relay: &Relay, token: &str) -> Ws {
-    let url = format!("ws://{}/api/v1/stream", relay.addr());
-    let mut req = url.into_client_request().unwrap();
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    tokio_tungstenite::connect_async(req).await.unwrap().0
+    connect_stream(relay, token).await.unwrap()
 }
 
 /// Waits until the server closes the stream; returns the close code it gave, if any.
@@ -38,18 +30,6 @@ async fn closed_within(ws: &mut Ws, limit: Duration) -> Option<u16> {
             Ok(None) | Ok(Some(Err(_))) => return None,
             Ok(Some(Ok(_))) => continue,
             Err(_) => panic!("the stream stayed open for {limit:?}"),
-        }
-    }
-}
-
-/// Asserts the stream is still open after `d` (frames may arrive; no close, no end).
-async fn stays_open(ws: &mut Ws, d: Duration) {
-    let deadline = Instant::now() + d;
-    while let Ok(frame) = tokio::time::timeout_at(deadline.into(), ws.next()).await {
-        match frame {
-            Some(Ok(WsMessage::Close(f))) => panic!("the stream was closed: {f:?}"),
-            None | Some(Err(_)) => panic!("the stream ended"),
-            Some(Ok(_)) => {}
         }
     }
 }

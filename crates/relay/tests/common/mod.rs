@@ -45,3 +45,39 @@ pub fn serve_reading_address(
         .expect("relay printed its address");
     (child, base)
 }
+
+/// A live stream (`/api/v1/stream`) of the test's relay.
+#[allow(dead_code)]
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a stream with `token` as the bearer.
+#[allow(dead_code)]
+pub async fn connect_stream(
+    relay: &Relay,
+    token: &str,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("ws://{}/api/v1/stream", relay.addr());
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    tokio_tungstenite::connect_async(req)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+/// Asserts the stream is still open after `d` (frames may arrive; no close, no end).
+#[allow(dead_code)]
+pub async fn stays_open(ws: &mut Ws, d: std::time::Duration) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = std::time::Instant::now() + d;
+    while let Ok(frame) = tokio::time::timeout_at(deadline.into(), ws.next()).await {
+        match frame {
+            Some(Ok(Message::Close(f))) => panic!("the stream was closed: {f:?}"),
+            None | Some(Err(_)) => panic!("the stream ended"),
+            Some(Ok(_)) => {}
+        }
+    }
+}
