@@ -4,7 +4,11 @@
 //! (`{"bench":"...",...}`), and measures a baseline in the same run where one exists, because the
 //! machine is shared and noisy: ratios hold, absolute times drift.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use switchboard_protocol::signature;
 
 use switchboard_relay::config::Config;
 use switchboard_relay::store::Store;
@@ -56,6 +60,94 @@ pub async fn start_relay(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     anyhow::bail!("the relay did not become healthy")
+}
+
+/// What [`fire`] measured.
+pub struct Load {
+    pub acked: usize,
+    pub errors: usize,
+    /// Acknowledgement latencies, sorted.
+    pub latencies: Vec<Duration>,
+    pub elapsed: Duration,
+}
+
+/// Fires signed webhooks from `connections` concurrent clients for `seconds` (or until `cap`
+/// bodies): body `i` is `body(i)`, signed with `secret`, posted to `urls[i % urls.len()]`;
+/// `sent(i, url_index)` is called just before it goes. A 200 counts as acknowledged.
+pub async fn fire(
+    urls: Vec<String>,
+    secret: &'static str,
+    seconds: f64,
+    connections: usize,
+    cap: usize,
+    body: Arc<dyn Fn(usize) -> Vec<u8> + Send + Sync>,
+    sent: Arc<dyn Fn(usize, usize) + Send + Sync>,
+) -> Load {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()
+        .expect("http client");
+    let urls = Arc::new(urls);
+    let next = Arc::new(AtomicUsize::new(0));
+    let results = Arc::new(Mutex::new((0usize, 0usize, Vec::new())));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (http, urls, next, results, body, sent) = (
+            http.clone(),
+            urls.clone(),
+            next.clone(),
+            results.clone(),
+            body.clone(),
+            sent.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut err, mut lat) = (0, 0, Vec::new());
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= cap {
+                    break;
+                }
+                let to = i % urls.len();
+                let b = body(i);
+                let sig = signature::sign(secret.as_bytes(), &b);
+                let t = Instant::now();
+                sent(i, to);
+                match http
+                    .post(&urls[to])
+                    .header("x-hub-signature-256", sig)
+                    .header("content-type", "application/json")
+                    .body(b)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status() == 200 => {
+                        lat.push(t.elapsed());
+                        ok += 1;
+                    }
+                    _ => err += 1,
+                }
+            }
+            let mut g = results.lock().unwrap_or_else(|p| p.into_inner());
+            g.0 += ok;
+            g.1 += err;
+            g.2.extend(lat);
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = start.elapsed();
+    let (acked, errors, mut latencies) =
+        std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
+    latencies.sort();
+    Load {
+        acked,
+        errors,
+        latencies,
+        elapsed,
+    }
 }
 
 /// Percentile (0..=100) of a sorted slice of durations, in milliseconds.

@@ -30,7 +30,6 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use switchboard_bench::{arg, percentile_ms, start_relay, BenchRelay};
 use switchboard_protocol::api::Role;
-use switchboard_protocol::signature;
 use switchboard_protocol::webhook::to_meta_json;
 use switchboard_relay::config::{DatabaseUrl, Secret};
 use switchboard_relay::store::queries;
@@ -295,68 +294,23 @@ fn scenario(
         .iter()
         .map(|r| format!("{}/webhooks/whatsapp", r.base))
         .collect();
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(connections)
-        .build()?;
-    let next = Arc::new(AtomicUsize::new(0));
-    let results = Arc::new(Mutex::new((0usize, 0usize, Vec::new())));
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs_f64(seconds);
-    client_rt.block_on(async {
-        let mut tasks = Vec::new();
-        for _ in 0..connections {
-            let (http, urls, next, results, sent) = (
-                http.clone(),
-                urls.clone(),
-                next.clone(),
-                results.clone(),
-                sent.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                let (mut ok, mut err, mut lat) = (0, 0, Vec::new());
-                while Instant::now() < deadline {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= cap {
-                        break;
-                    }
-                    let to = i % urls.len();
-                    let b = body(name, i);
-                    let sig = signature::sign(SECRET.as_bytes(), &b);
-                    let t = Instant::now();
-                    sent.mark(i, to);
-                    match http
-                        .post(&urls[to])
-                        .header("x-hub-signature-256", sig)
-                        .header("content-type", "application/json")
-                        .body(b)
-                        .send()
-                        .await
-                    {
-                        Ok(r) if r.status() == 200 => {
-                            lat.push(t.elapsed());
-                            ok += 1;
-                        }
-                        _ => err += 1,
-                    }
-                }
-                let mut g = results.lock().unwrap();
-                g.0 += ok;
-                g.1 += err;
-                g.2.extend(lat);
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-    });
-    let elapsed = started.elapsed();
+    let marks = sent.clone();
+    let load = client_rt.block_on(switchboard_bench::fire(
+        urls,
+        SECRET,
+        seconds,
+        connections,
+        cap,
+        Arc::new(move |i| body(name, i)),
+        Arc::new(move |i, to| marks.mark(i, to)),
+    ));
+    let elapsed = load.elapsed;
     let cpu_self_s = (self_ticks() - cpu_before) as f64 / ticks_per_s();
     stop_sampling.store(true, Ordering::SeqCst);
     let activity = sampler
         .map(|s| s.join().unwrap_or_default())
         .unwrap_or_default();
-    let (acked, errors, mut acks) = std::mem::take(&mut *results.lock().unwrap());
-    acks.sort();
+    let (acked, errors, acks) = (load.acked, load.errors, load.latencies);
 
     // Every stream gets every acknowledged message (wait for the last frames).
     client_rt.block_on(async {

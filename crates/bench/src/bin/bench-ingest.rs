@@ -8,12 +8,10 @@
 //!
 //! `cargo run --release -p switchboard-bench --bin bench-ingest -- --seconds 10 --connections 64`
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use serde_json::json;
-use switchboard_bench::{arg, percentile_ms};
+use switchboard_bench::{arg, percentile_ms, Load};
 use switchboard_protocol::signature;
 use switchboard_protocol::webhook::to_meta_json;
 
@@ -30,66 +28,18 @@ fn body(run: &str, i: usize) -> Vec<u8> {
     )
 }
 
-struct Load {
-    acked: usize,
-    errors: usize,
-    latencies: Vec<Duration>,
-    elapsed: Duration,
-}
-
 /// Fires webhooks at `url` from `connections` concurrent clients for `seconds`.
 async fn fire(url: String, run: &'static str, seconds: f64, connections: usize) -> Load {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(connections)
-        .build()
-        .unwrap();
-    let next = Arc::new(AtomicUsize::new(0));
-    let results = Arc::new(Mutex::new((0usize, 0usize, Vec::new())));
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs_f64(seconds);
-    let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let (http, url, next, results) = (http.clone(), url.clone(), next.clone(), results.clone());
-        tasks.push(tokio::spawn(async move {
-            let (mut ok, mut err, mut lat) = (0, 0, Vec::new());
-            while Instant::now() < deadline {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let b = body(run, i);
-                let sig = signature::sign(SECRET.as_bytes(), &b);
-                let t = Instant::now();
-                match http
-                    .post(&url)
-                    .header("x-hub-signature-256", sig)
-                    .header("content-type", "application/json")
-                    .body(b)
-                    .send()
-                    .await
-                {
-                    Ok(r) if r.status() == 200 => {
-                        lat.push(t.elapsed());
-                        ok += 1;
-                    }
-                    _ => err += 1,
-                }
-            }
-            let mut g = results.lock().unwrap();
-            g.0 += ok;
-            g.1 += err;
-            g.2.extend(lat);
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let elapsed = start.elapsed();
-    let (acked, errors, mut latencies) = std::mem::take(&mut *results.lock().unwrap());
-    latencies.sort();
-    Load {
-        acked,
-        errors,
-        latencies,
-        elapsed,
-    }
+    switchboard_bench::fire(
+        vec![url],
+        SECRET,
+        seconds,
+        connections,
+        usize::MAX,
+        Arc::new(move |i| body(run, i)),
+        Arc::new(|_, _| {}),
+    )
+    .await
 }
 
 fn main() -> anyhow::Result<()> {
