@@ -4,6 +4,7 @@
 //! titles), so the sender decides retries from one place. The access token is sent only here and
 //! never logged.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -12,12 +13,18 @@ use switchboard_protocol::graph::{classify, ErrorEnvelope, Retry, SendResponse};
 
 use crate::config::{Config, Secret};
 
+/// Media downloads from Meta at once (each may be 100 MB); more wait for a turn.
+pub const MEDIA_FETCHES: usize = 8;
+/// How long a media download waits for its turn before the client is told to try again.
+const MEDIA_FETCH_WAIT: Duration = Duration::from_secs(30);
+
 #[derive(Clone)]
 pub struct GraphClient {
     http: reqwest::Client,
     base: String,
     version: String,
     token: Secret,
+    media_fetches: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +53,10 @@ pub enum GraphError {
     Transport(String),
     #[error("media too large ({0} bytes)")]
     TooLarge(u64),
+    #[error("the media URL WhatsApp gave is not on WhatsApp's media hosts; it was not fetched")]
+    UntrustedMediaUrl,
+    #[error("too many media downloads at once")]
+    Busy,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -69,6 +80,7 @@ impl GraphClient {
             base: config.graph_url.clone(),
             version: config.api_version.clone(),
             token: config.access_token.clone(),
+            media_fetches: Arc::new(tokio::sync::Semaphore::new(MEDIA_FETCHES)),
         }
     }
 
@@ -240,8 +252,29 @@ impl GraphClient {
             .map_err(|e| GraphError::Transport(format!("bad upload answer: {e}")))
     }
 
+    /// An inbound media file: its descriptor (`GET /{media_id}`), then its bytes from the URL
+    /// that names, with the token, only when [`media_url_allowed`] (the token goes to Meta's
+    /// media hosts only). At most [`MEDIA_FETCHES`] run at once; one that waits 30 s for its
+    /// turn is [`GraphError::Busy`].
+    pub async fn fetch_media(
+        &self,
+        media_id: &str,
+        max_bytes: u64,
+    ) -> Result<(MediaInfo, bytes::Bytes), GraphError> {
+        let _permit = tokio::time::timeout(MEDIA_FETCH_WAIT, self.media_fetches.acquire())
+            .await
+            .map_err(|_| GraphError::Busy)?
+            .map_err(|_| GraphError::Busy)?;
+        let info = self.media_info(media_id).await?;
+        if !media_url_allowed(&info.url, &self.base) {
+            return Err(GraphError::UntrustedMediaUrl);
+        }
+        let bytes = self.download(&info.url, max_bytes).await?;
+        Ok((info, bytes))
+    }
+
     /// `GET /{media_id}`: a short-lived download URL.
-    pub async fn media_info(&self, media_id: &str) -> Result<MediaInfo, GraphError> {
+    async fn media_info(&self, media_id: &str) -> Result<MediaInfo, GraphError> {
         let resp = self
             .http
             .get(self.url(media_id))
@@ -254,8 +287,9 @@ impl GraphClient {
             .map_err(|e| GraphError::Transport(format!("bad media descriptor: {e}")))
     }
 
-    /// Downloads media bytes from a URL given by [`media_info`](Self::media_info) (needs the token).
-    pub async fn download(&self, url: &str, max_bytes: u64) -> Result<bytes::Bytes, GraphError> {
+    /// Downloads media bytes from a URL given by [`media_info`](Self::media_info) (needs the
+    /// token; the caller checked the URL).
+    async fn download(&self, url: &str, max_bytes: u64) -> Result<bytes::Bytes, GraphError> {
         let resp = self
             .http
             .get(url)
@@ -296,6 +330,35 @@ async fn api_result(resp: reqwest::Response) -> Result<bytes::Bytes, GraphError>
             message: format!("HTTP {status}"),
         }),
     }
+}
+
+/// Meta's hosts for media downloads; the token may go to these only (over https).
+const META_MEDIA_HOSTS: &[&str] = &[".fbcdn.net", ".fbsbx.com", ".whatsapp.net", ".facebook.com"];
+
+/// Whether a media URL the Graph API answered may be fetched with the access token: `https` on
+/// one of Meta's media hosts when the configured Graph API is Meta's (`*.facebook.com`);
+/// otherwise (the simulator) only the configured Graph URL's own scheme, host and port. Anything
+/// else (another host, a lookalike such as `fbcdn.net.example.com`, plain `http`) is refused.
+pub fn media_url_allowed(url: &str, graph_base: &str) -> bool {
+    let (Ok(url), Ok(graph)) = (reqwest::Url::parse(url), reqwest::Url::parse(graph_base)) else {
+        return false;
+    };
+    if https_on(&graph, &[".facebook.com"]) {
+        https_on(&url, META_MEDIA_HOSTS)
+    } else {
+        url.scheme() == graph.scheme()
+            && url.host_str() == graph.host_str()
+            && url.port_or_known_default() == graph.port_or_known_default()
+    }
+}
+
+/// `https` on the default port, on a domain ending in one of `suffixes`.
+fn https_on(url: &reqwest::Url, suffixes: &[&str]) -> bool {
+    url.scheme() == "https"
+        && url.port_or_known_default() == Some(443)
+        && url
+            .domain()
+            .is_some_and(|h| suffixes.iter().any(|s| h.ends_with(s)))
 }
 
 /// reqwest errors print the URL, which may carry query secrets in media URLs: strip it.
@@ -396,6 +459,59 @@ fn media_ref(link: &str, media_id: Option<&str>) -> Value {
 mod tests {
     use super::*;
     use switchboard_protocol::api::TemplateSend;
+
+    #[test]
+    fn the_token_goes_to_metas_media_hosts_only() {
+        let meta = "https://graph.facebook.com";
+        for ok in [
+            "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1&ext=2",
+            "https://scontent.xx.fbcdn.net/v/t61/abc.jpg?x=1",
+            "https://mmg.whatsapp.net/d/f/abc.enc",
+            "https://lookaside.facebook.com/x",
+            "https://LOOKASIDE.FBSBX.COM/x",
+            "https://lookaside.fbsbx.com:443/x",
+        ] {
+            assert!(media_url_allowed(ok, meta), "{ok}");
+        }
+        for bad in [
+            "http://lookaside.fbsbx.com/x",
+            "https://fbcdn.net.evil.com/x",
+            "https://evilfbcdn.net/x",
+            "https://fbcdn.net/x",
+            "https://lookaside.fbsbx.com.evil.com/x",
+            "https://lookaside.fbsbx.com:8443/x",
+            "https://lookaside.fbsbx.com@evil.com/x",
+            "https://evil.com/?u=https://lookaside.fbsbx.com/",
+            "https://127.0.0.1/x",
+            "ftp://lookaside.fbsbx.com/x",
+            "not a url",
+            "",
+        ] {
+            assert!(!media_url_allowed(bad, meta), "{bad}");
+        }
+        // A Graph URL that is not Meta's (the simulator): its own scheme, host and port only;
+        // Meta's hosts do not get the simulator's token either.
+        let sim = "http://127.0.0.1:4010";
+        assert!(media_url_allowed(
+            "http://127.0.0.1:4010/media-download/abc",
+            sim
+        ));
+        for bad in [
+            "http://127.0.0.1:4011/media-download/abc",
+            "https://127.0.0.1:4010/media-download/abc",
+            "http://localhost:4010/media-download/abc",
+            "http://evil.com/media-download/abc",
+            "https://lookaside.fbsbx.com/x",
+        ] {
+            assert!(!media_url_allowed(bad, sim), "{bad}");
+        }
+        // A lookalike Graph host is not Meta's either, and an unparsable one allows nothing.
+        assert!(!media_url_allowed(
+            "https://lookaside.fbsbx.com/x",
+            "https://graph.facebook.com.evil.com"
+        ));
+        assert!(!media_url_allowed("https://lookaside.fbsbx.com/x", "nope"));
+    }
 
     #[test]
     fn payload_shapes_follow_meta() {

@@ -1,5 +1,6 @@
 //! Inbound media: fetched through the Graph API on first request (media id -> URL -> bytes with
-//! the token), cached on disk, served only to users allowed to see the conversation.
+//! the token, `GraphClient::fetch_media`), cached on disk, served (streamed from the cached file)
+//! only to users allowed to see the conversation.
 //!
 //! The cache is bounded: after each insert the oldest files are removed until the total is under
 //! the configured size. Files are written to a temporary name and renamed, so a crash never
@@ -39,9 +40,13 @@ impl MediaCache {
         Some(self.dir.join(media_id))
     }
 
-    pub async fn get(&self, media_id: &str) -> Option<Vec<u8>> {
+    /// The cached file, opened for streaming, and its length. An open file stays readable even
+    /// if an eviction removes its name meanwhile.
+    pub async fn open(&self, media_id: &str) -> Option<(tokio::fs::File, u64)> {
         let path = self.path(media_id)?;
-        tokio::fs::read(path).await.ok()
+        let file = tokio::fs::File::open(path).await.ok()?;
+        let len = file.metadata().await.ok()?.len();
+        Some((file, len))
     }
 
     pub async fn put(&self, media_id: &str, bytes: &[u8]) -> std::io::Result<()> {
@@ -95,9 +100,15 @@ mod tests {
         cache.put("2", &[2u8; 1000]).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         cache.put("3", &[3u8; 1000]).await.unwrap();
-        assert!(cache.get("1").await.is_none(), "oldest evicted");
-        assert_eq!(cache.get("3").await.unwrap().len(), 1000);
-        assert!(cache.get("../etc/passwd").await.is_none());
+        assert!(cache.open("1").await.is_none(), "oldest evicted");
+        let (mut file, len) = cache.open("3").await.unwrap();
+        assert_eq!(len, 1000);
+        let mut bytes = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut file, &mut bytes)
+            .await
+            .unwrap();
+        assert_eq!(bytes, vec![3u8; 1000]);
+        assert!(cache.open("../etc/passwd").await.is_none());
         assert!(cache.put("../x", b"no").await.is_err());
     }
 }

@@ -1,8 +1,10 @@
-//! `GET /api/v1/messages/{id}/media`: inbound media through the relay (see `crate::media`).
+//! `GET /api/v1/messages/{id}/media`: inbound media through the relay (see `crate::media`), and
+//! `POST /api/v1/conversations/{id}/media`: uploads for sending.
 
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
@@ -11,49 +13,121 @@ use crate::media::MAX_MEDIA_BYTES;
 use crate::store::queries;
 use crate::AppState;
 
-/// The media file of an inbound message, fetched from WhatsApp on first request.
+/// The media file of a message, fetched from WhatsApp on first request (at most
+/// `graph::MEDIA_FETCHES` at once, only from WhatsApp's media hosts) and streamed from the cache
+/// afterwards. Sent with `X-Content-Type-Options: nosniff`; documents (and any type a browser
+/// would not just show) as `Content-Disposition: attachment`.
 #[utoipa::path(get, path = "/api/v1/messages/{id}/media", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, description = "the file"), (status = 404, body = switchboard_protocol::api::ErrorBody),
-              (status = 502, description = "WhatsApp did not deliver the file", body = switchboard_protocol::api::ErrorBody)))]
+              (status = 502, description = "WhatsApp did not deliver the file", body = switchboard_protocol::api::ErrorBody),
+              (status = 503, description = "too many files are being fetched; try again", body = switchboard_protocol::api::ErrorBody)))]
 pub async fn download(
     State(s): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let (conv, media_id, mime) = s
+    let media = s
         .store
         .read(move |c| queries::message_media(c, id))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("message {id} has no media")))?;
-    let u = user.clone();
+    let (u, conv) = (user.clone(), media.conversation_id);
     if !s.store.read(move |c| queries::may_see(c, &u, conv)).await? {
         return Err(ApiError::not_found(format!(
             "message {id} does not exist or is not visible to you"
         )));
     }
-    let mime = mime.unwrap_or_else(|| "application/octet-stream".into());
-    if let Some(bytes) = s.media.get(&media_id).await {
-        return Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response());
+    let mime = media
+        .mime
+        .unwrap_or_else(|| "application/octet-stream".into());
+    if let Some((file, len)) = s.media.open(&media.media_id).await {
+        let body = Body::from_stream(file_chunks(file));
+        return Ok(file_response(&media.kind, &mime, body, Some(len)));
     }
-    let bad_gateway = |e: GraphError| {
-        tracing::warn!(error = %e, "media fetch failed");
-        ApiError::new(
-            axum::http::StatusCode::BAD_GATEWAY,
-            "media_unavailable",
-            format!("WhatsApp did not deliver this file: {e}"),
-        )
-    };
-    let info = s.graph.media_info(&media_id).await.map_err(bad_gateway)?;
-    let bytes = s
+    let (info, bytes) = s
         .graph
-        .download(&info.url, MAX_MEDIA_BYTES)
+        .fetch_media(&media.media_id, MAX_MEDIA_BYTES)
         .await
-        .map_err(bad_gateway)?;
-    if let Err(e) = s.media.put(&media_id, &bytes).await {
+        .map_err(|e| match e {
+            GraphError::Busy => ApiError::busy(
+                "the relay is fetching many files from WhatsApp; try again in a moment",
+                5,
+            ),
+            e => {
+                tracing::warn!(error = %e, "media fetch failed");
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "media_unavailable",
+                    format!("WhatsApp did not deliver this file: {e}"),
+                )
+            }
+        })?;
+    if let Err(e) = s.media.put(&media.media_id, &bytes).await {
         tracing::warn!(error = %e, "media cache write failed");
     }
     let mime = info.mime_type.unwrap_or(mime);
-    Ok(([(header::CONTENT_TYPE, mime)], bytes.to_vec()).into_response())
+    let len = bytes.len() as u64;
+    Ok(file_response(
+        &media.kind,
+        &mime,
+        Body::from(bytes),
+        Some(len),
+    ))
+}
+
+/// Bytes read from the cache per chunk of a streamed file.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// A file as a stream of chunks, so a large file is never held whole in memory.
+fn file_chunks(
+    file: tokio::fs::File,
+) -> impl futures_util::stream::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
+    futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut buf = vec![0u8; CHUNK_BYTES];
+        match tokio::io::AsyncReadExt::read(&mut file, &mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(bytes::Bytes::from(buf)), Some(file)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+}
+
+/// Whether a browser should save rather than show a file: documents always, and any type that is
+/// not plain image, audio or video (an SVG or HTML file could run script on the relay's origin).
+fn as_attachment(kind: &str, mime: &str) -> bool {
+    let mime = mime.trim().to_ascii_lowercase();
+    let shown = (mime.starts_with("image/") && !mime.starts_with("image/svg"))
+        || mime.starts_with("audio/")
+        || mime.starts_with("video/");
+    kind == "document" || !shown
+}
+
+fn file_response(kind: &str, mime: &str, body: Body, len: Option<u64>) -> Response {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(mime)
+            .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if as_attachment(kind, mime) {
+        headers.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+    }
+    if let Some(len) = len {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    response
 }
 
 /// Largest file an agent can upload for sending (WhatsApp allows images up to 5 MB).
@@ -118,7 +192,6 @@ pub async fn upload(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(axum::http::StatusCode, axum::Json<Uploaded>), ApiError> {
-    use axum::http::StatusCode;
     let u = user.clone();
     let conv = s
         .store
@@ -212,4 +285,52 @@ pub async fn upload(
         })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(row)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_and_active_types_are_downloaded_not_shown() {
+        assert!(!as_attachment("image", "image/png"));
+        assert!(!as_attachment("audio", "audio/ogg; codecs=opus"));
+        assert!(!as_attachment("video", "video/mp4"));
+        assert!(as_attachment("document", "application/pdf"));
+        assert!(as_attachment("document", "image/png"));
+        assert!(as_attachment("image", "image/svg+xml"));
+        assert!(as_attachment("image", "text/html"));
+        assert!(as_attachment("sticker", "application/octet-stream"));
+    }
+
+    #[tokio::test]
+    async fn a_file_streams_in_chunks_and_whole() {
+        use futures_util::StreamExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data: Vec<u8> = (0..CHUNK_BYTES * 2 + 10).map(|i| (i % 251) as u8).collect();
+        tokio::fs::write(&path, &data).await.unwrap();
+        let file = tokio::fs::File::open(&path).await.unwrap();
+        let chunks: Vec<bytes::Bytes> = file_chunks(file).map(|c| c.unwrap()).collect().await;
+        assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+        assert!(chunks.iter().all(|c| c.len() <= CHUNK_BYTES));
+        assert_eq!(chunks.concat(), data);
+    }
+
+    #[test]
+    fn responses_say_nosniff_and_keep_the_type() {
+        let r = file_response("document", "application/pdf", Body::empty(), Some(3));
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/pdf");
+        assert_eq!(r.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(r.headers()[header::CONTENT_DISPOSITION], "attachment");
+        assert_eq!(r.headers()[header::CONTENT_LENGTH], "3");
+        let r = file_response("image", "image/png", Body::empty(), None);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "image/png");
+        assert!(r.headers().get(header::CONTENT_DISPOSITION).is_none());
+        let r = file_response("image", "bad\nvalue", Body::empty(), None);
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "application/octet-stream"
+        );
+    }
 }

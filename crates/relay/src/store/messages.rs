@@ -99,10 +99,26 @@ pub fn message_id_by_wamid(conn: &Db, wamid: &str) -> Result<Option<i64>> {
         .optional()?)
 }
 
-/// Media id and MIME type of a message, for the media proxy.
-pub fn message_media(conn: &Db, id: i64) -> Result<Option<(i64, String, Option<String>)>> {
+/// The file a message carries, for the media proxy.
+#[derive(Debug, Clone)]
+pub struct MessageMedia {
+    pub conversation_id: i64,
+    pub media_id: String,
+    pub mime: Option<String>,
+    /// The message's type (`image`, `document`, ...).
+    pub kind: String,
+}
+
+pub fn message_media(conn: &Db, id: i64) -> Result<Option<MessageMedia>> {
     Ok(conn
-        .prepare_cached("SELECT conversation_id, media_id, media_mime FROM messages WHERE id = ?1 AND media_id IS NOT NULL")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .prepare_cached("SELECT conversation_id, media_id, media_mime, type FROM messages WHERE id = ?1 AND media_id IS NOT NULL")?
+        .query_row([id], |r| {
+            Ok(MessageMedia {
+                conversation_id: r.get(0)?,
+                media_id: r.get(1)?,
+                mime: r.get(2)?,
+                kind: r.get(3)?,
+            })
+        })
         .optional()?)
 }

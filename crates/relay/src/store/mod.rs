@@ -28,6 +28,7 @@ pub mod db;
 pub mod events;
 pub mod follower;
 pub mod ingest;
+pub mod media;
 pub mod messages;
 pub mod numbers;
 pub mod outbox;
@@ -66,6 +67,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../../migrations/0009_webhook_body_hash.sql"),
     ),
+    (
+        10,
+        include_str!("../../migrations/0010_messages_by_media.sql"),
+    ),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -95,6 +100,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         9,
         include_str!("../../migrations/postgres/0009_webhook_body_hash.sql"),
+    ),
+    (
+        10,
+        include_str!("../../migrations/postgres/0010_messages_by_media.sql"),
     ),
 ];
 

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use switchboard_protocol::api::{event_kind, DeliveryStatus, Message, SendRequest, User};
 
 use super::events::{Audience, NewEvent};
+use super::media::may_send_media;
 use super::queries::{emit_conversation, emit_message, may_see};
 use super::statuses::apply_orphans;
 use super::{Result, StoreError, WriteCtx};
@@ -77,7 +78,9 @@ pub struct SendOptions<'a> {
 /// here. `build_payload(to, recipient_is_bsuid, reply_wamid)` makes the Graph API body.
 ///
 /// A refusal is an `Ok(Err(..))`: the job still commits, because a sensitive-word refusal is
-/// recorded (`policy_blocks`) and reported to supervisors (`policy.blocked`).
+/// recorded (`policy_blocks`) and reported to supervisors (`policy.blocked`). A person's send
+/// fails with [`StoreError::NotFound`] (nothing queued) when they may not see the conversation,
+/// or when it names a media id [`may_send_media`] does not allow them.
 pub fn enqueue(
     ctx: &mut WriteCtx<'_>,
     actor: Actor<'_>,
@@ -118,6 +121,13 @@ pub fn enqueue(
             return Err(StoreError::NotFound(format!(
                 "conversation {conversation_id}"
             )));
+        }
+        // A media id is a reference anyone could name: only files uploaded for this
+        // conversation, or carried by a message the user may see now, go out.
+        if let Some(media_id) = req.media_id() {
+            if !may_send_media(ctx.conn, user, conversation_id, media_id)? {
+                return Err(StoreError::NotFound(format!("media {media_id}")));
+            }
         }
     }
     let (pnid, wa_id, bsuid, last_inbound_at, waba_id): (
