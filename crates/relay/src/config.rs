@@ -73,6 +73,9 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The number [`Config::for_test`] configures: the simulator's default `phone_number_id`.
+pub const TEST_NUMBER: &str = "200000000000002";
+
 /// A business phone number the relay serves.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -404,6 +407,8 @@ impl Config {
     }
 
     /// A configuration for tests and the demo: everything explicit, nothing from the environment.
+    /// The simulator's default number ([`TEST_NUMBER`]) is configured, as a deployment's own
+    /// would be; webhooks for any other number are held (see `store::numbers`).
     pub fn for_test(data_dir: &Path, graph_url: &str, app_secret: &str) -> Config {
         Config {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -414,7 +419,13 @@ impl Config {
             access_token: Secret::new("sim-access-token"),
             graph_url: graph_url.trim_end_matches('/').to_string(),
             api_version: DEFAULT_API_VERSION.into(),
-            numbers: vec![],
+            numbers: vec![NumberConfig {
+                phone_number_id: TEST_NUMBER.into(),
+                display_phone_number: "15550001111".into(),
+                name: "Test".into(),
+                // None: learnt from the first webhook (`store::numbers::note_number_seen`).
+                waba_id: None,
+            }],
             graph_timeout: Duration::from_secs(2),
             send_max_attempts: 6,
             send_backoff_base: Duration::from_millis(50),

@@ -122,7 +122,14 @@ pub async fn serve_with_store(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
-    // Numbers from the config file are (re)adopted as configured at every start.
+    // No stream survives a restart: agents who had one start their grace period now. (With
+    // several relays on PostgreSQL the other relays' streams are still open: leave the counts.)
+    if store.backend() == store::Backend::Sqlite {
+        store.write(store::routing::reset_connections).await?;
+    }
+    // Numbers from the config file are (re)adopted as configured at every start; one that was
+    // unconfigured releases its held conversations (routed to agents present now, hence after
+    // the reset above).
     let numbers = config.numbers.clone();
     store
         .write(move |ctx| {
@@ -133,16 +140,11 @@ pub async fn serve_with_store(
                     name: n.name.clone(),
                     configured: true,
                 };
-                store::queries::upsert_number(ctx.conn, &pn, n.waba_id.as_deref(), ctx.now)?;
+                store::numbers::add_number(ctx, &pn, n.waba_id.as_deref())?;
             }
             Ok(())
         })
         .await?;
-    // No stream survives a restart: agents who had one start their grace period now. (With
-    // several relays on PostgreSQL the other relays' streams are still open: leave the counts.)
-    if store.backend() == store::Backend::Sqlite {
-        store.write(store::routing::reset_connections).await?;
-    }
     let leadership = cluster::Leadership::for_location(store.location());
     let policy = Arc::new(policy::PolicyEngine::default());
     policy.reload(&store).await?;

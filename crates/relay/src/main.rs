@@ -181,7 +181,8 @@ async fn admin(
             let shown = pn.clone();
             store
                 .write(move |ctx| {
-                    queries::upsert_number(ctx.conn, &pn, waba_id.as_deref(), ctx.now)?;
+                    // Releases the conversations held while the number was unconfigured.
+                    switchboard_relay::store::numbers::add_number(ctx, &pn, waba_id.as_deref())?;
                     queries::audit(
                         ctx.conn,
                         "cli",

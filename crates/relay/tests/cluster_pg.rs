@@ -176,6 +176,28 @@ fn create_user(dir: &std::path::Path, url: &str, email: &str, role: &str) {
     );
 }
 
+/// Configures the simulator's number (webhooks for an unconfigured one are held from agents).
+fn add_number(dir: &std::path::Path, url: &str) {
+    let out = relay_cmd(dir, url, "http://127.0.0.1:9")
+        .args([
+            "admin",
+            "add-number",
+            "--phone-number-id",
+            "200000000000002",
+            "--display-phone-number",
+            "15550001111",
+            "--name",
+            "Support",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 async fn login(http: &reqwest::Client, pool: &Pool, email: &str) -> LoginResponse {
     loop {
         if let Some(base) = pick(pool) {
@@ -370,6 +392,7 @@ async fn three_relays_survive_kills_and_a_rolling_restart() {
             "agent",
         );
     }
+    add_number(nodes[0].dir.path(), &url);
     let pool: Pool = Arc::new(Mutex::new(vec![None, None, None]));
     for (i, n) in nodes.iter_mut().enumerate() {
         let (child, base) = spawn_relay(n.dir.path(), &url, &graph);

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
-use switchboard_protocol::api::{AgentStatus, Role};
+use switchboard_protocol::api::{AgentStatus, PhoneNumber, Role};
 use switchboard_relay::routing::{Mode, Policy, SkillRules};
 use switchboard_relay::store::routing::{self as r, AgentSettings, Settings};
 use switchboard_relay::store::{ingest, queries, Store, WriteCtx};
@@ -29,9 +29,23 @@ fn text_body(wa: &str, wamid: &str, text: &str) -> Vec<u8> {
     .unwrap()
 }
 
-fn open_store() -> (tempfile::TempDir, Store) {
+/// A store whose business number is configured, as a deployment's is (a conversation on an
+/// unconfigured number is held out of routing: `unconfigured_numbers.rs`).
+async fn open_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = switchboard_testkit::open_store(dir.path());
+    store
+        .write(|ctx| {
+            let pn = PhoneNumber {
+                phone_number_id: PNID.into(),
+                display_phone_number: "15550001111".into(),
+                name: "Support".into(),
+                configured: true,
+            };
+            switchboard_relay::store::numbers::add_number(ctx, &pn, None).map(|_| ())
+        })
+        .await
+        .unwrap();
     (dir, store)
 }
 
@@ -109,7 +123,7 @@ fn settings(cap: i64) -> AgentSettings {
 
 #[tokio::test]
 async fn the_queue_drains_vip_first_then_by_waiting_time_when_capacity_frees() {
-    let (_dir, store) = open_store();
+    let (_dir, store) = open_store().await;
     let a = agent(&store, "a").await;
     at(&store, T0, move |ctx| {
         r::put_agent_settings(ctx, a, &settings(2))?;
@@ -173,7 +187,7 @@ async fn the_queue_drains_vip_first_then_by_waiting_time_when_capacity_frees() {
 
 #[tokio::test]
 async fn an_agent_offline_past_the_grace_period_loses_their_conversations_to_the_queue() {
-    let (_dir, store) = open_store();
+    let (_dir, store) = open_store().await;
     let a = agent(&store, "a").await;
     let b = agent(&store, "b").await;
     at(&store, T0, move |ctx| {
@@ -266,7 +280,7 @@ async fn an_agent_offline_past_the_grace_period_loses_their_conversations_to_the
 
 #[tokio::test]
 async fn sticky_and_skill_rules_route_as_configured() {
-    let (_dir, store) = open_store();
+    let (_dir, store) = open_store().await;
     let a = agent(&store, "a").await;
     let b = agent(&store, "b").await;
     at(&store, T0, move |ctx| {
@@ -401,7 +415,7 @@ async fn sticky_and_skill_rules_route_as_configured() {
 
 #[tokio::test]
 async fn waiting_customers_re_alert_the_agent_then_show_as_overdue() {
-    let (_dir, store) = open_store();
+    let (_dir, store) = open_store().await;
     let a = agent(&store, "a").await;
     at(&store, T0, move |ctx| {
         r::put_settings(
@@ -947,7 +961,7 @@ async fn relay_user_id(relay: &Relay, email: &'static str) -> i64 {
 /// a live relay keep their agents online.
 #[tokio::test]
 async fn a_relay_that_stops_beating_loses_its_streams_and_only_its() {
-    let (_dir, store) = open_store();
+    let (_dir, store) = open_store().await;
     let a = agent(&store, "a").await;
     let b = agent(&store, "b").await;
     at(&store, T0, move |ctx| {

@@ -59,7 +59,9 @@ pub async fn audit(
 
 pub use switchboard_protocol::admin::NewNumber;
 
-/// Adds a business number, or adopts one that appeared unconfigured (admins only).
+/// Adds a business number, or adopts one that appeared unconfigured (admins only); the
+/// conversations held while it was unconfigured are released in the same write (routed, and
+/// shown to agents).
 #[utoipa::path(post, path = "/api/v1/admin/numbers", request_body = NewNumber, security(("bearer" = [])),
     responses((status = 200, body = PhoneNumber), (status = 422, body = switchboard_protocol::api::ErrorBody)))]
 pub async fn add_number(
@@ -84,7 +86,8 @@ pub async fn add_number(
     let out = pn.clone();
     s.store
         .write(move |ctx| {
-            queries::upsert_number(ctx.conn, &pn, req.waba_id.as_deref(), ctx.now)?;
+            // Releases the conversations held while the number was unconfigured.
+            crate::store::numbers::add_number(ctx, &pn, req.waba_id.as_deref())?;
             queries::audit(
                 ctx.conn,
                 &actor,

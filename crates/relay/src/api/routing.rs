@@ -56,7 +56,7 @@ async fn on_visible_conversation(
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/assign", request_body = AssignRequest, params(("id" = i64, Path)),
     security(("bearer" = [])),
     responses((status = 200, body = Conversation), (status = 404, body = ErrorBody),
-              (status = 409, description = "the agent is not online or at capacity", body = ErrorBody),
+              (status = 409, description = "the agent is not online or at capacity, or the conversation's number is not configured (held)", body = ErrorBody),
               (status = 422, description = "unknown agent or team, or not exactly one of them", body = ErrorBody)))]
 pub async fn assign(
     State(s): State<AppState>,

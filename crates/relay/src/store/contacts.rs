@@ -1,21 +1,25 @@
 //! Customers: reading one with their tags, logging their state, internal notes, and who may see
-//! a customer at all (whoever sees one of their conversations). Tags are written by
-//! `store::routing`, since routing reads them.
+//! a customer at all (whoever sees one of their conversations; a held one counts for supervisors
+//! and admins only). Tags are written by `store::routing`, since routing reads them.
 
 use crate::store::db::{params, Db, Optional};
 use switchboard_protocol::api::{event_kind, Contact, Note, User};
 
 use super::events::{Audience, NewEvent};
+use super::numbers::configured_sql;
 use super::{Result, StoreError, WriteCtx};
 
 /// Longest note, in characters.
 pub const MAX_NOTE_CHARS: usize = 4000;
 
-/// Everyone who sees one of the customer's conversations (supervisors and admins always).
+/// Everyone who sees one of the customer's conversations (supervisors and admins always; held
+/// conversations count for nobody else).
 pub fn audience(conn: &Db, contact: i64) -> Result<Audience> {
     let mut audience = Audience::default();
-    let mut stmt =
-        conn.prepare_cached("SELECT assignee_id FROM conversations WHERE contact_id = ?1")?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT c.assignee_id FROM conversations c WHERE c.contact_id = ?1 AND {}",
+        configured_sql("c.phone_number_id")
+    ))?;
     for a in stmt.query_map([contact], |r| r.get::<Option<i64>>(0))? {
         let part = Audience::conversation(a?, None);
         audience.all_agents |= part.all_agents;
@@ -25,7 +29,8 @@ pub fn audience(conn: &Db, contact: i64) -> Result<Audience> {
 }
 
 /// Whether `user` may see customer `contact`: supervisors and admins always, agents when one of
-/// the customer's conversations is theirs or unassigned. A missing customer is `NotFound`.
+/// the customer's conversations is theirs or unassigned (and not held). A missing customer is
+/// `NotFound`.
 pub fn may_see(conn: &Db, user: &User, contact: i64) -> Result<bool> {
     let exists: Option<i64> = conn
         .prepare_cached("SELECT id FROM contacts WHERE id = ?1")?
@@ -37,21 +42,18 @@ pub fn may_see(conn: &Db, user: &User, contact: i64) -> Result<bool> {
     if user.role.sees_all() {
         return Ok(true);
     }
-    let n: i64 = conn
-        .prepare_cached(
-            "SELECT COUNT(*) FROM conversations WHERE contact_id = ?1 AND (assignee_id IS NULL OR assignee_id = ?2)",
-        )?
-        .query_row(params![contact, user.id], |r| r.get(0))?;
-    Ok(n > 0)
+    agent_sees(conn, user.id, contact)
 }
 
 /// Whether an agent (`user_id`) may see customer `contact` right now: one of the customer's
-/// conversations is theirs or unassigned. A missing customer is not visible.
+/// conversations is theirs or unassigned, on a configured number. A missing customer is not
+/// visible.
 pub fn agent_sees(conn: &Db, user_id: i64, contact: i64) -> Result<bool> {
     Ok(conn
-        .prepare_cached(
-            "SELECT 1 FROM conversations WHERE contact_id = ?1 AND (assignee_id IS NULL OR assignee_id = ?2) LIMIT 1",
-        )?
+        .prepare_cached(&format!(
+            "SELECT 1 FROM conversations c WHERE c.contact_id = ?1 AND (c.assignee_id IS NULL OR c.assignee_id = ?2) AND {} LIMIT 1",
+            configured_sql("c.phone_number_id")
+        ))?
         .exists(params![contact, user_id])?)
 }
 

@@ -1,11 +1,13 @@
-//! Conversations: reading them (one, or a page for a user), who may see one, logging their
-//! state to the event log, and marking them read.
+//! Conversations: reading them (one, or a page for a user), who may see one (agents never see a
+//! held one, on a number no admin has added), logging their state to the event log, and marking
+//! them read.
 
 use crate::store::db::{params, Db, Optional, Row};
 use switchboard_protocol::api::{event_kind, Contact, Conversation, User};
 
 use super::contacts::contact_tags;
 use super::events::{Audience, NewEvent};
+use super::numbers::{configured_sql, is_configured};
 use super::{Result, StoreError, WriteCtx};
 
 // ---------------------------------------------------------------- row mapping
@@ -59,13 +61,48 @@ pub fn emit_conversation(
     before: Option<Option<i64>>,
 ) -> Result<()> {
     let c = conversation(ctx.conn, id)?;
+    let audience = if is_configured(ctx.conn, &c.phone_number_id)? {
+        Audience::conversation(c.assignee_id, before)
+    } else {
+        Audience::supervisors()
+    };
     ctx.emit(NewEvent {
         kind: event_kind::CONVERSATION_UPDATED,
         conversation_id: Some(id),
-        audience: Audience::conversation(c.assignee_id, before),
+        audience,
         data: serde_json::to_value(&c)?,
     })?;
     Ok(())
+}
+
+/// Whether conversation `id` is held: its number is not configured, so it is not routed and
+/// agents do not see it (see `store::numbers`).
+pub fn held(conn: &Db, id: i64) -> Result<bool> {
+    let pnid: String = conn
+        .prepare_cached("SELECT phone_number_id FROM conversations WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))?;
+    Ok(!is_configured(conn, &pnid)?)
+}
+
+/// Who may see an event about conversation `id` in its current state (its content: messages,
+/// assignments): its assignee now and `before`, or every agent while it is unassigned; only
+/// supervisors and admins while it is held.
+pub fn audience(conn: &Db, id: i64, before: Option<Option<i64>>) -> Result<Audience> {
+    let (assignee, configured): (Option<i64>, bool) = conn
+        .prepare_cached(&format!(
+            "SELECT c.assignee_id, {} FROM conversations c WHERE c.id = ?1",
+            configured_sql("c.phone_number_id")
+        ))?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))?;
+    Ok(if configured {
+        Audience::conversation(assignee, before)
+    } else {
+        Audience::supervisors()
+    })
 }
 
 // ---------------------------------------------------------------- conversations and messages
@@ -81,15 +118,21 @@ pub struct ConversationFilter {
     pub limit: usize,
 }
 
-/// Whether `user` may see conversation `id` (agents: assigned to them or unassigned).
+/// Whether `user` may see conversation `id` (agents: on a configured number, and assigned to
+/// them or unassigned).
 pub fn may_see(conn: &Db, user: &User, id: i64) -> Result<bool> {
-    let assignee: Option<Option<i64>> = conn
-        .prepare_cached("SELECT assignee_id FROM conversations WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
+    let row: Option<(Option<i64>, bool)> = conn
+        .prepare_cached(&format!(
+            "SELECT c.assignee_id, {} FROM conversations c WHERE c.id = ?1",
+            configured_sql("c.phone_number_id")
+        ))?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    match assignee {
+    match row {
         None => Err(StoreError::NotFound(format!("conversation {id}"))),
-        Some(a) => Ok(user.role.sees_all() || a.is_none() || a == Some(user.id)),
+        Some((a, configured)) => {
+            Ok(user.role.sees_all() || (configured && (a.is_none() || a == Some(user.id))))
+        }
     }
 }
 
@@ -104,8 +147,9 @@ pub fn list_conversations(
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     if !user.role.sees_all() {
         sql.push_str(&format!(
-            " AND (c.assignee_id IS NULL OR c.assignee_id = ?{})",
-            args.len() + 1
+            " AND (c.assignee_id IS NULL OR c.assignee_id = ?{}) AND {}",
+            args.len() + 1,
+            configured_sql("c.phone_number_id")
         ));
         args.push(user.id.into());
     }

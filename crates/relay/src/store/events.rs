@@ -207,15 +207,19 @@ pub fn page_raw(
 ) -> Result<(Vec<RawLogged>, i64)> {
     let scan = (limit * 20).max(1000) as i64;
     let mut stmt = conn.prepare_cached(
-        "SELECT e.seq, e.kind, e.conversation_id, e.visible_all, e.visible_users, e.data, e.at, c.id, c.assignee_id
-         FROM events e LEFT JOIN conversations c ON c.id = e.conversation_id
-         WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2",
+        &format!(
+            "SELECT e.seq, e.kind, e.conversation_id, e.visible_all, e.visible_users, e.data, e.at, c.id, c.assignee_id, {}
+             FROM events e LEFT JOIN conversations c ON c.id = e.conversation_id
+             WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2",
+            super::numbers::configured_sql("c.phone_number_id")
+        ),
     )?;
     let mut rows = stmt.query_map(params![after, scan], |r| {
         Ok((
             raw_row(r)?,
             r.get::<Option<i64>>(7)?,
             r.get::<Option<i64>>(8)?,
+            r.get::<bool>(9)?,
         ))
     })?;
     let mut out = Vec::new();
@@ -223,7 +227,7 @@ pub fn page_raw(
     // Customers an agent may see now, asked once per page.
     let mut customers: std::collections::HashMap<i64, bool> = std::collections::HashMap::new();
     while let Some(r) = rows.next().transpose()? {
-        let (ev, conv, assignee) = r;
+        let (ev, conv, assignee, configured) = r;
         let seq = ev.seq;
         if !ev.audience.admits(user_id, role) {
             scanned_to = seq;
@@ -233,7 +237,8 @@ pub fn page_raw(
         // colleague: content events also need the conversation to be visible *now*. The
         // conversation's own updates still pass, so a client learns that it left. Events about
         // a customer (their snapshot, internal notes) follow the customer routes' rule: visible
-        // while one of the customer's conversations is.
+        // while one of the customer's conversations is. A held conversation (its number is not
+        // configured) is visible to no agent.
         let visible_now = match (conv, assignee) {
             (None, _) if !role.sees_all() => match customer_of(&ev) {
                 Some(contact) => match customers.get(&contact) {
@@ -246,7 +251,9 @@ pub fn page_raw(
                 },
                 None => true,
             },
-            (None, _) | (Some(_), None) => true,
+            (None, _) => true,
+            (Some(_), _) if !configured => false,
+            (Some(_), None) => true,
             (Some(_), Some(a)) => a == user_id,
         };
         let structural = CONVERSATION_KINDS.contains(&ev.kind.as_str());

@@ -22,6 +22,7 @@ use switchboard_protocol::webhook::{
 };
 
 use super::automation::{self, InboundFact};
+use super::numbers::is_configured;
 use super::queries::{
     emit_contact, emit_conversation, emit_message, message_id_by_wamid, note_number_seen,
 };
@@ -136,6 +137,10 @@ fn process_row(
                 "UPDATE webhook_inbox SET state = 'processed', processed_at = ?2 WHERE id = ?1",
                 params![id, ctx.now],
             )?;
+            // A message to a number no admin has added is stored (above) but held: neither
+            // answered by automations nor routed until the number is added
+            // (`numbers::add_number` releases it).
+            let facts = not_held(ctx.conn, facts)?;
             let mut replies = 0;
             if let Some(policy) = policy {
                 for fact in &facts {
@@ -163,6 +168,26 @@ fn process_row(
             Ok(Outcome::Pending(msg))
         }
     }
+}
+
+/// The facts whose number is configured (the others' conversations are held).
+fn not_held(conn: &Db, facts: Vec<InboundFact>) -> Result<Vec<InboundFact>> {
+    let mut configured: std::collections::HashMap<String, bool> = Default::default();
+    let mut out = Vec::with_capacity(facts.len());
+    for fact in facts {
+        let ok = match configured.get(&fact.phone_number_id) {
+            Some(ok) => *ok,
+            None => {
+                let ok = is_configured(conn, &fact.phone_number_id)?;
+                configured.insert(fact.phone_number_id.clone(), ok);
+                ok
+            }
+        };
+        if ok {
+            out.push(fact);
+        }
+    }
+    Ok(out)
 }
 
 /// Automations for one message in their own savepoint: a failure is logged and undone without
@@ -489,10 +514,16 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
                 )?;
                 ctx.conn
                     .exec("DELETE FROM conversations WHERE id = ?1", [conv])?;
+                // Held (the number is not configured): supervisors and admins only.
+                let audience = if is_configured(ctx.conn, &pnid)? {
+                    super::events::Audience::conversation(assignee, None)
+                } else {
+                    super::events::Audience::supervisors()
+                };
                 ctx.emit(super::events::NewEvent {
                     kind: event_kind::CONVERSATION_MERGED,
                     conversation_id: Some(conv),
-                    audience: super::events::Audience::conversation(assignee, None),
+                    audience,
                     data: serde_json::json!({ "id": conv, "merged_into": t }),
                 })?;
                 emit_conversation(ctx, t, None)?;

@@ -5,7 +5,7 @@ use crate::store::db::{params, Db, Optional, Row};
 use serde_json::Value;
 use switchboard_protocol::api::{DeliveryStatus, Direction, Message, MessageError};
 
-use super::events::{Audience, NewEvent};
+use super::events::NewEvent;
 use super::{Result, StoreError, WriteCtx};
 
 const MESSAGE_COLS: &str = "id, conversation_id, direction, wamid, type, text, content, unsupported, status, error_code, error_title, error_details, reply_to, reply_to_wamid, sender_id, client_id, raw, created_at, updated_at";
@@ -60,14 +60,11 @@ pub fn message(conn: &Db, id: i64) -> Result<Message> {
 
 pub fn emit_message(ctx: &mut WriteCtx<'_>, id: i64, kind: &'static str) -> Result<Message> {
     let m = message(ctx.conn, id)?;
-    let assignee: Option<i64> = ctx
-        .conn
-        .prepare_cached("SELECT assignee_id FROM conversations WHERE id = ?1")?
-        .query_row([m.conversation_id], |r| r.get(0))?;
+    let audience = super::conversations::audience(ctx.conn, m.conversation_id, None)?;
     ctx.emit(NewEvent {
         kind,
         conversation_id: Some(m.conversation_id),
-        audience: Audience::conversation(assignee, None),
+        audience,
         data: serde_json::to_value(&m)?,
     })?;
     Ok(m)

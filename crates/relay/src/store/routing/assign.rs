@@ -166,10 +166,11 @@ pub(super) fn apply(
         assignee_capacity: capacity,
         at: now,
     };
+    let audience = crate::store::conversations::audience(ctx.conn, conv, seen_before)?;
     ctx.emit(NewEvent {
         kind: event_kind::CONVERSATION_ASSIGNED,
         conversation_id: Some(conv),
-        audience: Audience::conversation(to, seen_before),
+        audience,
         data: serde_json::to_value(&a)?,
     })?;
     Ok(())
@@ -195,7 +196,9 @@ pub(super) fn route_with(
     unseen: bool,
 ) -> Result<Option<i64>> {
     let f = conv_facts(ctx.conn, conv)?;
-    if f.status != "open" {
+    // A held conversation (its number is not configured) is not routed: adding the number
+    // routes it (`store::numbers::add_number`).
+    if f.status != "open" || !crate::store::numbers::is_configured(ctx.conn, &f.pnid)? {
         return Ok(None);
     }
     let before = f.assignee;
@@ -280,10 +283,13 @@ pub fn drain(ctx: &mut WriteCtx<'_>) -> Result<usize> {
         return Ok(0);
     }
     let queued: Vec<i64> = {
-        let mut stmt = ctx.conn.prepare_cached(
-            "SELECT id FROM conversations WHERE queued_at IS NOT NULL AND assignee_id IS NULL AND status = 'open'
-             ORDER BY priority DESC, queued_at, id LIMIT ?1",
-        )?;
+        // Held conversations are never queued; the condition also keeps out any a database from
+        // before holding existed has in its queue.
+        let mut stmt = ctx.conn.prepare_cached(&format!(
+            "SELECT c.id FROM conversations c WHERE c.queued_at IS NOT NULL AND c.assignee_id IS NULL AND c.status = 'open' AND {}
+             ORDER BY c.priority DESC, c.queued_at, c.id LIMIT ?1",
+            crate::store::numbers::configured_sql("c.phone_number_id")
+        ))?;
         let rows = stmt.query_map([DRAIN_BATCH], |r| r.get(0))?;
         rows.collect::<crate::store::db::Result<_>>()?
     };
@@ -349,6 +355,12 @@ pub fn assign(
         return Err(StoreError::Conflict(
             "the conversation is resolved; reopen it first".into(),
         ));
+    }
+    if !crate::store::numbers::is_configured(ctx.conn, &f.pnid)? {
+        return Err(StoreError::Conflict(format!(
+            "number {} is not configured: its conversations are held until an admin adds it",
+            f.pnid
+        )));
     }
     if req.force && !supervisor {
         return Err(StoreError::Invalid(

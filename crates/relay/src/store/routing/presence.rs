@@ -274,13 +274,19 @@ pub fn tick(ctx: &mut WriteCtx<'_>) -> Result<()> {
                 "UPDATE conversations SET alerted_at = ?2 WHERE id = ?1",
                 params![conv, ctx.now],
             )?;
+            // To its agent; a held conversation (number not configured) to supervisors only.
+            let audience = if crate::store::conversations::held(ctx.conn, conv)? {
+                Audience::supervisors()
+            } else {
+                Audience {
+                    all_agents: false,
+                    users: assignee.into_iter().collect(),
+                }
+            };
             ctx.emit(NewEvent {
                 kind: event_kind::CONVERSATION_WAITING,
                 conversation_id: Some(conv),
-                audience: Audience {
-                    all_agents: false,
-                    users: assignee.into_iter().collect(),
-                },
+                audience,
                 data: data.clone(),
             })?;
         }
