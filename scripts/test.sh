@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: formatting, unit, integration (real relay + real simulator on
+# Runs every test of the workspace: formatting, clippy, unit, integration (real relay + real simulator on
 # loopback), the process-level crash test, the fuzz seed corpus, the UI's unit tests and the
 # desktop app's end-to-end tests (headless: Xvfb, D-Bus, gnome-keyring; see ui/e2e/run.sh); with
 # SWITCHBOARD_TEST_PG_URL the relay's and the sync engine's integration suites again on PostgreSQL.
@@ -21,6 +21,9 @@ cargo fmt --all -- --check
 # The desktop app embeds the built UI, so build it before cargo compiles src-tauri.
 echo "== UI: type check and build (ui/)"
 (cd ui && npm run build --silent)
+
+echo "== cargo clippy (every target, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test (workspace)"
 cargo test --workspace --all-targets --locked
