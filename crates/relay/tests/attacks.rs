@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -18,43 +16,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard-relay");
 const PASSWORD: &str = "relay-attack-secret";
 
-fn relay_cmd(dir: &std::path::Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("SWITCHBOARD_DATA_DIR", dir)
-        .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
-        .env("WA_APP_SECRET", common::APP_SECRET)
-        .env("WA_VERIFY_TOKEN", "v")
-        .env("WA_ACCESS_TOKEN", "t")
-        .env("WA_GRAPH_URL", "http://127.0.0.1:9");
-    if let Some(url) = common::test_database(dir) {
-        c.env("SWITCHBOARD_DATABASE_URL", url);
-    }
-    c
-}
-
 fn admin(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) {
-    let mut child = relay_cmd(dir)
-        .arg("admin")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(s) = stdin {
-        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::admin_cli(common::relay_cmd(dir), args, stdin);
 }
 
 struct Target {
@@ -159,7 +124,7 @@ async fn the_relay_binary_withstands_the_documented_attacks() {
         ],
         None,
     );
-    let (mut child, base) = common::serve_reading_address(relay_cmd(d), None);
+    let (mut child, base) = common::serve_reading_address(common::relay_cmd(d), None);
     let t = Target {
         base,
         http: reqwest::Client::new(),

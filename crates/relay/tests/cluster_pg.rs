@@ -12,8 +12,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,7 +25,6 @@ use switchboard_relay::store::Store;
 use switchboard_sim::{SimConfig, Simulator};
 use switchboard_sync::{Cache, Engine, RelayClient};
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard-relay");
 const TRAFFIC: Duration = Duration::from_secs(60);
 const CUSTOMERS: usize = 30;
 const AGENTS: usize = 3;
@@ -53,17 +51,9 @@ impl Drop for Node {
 }
 
 fn relay_cmd(dir: &std::path::Path, url: &str, graph: &str) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("SWITCHBOARD_DATA_DIR", dir)
-        .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_DATABASE_URL", url)
+    let mut c = common::relay_cmd(dir);
+    c.env("SWITCHBOARD_DATABASE_URL", url)
         .env("SWITCHBOARD_LOG", "info,switchboard_relay::sender=debug")
-        .env("WA_APP_SECRET", common::APP_SECRET)
-        .env("WA_VERIFY_TOKEN", "v")
-        // The simulator's default access token (what Meta would check).
-        .env("WA_ACCESS_TOKEN", "sim-access-token")
         .env("WA_GRAPH_URL", graph);
     c
 }
@@ -145,9 +135,9 @@ async fn balancer(pool: Pool) -> String {
 }
 
 fn create_user(dir: &std::path::Path, url: &str, email: &str, role: &str) {
-    let mut create = relay_cmd(dir, url, "http://127.0.0.1:9")
-        .args([
-            "admin",
+    common::admin_cli(
+        relay_cmd(dir, url, "http://127.0.0.1:9"),
+        &[
             "create-user",
             "--email",
             email,
@@ -156,31 +146,16 @@ fn create_user(dir: &std::path::Path, url: &str, email: &str, role: &str) {
             "--role",
             role,
             "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"relay-test-secret\n")
-        .unwrap();
-    let out = create.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        Some("relay-test-secret\n"),
     );
 }
 
 /// Configures the simulator's number (webhooks for an unconfigured one are held from agents).
 fn add_number(dir: &std::path::Path, url: &str) {
-    let out = relay_cmd(dir, url, "http://127.0.0.1:9")
-        .args([
-            "admin",
+    common::admin_cli(
+        relay_cmd(dir, url, "http://127.0.0.1:9"),
+        &[
             "add-number",
             "--phone-number-id",
             "200000000000002",
@@ -188,13 +163,8 @@ fn add_number(dir: &std::path::Path, url: &str) {
             "15550001111",
             "--name",
             "Support",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        None,
     );
 }
 

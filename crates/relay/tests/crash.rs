@@ -4,8 +4,7 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,23 +12,8 @@ use serde_json::{json, Value};
 use switchboard_protocol::signature;
 use switchboard_protocol::webhook::to_meta_json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard-relay");
-
 fn relay_cmd(dir: &std::path::Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("SWITCHBOARD_DATA_DIR", dir)
-        .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
-        .env("WA_APP_SECRET", common::APP_SECRET)
-        .env("WA_VERIFY_TOKEN", "v")
-        .env("WA_ACCESS_TOKEN", "t")
-        .env("WA_GRAPH_URL", "http://127.0.0.1:9");
-    // On the PostgreSQL run the binary uses this directory's own schema.
-    if let Some(url) = common::test_database(dir) {
-        c.env("SWITCHBOARD_DATABASE_URL", url);
-    }
-    c
+    common::relay_cmd(dir)
 }
 
 /// Starts the binary and returns it with its base URL (read from its start-up line).
@@ -51,9 +35,9 @@ fn body(i: usize) -> Vec<u8> {
 async fn kill_9_loses_no_acknowledged_message() {
     let dir = tempfile::tempdir().unwrap();
     // The admin CLI works on the store without a server.
-    let mut create = relay_cmd(dir.path())
-        .args([
-            "admin",
+    common::admin_cli(
+        relay_cmd(dir.path()),
+        &[
             "create-user",
             "--email",
             "sup@example.com",
@@ -62,18 +46,9 @@ async fn kill_9_loses_no_acknowledged_message() {
             "--role",
             "supervisor",
             "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"relay-test-secret\n")
-        .unwrap();
-    assert!(create.wait_with_output().unwrap().status.success());
+        ],
+        Some("relay-test-secret\n"),
+    );
 
     let (mut child, base) = start(dir.path());
     let acked = Arc::new(Mutex::new(HashSet::new()));

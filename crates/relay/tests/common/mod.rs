@@ -81,3 +81,50 @@ pub async fn stays_open(ws: &mut Ws, d: std::time::Duration) {
         }
     }
 }
+
+/// The relay binary with a clean environment: data in `dir` (and, on the PostgreSQL pass, that
+/// directory's schema), a loopback port chosen at start, the test app secret, the simulator's
+/// access token and no reachable Graph API (override with `.env("WA_GRAPH_URL", ..)`).
+#[allow(dead_code)]
+pub fn relay_cmd(dir: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard-relay"));
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SWITCHBOARD_DATA_DIR", dir)
+        .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
+        .env("WA_APP_SECRET", APP_SECRET)
+        .env("WA_VERIFY_TOKEN", "v")
+        // The simulator's default access token (what Meta would check).
+        .env("WA_ACCESS_TOKEN", "sim-access-token")
+        .env("WA_GRAPH_URL", "http://127.0.0.1:9");
+    if let Some(url) = test_database(dir) {
+        c.env("SWITCHBOARD_DATABASE_URL", url);
+    }
+    c
+}
+
+/// Runs `cmd admin ARGS` (the admin CLI on the relay's store), feeding `stdin`; asserts success.
+#[allow(dead_code)]
+pub fn admin_cli(mut cmd: std::process::Command, args: &[&str], stdin: Option<&str>) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .arg("admin")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        let mut input = input;
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "admin {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
