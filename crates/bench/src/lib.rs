@@ -62,6 +62,19 @@ pub async fn start_relay(
     anyhow::bail!("the relay did not become healthy")
 }
 
+/// Webhook `i` of run `run`: one text message from one of 5,000 customers to the simulator's
+/// number, in Meta's JSON (wamid `wamid.{run}.{i}`).
+pub fn customer_text(run: &str, i: usize) -> Vec<u8> {
+    let wa = format!("49151{:07}", i % 5000);
+    switchboard_protocol::webhook::to_meta_json(
+        &serde_json::json!({"object":"whatsapp_business_account","entry":[{"id":"100000000000001","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"200000000000002"},
+        "contacts":[{"profile":{"name":format!("Kundin {}", i % 5000)},"wa_id":wa,"user_id":format!("DE.{}", i % 5000)}],
+        "messages":[{"from":wa,"id":format!("wamid.{run}.{i}"),"timestamp":"1790000000","type":"text",
+            "text":{"body":format!("Guten Tag, wo ist meine Bestellung Nummer {i}? Vielen Dank!")}}]}}]}]}),
+    )
+}
+
 /// What [`fire`] measured.
 pub struct Load {
     pub acked: usize,

@@ -6,14 +6,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{json, Value};
 use switchboard_protocol::signature;
-use switchboard_protocol::webhook::to_meta_json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const PASSWORD: &str = "relay-attack-secret";
@@ -69,26 +67,15 @@ impl Target {
     }
 
     async fn stream(&self, token: &str) -> common::Ws {
-        let url = format!("{}/api/v1/stream", self.base.replace("http://", "ws://"));
-        let mut req = url.into_client_request().unwrap();
-        req.headers_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        tokio_tungstenite::connect_async(req).await.unwrap().0
+        common::connect_stream_at(self.base.trim_start_matches("http://"), token)
+            .await
+            .unwrap()
     }
 }
 
 /// Waits (up to 5 s) for the server to end the stream; the close code, if it sent one.
 async fn ended(ws: &mut common::Ws) -> Option<u16> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, ws.next()).await {
-            Ok(Some(Ok(WsMessage::Close(f)))) => return f.map(|f| f.code.into()),
-            Ok(None) | Ok(Some(Err(_))) => return None,
-            Ok(Some(Ok(_))) => continue,
-            Err(_) => panic!("the stream stayed open"),
-        }
-    }
+    common::closed_within(ws, Duration::from_secs(5)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,12 +155,7 @@ async fn the_relay_binary_withstands_the_documented_attacks() {
     assert_eq!(r.status(), 403);
 
     // A replayed signed body is acknowledged but stored once.
-    let body = to_meta_json(
-        &json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
-        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"200000000000002"},
-        "contacts":[{"profile":{"name":"Kunde"},"wa_id":"4915100000001","user_id":"DE.1"}],
-        "messages":[{"from":"4915100000001","id":"wamid.attack1","timestamp":"1790000000","type":"text","text":{"body":"Hallo"}}]}}]}]}),
-    );
+    let body = common::text_body("4915100000001", "wamid.attack1", "Hallo");
     for _ in 0..2 {
         let r = t
             .http

@@ -8,16 +8,6 @@ use common::*;
 use serde_json::{json, Value};
 use switchboard_protocol::api::Role;
 
-const PNID: &str = "200000000000002";
-
-fn text_body(wa: &str, wamid: &str, text: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
-        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":PNID},
-        "contacts":[{"profile":{"name":format!("Kunde {wa}")},"wa_id":wa}],
-        "messages":[{"from":wa,"id":wamid,"timestamp":"1790000000","type":"text","text":{"body":text}}]}}]}]}))
-    .unwrap()
-}
-
 /// Events of `kind` the user's page of the log holds.
 async fn events_of(relay: &Relay, token: &str, kind: &str) -> Vec<Value> {
     let (status, page) = relay.get(token, "/api/v1/events?after=0&limit=1000").await;

@@ -21,14 +21,6 @@ const SEC: i64 = 1000;
 /// The injected clock's epoch (any fixed instant).
 const T0: i64 = 1_790_000_000_000;
 
-fn text_body(wa: &str, wamid: &str, text: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
-        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":PNID},
-        "contacts":[{"profile":{"name":format!("Kunde {wa}")},"wa_id":wa}],
-        "messages":[{"from":wa,"id":wamid,"timestamp":"1790000000","type":"text","text":{"body":text}}]}}]}]}))
-    .unwrap()
-}
-
 /// A store whose business number is configured, as a deployment's is (a conversation on an
 /// unconfigured number is held out of routing: `unconfigured_numbers.rs`).
 async fn open_store() -> (tempfile::TempDir, Store) {

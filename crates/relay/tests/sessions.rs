@@ -6,32 +6,15 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
-use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_protocol::api::Role;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 async fn open_stream(relay: &Relay, token: &str) -> Ws {
     connect_stream(relay, token).await.unwrap()
-}
-
-/// Waits until the server closes the stream; returns the close code it gave, if any.
-async fn closed_within(ws: &mut Ws, limit: Duration) -> Option<u16> {
-    let deadline = Instant::now() + limit;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "the stream stayed open for {limit:?}");
-        match tokio::time::timeout(left, ws.next()).await {
-            Ok(Some(Ok(WsMessage::Close(frame)))) => return frame.map(|f| f.code.into()),
-            Ok(None) | Ok(Some(Err(_))) => return None,
-            Ok(Some(Ok(_))) => continue,
-            Err(_) => panic!("the stream stayed open for {limit:?}"),
-        }
-    }
 }
 
 async fn status(relay: &Relay, token: &str, path: &str) -> u16 {

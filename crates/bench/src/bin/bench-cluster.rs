@@ -30,24 +30,12 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use switchboard_bench::{arg, percentile_ms, start_relay, BenchRelay};
 use switchboard_protocol::api::Role;
-use switchboard_protocol::webhook::to_meta_json;
 use switchboard_relay::config::{DatabaseUrl, Secret};
 use switchboard_relay::store::queries;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const SECRET: &str = "bench-secret";
-
-fn body(run: &str, i: usize) -> Vec<u8> {
-    let wa = format!("49152{:07}", i % 5000);
-    to_meta_json(
-        &json!({"object":"whatsapp_business_account","entry":[{"id":"100000000000001","changes":[{"field":"messages","value":{
-        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"200000000000002"},
-        "contacts":[{"profile":{"name":format!("Kundin {}", i % 5000)},"wa_id":wa,"user_id":format!("DE.{}", i % 5000)}],
-        "messages":[{"from":wa,"id":format!("wamid.{run}.{i}"),"timestamp":"1790000000","type":"text",
-            "text":{"body":format!("Guten Tag, wo ist meine Bestellung Nummer {i}? Vielen Dank!")}}]}}]}]}),
-    )
-}
 
 /// When webhook `i` was sent (ns since `start`, 0: not yet) and to which relay.
 struct Sent {
@@ -301,7 +289,7 @@ fn scenario(
         seconds,
         connections,
         cap,
-        Arc::new(move |i| body(name, i)),
+        Arc::new(move |i| switchboard_bench::customer_text(name, i)),
         Arc::new(move |i, to| marks.mark(i, to)),
     ));
     let elapsed = load.elapsed;

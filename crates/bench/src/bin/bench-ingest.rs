@@ -13,20 +13,8 @@ use std::sync::Arc;
 use serde_json::json;
 use switchboard_bench::{arg, percentile_ms, Load};
 use switchboard_protocol::signature;
-use switchboard_protocol::webhook::to_meta_json;
 
 const SECRET: &str = "bench-secret";
-
-fn body(run: &str, i: usize) -> Vec<u8> {
-    let wa = format!("49151{:07}", i % 5000);
-    to_meta_json(
-        &json!({"object":"whatsapp_business_account","entry":[{"id":"100000000000001","changes":[{"field":"messages","value":{
-        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"200000000000002"},
-        "contacts":[{"profile":{"name":format!("Kundin {}", i % 5000)},"wa_id":wa,"user_id":format!("DE.{}", i % 5000)}],
-        "messages":[{"from":wa,"id":format!("wamid.{run}.{i}"),"timestamp":"1790000000","type":"text",
-            "text":{"body":format!("Guten Tag, wo ist meine Bestellung Nummer {i}? Vielen Dank!")}}]}}]}]}),
-    )
-}
 
 /// Fires webhooks at `url` from `connections` concurrent clients for `seconds`.
 async fn fire(url: String, run: &'static str, seconds: f64, connections: usize) -> Load {
@@ -36,7 +24,7 @@ async fn fire(url: String, run: &'static str, seconds: f64, connections: usize) 
         seconds,
         connections,
         usize::MAX,
-        Arc::new(move |i| body(run, i)),
+        Arc::new(move |i| switchboard_bench::customer_text(run, i)),
         Arc::new(|_, _| {}),
     )
     .await

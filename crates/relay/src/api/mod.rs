@@ -135,7 +135,56 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         ))
         .with_state(state)
         .split_for_parts();
+    let mut spec = spec;
+    document_common_errors(&mut spec);
     (router, spec)
+}
+
+/// The errors every route of a kind can answer, added once to the document instead of to each
+/// annotation: 401 where a bearer token is required (none, expired or ended session), 403 on the
+/// admin routes (a role that may not) and 400 where a body is read (malformed, wrong type, unknown
+/// field).
+fn document_common_errors(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in spec.paths.paths.iter_mut() {
+        let admin = path.starts_with("/api/v1/admin/");
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            let responses = &mut op.responses.responses;
+            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                responses.entry("401".into()).or_insert_with(|| {
+                    error("no bearer token, or its session has expired or was ended").into()
+                });
+            }
+            if admin {
+                responses
+                    .entry("403".into())
+                    .or_insert_with(|| error("your role may not do this").into());
+            }
+            if op.request_body.is_some() {
+                responses.entry("400".into()).or_insert_with(|| {
+                    error("the body is not valid JSON of the expected shape (unknown fields are refused)").into()
+                });
+            }
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {

@@ -350,14 +350,6 @@ pub fn end_sessions(ctx: &mut WriteCtx<'_>, user_id: i64, which: Ending) -> Resu
     Ok(ended.len())
 }
 
-/// The session a token names, if it belongs to `user_id` (logout).
-pub fn session_id_for_token(conn: &Db, token_hash: &str) -> Result<Option<(i64, i64)>> {
-    Ok(conn
-        .prepare_cached("SELECT id, user_id FROM sessions WHERE token_hash = ?1")?
-        .query_row([token_hash], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?)
-}
-
 /// One revocation: every session of `user_id`, or only `session_id`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Revocation {

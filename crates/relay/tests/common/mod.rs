@@ -57,8 +57,17 @@ pub async fn connect_stream(
     relay: &Relay,
     token: &str,
 ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    connect_stream_at(&relay.addr(), token).await
+}
+
+/// Opens a stream on the relay at `addr` (`host:port`) with `token` as the bearer.
+#[allow(dead_code)]
+pub async fn connect_stream_at(
+    addr: &str,
+    token: &str,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let url = format!("ws://{}/api/v1/stream", relay.addr());
+    let url = format!("ws://{addr}/api/v1/stream");
     let mut req = url.into_client_request().unwrap();
     req.headers_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
@@ -127,4 +136,33 @@ pub fn admin_cli(mut cmd: std::process::Command, args: &[&str], stdin: Option<&s
         "admin {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Waits until the server ends the stream; returns the close code it gave, if any. Panics when
+/// the stream stays open for `limit`.
+#[allow(dead_code)]
+pub async fn closed_within(ws: &mut Ws, limit: std::time::Duration) -> Option<u16> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(!left.is_zero(), "the stream stayed open for {limit:?}");
+        match tokio::time::timeout(left, ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| f.code.into()),
+            Ok(None) | Ok(Some(Err(_))) => return None,
+            Ok(Some(Ok(_))) => continue,
+            Err(_) => panic!("the stream stayed open for {limit:?}"),
+        }
+    }
+}
+
+/// A customer's signed-webhook body: a text message to the simulator's number.
+#[allow(dead_code)]
+pub fn text_body(wa: &str, wamid: &str, text: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"200000000000002"},
+        "contacts":[{"profile":{"name":format!("Kunde {wa}")},"wa_id":wa}],
+        "messages":[{"from":wa,"id":wamid,"timestamp":"1790000000","type":"text","text":{"body":text}}]}}]}]}))
+    .unwrap()
 }
