@@ -294,6 +294,33 @@ async fn media(app: State<'_, App>, message_id: i64) -> UiResult<String> {
     ))
 }
 
+/// Saves a message's file (a document) into the user's Downloads folder under its cleaned name,
+/// never replacing a file, and answers the path written: documents are downloads, never pages
+/// shown in the app's webview.
+#[tauri::command]
+async fn save_media(
+    handle: AppHandle,
+    app: State<'_, App>,
+    message_id: i64,
+    filename: String,
+) -> UiResult<String> {
+    use tauri::Manager;
+    let dir = handle
+        .path()
+        .download_dir()
+        .or_else(|_| handle.path().home_dir().map(|h| h.join("Downloads")))
+        .map_err(|e| {
+            UiError::new(
+                "no_downloads_folder",
+                format!("There is no Downloads folder to save into: {e}"),
+            )
+        })?;
+    let client = app.engine()?.client().await;
+    let path =
+        switchboard_sync::download::save_media(&client, message_id, &dir, &filename).await?;
+    Ok(path.display().to_string())
+}
+
 #[tauri::command]
 async fn set_muted(app: State<'_, App>, muted: bool) -> UiResult<()> {
     app.notices.muted.store(muted, Ordering::Relaxed);
@@ -544,6 +571,7 @@ pub fn run() {
             mark_read,
             templates,
             media,
+            save_media,
             set_muted,
             bench_ready,
             directory,

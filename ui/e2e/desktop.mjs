@@ -293,6 +293,50 @@ async function main() {
       assert(composer === "", `the caption should leave the composer, it holds ${JSON.stringify(composer)}`);
     });
 
+    await test("a document is saved into Downloads, never opened in the app (English and German)", async () => {
+      const pdf = "%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+      await s.exec(`
+        const dt = new DataTransfer();
+        dt.items.add(new File([arguments[0]], 'rechnung.pdf', { type: 'application/pdf' }));
+        const input = document.querySelector('[data-testid=attach-input]');
+        input.files = dt.files;
+        input.dispatchEvent(new Event('change', { bubbles: true }));`, pdf);
+      const end = Date.now() + 15000;
+      let out;
+      while (Date.now() < end && !out) {
+        const sent = await json("GET", `${simUrl}/control/sent`);
+        out = sent.find((m) => m.payload.type === "document" && m.payload.document && m.payload.document.filename === "rechnung.pdf");
+        if (!out) await sleep(200);
+      }
+      assert(out, "the simulator never received the document");
+      const page = await s.exec(`return location.href`);
+      const save = async () => {
+        await s.waitFor("the document bubble", `return !!document.querySelector('[data-testid=document-save]')`, { timeout: 15000 });
+        await s.exec(`document.querySelectorAll('[data-testid=document-saved]').forEach(e => e.remove())`);
+        await s.exec(`const b = [...document.querySelectorAll('[data-testid=document-save]')].pop(); b.scrollIntoView(); b.click()`);
+        return s.waitFor("the saved notice", `const n = [...document.querySelectorAll('[data-testid=document-saved]')].pop(); return n && [n.dataset.path, n.textContent]`, { timeout: 10000 });
+      };
+      const [first, text] = await save();
+      assert(path.basename(first) === "rechnung.pdf" && path.basename(path.dirname(first)) === "Downloads", `saved as ${first}`);
+      assert(text === "Saved as rechnung.pdf in Downloads", `notice ${JSON.stringify(text)}`);
+      assert(fs.readFileSync(first, "utf8") === pdf, "the saved file differs from the document sent");
+      assert((fs.statSync(first).mode & 0o777) === 0o600, `the file is readable by others: ${(fs.statSync(first).mode & 0o777).toString(8)}`);
+      assert((await s.exec(`return location.href`)) === page, "the app navigated away to show the document");
+      await shot(s, "document-saved");
+      // In German, saved again: a second file beside the first, never over it.
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "de");
+      await s.click("[data-testid=settings-close]");
+      const [second, textDe] = await save();
+      assert(path.basename(second) === "rechnung (1).pdf", `saved again as ${second}`);
+      assert(textDe === "Gespeichert als rechnung (1).pdf in Downloads", `German notice ${JSON.stringify(textDe)}`);
+      assert(fs.readFileSync(first, "utf8") === pdf && fs.readFileSync(second, "utf8") === pdf, "a saved file was changed");
+      await shot(s, "document-saved-de");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "en");
+      await s.click("[data-testid=settings-close]");
+    });
+
     await test("a customer's reaction shows on the message it reacts to, not as a bubble of its own", async () => {
       const sent = await json("GET", `${simUrl}/control/sent`);
       const target = sent.find((m) => JSON.stringify(m.payload).includes(reply));

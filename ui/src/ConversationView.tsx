@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { api, asUiError } from "./api";
 import { useUi } from "./App";
 import { formatTime } from "./i18n";
-import { ATTACHMENT_ACCEPT, attachmentType, canSendFreeText, formatCountdown, groupReactions, templateReady, tickGlyph, tickInfo, windowState, type Reaction } from "./logic";
+import { ATTACHMENT_ACCEPT, attachmentType, canSendFreeText, formatCountdown, groupReactions, savedPlace, templateReady, tickGlyph, tickInfo, windowState, type Reaction } from "./logic";
 import { ConversationActions } from "./Team";
 import type { Conversation, Directory, Message, Template, TimelineItem, UiError, User } from "./types";
 
@@ -171,7 +171,7 @@ function Content({ m }: { m: Message }) {
         </>
       );
     case "document":
-      return <MediaLink id={m.id} label={`📄 ${c.filename ?? c.document?.filename ?? t("document")}`} download={c.filename ?? "document"} />;
+      return <DocumentDownload id={m.id} name={c.filename ?? c.document?.filename ?? t("document")} />;
     case "audio":
     case "voice":
       return <MediaAudio id={m.id} />;
@@ -208,10 +208,38 @@ function MediaImage({ id }: { id: number }) {
   return url ? <img className="media" data-testid="media-image" src={url} alt={t("image")} /> : <div className="skeleton media" />;
 }
 
-function MediaLink({ id, label, download }: { id: number; label: string; download: string }) {
-  const { url, err, load } = useMedia(id, false);
-  if (err) return <p className="error small">{err}</p>;
-  return url ? <a href={url} download={download}>{label}</a> : <button className="link" onClick={load}>{label}</button>;
+/** A document is saved into the Downloads folder, never opened as a page in the app. */
+function DocumentDownload({ id, name }: { id: number; name: string }) {
+  const { t } = useUi();
+  const [saving, setSaving] = useState(false);
+  const [saved, setSaved] = useState<string | null>(null);
+  const [err, setErr] = useState<string | null>(null);
+  const save = async () => {
+    setSaving(true);
+    setErr(null);
+    try {
+      setSaved(await api.saveMedia(id, name));
+    } catch (e) {
+      setErr(asUiError(e).message);
+    } finally {
+      setSaving(false);
+    }
+  };
+  const place = saved ? savedPlace(saved) : null;
+  return (
+    <div className="document" data-testid="document">
+      <button className="link" data-testid="document-save" title={t("saveDocument")} onClick={save} disabled={saving}>
+        📄 {name}
+      </button>
+      {saving && <p className="hint small">{t("saving")}</p>}
+      {place && (
+        <p className="hint small" data-testid="document-saved" data-path={saved ?? ""}>
+          {t("savedAs", { file: place.file, folder: place.folder })}
+        </p>
+      )}
+      {err && <p className="error small">{err}</p>}
+    </div>
+  );
 }
 
 function MediaAudio({ id }: { id: number }) {

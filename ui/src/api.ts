@@ -63,6 +63,8 @@ export const api = {
   markRead: (conversationId: number) => call<void>("mark_read", { conversationId }),
   templates: (phoneNumberId: string) => call<Template[]>("templates", { phoneNumberId }),
   media: (messageId: number) => call<string>("media", { messageId }),
+  /** Saves a message's file into the Downloads folder; answers the path written. */
+  saveMedia: (messageId: number, filename: string) => call<string>("save_media", { messageId, filename }),
   setMuted: (muted: boolean) => call<void>("set_muted", { muted }),
   /** Benchmarks only: granted when the app runs with SWITCHBOARD_BENCH_READY (scripts/bench-desktop.sh). */
   benchReady: (rows: number) => call<void>("bench_ready", { rows }),

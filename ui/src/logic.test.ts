@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  savedPlace,
   actionsFor,
   templateReady,
   attachmentType,
@@ -312,5 +313,14 @@ describe("attachmentType", () => {
     expect(attachmentType("foto.jpeg", "application/octet-stream")).toBe("image/jpeg");
     expect(attachmentType("setup.exe", "application/x-msdownload")).toBeNull();
     expect(attachmentType("ohne-endung", "")).toBeNull();
+  });
+});
+
+describe("saved documents", () => {
+  it("names the file and its folder on Linux, macOS and Windows", () => {
+    expect(savedPlace("/home/eva/Downloads/rechnung (1).pdf")).toEqual({ file: "rechnung (1).pdf", folder: "Downloads" });
+    expect(savedPlace("C:\\Users\\Eva\\Downloads\\Angebot.docx")).toEqual({ file: "Angebot.docx", folder: "Downloads" });
+    expect(savedPlace("/Users/eva/Downloads/")).toEqual({ file: "Downloads", folder: "eva" });
+    expect(savedPlace("file.pdf")).toEqual({ file: "file.pdf", folder: "" });
   });
 });

@@ -366,3 +366,11 @@ export function attachmentType(name: string, browserType: string): string | null
   const ext = name.includes(".") ? name.split(".").pop()!.toLowerCase() : "";
   return ATTACHMENT_TYPES[ext] ?? null;
 }
+
+/** A saved file's path as the person reads it: the file's name and its folder's name
+ * (`/home/eva/Downloads/rechnung (1).pdf` -> `rechnung (1).pdf`, `Downloads`), on any OS. */
+export function savedPlace(path: string): { file: string; folder: string } {
+  const parts = path.split(/[\\/]/).filter((p) => p !== "");
+  const file = parts.pop() ?? path;
+  return { file, folder: parts.pop() ?? "" };
+}

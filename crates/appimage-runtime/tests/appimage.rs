@@ -301,3 +301,79 @@ fn an_unwritable_cache_is_named() {
     );
     assert!(stderr.contains("XDG_CACHE_HOME"), "{stderr}");
 }
+
+/// An image no honest `mksquashfs` makes: a link to a folder outside and a directory of the same
+/// name, the directory holding a file. Built uncompressed, then the link's name is patched to
+/// the directory's in the image's directory table.
+fn build_link_and_dir_image(tmp: &Path, outside: &Path) -> PathBuf {
+    let appdir = tmp.join("EvilDir");
+    fs::create_dir_all(appdir.join("zlinkr")).unwrap();
+    fs::write(appdir.join("AppRun"), "#!/bin/sh\n").unwrap();
+    fs::set_permissions(appdir.join("AppRun"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::write(appdir.join("zlinkr/planted.txt"), "written through a link\n").unwrap();
+    std::os::unix::fs::symlink(outside, appdir.join("zlinkq")).unwrap();
+    let squashfs = tmp.join("evil.squashfs");
+    let status = Command::new("mksquashfs")
+        .arg(&appdir)
+        .arg(&squashfs)
+        .args([
+            "-noI",
+            "-noD",
+            "-noF",
+            "-noX",
+            "-no-exports",
+            "-no-xattrs",
+            "-root-owned",
+            "-noappend",
+            "-quiet",
+            "-no-progress",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "mksquashfs failed");
+    let mut fs_bytes = fs::read(&squashfs).unwrap();
+    let at: Vec<usize> = fs_bytes
+        .windows(6)
+        .enumerate()
+        .filter(|(_, w)| *w == b"zlinkq")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(at.len(), 1, "the link's name is in the image once");
+    fs_bytes[at[0] + 5] = b'r';
+    let mut bytes = fs::read(RUNTIME).unwrap();
+    bytes[8..11].copy_from_slice(b"AI\x02");
+    bytes.extend(fs_bytes);
+    let image = tmp.join("Evil.AppImage");
+    fs::write(&image, bytes).unwrap();
+    fs::set_permissions(&image, fs::Permissions::from_mode(0o755)).unwrap();
+    image
+}
+
+#[test]
+fn an_image_with_a_link_and_a_directory_of_one_name_writes_nothing_outside() {
+    if mksquashfs_missing() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tmp.path().canonicalize().unwrap();
+    fs::create_dir_all(tmp.join("home")).unwrap();
+    let outside = tmp.join("outside");
+    fs::create_dir(&outside).unwrap();
+    let image = build_link_and_dir_image(&tmp, &outside);
+    let here = tmp.join("here");
+    fs::create_dir(&here).unwrap();
+
+    // Extracted on request, and started (extracted into the cache): both refuse the image.
+    let out = run(&image, &tmp, &here, &["--appimage-extract"]);
+    assert!(!out.status.success(), "the crafted image was extracted");
+    let err = text(&out.stderr);
+    assert!(err.contains("zlinkr"), "the error names the entry: {err}");
+    let out = run(&image, &tmp, &here, &[]);
+    assert!(!out.status.success(), "the crafted image was started");
+    assert_eq!(
+        fs::read_dir(&outside).unwrap().count(),
+        0,
+        "a file was written through the link"
+    );
+    assert!(!tmp.join("home/planted.txt").exists());
+}

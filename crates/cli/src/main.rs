@@ -160,7 +160,8 @@ async fn run(cli: Cli) -> AnyResult<()> {
             let (engine, _) = open(&home).await?;
             let hits = engine.cache().search(&query, limit)?;
             if cli.json {
-                return print_json(&hits);
+                let plain: Vec<_> = hits.iter().map(|h| h.plain()).collect();
+                return print_json(&plain);
             }
             if hits.is_empty() {
                 println!("no matches for {query:?}");

@@ -137,10 +137,16 @@ async fn login_inbox_show_send_search_status_and_offline_queue() {
     .await))
     .unwrap();
     assert_eq!(hits.as_array().unwrap().len(), 1);
-    assert!(hits[0]["snippet"]
-        .as_str()
-        .unwrap()
-        .contains("\u{2}Bestellung\u{3}"));
+    // Plain text and character ranges, no markers or control characters.
+    let text = hits[0]["text"].as_str().unwrap();
+    assert!(!text.chars().any(char::is_control), "{text:?}");
+    let [start, end] = [
+        hits[0]["highlights"][0][0].as_u64().unwrap() as usize,
+        hits[0]["highlights"][0][1].as_u64().unwrap() as usize,
+    ];
+    let hit: String = text.chars().skip(start).take(end - start).collect();
+    assert_eq!(hit, "Bestellung", "{hits}");
+    assert!(hits[0].get("snippet").is_none());
     let human = ok(&blocking(h.clone(), vec!["search", "4711"], None).await);
     assert!(human.contains("«4711»"), "{human}");
 

@@ -57,6 +57,8 @@ pub enum GraphError {
     UntrustedMediaUrl,
     #[error("too many media downloads at once")]
     Busy,
+    #[error("the relay could not store the file: {0}")]
+    Local(String),
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -254,13 +256,15 @@ impl GraphClient {
 
     /// An inbound media file: its descriptor (`GET /{media_id}`), then its bytes from the URL
     /// that names, with the token, only when [`media_url_allowed`] (the token goes to Meta's
-    /// media hosts only). At most [`MEDIA_FETCHES`] run at once; one that waits 30 s for its
-    /// turn is [`GraphError::Busy`].
-    pub async fn fetch_media(
+    /// media hosts only), written chunk by chunk into `out` (never held whole in memory). At most
+    /// [`MEDIA_FETCHES`] run at once; one that waits 30 s for its turn is [`GraphError::Busy`].
+    /// A file over `max_bytes` stops the download with [`GraphError::TooLarge`].
+    pub async fn fetch_media<W: tokio::io::AsyncWrite + Unpin>(
         &self,
         media_id: &str,
         max_bytes: u64,
-    ) -> Result<(MediaInfo, bytes::Bytes), GraphError> {
+        out: &mut W,
+    ) -> Result<MediaInfo, GraphError> {
         let _permit = tokio::time::timeout(MEDIA_FETCH_WAIT, self.media_fetches.acquire())
             .await
             .map_err(|_| GraphError::Busy)?
@@ -269,8 +273,8 @@ impl GraphClient {
         if !media_url_allowed(&info.url, &self.base) {
             return Err(GraphError::UntrustedMediaUrl);
         }
-        let bytes = self.download(&info.url, max_bytes).await?;
-        Ok((info, bytes))
+        self.download(&info.url, max_bytes, out).await?;
+        Ok(info)
     }
 
     /// `GET /{media_id}`: a short-lived download URL.
@@ -288,9 +292,14 @@ impl GraphClient {
     }
 
     /// Downloads media bytes from a URL given by [`media_info`](Self::media_info) (needs the
-    /// token; the caller checked the URL).
-    async fn download(&self, url: &str, max_bytes: u64) -> Result<bytes::Bytes, GraphError> {
-        let resp = self
+    /// token; the caller checked the URL) into `out`, chunk by chunk; returns the length.
+    async fn download<W: tokio::io::AsyncWrite + Unpin>(
+        &self,
+        url: &str,
+        max_bytes: u64,
+        out: &mut W,
+    ) -> Result<u64, GraphError> {
+        let mut resp = self
             .http
             .get(url)
             .bearer_auth(self.token.expose())
@@ -298,16 +307,32 @@ impl GraphClient {
             .send()
             .await
             .map_err(|e| GraphError::Transport(without_url(&e)))?;
+        if !resp.status().is_success() {
+            return Err(api_result(resp).await.expect_err("not a success"));
+        }
         if let Some(len) = resp.content_length() {
             if len > max_bytes {
                 return Err(GraphError::TooLarge(len));
             }
         }
-        let body = api_result(resp).await?;
-        if body.len() as u64 > max_bytes {
-            return Err(GraphError::TooLarge(body.len() as u64));
+        let mut written = 0u64;
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| GraphError::Transport(without_url(&e)))?
+        {
+            written += chunk.len() as u64;
+            if written > max_bytes {
+                return Err(GraphError::TooLarge(written));
+            }
+            tokio::io::AsyncWriteExt::write_all(out, &chunk)
+                .await
+                .map_err(|e| GraphError::Local(e.to_string()))?;
         }
-        Ok(body)
+        tokio::io::AsyncWriteExt::flush(out)
+            .await
+            .map_err(|e| GraphError::Local(e.to_string()))?;
+        Ok(written)
     }
 }
 

@@ -65,6 +65,9 @@ enum Admin {
     },
     /// List users.
     ListUsers,
+    /// Check that no audit log entry was altered or removed (the hash chain holds); exits
+    /// non-zero naming the first entry that does not. Works while relays run.
+    VerifyAudit,
     /// Show webhook bodies that could not be parsed.
     DeadLetters {
         #[arg(long, default_value_t = 20)]
@@ -220,6 +223,19 @@ async fn admin(
         Admin::ListUsers => {
             for u in store.read(queries::users).await? {
                 println!("{}\t{}\t{}\t{}", u.id, u.role.as_str(), u.email, u.name);
+            }
+        }
+        Admin::VerifyAudit => {
+            let checked = store
+                .read(|c| switchboard_relay::store::audit::verify(c))
+                .await?;
+            match checked {
+                Ok(v) => println!(
+                    "audit log intact: {} entries, head {}",
+                    v.entries,
+                    if v.head.is_empty() { "(empty)" } else { &v.head }
+                ),
+                Err(broken) => anyhow::bail!("audit log broken: {broken}"),
             }
         }
         Admin::DeadLetters { limit } => {

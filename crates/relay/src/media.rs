@@ -3,8 +3,10 @@
 //! only to users allowed to see the conversation.
 //!
 //! The cache is bounded: after each insert the oldest files are removed until the total is under
-//! the configured size. Files are written to a temporary name and renamed, so a crash never
-//! leaves a half file under a real name.
+//! the configured size. A download is written chunk by chunk to a temporary file of its own
+//! ([`MediaCache::begin`]) and renamed when complete ([`MediaCache::finish`]), so a large file is
+//! never held in memory and a crash or failed download never leaves a half file under a real
+//! name; an abandoned [`Fill`] removes its temporary file.
 
 use std::path::PathBuf;
 
@@ -49,19 +51,53 @@ impl MediaCache {
         Some((file, len))
     }
 
-    pub async fn put(&self, media_id: &str, bytes: &[u8]) -> std::io::Result<()> {
+    /// A new, empty temporary file (owner-only, created exclusively, so two downloads of one
+    /// file never share it) to write a download of `media_id` into.
+    pub async fn begin(&self, media_id: &str) -> std::io::Result<Fill> {
         let Some(path) = self.path(media_id) else {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 "bad media id",
             ));
         };
-        let _guard = self.lock.lock().await;
         tokio::fs::create_dir_all(&self.dir).await?;
-        let tmp = self.dir.join(format!(".{media_id}.tmp"));
-        tokio::fs::write(&tmp, bytes).await?;
-        tokio::fs::rename(&tmp, &path).await?;
-        self.evict().await
+        let n = FILLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = self
+            .dir
+            .join(format!(".{media_id}.{}.{n}.tmp", std::process::id()));
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        let file = options.open(&tmp).await?;
+        Ok(Fill {
+            file: Some(file),
+            tmp,
+            path,
+        })
+    }
+
+    /// Makes a complete download the cached file (flushed to disk first), opens it for reading,
+    /// then evicts the oldest files over the bound. The open file stays readable even when it is
+    /// itself evicted (a file larger than the whole cache).
+    pub async fn finish(&self, mut fill: Fill) -> std::io::Result<(tokio::fs::File, u64)> {
+        if let Some(file) = fill.file.take() {
+            file.sync_all().await?;
+        }
+        let _guard = self.lock.lock().await;
+        tokio::fs::rename(&fill.tmp, &fill.path).await?;
+        fill.tmp = PathBuf::new();
+        let file = tokio::fs::File::open(&fill.path).await?;
+        let len = file.metadata().await?.len();
+        self.evict().await?;
+        Ok((file, len))
+    }
+
+    /// Caches a file held in memory (tests and small files).
+    pub async fn put(&self, media_id: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let mut fill = self.begin(media_id).await?;
+        tokio::io::AsyncWriteExt::write_all(fill.file(), bytes).await?;
+        self.finish(fill).await.map(|_| ())
     }
 
     async fn evict(&self) -> std::io::Result<()> {
@@ -70,7 +106,8 @@ impl MediaCache {
         let mut rd = tokio::fs::read_dir(&self.dir).await?;
         while let Some(e) = rd.next_entry().await? {
             let meta = e.metadata().await?;
-            if meta.is_file() {
+            // Downloads in progress (temporary dot files) are not the cache's to evict.
+            if meta.is_file() && !e.file_name().to_string_lossy().starts_with('.') {
                 total += meta.len();
                 files.push((meta.modified()?, meta.len(), e.path()));
             }
@@ -84,6 +121,32 @@ impl MediaCache {
             total -= len;
         }
         Ok(())
+    }
+}
+
+/// Numbers temporary files apart within this process.
+static FILLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A download in progress: a temporary file in the cache's folder. Dropped without
+/// [`MediaCache::finish`] (a failed or too large download), it removes its file.
+pub struct Fill {
+    file: Option<tokio::fs::File>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Fill {
+    /// The file to write the download into.
+    pub fn file(&mut self) -> &mut tokio::fs::File {
+        self.file.as_mut().expect("a fill's file lives until finish")
+    }
+}
+
+impl Drop for Fill {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }
 
@@ -110,5 +173,35 @@ mod tests {
         assert_eq!(bytes, vec![3u8; 1000]);
         assert!(cache.open("../etc/passwd").await.is_none());
         assert!(cache.put("../x", b"no").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_download_leaves_nothing_and_two_at_once_do_not_collide() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = MediaCache::new(dir.path().join("m"), 1 << 20);
+        let mut a = cache.begin("7").await.unwrap();
+        let mut b = cache.begin("7").await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(a.file(), b"half")
+            .await
+            .unwrap();
+        tokio::io::AsyncWriteExt::write_all(b.file(), b"whole")
+            .await
+            .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&a.tmp).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        drop(a);
+        assert!(cache.open("7").await.is_none(), "nothing under the real name");
+        cache.finish(b).await.unwrap();
+        let (_, len) = cache.open("7").await.unwrap();
+        assert_eq!(len, 5);
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("m"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["7".to_string()], "no temporary file is left");
     }
 }

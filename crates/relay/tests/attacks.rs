@@ -1,8 +1,9 @@
 //! The attacks of `docs/security.md` against the real relay binary (`switchboard-relay serve`,
 //! its own process, configured only through its environment and admin CLI), as an attacker would
 //! meet it: a stream kept after logout or deactivation, a lower-case `bearer`, a replayed signed
-//! body, a 1 MB sign-in, an oversized WebSocket frame and 200 half-sent requests, while `/healthz`
-//! keeps answering.
+//! body, a hundred 1 MB sign-ins at once (memory stays bounded), an oversized WebSocket frame and
+//! 200 half-sent requests, while `/healthz` keeps answering; and an agent who lost a conversation
+//! replaying the log for its note or sending a media id of a conversation not theirs.
 
 mod common;
 
@@ -54,6 +55,34 @@ impl Target {
             .as_u16()
     }
 
+    async fn call(&self, method: &str, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn webhook(&self, body: Vec<u8>) {
+        let r = self
+            .http
+            .post(format!("{}/webhooks/whatsapp", self.base))
+            .header(
+                "x-hub-signature-256",
+                signature::sign(common::APP_SECRET.as_bytes(), &body),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
     async fn healthy(&self) -> bool {
         reqwest::Client::builder()
             .pool_max_idle_per_host(0)
@@ -73,16 +102,24 @@ impl Target {
     }
 }
 
-/// Waits (up to 5 s) for the server to end the stream; the close code, if it sent one.
-async fn ended(ws: &mut common::Ws) -> Option<u16> {
-    common::closed_within(ws, Duration::from_secs(5)).await
+/// The relay process's resident memory now and at its peak, in KiB (Linux `/proc`).
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap()
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_relay_binary_withstands_the_documented_attacks() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    for (email, role) in [("ada@example.com", "admin"), ("ben@example.com", "agent")] {
+/// Admin CLI set-up shared by the tests: an admin, the given agents, the simulator's number.
+fn set_up(d: &std::path::Path, agents: &[&str]) {
+    let users = std::iter::once(("ada@example.com", "admin"))
+        .chain(agents.iter().map(|a| (*a, "agent")));
+    for (email, role) in users {
         admin(
             d,
             &[
@@ -111,6 +148,18 @@ async fn the_relay_binary_withstands_the_documented_attacks() {
         ],
         None,
     );
+}
+
+/// Waits (up to 5 s) for the server to end the stream; the close code, if it sent one.
+async fn ended(ws: &mut common::Ws) -> Option<u16> {
+    common::closed_within(ws, Duration::from_secs(5)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_binary_withstands_the_documented_attacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    set_up(d, &["ben@example.com"]);
     let (mut child, base) = common::serve_reading_address(common::relay_cmd(d), None);
     let t = Target {
         base,
@@ -188,15 +237,44 @@ async fn the_relay_binary_withstands_the_documented_attacks() {
         "{metrics}"
     );
 
-    // A 1 MB sign-in is refused without harm.
-    let r = t
-        .http
-        .post(format!("{}/api/v1/auth/login", t.base))
-        .json(&json!({"email": format!("{}@example.com", "a".repeat(1_000_000)), "password": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(matches!(r.status().as_u16(), 400 | 413), "{}", r.status());
+    // A hundred 1 MB sign-ins at once are refused without holding them: the relay's peak memory
+    // grows by far less than the 100 MB they carry.
+    let (rss_before, _) = memory_kib(child.id());
+    let huge = serde_json::to_vec(
+        &json!({"email": format!("{}@example.com", "a".repeat(1_000_000)), "password": "x"}),
+    )
+    .unwrap();
+    let mut logins = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let (http, url, body) = (
+            t.http.clone(),
+            format!("{}/api/v1/auth/login", t.base),
+            huge.clone(),
+        );
+        logins.spawn(async move {
+            match http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+            {
+                Ok(r) => r.status().as_u16(),
+                // The relay may answer 413 and close before the whole body is sent.
+                Err(_) => 413,
+            }
+        });
+    }
+    while let Some(status) = logins.join_next().await {
+        assert_eq!(status.unwrap(), 413);
+    }
+    let (_, peak) = memory_kib(child.id());
+    assert!(
+        peak.saturating_sub(rss_before) < 32 * 1024,
+        "peak memory grew by {} KiB for 100 MB of sign-ins",
+        peak.saturating_sub(rss_before)
+    );
+    assert!(t.healthy().await);
 
     // An oversized frame ends its stream.
     let mut ws = t.stream(&ada).await;
@@ -233,6 +311,133 @@ async fn the_relay_binary_withstands_the_documented_attacks() {
         }
     }
     assert!(t.healthy().await);
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn an_agent_who_lost_a_conversation_gets_neither_its_note_nor_its_media() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    set_up(d, &["cara@example.com", "dan@example.com"]);
+    let (mut child, base) = common::serve_reading_address(common::relay_cmd(d), None);
+    let t = Target {
+        base,
+        http: reqwest::Client::new(),
+    };
+    let (ada, _) = t.login("ada@example.com").await;
+    let (cara, cara_id) = t.login("cara@example.com").await;
+    let (dan, dan_id) = t.login("dan@example.com").await;
+
+    // Three customers write: a text, a photo, a text.
+    t.webhook(common::text_body("4915100000011", "wamid.n1", "Hallo"))
+        .await;
+    let photo = serde_json::to_vec(&json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"200000000000002"},
+        "contacts":[{"profile":{"name":"Foto"},"wa_id":"4915100000012"}],
+        "messages":[{"from":"4915100000012","id":"wamid.n2","timestamp":"1790000000","type":"image",
+                     "image":{"id":"1234567890123456","mime_type":"image/jpeg","sha256":"x"}}]}}]}]}))
+    .unwrap();
+    t.webhook(photo).await;
+    t.webhook(common::text_body("4915100000013", "wamid.n3", "Moin"))
+        .await;
+    let (s, list) = t
+        .call("GET", &ada, "/api/v1/conversations?limit=50", None)
+        .await;
+    assert_eq!(s, 200, "{list}");
+    let conv_of = |wa: &str| {
+        let c = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["contact"]["wa_id"] == wa)
+            .unwrap_or_else(|| panic!("no conversation with {wa}: {list}"));
+        (c["id"].as_i64().unwrap(), c["contact"]["id"].as_i64().unwrap())
+    };
+    let ((text_conv, text_contact), (photo_conv, _), (cara_conv, _)) = (
+        conv_of("4915100000011"),
+        conv_of("4915100000012"),
+        conv_of("4915100000013"),
+    );
+    let assign = |conv: i64, agent: i64| {
+        let (t, ada) = (&t, &ada);
+        async move {
+            let (s, body) = t
+                .call(
+                    "POST",
+                    ada,
+                    &format!("/api/v1/conversations/{conv}/assign"),
+                    Some(json!({"agent_id": agent, "force": true})),
+                )
+                .await;
+            assert_eq!(s, 200, "{body}");
+        }
+    };
+    assign(text_conv, cara_id).await;
+    assign(photo_conv, dan_id).await;
+    assign(cara_conv, cara_id).await;
+
+    // A note on Cara's customer reaches her log while the conversation is hers...
+    let notes = format!("/api/v1/contacts/{text_contact}/notes");
+    let secret_note = "Kundin zahlt nur per Vorkasse";
+    let (s, _) = t
+        .call("POST", &ada, &notes, Some(json!({"text": secret_note})))
+        .await;
+    assert_eq!(s, 201);
+    let log = |token: &str| {
+        let (t, token) = (&t, token.to_string());
+        async move {
+            let (s, page) = t
+                .call("GET", &token, "/api/v1/events?after=0&limit=500", None)
+                .await;
+            assert_eq!(s, 200, "{page}");
+            page.to_string()
+        }
+    };
+    assert!(log(&cara).await.contains(secret_note));
+    // ...and no longer, by any route, once it went to Dan.
+    assign(text_conv, dan_id).await;
+    assert!(!log(&cara).await.contains(secret_note), "the log replayed the note");
+    assert_eq!(t.call("GET", &cara, &notes, None).await.0, 404);
+    assert_eq!(t.call("GET", &dan, &notes, None).await.0, 200);
+
+    // Cara names the photo's media id (Dan's conversation) in her own: refused, nothing queued.
+    let send = |token: &str, conv: i64| {
+        let (t, token) = (&t, token.to_string());
+        async move {
+            t.call(
+                "POST",
+                &token,
+                &format!("/api/v1/conversations/{conv}/messages"),
+                Some(json!({"type": "image", "media_id": "1234567890123456"})),
+            )
+            .await
+        }
+    };
+    let (s, body) = send(&cara, cara_conv).await;
+    assert_eq!(s, 404, "{body}");
+    let (_, msgs) = t
+        .call(
+            "GET",
+            &cara,
+            &format!("/api/v1/conversations/{cara_conv}/messages"),
+            None,
+        )
+        .await;
+    assert!(
+        msgs.to_string().matches("1234567890123456").count() == 0,
+        "nothing carrying the foreign media id was queued: {msgs}"
+    );
+    assert_eq!(
+        t.call("GET", &cara, &format!("/api/v1/conversations/{photo_conv}/messages"), None)
+            .await
+            .0,
+        404
+    );
+    // Dan, who may see the photo, may forward it to his customer.
+    let (s, body) = send(&dan, photo_conv).await;
+    assert_eq!(s, 202, "{body}");
+
     child.kill().unwrap();
     let _ = child.wait();
 }

@@ -192,6 +192,20 @@ impl RelayClient {
 
     /// The media file of an inbound message through the relay: (content type, bytes).
     pub async fn media(&self, message_id: i64) -> Result<(String, Vec<u8>)> {
+        let resp = self.media_response(message_id).await?;
+        let mime = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let bytes = resp.bytes().await.map_err(Self::offline)?;
+        Ok((mime, bytes.to_vec()))
+    }
+
+    /// The relay's answer for a message's file, its status checked, its body not yet read (to
+    /// stream it somewhere: [`crate::download::save_media`]).
+    pub async fn media_response(&self, message_id: i64) -> Result<reqwest::Response> {
         let resp = self
             .http
             .get(format!("{}/api/v1/messages/{message_id}/media", self.base))
@@ -206,14 +220,7 @@ impl RelayClient {
                 .err()
                 .unwrap_or_else(|| SyncError::Protocol(format!("media answered HTTP {status}"))));
         }
-        let mime = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/octet-stream")
-            .to_string();
-        let bytes = resp.bytes().await.map_err(Self::offline)?;
-        Ok((mime, bytes.to_vec()))
+        Ok(resp)
     }
 
     /// Uploads a file to send in a conversation (`POST /api/v1/conversations/{id}/media`); send

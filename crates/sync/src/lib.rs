@@ -9,12 +9,15 @@
 
 pub mod cache;
 pub mod client;
+pub mod download;
 pub mod engine;
 pub mod error;
 pub mod private;
 pub mod secret;
 
-pub use cache::query::{ConversationFilter, SearchHit, TimelineItem, View, HIT_END, HIT_START};
+pub use cache::query::{
+    plain_snippet, ConversationFilter, PlainHit, SearchHit, TimelineItem, View, HIT_END, HIT_START,
+};
 pub use cache::Cache;
 pub use client::{RelayClient, Template, Uploaded};
 pub use engine::{Change, ConnectionState, Engine, FlushReport};

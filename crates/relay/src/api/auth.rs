@@ -23,6 +23,9 @@ use crate::error::{ApiError, JsonBody};
 use crate::store::{now_ms, queries, users};
 use crate::AppState;
 
+/// Largest sign-in body read (an email of 254 and a password of 1,024 characters fit well).
+pub const MAX_LOGIN_BODY: usize = 8 * 1024;
+
 /// Longest email accepted at sign-in (RFC 5321's path limit).
 const MAX_EMAIL: usize = 254;
 

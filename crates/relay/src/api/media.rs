@@ -44,9 +44,17 @@ pub async fn download(
         let body = Body::from_stream(file_chunks(file));
         return Ok(file_response(&media.kind, &mime, body, Some(len)));
     }
-    let (info, bytes) = s
+    // First request: the download goes chunk by chunk into a temporary file of the cache, which
+    // becomes the cached file when complete and is then streamed like any cached file, so memory
+    // stays bounded however large the file and however many are fetched at once.
+    let mut fill = s
+        .media
+        .begin(&media.media_id)
+        .await
+        .map_err(cache_failed)?;
+    let info = s
         .graph
-        .fetch_media(&media.media_id, MAX_MEDIA_BYTES)
+        .fetch_media(&media.media_id, MAX_MEDIA_BYTES, fill.file())
         .await
         .map_err(|e| match e {
             GraphError::Busy => ApiError::busy(
@@ -62,17 +70,25 @@ pub async fn download(
                 )
             }
         })?;
-    if let Err(e) = s.media.put(&media.media_id, &bytes).await {
-        tracing::warn!(error = %e, "media cache write failed");
-    }
     let mime = info.mime_type.unwrap_or(mime);
-    let len = bytes.len() as u64;
+    let (file, len) = s.media.finish(fill).await.map_err(cache_failed)?;
     Ok(file_response(
         &media.kind,
         &mime,
-        Body::from(bytes),
+        Body::from_stream(file_chunks(file)),
         Some(len),
     ))
+}
+
+/// The media cache's folder is not writable (disk full, permissions): logged, and a 500 that
+/// names no path.
+fn cache_failed(e: std::io::Error) -> ApiError {
+    tracing::warn!(error = %e, "media cache write failed");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "media_cache",
+        "the relay could not store this file; try again later",
+    )
 }
 
 /// Bytes read from the cache per chunk of a streamed file.

@@ -53,7 +53,13 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(readyz))
         .routes(routes!(scrape::metrics))
         .routes(routes!(webhooks::verify, webhooks::receive))
-        .routes(routes!(auth::login))
+        // The one anonymous, CPU-heavy route reads at most a few KiB: a flood of huge sign-ins
+        // is answered 413 without holding their bodies.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(auth::login))
+                .layer(axum::extract::DefaultBodyLimit::max(auth::MAX_LOGIN_BODY)),
+        )
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
@@ -142,8 +148,8 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
 
 /// The errors every route of a kind can answer, added once to the document instead of to each
 /// annotation: 401 where a bearer token is required (none, expired or ended session), 403 on the
-/// admin routes (a role that may not) and 400 where a body is read (malformed, wrong type, unknown
-/// field).
+/// admin routes (a role that may not) and 400 and 413 where a body is read (malformed, wrong type,
+/// unknown field; too large).
 fn document_common_errors(spec: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let error = |description: &str| {
@@ -182,6 +188,9 @@ fn document_common_errors(spec: &mut utoipa::openapi::OpenApi) {
                 responses.entry("400".into()).or_insert_with(|| {
                     error("the body is not valid JSON of the expected shape (unknown fields are refused)").into()
                 });
+                responses
+                    .entry("413".into())
+                    .or_insert_with(|| error("the body is larger than this route reads").into());
             }
         }
     }

@@ -71,6 +71,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../migrations/0010_messages_by_media.sql"),
     ),
+    (11, include_str!("../../migrations/0011_audit_chain.sql")),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -104,6 +105,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         10,
         include_str!("../../migrations/postgres/0010_messages_by_media.sql"),
+    ),
+    (
+        11,
+        include_str!("../../migrations/postgres/0011_audit_chain.sql"),
     ),
 ];
 
@@ -346,6 +351,9 @@ fn migrate(db: &Db) -> Result<()> {
         }
         for (version, sql) in migrations.iter().filter(|m| m.0 > current) {
             db.execute_batch(sql)?;
+            if *version == audit::CHAIN_VERSION {
+                audit::seal_legacy(db)?;
+            }
             db.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
                 (version, now_ms()),

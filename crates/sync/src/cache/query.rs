@@ -65,6 +65,75 @@ pub struct SearchHit {
     pub at: i64,
 }
 
+/// A search hit for programs (`switchboard search --json`): the snippet as plain text, without
+/// the hit markers or any other control character, and where the hits are in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlainHit {
+    pub conversation_id: i64,
+    pub message_id: Option<i64>,
+    pub contact_name: Option<String>,
+    pub text: String,
+    /// `[start, end)` of each hit in `text`, counted in Unicode scalar values (characters).
+    pub highlights: Vec<[usize; 2]>,
+    pub rank: f64,
+    pub at: i64,
+}
+
+impl SearchHit {
+    pub fn plain(&self) -> PlainHit {
+        let (text, highlights) = plain_snippet(&self.snippet);
+        PlainHit {
+            conversation_id: self.conversation_id,
+            message_id: self.message_id,
+            contact_name: self
+                .contact_name
+                .as_ref()
+                .map(|n| n.chars().filter(|c| !c.is_control()).collect()),
+            text,
+            highlights,
+            rank: self.rank,
+            at: self.at,
+        }
+    }
+}
+
+/// Splits a snippet with [`HIT_START`] / [`HIT_END`] markers into its plain text (line breaks and
+/// tabs become spaces, other control characters are dropped) and the character ranges of the
+/// hits. An unclosed hit ends with the text; empty hits are left out.
+pub fn plain_snippet(snippet: &str) -> (String, Vec<[usize; 2]>) {
+    let mut text = String::with_capacity(snippet.len());
+    let mut ranges = Vec::new();
+    let mut len = 0usize;
+    let mut open: Option<usize> = None;
+    for c in snippet.chars() {
+        match c {
+            HIT_START => open = open.or(Some(len)),
+            HIT_END => {
+                if let Some(start) = open.take() {
+                    if len > start {
+                        ranges.push([start, len]);
+                    }
+                }
+            }
+            '\n' | '\r' | '\t' => {
+                text.push(' ');
+                len += 1;
+            }
+            c if c.is_control() => {}
+            c => {
+                text.push(c);
+                len += 1;
+            }
+        }
+    }
+    if let Some(start) = open {
+        if len > start {
+            ranges.push([start, len]);
+        }
+    }
+    (text, ranges)
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Counts {
     pub conversations: i64,
@@ -385,6 +454,20 @@ impl Cache {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn plain_snippets_carry_hits_as_ranges_and_no_control_characters() {
+        let (text, hits) = plain_snippet("Wo ist meine \u{2}Bestellung\u{3} 4711?\nDanke\u{1b}[31m");
+        assert_eq!(text, "Wo ist meine Bestellung 4711? Danke[31m");
+        assert_eq!(hits, vec![[13, 23]]);
+        let chars: Vec<char> = text.chars().collect();
+        assert_eq!(chars[13..23].iter().collect::<String>(), "Bestellung");
+        let (text, hits) = plain_snippet("\u{2}Grüße\u{3} und \u{2}Öl\u{3}\u{2}\u{3} \u{2}offen");
+        assert_eq!(text, "Grüße und Öl offen");
+        assert_eq!(hits, vec![[0, 5], [10, 12], [13, 18]]);
+        assert!(!text.chars().any(char::is_control));
+    }
+
     use super::*;
 
     #[test]

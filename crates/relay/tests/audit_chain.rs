@@ -1,0 +1,165 @@
+//! The audit log cannot be edited quietly: `switchboard-relay admin verify-audit` (the real
+//! binary, while the relay runs and after) passes on the chain the relay wrote, and fails naming
+//! the entry when a row is altered in the database, a row in the middle is removed, or the newest
+//! is removed. On both back-ends (`SWITCHBOARD_TEST_BACKEND`).
+
+mod common;
+
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "audit-chain-secret";
+
+fn verify(dir: &std::path::Path) -> (bool, String) {
+    let out = common::relay_cmd(dir)
+        .args(["admin", "verify-audit"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+async fn ids(store: &switchboard_relay::store::Store) -> Vec<i64> {
+    store
+        .read(|c| {
+            let mut stmt = c.prepare_cached("SELECT id FROM audit_log ORDER BY id")?;
+            let rows = stmt.query_map((), |r| r.get::<i64>(0))?;
+            Ok(rows.collect::<Result<Vec<i64>, _>>()?)
+        })
+        .await
+        .unwrap()
+}
+
+async fn sql(store: &switchboard_relay::store::Store, statement: &'static str, id: i64) {
+    store
+        .write(move |ctx| Ok(ctx.conn.execute(statement, (id,))?))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn verify_audit_passes_on_the_relays_chain_and_names_every_quiet_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    common::admin_cli(
+        common::relay_cmd(d),
+        &[
+            "create-user",
+            "--email",
+            "ada@example.com",
+            "--name",
+            "Ada",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let (mut child, base) = common::serve_reading_address(common::relay_cmd(d), None);
+    let http = reqwest::Client::new();
+    let login = |email: &str, password: &str| {
+        let (http, base) = (http.clone(), base.clone());
+        let body = json!({"email": email, "password": password});
+        async move {
+            http.post(format!("{base}/api/v1/auth/login"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let ada: Value = login("ada@example.com", PASSWORD).await.json().await.unwrap();
+    let ada = ada["token"].as_str().unwrap().to_string();
+    // Audited: a user created, renamed, a failed sign-in.
+    let r = http
+        .post(format!("{base}/api/v1/admin/users"))
+        .bearer_auth(&ada)
+        .json(&json!({"email": "bea@example.com", "name": "Bea", "role": "agent", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let bea: Value = r.json().await.unwrap();
+    let r = http
+        .patch(format!("{base}/api/v1/admin/users/{}", bea["id"]))
+        .bearer_auth(&ada)
+        .json(&json!({"name": "Bea Berger"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(login("bea@example.com", "wrong-password").await.status(), 401);
+
+    // While the relay runs, the chain holds.
+    let (ok, text) = verify(d);
+    assert!(ok, "{text}");
+    let entries: usize = text
+        .split("intact: ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no entry count in {text:?}"));
+    assert!(entries >= 4, "{text}");
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    let store = common::open_store(d);
+    let ids = ids(&store).await;
+    assert_eq!(ids.len(), entries);
+
+    // One entry's details altered: named; put back: the chain holds again.
+    let original: String = {
+        let id = ids[1];
+        store
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT details FROM audit_log WHERE id = ?1",
+                    (id,),
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+            .unwrap()
+    };
+    sql(
+        &store,
+        "UPDATE audit_log SET details = '{\"forged\":true}' WHERE id = ?1",
+        ids[1],
+    )
+    .await;
+    let (ok, text) = verify(d);
+    assert!(!ok, "an altered entry passed: {text}");
+    assert!(text.contains(&format!("entry {} ", ids[1])), "{text}");
+    let (id, back) = (ids[1], original.clone());
+    store
+        .write(move |ctx| {
+            Ok(ctx.conn.execute(
+                "UPDATE audit_log SET details = ?1 WHERE id = ?2",
+                (back, id),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert!(verify(d).0, "the restored entry should pass");
+
+    // The time of an entry changed: named.
+    sql(&store, "UPDATE audit_log SET at = at + 1 WHERE id = ?1", ids[2]).await;
+    let (ok, text) = verify(d);
+    assert!(!ok && text.contains(&format!("entry {} ", ids[2])), "{text}");
+    sql(&store, "UPDATE audit_log SET at = at - 1 WHERE id = ?1", ids[2]).await;
+    assert!(verify(d).0);
+
+    // The newest entry removed: the head says so.
+    sql(&store, "DELETE FROM audit_log WHERE id = ?1", ids[ids.len() - 1]).await;
+    let (ok, text) = verify(d);
+    assert!(!ok && text.contains("newest entries were removed"), "{text}");
+
+    // An entry in the middle removed: its successor is named.
+    sql(&store, "DELETE FROM audit_log WHERE id = ?1", ids[1]).await;
+    let (ok, text) = verify(d);
+    assert!(!ok && text.contains(&format!("entry {} ", ids[2])), "{text}");
+    store.close();
+}
