@@ -4,6 +4,7 @@
 //! event (see [`session`]); errors reach the UI as `{code, message}` ([`error::UiError`]). The
 //! token lives in the OS keychain only ([`home`]).
 
+mod admin;
 mod allocator;
 mod error;
 mod home;
@@ -584,7 +585,16 @@ pub fn run() {
             tags,
             set_tags,
             notes,
-            add_note
+            add_note,
+            admin::admin_users,
+            admin::admin_create_user,
+            admin::admin_update_user,
+            admin::admin_reset_password,
+            admin::admin_permissions,
+            admin::admin_roles,
+            admin::admin_create_role,
+            admin::admin_update_role,
+            admin::admin_delete_role
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Switchboard desktop app");

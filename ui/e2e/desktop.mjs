@@ -540,6 +540,90 @@ async function main() {
       await s.waitFor("German actions", `const b = document.querySelector('[data-testid=resolve], [data-testid=reopen]'); return b && ['Erledigen', 'Wieder öffnen'].includes(b.textContent)`, { timeout: 5000 });
       await shot(s, "conversation-de");
     });
+    /** Signs out and in again as someone else (the relay URL is remembered or typed again). */
+    const signInAs = async (email, password) => {
+      await s.click("[data-testid=settings]");
+      await s.click("[data-testid=sign-out]");
+      await s.waitFor("the sign-in form", `return !!document.querySelector('[data-testid=relay-url], [data-testid=email]')`);
+      if (await s.exec(`return !!document.querySelector('[data-testid=relay-url]')`)) {
+        await s.exec(`const el = document.querySelector('[data-testid=relay-url]');
+          Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, '');
+          el.dispatchEvent(new Event('input', { bubbles: true }));`);
+        await s.type("[data-testid=relay-url]", relayUrl);
+        await s.click("[data-testid=next]");
+      }
+      await s.waitFor("the email field", `return !!document.querySelector('[data-testid=email]')`);
+      await s.type("[data-testid=email]", email);
+      await s.type("[data-testid=password]", password);
+      await s.click("[data-testid=sign-in]");
+      await s.waitFor("connection state online", `const e = document.querySelector('[data-testid=connection-state]'); return e && e.dataset.state === 'online'`, { timeout: 15000 });
+    };
+    /** Sets a React-controlled input's value as typing would. */
+    const fill = (css, value) =>
+      s.exec(`const el = document.querySelector(arguments[0]);
+        Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, arguments[1]);
+        el.dispatchEvent(new Event('input', { bubbles: true }));`, css, value);
+
+    await test("the admin console: a custom role and a user of it, refusals beside their fields (German and English)", async () => {
+      await signInAs(ADMIN_EMAIL, ADMIN_PASSWORD);
+      await s.click("[data-testid=open-admin]");
+      await s.waitFor("the users table", `return document.querySelectorAll('[data-testid=user-row]').length >= 3`, { timeout: 10000 });
+      // German first (the previous test chose it): the roles tab, a new role with the monitor only.
+      await s.click("[data-testid=admin-tab-roles]");
+      await s.waitFor("the predefined roles", `return document.querySelectorAll('[data-testid=role]').length >= 3`);
+      const heading = await s.exec(`return document.querySelector('[data-testid=new-role] h3').textContent`);
+      assert(heading === "Neue Rolle", `German heading ${JSON.stringify(heading)}`);
+      await fill("[data-testid=new-role-name]", "<b>x</b>");
+      await s.click("[data-testid=create-role]");
+      const nameError = await s.waitFor("the name refused beside the field", `return document.querySelector('[data-testid=new-role-name-error]')?.textContent`);
+      assert(/Buchstaben/.test(nameError), `German name error ${JSON.stringify(nameError)}`);
+      await fill("[data-testid=new-role-name]", "Qualität");
+      await s.exec(`document.querySelector('[data-testid=new-role-perm][data-permission=monitor]').click()`);
+      await s.click("[data-testid=create-role]");
+      await s.waitFor("the new role", `return !!document.querySelector('[data-testid=role][data-name="Qualität"]')`, { timeout: 5000 });
+      // The same name again: the relay's refusal beside the name.
+      await fill("[data-testid=new-role-name]", "QUALITÄT");
+      await s.click("[data-testid=create-role]");
+      await s.waitFor("the relay's refusal beside the name", `return /exists/.test(document.querySelector('[data-testid=new-role-name-error]')?.textContent ?? '')`, { timeout: 5000 });
+      await shot(s, "admin-roles-de");
+      // The users tab: a user of the new role; a short password refused before sending.
+      await s.click("[data-testid=admin-tab-users]");
+      await s.waitFor("the new-user form", `return !!document.querySelector('[data-testid=new-user-email]')`);
+      await fill("[data-testid=new-user-email]", "quinn@e2e.switchboard");
+      await fill("[data-testid=new-user-name]", "Quinn Qualität");
+      await choose(s, "[data-testid=new-user-role]", "Qualität");
+      await fill("[data-testid=new-user-password]", "kurz");
+      await s.click("[data-testid=create-user]");
+      const pwError = await s.waitFor("the password refused beside the field", `return document.querySelector('[data-testid=new-user-password-error]')?.textContent`);
+      assert(pwError === "Mindestens 8 Zeichen", `German password error ${JSON.stringify(pwError)}`);
+      await fill("[data-testid=new-user-password]", "Quinn-prueft-2026");
+      await s.click("[data-testid=create-user]");
+      await s.waitFor("Quinn's row", `return !!document.querySelector('[data-testid=user-row][data-email="quinn@e2e.switchboard"]')`, { timeout: 5000 });
+      await shot(s, "admin-users-de");
+      // The relay holds what the screen says.
+      const ada = await json("POST", `${relayUrl}/api/v1/auth/login`, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+      const accounts = await (await fetch(`${relayUrl}/api/v1/admin/users`, { headers: { authorization: `Bearer ${ada.token}` } })).json();
+      const quinn = accounts.find((a) => a.email === "quinn@e2e.switchboard");
+      assert(quinn && quinn.role === "Qualität" && quinn.active, `the relay has ${JSON.stringify(quinn)}`);
+      // A duplicate email: the relay's refusal beside the email field.
+      await fill("[data-testid=new-user-email]", "quinn@e2e.switchboard");
+      await fill("[data-testid=new-user-name]", "Noch mal");
+      await fill("[data-testid=new-user-password]", "Quinn-prueft-2026");
+      await s.click("[data-testid=create-user]");
+      await s.waitFor("the duplicate refused beside the email", `return /already exists/.test(document.querySelector('[data-testid=new-user-email-error]')?.textContent ?? '')`, { timeout: 5000 });
+      // English: the same screens.
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "en");
+      await s.click("[data-testid=settings-close]");
+      await s.waitFor("English headings", `return document.querySelector('[data-testid=new-user] h3')?.textContent === 'New user'`);
+      await shot(s, "admin-users");
+      await s.click("[data-testid=admin-tab-roles]");
+      await s.waitFor("English roles", `return document.querySelector('[data-testid=new-role] h3')?.textContent === 'New role'`);
+      await shot(s, "admin-roles");
+      // Quinn signs in: the monitor, not the admin console.
+      await signInAs("quinn@e2e.switchboard", "Quinn-prueft-2026");
+      assert(await s.exec(`return !!document.querySelector('[data-testid=open-monitor]') && !document.querySelector('[data-testid=open-admin]')`), "Quinn's role shows the monitor only");
+    });
   } finally {
     await s.end().catch(() => {});
     for (const c of children.reverse()) await stop(c);

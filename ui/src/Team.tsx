@@ -4,7 +4,7 @@ import { useEffect, useState } from "react";
 import { api, asUiError } from "./api";
 import { useUi } from "./App";
 import { formatTime, type Key } from "./i18n";
-import { actionsFor, errorKind, isSupervisor, withTag, withoutTag } from "./logic";
+import { actionsFor, can, errorKind, withTag, withoutTag } from "./logic";
 import type { AgentStatus, Conversation, Directory, Note, Presence, UiError, User } from "./types";
 
 /** A refusal in words: the headline for its code, then the relay's sentence (not for offline). */
@@ -77,7 +77,7 @@ export function ConversationActions(props: {
         {conv.assignee_id === me.id ? t("assignedToMe") : who ? t("assignedTo", { name: who }) : t("unassigned")}
       </span>
       {acts.includes("assignToMe") && (
-        <button data-testid="assign-to-me" title={`${t("assignToMe")} (A)`} aria-keyshortcuts="A" disabled={busy !== null} onClick={() => run("assign", () => api.assign(conv.id, { agentId: me.id }, isSupervisor(me))).then(done)}>
+        <button data-testid="assign-to-me" title={`${t("assignToMe")} (A)`} aria-keyshortcuts="A" disabled={busy !== null} onClick={() => run("assign", () => api.assign(conv.id, { agentId: me.id }, can(me, "reassign"))).then(done)}>
           {t("assignToMe")}
         </button>
       )}
@@ -178,7 +178,7 @@ function TransferPicker(props: {
           )}
         </select>
       </label>
-      {isSupervisor(props.me) && (
+      {can(props.me, "reassign") && (
         <label className="row small">
           <input type="checkbox" data-testid="transfer-force" checked={force} onChange={(e) => setForce(e.target.checked)} />
           {t("forceAssign")}

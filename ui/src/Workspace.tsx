@@ -4,8 +4,9 @@ import { useUi, type Prefs } from "./App";
 import { Inbox } from "./Inbox";
 import { ConversationView } from "./ConversationView";
 import { MonitorView } from "./Monitor";
+import { AdminView } from "./Admin";
 import { CustomerExtras, StatusMenu } from "./Team";
-import { defaultFilter, filterConversations, isSupervisor, upsert, visibleTo, type ListFilter } from "./logic";
+import { can, defaultFilter, filterConversations, upsert, visibleTo, type ListFilter } from "./logic";
 import type { Change, ConnectionState, Conversation, Directory, Presence, SearchHit, User } from "./types";
 
 /** The signed-in app: one small store (conversations, selection, state) fed by change events. */
@@ -25,6 +26,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
   const [presence, setPresence] = useState<Presence>(props.initialPresence);
   const [directory, setDirectory] = useState<Directory | null>(null);
   const [monitorOpen, setMonitorOpen] = useState(false);
+  const [adminOpen, setAdminOpen] = useState(false);
   const [contactsTick, setContactsTick] = useState(0);
   const allRef = useRef<Conversation[] | null>(null);
   allRef.current = all;
@@ -207,9 +209,30 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
         <span data-testid="connection-state" data-state={state} className={"conn " + state} role="status" title={stateLabel}>
           <span className="dot" aria-hidden /> {state === "offline" ? t("offline") : stateLabel}
         </span>
-        {isSupervisor(props.me) && (
-          <button data-testid="open-monitor" aria-pressed={monitorOpen} className={monitorOpen ? "active" : ""} onClick={() => setMonitorOpen((x) => !x)}>
+        {can(props.me, "monitor") && (
+          <button
+            data-testid="open-monitor"
+            aria-pressed={monitorOpen}
+            className={monitorOpen ? "active" : ""}
+            onClick={() => {
+              setAdminOpen(false);
+              setMonitorOpen((x) => !x);
+            }}
+          >
             {t("monitor")}
+          </button>
+        )}
+        {can(props.me, "manage_users") && (
+          <button
+            data-testid="open-admin"
+            aria-pressed={adminOpen}
+            className={adminOpen ? "active" : ""}
+            onClick={() => {
+              setMonitorOpen(false);
+              setAdminOpen((x) => !x);
+            }}
+          >
+            {t("admin")}
           </button>
         )}
         <button className="icon" data-testid="toggle-panel" onClick={() => setShowPanel((s) => !s)} aria-label={t("customer")}>
@@ -236,7 +259,9 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
           open(id);
         }}
       />
-      {monitorOpen && isSupervisor(props.me) ? (
+      {adminOpen && can(props.me, "manage_users") ? (
+        <AdminView me={props.me} onClose={() => setAdminOpen(false)} />
+      ) : monitorOpen && can(props.me, "monitor") ? (
         <MonitorView all={all ?? []} onOpen={open} onClose={() => setMonitorOpen(false)} />
       ) : openConv ? (
         <ConversationView
@@ -254,7 +279,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
           <p>{t("pickConversation")}</p>
         </section>
       )}
-      {showPanel && !(monitorOpen && isSupervisor(props.me)) && (
+      {showPanel && !(monitorOpen && can(props.me, "monitor")) && !(adminOpen && can(props.me, "manage_users")) && (
         <aside className="panel" data-testid="customer-panel">
           {openConv && (
             <>

@@ -2,6 +2,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
+  Account,
   AppInfo,
   Change,
   AgentStatus,
@@ -10,7 +11,10 @@ import type {
   Monitor,
   Note,
   Pending,
+  Permission,
+  PermissionInfo,
   Presence,
+  RoleInfo,
   SearchHit,
   Template,
   TimelineItem,
@@ -82,6 +86,16 @@ export const api = {
   setTags: (contactId: number, tags: string[]) => call<string[]>("set_tags", { contactId, tags }),
   notes: (contactId: number) => call<Note[]>("notes", { contactId }),
   addNote: (contactId: number, text: string) => call<Note>("add_note", { contactId, text }),
+  // The admin console (the relay checks the permission `manage_users`).
+  adminUsers: () => call<Account[]>("admin_users"),
+  adminCreateUser: (user: { email: string; name: string; role: string; password: string }) => call<User>("admin_create_user", { user }),
+  adminUpdateUser: (id: number, patch: { name?: string; role?: string; active?: boolean }) => call<Account>("admin_update_user", { id, patch }),
+  adminResetPassword: (id: number, password: string) => call<void>("admin_reset_password", { id, password }),
+  adminPermissions: () => call<PermissionInfo[]>("admin_permissions"),
+  adminRoles: () => call<RoleInfo[]>("admin_roles"),
+  adminCreateRole: (role: { name: string; permissions: Permission[] }) => call<RoleInfo>("admin_create_role", { role }),
+  adminUpdateRole: (id: number, patch: { name?: string; permissions?: Permission[] }) => call<RoleInfo>("admin_update_role", { id, patch }),
+  adminDeleteRole: (id: number) => call<void>("admin_delete_role", { id }),
   onPresence: (f: (p: Presence) => void): Promise<UnlistenFn> => listen<Presence>("presence", (e) => f(e.payload)),
   /** A click on a desktop notification (where the notification server reports clicks). */
   onOpenConversation: (f: (conversationId: number) => void): Promise<UnlistenFn> =>

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   savedPlace,
+  can,
   actionsFor,
   templateReady,
   attachmentType,
@@ -245,18 +246,26 @@ describe("reactions", () => {
 });
 
 describe("conversation actions", () => {
-  const me: User = { id: ME, email: "a@x", name: "A", role: "agent" };
+  const me: User = { id: ME, email: "a@x", name: "A", role: "agent", permissions: [] };
+  const lead: User = { ...me, role: "Team Lead", permissions: ["see_all_conversations", "reassign"] };
+  const reader: User = { ...me, role: "Quality", permissions: ["see_all_conversations"] };
   it("offers assign to me, transfer and resolve on open ones, reopen on resolved ones", () => {
     expect(actionsFor(conv(1), me)).toEqual(["assignToMe", "transfer", "resolve"]);
     expect(actionsFor(conv(1, { assignee_id: ME }), me)).toEqual(["transfer", "resolve"]);
-    expect(actionsFor(conv(1, { assignee_id: 99 }), me)).toEqual(["assignToMe", "transfer", "resolve"]);
+    expect(actionsFor(conv(1, { assignee_id: 99 }), lead)).toEqual(["assignToMe", "transfer", "resolve"]);
     expect(actionsFor(conv(1, { status: "resolved" }), me)).toEqual(["reopen"]);
   });
-  it("knows who still sees a conversation after a transfer", () => {
+  it("offers a colleague's conversation for taking or handing on only with reassign", () => {
+    expect(actionsFor(conv(1, { assignee_id: 99 }), reader)).toEqual(["resolve"]);
+    expect(actionsFor(conv(1, { assignee_id: null }), reader)).toEqual(["assignToMe", "transfer", "resolve"]);
+  });
+  it("knows who still sees a conversation after a transfer, by permission not role name", () => {
     expect(visibleTo(conv(1, { assignee_id: ME }), me)).toBe(true);
     expect(visibleTo(conv(1, { assignee_id: null }), me)).toBe(true);
     expect(visibleTo(conv(1, { assignee_id: 99 }), me)).toBe(false);
-    expect(visibleTo(conv(1, { assignee_id: 99 }), { ...me, role: "supervisor" })).toBe(true);
+    expect(visibleTo(conv(1, { assignee_id: 99 }), { ...me, role: "supervisor" })).toBe(false);
+    expect(visibleTo(conv(1, { assignee_id: 99 }), reader)).toBe(true);
+    expect(can(lead, "reassign") && !can(reader, "reassign") && !can(me, "monitor")).toBe(true);
   });
   it("knows the relay's error codes", () => {
     expect(errorKind("conflict")).toBe("conflict");

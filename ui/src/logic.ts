@@ -1,6 +1,6 @@
 // Pure UI logic (no React, no backend): list filters, the 24-hour window, delivery ticks,
 // search highlights. Unit-tested in logic.test.ts.
-import type { Conversation, Message, MonitorAgent, TimelineItem, User } from "./types";
+import type { Conversation, Message, MonitorAgent, Permission, TimelineItem, User } from "./types";
 
 export type View = "mine" | "unassigned" | "all";
 
@@ -270,19 +270,24 @@ export type ConvAction = "assignToMe" | "transfer" | "resolve" | "reopen";
 /** The header actions a conversation offers: resolved ones can only be reopened. */
 export function actionsFor(c: Conversation, me: User): ConvAction[] {
   if (c.status === "resolved") return ["reopen"];
+  // A colleague's conversation is taken or handed on only with `reassign` (the relay's rule).
+  const colleagues = c.assignee_id !== null && c.assignee_id !== me.id;
+  if (colleagues && !can(me, "reassign")) return ["resolve"];
   const out: ConvAction[] = [];
   if (c.assignee_id !== me.id) out.push("assignToMe");
   out.push("transfer", "resolve");
   return out;
 }
 
-export function isSupervisor(me: User): boolean {
-  return me.role === "supervisor" || me.role === "admin";
+/** Whether the signed-in user's role grants a permission (older caches hold no list: none). */
+export function can(me: User, permission: Permission): boolean {
+  return (me.permissions ?? []).includes(permission);
 }
 
-/** The relay's rule: agents see conversations assigned to them or to nobody; supervisors all. */
+/** The relay's rule: without `see_all_conversations` a person sees the conversations assigned to
+ * them or to nobody; with it, all. */
 export function visibleTo(c: Conversation, me: User): boolean {
-  return isSupervisor(me) || c.assignee_id === null || c.assignee_id === me.id;
+  return can(me, "see_all_conversations") || c.assignee_id === null || c.assignee_id === me.id;
 }
 
 /** The error codes the UI has words for; anything else is shown with the generic headline. */

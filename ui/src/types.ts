@@ -1,13 +1,52 @@
 // Shapes the backend sends (serde of switchboard-protocol and switchboard-sync types).
 
 export type ConnectionState = "offline" | "connecting" | "online" | "auth_expired";
-export type Role = "admin" | "supervisor" | "agent";
+/** A role's name: "agent", "supervisor", "admin" or one an admin defined. */
+export type Role = string;
+export type Permission =
+  | "see_all_conversations"
+  | "reassign"
+  | "monitor"
+  | "review_blocked"
+  | "manage_users"
+  | "manage_numbers"
+  | "manage_routing"
+  | "manage_automations"
+  | "view_audit"
+  | "export"
+  | "broadcast";
 
 export interface User {
   id: number;
   email: string;
   name: string;
   role: Role;
+  /** What the role allows; the relay checks the same list on every request. */
+  permissions: Permission[];
+}
+
+/** A user as admins manage them. */
+export interface Account {
+  id: number;
+  email: string;
+  name: string;
+  role: Role;
+  active: boolean;
+  created_at: number;
+  sessions: number;
+}
+
+export interface RoleInfo {
+  id: number;
+  name: string;
+  permissions: Permission[];
+  builtin: boolean;
+  users: number;
+}
+
+export interface PermissionInfo {
+  name: Permission;
+  description: string;
 }
 
 export interface Contact {

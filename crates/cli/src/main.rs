@@ -227,7 +227,7 @@ async fn run(cli: Cli) -> AnyResult<()> {
                     "signed in:   {} <{}> ({})",
                     terminal_safe(&u.name),
                     terminal_safe(&u.email),
-                    u.role.as_str()
+                    terminal_safe(&u.role)
                 );
             }
             println!(
@@ -533,7 +533,7 @@ async fn login(
     println!(
         "signed in as {} ({}) at {}; {} events synced",
         terminal_safe(&answer.user.name),
-        answer.user.role.as_str(),
+        terminal_safe(&answer.user.role),
         settings.relay_url,
         events
     );

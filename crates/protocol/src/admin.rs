@@ -3,8 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Role;
-
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
@@ -14,7 +12,8 @@ use utoipa::ToSchema;
 pub struct NewUser {
     pub email: String,
     pub name: String,
-    pub role: Role,
+    /// A role's name (`agent`, `supervisor`, `admin` or one an admin defined).
+    pub role: String,
     pub password: String,
 }
 
@@ -35,7 +34,7 @@ pub struct Account {
     pub id: i64,
     pub email: String,
     pub name: String,
-    pub role: Role,
+    pub role: String,
     /// A deactivated user cannot sign in and has no sessions.
     pub active: bool,
     pub created_at: i64,
@@ -52,7 +51,7 @@ pub struct UserPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<Role>,
+    pub role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
 }

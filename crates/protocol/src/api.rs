@@ -22,36 +22,7 @@ pub struct ErrorBody {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub enum Role {
-    Agent,
-    Supervisor,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Agent => "agent",
-            Role::Supervisor => "supervisor",
-            Role::Admin => "admin",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "agent" => Some(Role::Agent),
-            "supervisor" => Some(Role::Supervisor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-    /// Supervisors and admins see every conversation.
-    pub fn sees_all(self) -> bool {
-        matches!(self, Role::Supervisor | Role::Admin)
-    }
-}
+pub use crate::access::{Permission, Role};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -66,7 +37,22 @@ pub struct User {
     pub id: i64,
     pub email: String,
     pub name: String,
-    pub role: Role,
+    /// The name of the user's role (`agent`, `supervisor`, `admin` or one an admin defined).
+    pub role: String,
+    /// What the role allows, as the relay checks it on every request.
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+}
+
+impl User {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    /// Whether every conversation is visible to this user (else: theirs and unassigned ones).
+    pub fn sees_all(&self) -> bool {
+        self.can(Permission::SeeAllConversations)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -313,7 +299,7 @@ pub struct Directory {
 pub struct DirectoryAgent {
     pub id: i64,
     pub name: String,
-    pub role: Role,
+    pub role: String,
     /// Effective presence (online, away, offline).
     pub presence: AgentStatus,
 }
@@ -400,7 +386,7 @@ pub struct MonitorAgent {
     pub id: i64,
     pub name: String,
     pub email: String,
-    pub role: Role,
+    pub role: String,
     #[serde(flatten)]
     pub presence: AgentPresence,
     pub teams: Vec<i64>,

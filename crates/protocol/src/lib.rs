@@ -5,6 +5,7 @@
 //! This crate owns *shapes*, not behaviour: no I/O, no storage. The relay, the simulator and the
 //! sync engine all depend on it so a format change is one diff in one place.
 
+pub mod access;
 pub mod admin;
 pub mod api;
 pub mod graph;

@@ -13,7 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use switchboard_protocol::api::{Role, User};
+use switchboard_protocol::api::{Permission, User};
 
 use crate::error::ApiError;
 use crate::store::{now_ms, users};
@@ -99,13 +99,15 @@ pub fn validate_new_password(password: &str, min_chars: usize, email: &str) -> R
 pub struct AuthUser(pub User);
 
 impl AuthUser {
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.0.role) {
+    /// 403 unless the user's role grants `permission` (read with the session on this request).
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.0.can(permission) {
             Ok(())
         } else {
             Err(ApiError::forbidden(format!(
-                "your role ({}) may not do this",
-                self.0.role.as_str()
+                "your role ({}) does not have the permission {}",
+                self.0.role,
+                permission.as_str()
             )))
         }
     }
@@ -129,7 +131,9 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 /// A session's last use is recorded at most this often (a write per request would be waste).
 pub const TOUCH_EVERY_MS: i64 = 60_000;
 
-/// The signed-in user and the session the request was made with.
+/// The signed-in user and the session the request was made with (looked up once per request:
+/// `api::access::enforce` hands the one it checked on through the request's extensions).
+#[derive(Clone)]
 pub struct AuthSession {
     pub user: User,
     pub session_id: i64,
@@ -142,6 +146,9 @@ impl FromRequestParts<AppState> for AuthSession {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(session) = parts.extensions.get::<AuthSession>() {
+            return Ok(session.clone());
+        }
         let token = bearer(parts)
             .ok_or_else(|| ApiError::unauthorized("sign in first: no bearer token was sent"))?;
         let hash = token_hash(token);

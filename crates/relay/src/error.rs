@@ -78,6 +78,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             StoreError::Invalid(m) => ApiError::unprocessable("invalid", m),
+            StoreError::Forbidden(m) => ApiError::forbidden(m),
             StoreError::Refused(r) => ApiError::refused(*r),
             StoreError::Closed => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

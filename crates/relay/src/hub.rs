@@ -21,7 +21,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use switchboard_protocol::api::Role;
 use tokio::sync::{broadcast::error::RecvError, mpsc, Notify};
 
 use crate::store::{LoggedEvent, Store};
@@ -31,7 +30,9 @@ const QUEUE: usize = 4096;
 
 struct Sub {
     user_id: i64,
-    role: Role,
+    /// The user's role granted `see_all_conversations` when the stream opened (a stream whose
+    /// role changes is closed and reopened, see `api::events`).
+    sees_all: bool,
     session_id: i64,
     tx: mpsc::Sender<Arc<LoggedEvent>>,
     lagged: Arc<Notify>,
@@ -106,13 +107,13 @@ impl Hub {
     fn dispatch(&self, ev: &Arc<LoggedEvent>) {
         let subs = self.subs.lock().expect("hub lock");
         for s in subs.values() {
-            if ev.audience.admits(s.user_id, s.role) && s.tx.try_send(ev.clone()).is_err() {
+            if ev.audience.admits(s.user_id, s.sees_all) && s.tx.try_send(ev.clone()).is_err() {
                 s.lagged.notify_one();
             }
         }
     }
 
-    pub fn subscribe(self: &Arc<Self>, user_id: i64, role: Role, session_id: i64) -> Subscription {
+    pub fn subscribe(self: &Arc<Self>, user_id: i64, sees_all: bool, session_id: i64) -> Subscription {
         let (tx, events) = mpsc::channel(QUEUE);
         let lagged = Arc::new(Notify::new());
         let ended = Arc::new(Notify::new());
@@ -121,7 +122,7 @@ impl Hub {
             id,
             Sub {
                 user_id,
-                role,
+                sees_all,
                 session_id,
                 tx,
                 lagged: lagged.clone(),

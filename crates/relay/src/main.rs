@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use switchboard_protocol::api::{PhoneNumber, Role};
+use switchboard_protocol::api::PhoneNumber;
 use switchboard_relay::config::{Config, Purpose};
 use switchboard_relay::{auth, open_store, store::queries};
 
@@ -41,7 +41,8 @@ enum Admin {
         email: String,
         #[arg(long)]
         name: String,
-        #[arg(long, value_parser = ["admin", "supervisor", "agent"])]
+        /// A role's name: agent, supervisor, admin, or one an admin defined.
+        #[arg(long)]
         role: String,
         /// Read the password from standard input (required: passwords never go on the command line).
         #[arg(long, required = true)]
@@ -135,7 +136,6 @@ async fn admin(
             role,
             password_stdin: _,
         } => {
-            let role = Role::parse(&role).expect("clap checked the role");
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
             let password = password.trim_end_matches(['\n', '\r']).to_string();
@@ -147,12 +147,12 @@ async fn admin(
             let hash = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
             let user = store
                 .write(move |ctx| {
-                    let u = queries::create_user(ctx.conn, &email, &name, role, &hash, ctx.now)?;
+                    let u = queries::create_user(ctx.conn, &email, &name, &role, &hash, ctx.now)?;
                     queries::audit(
                         ctx.conn,
                         "cli",
                         "user.create",
-                        &json!({"user_id": u.id, "email": u.email, "role": u.role.as_str()}),
+                        &json!({"user_id": u.id, "email": u.email, "role": u.role}),
                         ctx.now,
                     )?;
                     Ok(u)
@@ -160,7 +160,7 @@ async fn admin(
                 .await?;
             println!(
                 "created {} user {} <{}> with id {}",
-                user.role.as_str(),
+                user.role,
                 user.name,
                 user.email,
                 user.id
@@ -222,7 +222,7 @@ async fn admin(
         }
         Admin::ListUsers => {
             for u in store.read(queries::users).await? {
-                println!("{}\t{}\t{}\t{}", u.id, u.role.as_str(), u.email, u.name);
+                println!("{}\t{}\t{}\t{}", u.id, u.role, u.email, u.name);
             }
         }
         Admin::VerifyAudit => {

@@ -330,6 +330,27 @@ impl RelayClient {
         Self::decode(resp).await
     }
 
+    /// `{method} {path}` (with a JSON body, if any) answered 204 No Content.
+    pub async fn call_no_content<B: Serialize + ?Sized>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<()> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.token()?);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await.map_err(Self::offline)?;
+        if resp.status().is_success() {
+            return Ok(());
+        }
+        Self::decode::<serde_json::Value>(resp).await.map(|_| ())
+    }
+
     /// Assigns to an agent or routes within a team (`POST /api/v1/conversations/{id}/assign`):
     /// "assign to me" is `agent_id` = own id; a transfer names a colleague or a team.
     pub async fn assign(&self, conversation_id: i64, req: &AssignRequest) -> Result<Conversation> {

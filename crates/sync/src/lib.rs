@@ -7,6 +7,7 @@
 //! the bearer token is kept ([`secret`]), and files only their owner may read ([`private`]). It
 //! knows nothing of Tauri or terminals.
 
+pub mod admin;
 pub mod cache;
 pub mod client;
 pub mod download;

@@ -257,19 +257,21 @@ impl Relay {
             .unwrap()
     }
 
-    pub async fn user(&self, email: &str, role: Role) -> i64 {
+    /// Creates a user with a role (a predefined [`Role`] or a role's name); returns their id.
+    pub async fn user(&self, email: &str, role: impl AsRef<str>) -> i64 {
         let hash = switchboard_relay::auth::hash_password("password123").unwrap();
         let email = email.to_string();
+        let role = role.as_ref().to_string();
         self.store
             .write(move |ctx| {
-                Ok(queries::create_user(ctx.conn, &email, "Test Person", role, &hash, ctx.now)?.id)
+                Ok(queries::create_user(ctx.conn, &email, "Test Person", &role, &hash, ctx.now)?.id)
             })
             .await
             .unwrap()
     }
 
     /// Creates a user with that role and returns a bearer token for them.
-    pub async fn login_as(&self, email: &str, role: Role) -> String {
+    pub async fn login_as(&self, email: &str, role: impl AsRef<str>) -> String {
         self.user(email, role).await;
         self.login(email, "password123").await.token
     }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
 use switchboard_protocol::api::{
-    AgentStatus, Directory, DirectoryAgent, DirectoryTeam, Note, NoteRequest, Role, Tags,
+    AgentStatus, Directory, DirectoryAgent, DirectoryTeam, Note, NoteRequest, Tags,
 };
 
 use crate::auth::AuthUser;
@@ -128,7 +128,7 @@ fn directory(conn: &Db) -> Result<Directory, StoreError> {
             Some(DirectoryAgent {
                 id,
                 name,
-                role: Role::parse(&role)?,
+                role,
                 presence: match presence.as_str() {
                     "online" => AgentStatus::Online,
                     "away" => AgentStatus::Away,

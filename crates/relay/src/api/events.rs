@@ -59,7 +59,7 @@ pub async fn page(
         .store
         .read(move |c| {
             let head = log::head(c)?;
-            let (events, scanned) = log::page_raw(c, after, limit, user.id, user.role)?;
+            let (events, scanned) = log::page_raw(c, after, limit, user.id, user.sees_all())?;
             let mut out =
                 String::with_capacity(events.iter().map(|e| e.data.len() + 96).sum::<usize>() + 64);
             out.push_str("{\"events\":[");
@@ -169,10 +169,10 @@ async fn catch_up(
     sent: &mut i64,
 ) -> Result<i64, String> {
     loop {
-        let (uid, role) = (user.id, user.role);
+        let (uid, sees_all) = (user.id, user.sees_all());
         let (events, scanned) = s
             .store
-            .read(move |c| log::page(c, last, 500, uid, role))
+            .read(move |c| log::page(c, last, 500, uid, sees_all))
             .await
             .map_err(|e| e.to_string())?;
         for e in &events {
@@ -185,8 +185,9 @@ async fn catch_up(
     }
 }
 
-/// How often an open stream checks that its session is still live (expiry, idle time); ended
-/// sessions close their streams sooner, through the hub.
+/// How often an open stream checks that its session is still live (expiry, idle time) and that
+/// its user's role still grants what the stream was opened with; ended sessions close their
+/// streams sooner, through the hub.
 const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(30);
 /// An open stream counts as use of its session this often (idle expiry is measured in hours).
 const SESSION_TOUCH_MS: i64 = 10 * 60 * 1000;
@@ -209,7 +210,7 @@ async fn run_stream(
     mut socket: WebSocket,
 ) -> Result<(), String> {
     // Registered before the backlog is read: nothing falls between the two.
-    let mut live = s.hub.subscribe(user.id, user.role, session_id);
+    let mut live = s.hub.subscribe(user.id, user.sees_all(), session_id);
     let mut check = tokio::time::interval(SESSION_CHECK);
     check.reset();
     let mut touched = now_ms();
@@ -254,13 +255,25 @@ async fn run_stream(
             _ = check.tick() => {
                 let idle = s.config.session_idle.as_millis() as i64;
                 let now = now_ms();
-                let alive = s
+                let uid = user.id;
+                let (alive, current) = s
                     .store
-                    .read(move |c| users::session_live(c, session_id, now, idle))
+                    .read(move |c| Ok((users::session_live(c, session_id, now, idle)?, users::user(c, uid)?)))
                     .await
                     .map_err(|e| e.to_string())?;
                 if !alive {
                     close_ended(&mut socket).await;
+                    return Ok(());
+                }
+                if current.sees_all() != user.sees_all() {
+                    // The role now shows more or less: the client reconnects (same token, from its
+                    // cursor) and the new stream follows the new rule.
+                    let _ = socket
+                        .send(WsMessage::Close(Some(axum::extract::ws::CloseFrame {
+                            code: axum::extract::ws::close_code::RESTART,
+                            reason: "permissions changed".into(),
+                        })))
+                        .await;
                     return Ok(());
                 }
                 if now - touched > SESSION_TOUCH_MS {

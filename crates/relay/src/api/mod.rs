@@ -2,6 +2,7 @@
 //! document served at `/api/v1/openapi.json` is generated from the same annotations that build
 //! the router and cannot drift from it.
 
+pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod body_timeout;
@@ -10,6 +11,7 @@ pub mod conversations;
 pub mod events;
 pub mod media;
 pub mod policy;
+pub mod roles;
 pub mod routing;
 pub mod scrape;
 pub mod users;
@@ -78,6 +80,9 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::update_user))
         .routes(routes!(users::reset_password))
+        .routes(routes!(roles::permissions))
+        .routes(routes!(roles::list_roles, roles::create_role))
+        .routes(routes!(roles::update_role, roles::delete_role))
         .routes(routes!(admin::add_number))
         .routes(routes!(
             policy::get_sensitive_words,
@@ -124,6 +129,11 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(OpenApiRouter::new().routes(routes!(media::upload)).layer(
             axum::extract::DefaultBodyLimit::max(media::MAX_UPLOAD_BYTES + 1),
         ))
+        // Every route's permission, from one table, checked before its body is read.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::enforce,
+        ))
         // The span names the method and the path only: a query string can carry a secret (Meta's
         // verification handshake sends `hub.verify_token` in it).
         .layer(
@@ -147,9 +157,9 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
 }
 
 /// The errors every route of a kind can answer, added once to the document instead of to each
-/// annotation: 401 where a bearer token is required (none, expired or ended session), 403 on the
-/// admin routes (a role that may not) and 400 and 413 where a body is read (malformed, wrong type,
-/// unknown field; too large).
+/// annotation: 401 where a bearer token is required (none, expired or ended session), 403 and
+/// the permission needed on the routes of [`access::RULES`], and 400 and 413 where a body is read
+/// (malformed, wrong type, unknown field; too large).
 fn document_common_errors(spec: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let error = |description: &str| {
@@ -163,26 +173,40 @@ fn document_common_errors(spec: &mut utoipa::openapi::OpenApi) {
             )
             .build()
     };
+    use axum::http::Method;
     for (path, item) in spec.paths.paths.iter_mut() {
-        let admin = path.starts_with("/api/v1/admin/");
         let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
+            (Method::GET, &mut item.get),
+            (Method::PUT, &mut item.put),
+            (Method::POST, &mut item.post),
+            (Method::DELETE, &mut item.delete),
+            (Method::PATCH, &mut item.patch),
         ];
-        for op in operations.into_iter().flatten() {
+        for (method, op) in operations {
+            let Some(op) = op else { continue };
+            let needed = access::needs(&method, path).map(|any_of| {
+                let names: Vec<String> =
+                    any_of.iter().map(|p| format!("`{}`", p.as_str())).collect();
+                format!("Needs the permission {}.", names.join(" or "))
+            });
+            if let Some(needed) = &needed {
+                op.description = Some(match op.description.take() {
+                    Some(d) if !d.is_empty() => format!("{d}\n\n{needed}"),
+                    _ => needed.clone(),
+                });
+            }
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
             let responses = &mut op.responses.responses;
-            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+            if secured {
                 responses.entry("401".into()).or_insert_with(|| {
                     error("no bearer token, or its session has expired or was ended").into()
                 });
             }
-            if admin {
-                responses
-                    .entry("403".into())
-                    .or_insert_with(|| error("your role may not do this").into());
+            if let Some(needed) = needed {
+                responses.insert(
+                    "403".into(),
+                    error(&format!("your role lacks the permission: {needed}")).into(),
+                );
             }
             if op.request_body.is_some() {
                 responses.entry("400".into()).or_insert_with(|| {

@@ -2,19 +2,19 @@
 //!
 //! Deactivating a user, changing their role or resetting their password ends all their sessions
 //! in the same write: their tokens answer 401 at once and every relay closes their streams within
-//! a few seconds (`store::users::end_sessions`). The last active admin cannot be demoted or
-//! deactivated. Every change is audited.
+//! a few seconds (`store::users::end_sessions`). No change may leave no active user allowed to
+//! manage users (`store::roles::managers_left`). Every change is audited.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
 use switchboard_protocol::admin::{Account, NewUser, PasswordReset, UserPatch};
-use switchboard_protocol::api::{Role, User};
+use switchboard_protocol::api::User;
 
 use crate::auth::{hash_password, validate_new_password, AuthUser};
 use crate::error::{ApiError, JsonBody};
-use crate::store::{now_ms, queries, users, StoreError};
+use crate::store::{now_ms, queries, roles, users, StoreError};
 use crate::AppState;
 
 /// Hashes a password off the async threads.
@@ -32,7 +32,6 @@ pub async fn list_users(
     State(s): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<Vec<Account>>, ApiError> {
-    user.require(&[Role::Admin, Role::Supervisor])?;
     let idle = s.config.session_idle.as_millis() as i64;
     Ok(Json(
         s.store
@@ -49,7 +48,6 @@ pub async fn create_user(
     admin: AuthUser,
     JsonBody(req): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    admin.require(&[Role::Admin])?;
     if !req.email.contains('@') || req.email.len() > 254 || req.name.trim().is_empty() {
         return Err(ApiError::unprocessable(
             "invalid",
@@ -67,7 +65,7 @@ pub async fn create_user(
                 ctx.conn,
                 &req.email,
                 req.name.trim(),
-                req.role,
+                req.role.trim(),
                 &hash,
                 ctx.now,
             )?;
@@ -75,7 +73,7 @@ pub async fn create_user(
                 ctx.conn,
                 &actor,
                 "user.create",
-                &json!({"user_id": u.id, "email": u.email, "role": u.role.as_str()}),
+                &json!({"user_id": u.id, "email": u.email, "role": u.role}),
                 ctx.now,
             )?;
             Ok(u)
@@ -88,7 +86,7 @@ pub async fn create_user(
 /// deactivation ends all their sessions at once.
 #[utoipa::path(patch, path = "/api/v1/admin/users/{id}", request_body = UserPatch, params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = Account), (status = 404, body = switchboard_protocol::api::ErrorBody),
-              (status = 409, description = "the last active admin", body = switchboard_protocol::api::ErrorBody),
+              (status = 409, description = "no active user would be allowed to manage users any more", body = switchboard_protocol::api::ErrorBody),
               (status = 422, body = switchboard_protocol::api::ErrorBody)))]
 pub async fn update_user(
     State(s): State<AppState>,
@@ -96,7 +94,6 @@ pub async fn update_user(
     Path(id): Path<i64>,
     JsonBody(patch): JsonBody<UserPatch>,
 ) -> Result<Json<Account>, ApiError> {
-    admin.require(&[Role::Admin])?;
     let name = match &patch.name {
         Some(n) if n.trim().is_empty() || n.chars().count() > 200 => {
             return Err(ApiError::unprocessable(
@@ -112,15 +109,20 @@ pub async fn update_user(
     let account = s
         .store
         .write(move |ctx| {
-            let demotes =
-                patch.role.is_some_and(|r| r != Role::Admin) || patch.active == Some(false);
-            let is_admin = users::account(ctx.conn, id, ctx.now, idle)?.role == Role::Admin;
-            if demotes && is_admin && users::other_active_admins(ctx.conn, id)? == 0 {
+            let end = users::update_user(
+                ctx.conn,
+                id,
+                name.as_deref(),
+                patch.role.as_deref().map(str::trim),
+                patch.active,
+            )?;
+            if roles::managers_left(ctx.conn)? == 0 {
                 return Err(StoreError::Conflict(
-                    "this is the last active admin: make someone else an admin first".into(),
+                    "this is the last active user allowed to manage users: give someone else \
+                     that permission first"
+                        .into(),
                 ));
             }
-            let end = users::update_user(ctx.conn, id, name.as_deref(), patch.role, patch.active)?;
             let ended = if end {
                 users::end_sessions(ctx, id, users::Ending::All)?
             } else {
@@ -148,7 +150,6 @@ pub async fn reset_password(
     Path(id): Path<i64>,
     JsonBody(req): JsonBody<PasswordReset>,
 ) -> Result<StatusCode, ApiError> {
-    admin.require(&[Role::Admin])?;
     let idle = s.config.session_idle.as_millis() as i64;
     let email = s
         .store

@@ -110,14 +110,14 @@ pub fn aggregate(now: i64, inputs: MonitorInputs) -> Monitor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_protocol::api::{AgentPresence, Role};
+    use switchboard_protocol::api::AgentPresence;
 
     fn agent(id: i64, presence: Status, open: i64, capacity: i64) -> MonitorAgent {
         MonitorAgent {
             id,
             name: format!("Agent {id}"),
             email: format!("a{id}@example.com"),
-            role: Role::Agent,
+            role: "agent".into(),
             presence: AgentPresence {
                 user_id: id,
                 status: Status::Online,

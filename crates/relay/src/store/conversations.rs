@@ -131,7 +131,7 @@ pub fn may_see(conn: &Db, user: &User, id: i64) -> Result<bool> {
     match row {
         None => Err(StoreError::NotFound(format!("conversation {id}"))),
         Some((a, configured)) => {
-            Ok(user.role.sees_all() || (configured && (a.is_none() || a == Some(user.id))))
+            Ok(user.sees_all() || (configured && (a.is_none() || a == Some(user.id))))
         }
     }
 }
@@ -145,7 +145,7 @@ pub fn list_conversations(
         "SELECT {CONVERSATION_COLS} FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE 1 = 1"
     );
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    if !user.role.sees_all() {
+    if !user.sees_all() {
         sql.push_str(&format!(
             " AND (c.assignee_id IS NULL OR c.assignee_id = ?{}) AND {}",
             args.len() + 1,

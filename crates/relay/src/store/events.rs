@@ -7,7 +7,7 @@
 
 use super::db::{params, Db, Optional, Row};
 use serde_json::Value;
-use switchboard_protocol::api::{Event, Role};
+use switchboard_protocol::api::Event;
 
 use super::Result;
 
@@ -35,13 +35,15 @@ impl Audience {
         a
     }
 
-    /// Supervisors and admins only (no agent): e.g. blocked-message reports.
+    /// Only those who see every conversation (no agent): e.g. blocked-message reports.
     pub fn supervisors() -> Audience {
         Audience::default()
     }
 
-    pub fn admits(&self, user_id: i64, role: Role) -> bool {
-        role.sees_all() || self.all_agents || self.users.contains(&user_id)
+    /// Whether the event reaches `user_id`; `sees_all`: their role grants
+    /// `see_all_conversations`.
+    pub fn admits(&self, user_id: i64, sees_all: bool) -> bool {
+        sees_all || self.all_agents || self.users.contains(&user_id)
     }
 
     fn users_column(&self) -> String {
@@ -187,9 +189,9 @@ pub fn page(
     after: i64,
     limit: usize,
     user_id: i64,
-    role: Role,
+    sees_all: bool,
 ) -> Result<(Vec<LoggedEvent>, i64)> {
-    let (rows, scanned) = page_raw(conn, after, limit, user_id, role)?;
+    let (rows, scanned) = page_raw(conn, after, limit, user_id, sees_all)?;
     let out = rows
         .into_iter()
         .map(RawLogged::parse)
@@ -203,7 +205,7 @@ pub fn page_raw(
     after: i64,
     limit: usize,
     user_id: i64,
-    role: Role,
+    sees_all: bool,
 ) -> Result<(Vec<RawLogged>, i64)> {
     let scan = (limit * 20).max(1000) as i64;
     let mut stmt = conn.prepare_cached(
@@ -229,7 +231,7 @@ pub fn page_raw(
     while let Some(r) = rows.next().transpose()? {
         let (ev, conv, assignee, configured) = r;
         let seq = ev.seq;
-        if !ev.audience.admits(user_id, role) {
+        if !ev.audience.admits(user_id, sees_all) {
             scanned_to = seq;
             continue;
         }
@@ -240,7 +242,7 @@ pub fn page_raw(
         // while one of the customer's conversations is. A held conversation (its number is not
         // configured) is visible to no agent.
         let visible_now = match (conv, assignee) {
-            (None, _) if !role.sees_all() => match customer_of(&ev) {
+            (None, _) if !sees_all => match customer_of(&ev) {
                 Some(contact) => match customers.get(&contact) {
                     Some(v) => *v,
                     None => {
@@ -257,7 +259,7 @@ pub fn page_raw(
             (Some(_), Some(a)) => a == user_id,
         };
         let structural = CONVERSATION_KINDS.contains(&ev.kind.as_str());
-        if role.sees_all() || visible_now || structural {
+        if sees_all || visible_now || structural {
             if out.len() == limit {
                 break;
             }
@@ -298,19 +300,19 @@ mod tests {
     #[test]
     fn audience_rules() {
         let unassigned = Audience::conversation(None, None);
-        assert!(unassigned.admits(5, Role::Agent));
+        assert!(unassigned.admits(5, false));
         let mine = Audience::conversation(Some(5), Some(Some(5)));
-        assert!(mine.admits(5, Role::Agent));
-        assert!(!mine.admits(6, Role::Agent));
-        assert!(mine.admits(6, Role::Supervisor));
+        assert!(mine.admits(5, false));
+        assert!(!mine.admits(6, false));
+        assert!(mine.admits(6, true));
         // Taken from the queue by agent 5: everyone learns it left the unassigned list.
         let taken = Audience::conversation(Some(5), Some(None));
-        assert!(taken.admits(6, Role::Agent));
+        assert!(taken.admits(6, false));
         let moved = Audience::conversation(Some(7), Some(Some(5)));
         assert!(
-            moved.admits(5, Role::Agent)
-                && moved.admits(7, Role::Agent)
-                && !moved.admits(6, Role::Agent)
+            moved.admits(5, false)
+                && moved.admits(7, false)
+                && !moved.admits(6, false)
         );
         let round = Audience::from_columns(false, &moved.users_column());
         assert_eq!(round, moved);

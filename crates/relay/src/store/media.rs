@@ -17,7 +17,7 @@ pub fn may_send_media(
     conversation_id: i64,
     media_id: &str,
 ) -> Result<bool> {
-    let sees_all: i64 = user.role.sees_all().into();
+    let sees_all: i64 = user.sees_all().into();
     let allowed: i64 = conn
         .prepare_cached(
             "SELECT CASE WHEN EXISTS (SELECT 1 FROM uploads WHERE media_id = ?1 AND conversation_id = ?2)

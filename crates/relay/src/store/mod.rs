@@ -34,6 +34,7 @@ pub mod numbers;
 pub mod outbox;
 pub mod policy;
 pub mod queries;
+pub mod roles;
 pub mod routing;
 pub mod statuses;
 pub mod users;
@@ -72,6 +73,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0010_messages_by_media.sql"),
     ),
     (11, include_str!("../../migrations/0011_audit_chain.sql")),
+    (12, include_str!("../../migrations/0012_roles.sql")),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -110,6 +112,7 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/postgres/0011_audit_chain.sql"),
     ),
+    (12, include_str!("../../migrations/postgres/0012_roles.sql")),
 ];
 
 /// The schema version this build writes (both back-ends).
@@ -131,6 +134,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("invalid: {0}")]
     Invalid(String),
+    /// The caller's role does not grant what this needs.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("the store is shut down")]
     Closed,
     #[error("stored data is corrupt: {0}")]

@@ -8,18 +8,28 @@
 
 use crate::store::db::{params, Db, Optional, Row};
 use switchboard_protocol::admin::{Account, Session};
-use switchboard_protocol::api::{Role, User};
+use switchboard_protocol::api::User;
 
+use super::roles::{self, PERMISSIONS_OF_USER};
 use super::{Result, StoreError, WriteCtx};
+
+/// The columns [`user_row`] reads, from the user row aliased `u`: id, email, name, role and the
+/// role's permissions. Queries add their own columns after these (from index 5).
+fn user_cols() -> String {
+    format!("u.id, u.email, u.name, u.role, {PERMISSIONS_OF_USER}")
+}
 
 pub fn create_user(
     conn: &Db,
     email: &str,
     name: &str,
-    role: Role,
+    role: &str,
     hash: &str,
     now: i64,
 ) -> Result<User> {
+    if !roles::exists(conn, role)? {
+        return Err(StoreError::Invalid(format!("there is no role named {role}")));
+    }
     let email = email.trim().to_lowercase();
     let exists: Option<i64> = conn
         .query_row("SELECT id FROM users WHERE email = ?1", [&email], |r| {
@@ -33,35 +43,40 @@ pub fn create_user(
     }
     let id = conn.query_row(
         "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-        params![email, name, role.as_str(), hash, now],
-        |r| r.get(0),
+        params![email, name, role, hash, now],
+        |r| r.get::<i64>(0),
     )?;
-    Ok(User {
-        id,
-        email,
-        name: name.to_string(),
-        role,
-    })
+    user(conn, id)
 }
 
 fn user_row(r: &Row<'_>) -> crate::store::db::Result<User> {
-    let role: String = r.get(3)?;
+    let permissions: Option<String> = r.get(4)?;
     Ok(User {
         id: r.get(0)?,
         email: r.get(1)?,
         name: r.get(2)?,
-        role: Role::parse(&role).unwrap_or(Role::Agent),
+        role: r.get(3)?,
+        permissions: roles::parse_permissions(permissions.as_deref()),
     })
+}
+
+/// One user, by id.
+pub fn user(conn: &Db, id: i64) -> Result<User> {
+    conn.prepare_cached(&format!("SELECT {} FROM users u WHERE u.id = ?1", user_cols()))?
+        .query_row([id], user_row)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
 }
 
 /// The user, their password hash and whether they may sign in.
 pub fn user_by_email(conn: &Db, email: &str) -> Result<Option<(User, String, bool)>> {
     Ok(conn
-        .prepare_cached(
-            "SELECT id, email, name, role, password_hash, active FROM users WHERE email = ?1",
-        )?
+        .prepare_cached(&format!(
+            "SELECT {}, u.password_hash, u.active FROM users u WHERE u.email = ?1",
+            user_cols()
+        ))?
         .query_row([email.trim().to_lowercase()], |r| {
-            Ok((user_row(r)?, r.get(4)?, r.get::<i64>(5)? != 0))
+            Ok((user_row(r)?, r.get(5)?, r.get::<i64>(6)? != 0))
         })
         .optional()?)
 }
@@ -75,18 +90,20 @@ pub fn password_hash(conn: &Db, user_id: i64) -> Result<String> {
 }
 
 pub fn users(conn: &Db) -> Result<Vec<User>> {
-    let mut stmt = conn.prepare_cached("SELECT id, email, name, role FROM users ORDER BY id")?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {} FROM users u ORDER BY u.id", user_cols()))?;
     let rows = stmt.query_map((), user_row)?;
     Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
 /// Every user as admins see them, with their open sessions at `now`.
 pub fn accounts(conn: &Db, now: i64, idle_ms: i64) -> Result<Vec<Account>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT u.id, u.email, u.name, u.role, u.active, u.created_at,
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {}, u.active, u.created_at,
                 (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?1 AND s.last_used_at > ?2)
          FROM users u ORDER BY u.id",
-    )?;
+        user_cols()
+    ))?;
     let rows = stmt.query_map(params![now, now - idle_ms], account_row)?;
     Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
@@ -98,19 +115,20 @@ fn account_row(r: &Row<'_>) -> crate::store::db::Result<Account> {
         email: user.email,
         name: user.name,
         role: user.role,
-        active: r.get::<i64>(4)? != 0,
-        created_at: r.get(5)?,
-        sessions: r.get(6)?,
+        active: r.get::<i64>(5)? != 0,
+        created_at: r.get(6)?,
+        sessions: r.get(7)?,
     })
 }
 
 /// One user as admins see them.
 pub fn account(conn: &Db, id: i64, now: i64, idle_ms: i64) -> Result<Account> {
-    conn.prepare_cached(
-        "SELECT u.id, u.email, u.name, u.role, u.active, u.created_at,
+    conn.prepare_cached(&format!(
+        "SELECT {}, u.active, u.created_at,
                 (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?2 AND s.last_used_at > ?3)
          FROM users u WHERE u.id = ?1",
-    )?
+        user_cols()
+    ))?
     .query_row(params![id, now, now - idle_ms], account_row)
     .optional()?
     .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
@@ -122,7 +140,7 @@ pub fn update_user(
     conn: &Db,
     id: i64,
     name: Option<&str>,
-    role: Option<Role>,
+    role: Option<&str>,
     active: Option<bool>,
 ) -> Result<bool> {
     let (old_role, old_active): (String, i64) = conn
@@ -136,11 +154,11 @@ pub fn update_user(
     }
     let mut end = false;
     if let Some(r) = role {
-        if r.as_str() != old_role {
-            conn.execute(
-                "UPDATE users SET role = ?2 WHERE id = ?1",
-                params![id, r.as_str()],
-            )?;
+        if r != old_role {
+            if !roles::exists(conn, r)? {
+                return Err(StoreError::Invalid(format!("there is no role named {r}")));
+            }
+            conn.execute("UPDATE users SET role = ?2 WHERE id = ?1", params![id, r])?;
             end = true;
         }
     }
@@ -168,14 +186,6 @@ pub fn set_password(conn: &Db, id: i64, hash: &str) -> Result<()> {
     Ok(())
 }
 
-/// Active admins other than `except` (the last admin may not be demoted or deactivated).
-pub fn other_active_admins(conn: &Db, except: i64) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1 AND id <> ?1",
-        [except],
-        |r| r.get(0),
-    )?)
-}
 
 // ---------------------------------------------------------------- sessions
 
@@ -240,15 +250,16 @@ pub fn session_for_token(
     idle_ms: i64,
 ) -> Result<Option<LiveSession>> {
     Ok(conn
-        .prepare_cached(
-            "SELECT u.id, u.email, u.name, u.role, s.id, s.last_used_at FROM sessions s JOIN users u ON u.id = s.user_id
+        .prepare_cached(&format!(
+            "SELECT {}, s.id, s.last_used_at FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.last_used_at > ?3 AND u.active = 1",
-        )?
+            user_cols()
+        ))?
         .query_row(params![token_hash, now, now - idle_ms], |r| {
             Ok(LiveSession {
                 user: user_row(r)?,
-                id: r.get(4)?,
-                last_used_at: r.get(5)?,
+                id: r.get(5)?,
+                last_used_at: r.get(6)?,
             })
         })
         .optional()?)

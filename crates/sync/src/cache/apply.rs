@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension};
-use switchboard_protocol::api::{event_kind, Contact, Conversation, Event, Message, Role};
+use switchboard_protocol::api::{event_kind, Contact, Conversation, Event, Message};
 
 use super::raw::{IdOnly, MessageHead, RawEvent};
 use super::{set_meta, Cache};
@@ -122,7 +122,7 @@ impl Cache {
     }
 }
 
-fn removes_conversation(e: &RawEvent, viewer: Option<(i64, Role)>) -> bool {
+fn removes_conversation(e: &RawEvent, viewer: Option<(i64, bool)>) -> bool {
     #[derive(serde::Deserialize)]
     struct Assignee {
         assignee_id: Option<i64>,
@@ -132,10 +132,10 @@ fn removes_conversation(e: &RawEvent, viewer: Option<(i64, Role)>) -> bool {
             .is_ok_and(|a| !visible(viewer, a.assignee_id))
 }
 
-fn visible(viewer: Option<(i64, Role)>, assignee: Option<i64>) -> bool {
+fn visible(viewer: Option<(i64, bool)>, assignee: Option<i64>) -> bool {
     match viewer {
         None => true,
-        Some((_, role)) if role.sees_all() => true,
+        Some((_, sees_all)) if sees_all => true,
         Some((me, _)) => assignee.is_none() || assignee == Some(me),
     }
 }
@@ -143,7 +143,7 @@ fn visible(viewer: Option<(i64, Role)>, assignee: Option<i64>) -> bool {
 fn apply_event(
     tx: &Connection,
     e: &RawEvent,
-    viewer: Option<(i64, Role)>,
+    viewer: Option<(i64, bool)>,
     out: &mut Applied,
     known: &std::sync::Mutex<HashMap<i64, i64>>,
 ) -> Result<()> {

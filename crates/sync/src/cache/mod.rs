@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
-use switchboard_protocol::api::{Role, User};
+use switchboard_protocol::api::User;
 
 use crate::error::{Result, SyncError};
 use crate::private;
@@ -163,8 +163,9 @@ impl Cache {
         self.set_meta("user", &serde_json::to_string(user)?)
     }
 
-    pub(crate) fn viewer(&self) -> Result<Option<(i64, Role)>> {
-        Ok(self.user()?.map(|u| (u.id, u.role)))
+    /// The signed-in user's id and whether their role shows every conversation.
+    pub(crate) fn viewer(&self) -> Result<Option<(i64, bool)>> {
+        Ok(self.user()?.map(|u| (u.id, u.sees_all())))
     }
 
     /// Deletes everything (sign-out with "wipe local data").

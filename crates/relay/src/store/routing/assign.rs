@@ -347,9 +347,16 @@ pub fn assign(
     req: &switchboard_protocol::api::AssignRequest,
 ) -> Result<Conversation> {
     let f = conv_facts(ctx.conn, conv)?;
-    let supervisor = user.role.sees_all();
-    if !supervisor && f.assignee.is_some() && f.assignee != Some(user.id) {
+    let colleagues = f.assignee.is_some() && f.assignee != Some(user.id);
+    if !user.sees_all() && colleagues {
         return Err(StoreError::NotFound(format!("conversation {conv}")));
+    }
+    // Taking a conversation from a colleague, or forcing one on someone, needs `reassign`.
+    let supervisor = user.can(switchboard_protocol::api::Permission::Reassign);
+    if colleagues && !supervisor {
+        return Err(StoreError::Forbidden(
+            "your role may not reassign a colleague's conversation".into(),
+        ));
     }
     if f.status != "open" {
         return Err(StoreError::Conflict(
@@ -363,8 +370,8 @@ pub fn assign(
         )));
     }
     if req.force && !supervisor {
-        return Err(StoreError::Invalid(
-            "only supervisors and admins may force an assignment".into(),
+        return Err(StoreError::Forbidden(
+            "your role may not force an assignment".into(),
         ));
     }
     match (req.agent_id, req.team_id) {

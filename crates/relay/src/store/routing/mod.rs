@@ -38,7 +38,7 @@ use serde_json::json;
 #[allow(unused_imports)]
 use switchboard_protocol::api::{
     event_kind, AgentPresence, Assignment, Conversation, Monitor, MonitorAgent, MonitorTeam,
-    OverdueConversation, Role,
+    OverdueConversation,
 };
 
 #[allow(unused_imports)]

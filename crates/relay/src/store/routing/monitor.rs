@@ -28,7 +28,7 @@ fn monitor_inputs(conn: &Db, now: i64) -> Result<routing::monitor::MonitorInputs
                 id,
                 name: r.get(1)?,
                 email: r.get(2)?,
-                role: Role::parse(&r.get::<String>(3)?).unwrap_or(Role::Agent),
+                role: r.get(3)?,
                 presence: AgentPresence {
                     user_id: id,
                     status: Status::parse(&r.get::<String>(4)?).unwrap_or(Status::Online),

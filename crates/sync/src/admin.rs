@@ -1,0 +1,72 @@
+//! The admin console's calls: users and roles (`/api/v1/admin/users`, `/api/v1/admin/roles`,
+//! `/api/v1/admin/permissions`). The relay checks the caller's permissions; a refusal comes back
+//! as [`crate::SyncError::Relay`] with its code and message, for the form to show beside the field.
+
+use switchboard_protocol::access::{NewRole, PermissionInfo, RoleInfo, RolePatch};
+use switchboard_protocol::admin::{Account, NewUser, PasswordReset, UserPatch};
+use switchboard_protocol::api::User;
+
+use crate::client::RelayClient;
+use crate::error::Result;
+
+impl RelayClient {
+    pub async fn accounts(&self) -> Result<Vec<Account>> {
+        self.get_json("/api/v1/admin/users").await
+    }
+
+    pub async fn create_user(&self, user: &NewUser) -> Result<User> {
+        self.call_json(reqwest::Method::POST, "/api/v1/admin/users", user)
+            .await
+    }
+
+    pub async fn update_user(&self, id: i64, patch: &UserPatch) -> Result<Account> {
+        self.call_json(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/admin/users/{id}"),
+            patch,
+        )
+        .await
+    }
+
+    pub async fn reset_password(&self, id: i64, password: &str) -> Result<()> {
+        self.call_no_content(
+            reqwest::Method::POST,
+            &format!("/api/v1/admin/users/{id}/password"),
+            Some(&PasswordReset {
+                password: password.to_string(),
+            }),
+        )
+        .await
+    }
+
+    pub async fn permissions(&self) -> Result<Vec<PermissionInfo>> {
+        self.get_json("/api/v1/admin/permissions").await
+    }
+
+    pub async fn roles(&self) -> Result<Vec<RoleInfo>> {
+        self.get_json("/api/v1/admin/roles").await
+    }
+
+    pub async fn create_role(&self, role: &NewRole) -> Result<RoleInfo> {
+        self.call_json(reqwest::Method::POST, "/api/v1/admin/roles", role)
+            .await
+    }
+
+    pub async fn update_role(&self, id: i64, patch: &RolePatch) -> Result<RoleInfo> {
+        self.call_json(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/admin/roles/{id}"),
+            patch,
+        )
+        .await
+    }
+
+    pub async fn delete_role(&self, id: i64) -> Result<()> {
+        self.call_no_content::<()>(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/admin/roles/{id}"),
+            None,
+        )
+        .await
+    }
+}

@@ -1,0 +1,380 @@
+// The admin console: users (create, role, deactivate, reset password) and roles (named sets of
+// permissions). Shown only to those whose role grants `manage_users`; the relay checks the same
+// permission on every call. Forms validate as the relay does (adminForms.ts) and show the
+// relay's refusal next to the field; nothing is saved half.
+import { useEffect, useState } from "react";
+import { api, asUiError } from "./api";
+import { useUi } from "./App";
+import {
+  permissionsDirty,
+  roleNameError,
+  roleRefusalField,
+  togglePermission,
+  userRefusalField,
+  validateUser,
+  type FieldError,
+  type RoleField,
+  type UserField,
+  type UserForm,
+} from "./adminForms";
+import type { Key } from "./i18n";
+import { ErrorNote } from "./Team";
+import type { Account, Permission, PermissionInfo, RoleInfo, UiError, User } from "./types";
+
+/** The relay's default minimum password length (it names a higher one in its refusal). */
+const MIN_PASSWORD = 8;
+
+type Tab = "users" | "roles";
+
+export function AdminView(props: { me: User; onClose: () => void }) {
+  const { t } = useUi();
+  const [tab, setTab] = useState<Tab>("users");
+  const [users, setUsers] = useState<Account[] | null>(null);
+  const [roles, setRoles] = useState<RoleInfo[] | null>(null);
+  const [perms, setPerms] = useState<PermissionInfo[]>([]);
+  const [error, setError] = useState<UiError | null>(null);
+  const reload = () =>
+    Promise.all([api.adminUsers(), api.adminRoles(), api.adminPermissions()]).then(
+      ([u, r, p]) => {
+        setUsers(u);
+        setRoles(r);
+        setPerms(p);
+        setError(null);
+      },
+      (e) => setError(asUiError(e)),
+    );
+  useEffect(() => {
+    reload();
+  }, []); // eslint-disable-line
+
+  return (
+    <section className="conversation monitor admin" data-testid="admin" aria-label={t("admin")}>
+      <header className="conv-head">
+        <h2>{t("admin")}</h2>
+        <div className="views" role="tablist">
+          {(["users", "roles"] as Tab[]).map((x) => (
+            <button key={x} role="tab" data-testid={`admin-tab-${x}`} aria-selected={tab === x} className={tab === x ? "active" : ""} onClick={() => setTab(x)}>
+              {t(x)}
+            </button>
+          ))}
+        </div>
+        <button data-testid="close-admin" onClick={props.onClose}>
+          {t("closeAdmin")}
+        </button>
+      </header>
+      <div className="monitor-body">
+        {error && <ErrorNote error={error} testid="admin-error" />}
+        {!error && (!users || !roles) && <div className="skeleton tall" />}
+        {users && roles && tab === "users" && <Users me={props.me} users={users} roles={roles} reload={reload} />}
+        {users && roles && tab === "roles" && <Roles roles={roles} perms={perms} reload={reload} />}
+      </div>
+    </section>
+  );
+}
+
+function FieldNote(props: { error?: FieldError | null; testid: string }) {
+  const { t } = useUi();
+  if (!props.error) return null;
+  const text = "text" in props.error ? props.error.text : t(props.error.key, props.error.vars);
+  return (
+    <small className="error field-error" data-testid={props.testid} role="alert">
+      {text}
+    </small>
+  );
+}
+
+const emptyUser: UserForm = { email: "", name: "", role: "agent", password: "" };
+
+function Users(props: { me: User; users: Account[]; roles: RoleInfo[]; reload: () => Promise<void> }) {
+  const { t } = useUi();
+  const [form, setForm] = useState<UserForm>(emptyUser);
+  const [errors, setErrors] = useState<Partial<Record<UserField, FieldError>>>({});
+  const [formError, setFormError] = useState<UiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [rowError, setRowError] = useState<{ id: number; error: UiError } | null>(null);
+  const [resetFor, setResetFor] = useState<number | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const create = async () => {
+    const local = validateUser(form, MIN_PASSWORD);
+    setErrors(local);
+    setFormError(null);
+    if (Object.keys(local).length) return;
+    setBusy(true);
+    try {
+      await api.adminCreateUser({ ...form, email: form.email.trim(), name: form.name.trim() });
+      setForm(emptyUser);
+      await props.reload();
+    } catch (e) {
+      const err = asUiError(e);
+      const field = userRefusalField(err);
+      if (field) setErrors({ [field]: { text: err.message } });
+      else setFormError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const update = (u: Account, patch: { role?: string; active?: boolean }) =>
+    api.adminUpdateUser(u.id, patch).then(
+      () => {
+        setRowError(null);
+        return props.reload();
+      },
+      (e) => setRowError({ id: u.id, error: asUiError(e) }),
+    );
+  const set = (k: UserField) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
+
+  return (
+    <>
+      <form
+        className="admin-form card"
+        data-testid="new-user"
+        onSubmit={(e) => {
+          e.preventDefault();
+          create();
+        }}
+      >
+        <h3>{t("newUser")}</h3>
+        <label>
+          {t("email")}
+          <input data-testid="new-user-email" type="email" value={form.email} onChange={set("email")} aria-invalid={!!errors.email} />
+          <FieldNote error={errors.email} testid="new-user-email-error" />
+        </label>
+        <label>
+          {t("name")}
+          <input data-testid="new-user-name" value={form.name} onChange={set("name")} aria-invalid={!!errors.name} />
+          <FieldNote error={errors.name} testid="new-user-name-error" />
+        </label>
+        <label>
+          {t("role")}
+          <select data-testid="new-user-role" value={form.role} onChange={set("role")}>
+            {props.roles.map((r) => (
+              <option key={r.id} value={r.name}>
+                {r.name}
+              </option>
+            ))}
+          </select>
+          <FieldNote error={errors.role} testid="new-user-role-error" />
+        </label>
+        <label>
+          {t("password")}
+          <input data-testid="new-user-password" type="password" autoComplete="new-password" value={form.password} onChange={set("password")} aria-invalid={!!errors.password} />
+          <FieldNote error={errors.password} testid="new-user-password-error" />
+        </label>
+        <button type="submit" className="primary" data-testid="create-user" disabled={busy}>
+          {t("createUser")}
+        </button>
+        {formError && <ErrorNote error={formError} testid="new-user-error" />}
+      </form>
+      {notice && (
+        <p className="hint" data-testid="admin-notice">
+          {notice}
+        </p>
+      )}
+      <table className="monitor-table" data-testid="users">
+        <thead>
+          <tr>
+            <th>{t("name")}</th>
+            <th>{t("email")}</th>
+            <th>{t("role")}</th>
+            <th className="num">{t("openSessions")}</th>
+            <th>{t("status")}</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {props.users.map((u) => (
+            <tr key={u.id} data-testid="user-row" data-email={u.email} data-active={u.active}>
+              <td>{u.name}</td>
+              <td>{u.email}</td>
+              <td>
+                <select data-testid="user-role" aria-label={t("role")} value={u.role} onChange={(e) => update(u, { role: e.target.value })}>
+                  {props.roles.map((r) => (
+                    <option key={r.id} value={r.name}>
+                      {r.name}
+                    </option>
+                  ))}
+                </select>
+              </td>
+              <td className="num">{u.sessions}</td>
+              <td>{u.active ? t("activeUser") : t("deactivatedUser")}</td>
+              <td className="row-actions">
+                {u.id !== props.me.id && (
+                  <button data-testid="user-active" onClick={() => update(u, { active: !u.active })}>
+                    {u.active ? t("deactivate") : t("activate")}
+                  </button>
+                )}
+                <button data-testid="user-reset" onClick={() => setResetFor(resetFor === u.id ? null : u.id)}>
+                  {t("resetPassword")}
+                </button>
+                {resetFor === u.id && (
+                  <ResetPassword
+                    user={u}
+                    onDone={() => {
+                      setResetFor(null);
+                      setNotice(t("passwordSet", { name: u.name }));
+                      props.reload();
+                    }}
+                  />
+                )}
+                {rowError?.id === u.id && <ErrorNote error={rowError.error} testid="user-error" />}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function ResetPassword(props: { user: Account; onDone: () => void }) {
+  const { t } = useUi();
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<FieldError | null>(null);
+  const save = async () => {
+    if ([...password].length < MIN_PASSWORD) return setError({ key: "passwordShort", vars: { n: MIN_PASSWORD } });
+    try {
+      await api.adminResetPassword(props.user.id, password);
+      props.onDone();
+    } catch (e) {
+      setError({ text: asUiError(e).message });
+    }
+  };
+  return (
+    <form
+      className="inline-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        save();
+      }}
+    >
+      <input data-testid="reset-password" type="password" autoComplete="new-password" placeholder={t("newPassword")} value={password} onChange={(e) => setPassword(e.target.value)} />
+      <button type="submit" data-testid="reset-save">
+        {t("setPassword")}
+      </button>
+      <FieldNote error={error} testid="reset-error" />
+    </form>
+  );
+}
+
+function permLabel(t: (k: Key) => string, p: Permission): string {
+  return t(`perm_${p}` as Key);
+}
+
+function Roles(props: { roles: RoleInfo[]; perms: PermissionInfo[]; reload: () => Promise<void> }) {
+  const { t } = useUi();
+  const [name, setName] = useState("");
+  const [chosen, setChosen] = useState<Permission[]>([]);
+  const [errors, setErrors] = useState<Partial<Record<RoleField, FieldError>>>({});
+  const create = async () => {
+    const nameError = roleNameError(name);
+    setErrors(nameError ? { name: nameError } : {});
+    if (nameError) return;
+    try {
+      await api.adminCreateRole({ name: name.trim(), permissions: chosen });
+      setName("");
+      setChosen([]);
+      await props.reload();
+    } catch (e) {
+      const err = asUiError(e);
+      setErrors({ [roleRefusalField(err) ?? "name"]: { text: err.message } });
+    }
+  };
+  return (
+    <>
+      <form
+        className="admin-form card"
+        data-testid="new-role"
+        onSubmit={(e) => {
+          e.preventDefault();
+          create();
+        }}
+      >
+        <h3>{t("newRole")}</h3>
+        <label>
+          {t("roleName")}
+          <input data-testid="new-role-name" value={name} onChange={(e) => setName(e.target.value)} aria-invalid={!!errors.name} />
+          <FieldNote error={errors.name} testid="new-role-name-error" />
+        </label>
+        <PermissionBoxes perms={props.perms} chosen={chosen} onChange={setChosen} testid="new-role" />
+        <FieldNote error={errors.permissions} testid="new-role-permissions-error" />
+        <button type="submit" className="primary" data-testid="create-role">
+          {t("createRole")}
+        </button>
+      </form>
+      {props.roles.map((r) => (
+        <RoleCard key={r.id} role={r} perms={props.perms} reload={props.reload} />
+      ))}
+    </>
+  );
+}
+
+function PermissionBoxes(props: { perms: PermissionInfo[]; chosen: Permission[]; onChange: (p: Permission[]) => void; testid: string }) {
+  const { t } = useUi();
+  return (
+    <fieldset className="permissions">
+      <legend>{t("permissionsLabel")}</legend>
+      {props.perms.map((p) => (
+        <label key={p.name} className="row small" title={p.description}>
+          <input
+            type="checkbox"
+            data-testid={`${props.testid}-perm`}
+            data-permission={p.name}
+            checked={props.chosen.includes(p.name)}
+            onChange={(e) => props.onChange(togglePermission(props.chosen, p.name, e.target.checked))}
+          />
+          {permLabel(t, p.name)}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+function RoleCard(props: { role: RoleInfo; perms: PermissionInfo[]; reload: () => Promise<void> }) {
+  const { t } = useUi();
+  const r = props.role;
+  const [edited, setEdited] = useState<Permission[]>(r.permissions);
+  const [error, setError] = useState<FieldError | null>(null);
+  const [saved, setSaved] = useState(false);
+  const savedKey = r.permissions.join(",");
+  useEffect(() => setEdited(r.permissions), [savedKey]); // eslint-disable-line
+  const dirty = permissionsDirty(r.permissions, edited);
+  const save = async () => {
+    try {
+      await api.adminUpdateRole(r.id, { permissions: edited });
+      setError(null);
+      setSaved(true);
+      await props.reload();
+    } catch (e) {
+      setError({ text: asUiError(e).message });
+    }
+  };
+  const remove = async () => {
+    try {
+      await api.adminDeleteRole(r.id);
+      await props.reload();
+    } catch (e) {
+      setError({ text: asUiError(e).message });
+    }
+  };
+  return (
+    <div className="card role-card" data-testid="role" data-name={r.name}>
+      <h3>
+        {r.name} {r.builtin && <small className="hint">({t("predefined")})</small>} <small className="hint">{t("holders", { n: r.users })}</small>
+      </h3>
+      <PermissionBoxes perms={props.perms} chosen={edited} onChange={(p) => { setEdited(p); setSaved(false); }} testid="role" />
+      <FieldNote error={error} testid="role-error" />
+      <div className="row">
+        <button className="primary" data-testid="role-save" disabled={!dirty} onClick={save}>
+          {t("saveChanges")}
+        </button>
+        {saved && !dirty && <small className="hint" data-testid="role-saved">{t("saved")}</small>}
+        {!r.builtin && r.users === 0 && (
+          <button data-testid="role-delete" onClick={remove}>
+            {t("deleteRole")}
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { permissionsDirty, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
+
+describe("user form", () => {
+  const ok = { email: "eva@example.com", name: "Eva", role: "agent", password: "lang-genug-2026" };
+  it("accepts what the relay accepts", () => {
+    expect(validateUser(ok, 8)).toEqual({});
+  });
+  it("names each field the relay would refuse", () => {
+    const e = validateUser({ email: "eva", name: " ", role: "", password: "kurz" }, 8);
+    expect(e.email).toEqual({ key: "emailInvalid" });
+    expect(e.name).toEqual({ key: "required" });
+    expect(e.role).toEqual({ key: "required" });
+    expect(e.password).toEqual({ key: "passwordShort", vars: { n: 8 } });
+    expect(validateUser({ ...ok, email: "" }, 8).email).toEqual({ key: "required" });
+    expect(validateUser({ ...ok, password: "zwölf-zeichen" }, 14).password).toBeDefined();
+  });
+  it("puts a relay refusal next to its field", () => {
+    expect(userRefusalField({ code: "weak_password", message: "this password is too common" })).toBe("password");
+    expect(userRefusalField({ code: "conflict", message: "a user with email eva@example.com already exists" })).toBe("email");
+    expect(userRefusalField({ code: "invalid", message: "there is no role named Lead" })).toBe("role");
+    expect(userRefusalField({ code: "offline", message: "the relay cannot be reached" })).toBe(null);
+  });
+});
+
+describe("role form", () => {
+  it("checks names as the relay does", () => {
+    expect(roleNameError("Team Lead")).toBe(null);
+    expect(roleNameError("Qualität_2")).toBe(null);
+    expect(roleNameError("  ")).toEqual({ key: "required" });
+    expect(roleNameError("<b>")).toEqual({ key: "roleNameInvalid" });
+    expect(roleNameError("x".repeat(41))).toEqual({ key: "roleNameInvalid" });
+  });
+  it("knows when permissions changed, whatever the order", () => {
+    expect(permissionsDirty(["monitor", "reassign"], ["reassign", "monitor"])).toBe(false);
+    expect(permissionsDirty(["monitor"], ["monitor", "reassign"])).toBe(true);
+    expect(togglePermission(["reassign"], "monitor", true)).toEqual(["monitor", "reassign"]);
+    expect(togglePermission(["monitor", "reassign"], "monitor", false)).toEqual(["reassign"]);
+    expect(togglePermission(["monitor"], "monitor", true)).toEqual(["monitor"]);
+  });
+  it("puts a relay refusal next to its field", () => {
+    expect(roleRefusalField({ code: "conflict", message: "a role named Lead exists" })).toBe("name");
+    expect(roleRefusalField({ code: "conflict", message: "no active user would be allowed to manage users any more" })).toBe("permissions");
+    expect(roleRefusalField({ code: "invalid", message: "admin is a predefined role; its name cannot change" })).toBe("name");
+  });
+});

@@ -1,0 +1,70 @@
+// The admin console's form logic: validation as the relay does it, dirty state, and where a
+// relay refusal belongs (next to which field). Pure functions, tested with vitest.
+import type { Key } from "./i18n";
+import type { Permission, UiError } from "./types";
+
+export interface UserForm {
+  email: string;
+  name: string;
+  role: string;
+  password: string;
+}
+
+export type UserField = keyof UserForm;
+export type RoleField = "name" | "permissions";
+
+/** What the UI says about a field: a message key (with values) or the relay's own sentence. */
+export type FieldError = { key: Key; vars?: Record<string, string | number> } | { text: string };
+
+/** The relay's checks for a new user, before anything is sent. */
+export function validateUser(f: UserForm, minPassword: number): Partial<Record<UserField, FieldError>> {
+  const out: Partial<Record<UserField, FieldError>> = {};
+  const email = f.email.trim();
+  if (!email) out.email = { key: "required" };
+  else if (!/^[^@\s]+@[^@\s]+$/.test(email) || email.length > 254) out.email = { key: "emailInvalid" };
+  if (!f.name.trim()) out.name = { key: "required" };
+  if (!f.role) out.role = { key: "required" };
+  if ([...f.password].length < minPassword) out.password = { key: "passwordShort", vars: { n: minPassword } };
+  return out;
+}
+
+/** The relay's rule for role names: 1 to 40 letters, digits, spaces, `-` and `_`. */
+export function roleNameError(name: string): FieldError | null {
+  const n = name.trim();
+  if (!n) return { key: "required" };
+  if ([...n].length > 40 || !/^[\p{L}\p{N} _-]+$/u.test(n)) return { key: "roleNameInvalid" };
+  return null;
+}
+
+/** Which field of a user form a relay refusal is about (`null`: the form as a whole). */
+export function userRefusalField(e: UiError): UserField | null {
+  const m = e.message.toLowerCase();
+  if (e.code === "weak_password" || m.includes("password")) return "password";
+  if (m.includes("email")) return "email";
+  if (m.includes("role")) return "role";
+  if (m.includes("name")) return "name";
+  return null;
+}
+
+/** Which field of a role form a relay refusal is about. */
+export function roleRefusalField(e: UiError): RoleField | null {
+  const m = e.message.toLowerCase();
+  if (m.includes("permission") || m.includes("manage users")) return "permissions";
+  if (m.includes("name") || e.code === "conflict") return "name";
+  return null;
+}
+
+/** A permission list with `p` switched on or off, in a stable order. */
+export function togglePermission(list: Permission[], p: Permission, on: boolean): Permission[] {
+  const set = new Set(list);
+  if (on) set.add(p);
+  else set.delete(p);
+  return [...set].sort();
+}
+
+/** Whether an edited permission list differs from the saved one (order does not count). */
+export function permissionsDirty(saved: Permission[], edited: Permission[]): boolean {
+  const a = [...new Set(saved)].sort();
+  const b = [...new Set(edited)].sort();
+  return a.length !== b.length || a.some((x, i) => x !== b[i]);
+}
