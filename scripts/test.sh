@@ -36,7 +36,8 @@ else
 fi
 
 echo "== desktop: the idle/lock D-Bus probe against stand-in services on a private session bus"
-dbus-run-session -- cargo test --locked -p switchboard-desktop --lib -- --ignored
+# --workspace keeps the feature set of the build above, so nothing is compiled again.
+dbus-run-session -- cargo test --workspace --lib --locked -- --ignored
 
 echo "== UI unit tests (vitest)"
 (cd ui && npx vitest run)

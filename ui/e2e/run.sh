@@ -24,7 +24,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 if [ -z "${SWITCHBOARD_E2E_NO_BUILD:-}" ]; then
   echo "== building the UI and the app (debug)"
   (cd ui && npm run build --silent)
-  cargo build --locked -p switchboard-relay -p switchboard-sim -p switchboard-desktop
+  # The whole workspace: the same feature set as the test build, so no dependency is compiled again.
+  cargo build --locked --workspace --bins
 fi
 
 mkdir -p artifacts/desktop

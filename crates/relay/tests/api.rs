@@ -17,7 +17,8 @@ async fn login_logout_and_rate_limit() {
     let uid = relay.user("Agent@Example.com", Role::Agent).await;
     let ok = relay.login("agent@example.com", "password123").await;
     assert_eq!(ok.id, uid);
-    assert_eq!(ok.user.role, Role::Agent);
+    assert_eq!(ok.user.role, Role::Agent.as_str());
+    assert!(ok.user.permissions.is_empty());
     let (status, me) = relay.get(&ok.token, "/api/v1/me").await;
     assert_eq!((status, me["id"].as_i64()), (200, Some(uid)));
 

@@ -230,7 +230,7 @@ async fn a_role_without_a_permission_gets_403_on_every_route_that_needs_it() {
             }
         };
         let path = rule.path_with_ids();
-        let body = (r.method != Method::GET && r.method != Method::DELETE).then(|| json!({}));
+        let body = (rule.method != Method::GET && rule.method != Method::DELETE).then(|| json!({}));
         let (s, e) = relay.call(rule.method.clone(), &token, &path, body.clone()).await;
         assert_eq!(s, 403, "{} {path} without {:?}: {e}", rule.method, rule.any_of);
         assert_eq!(e["code"], "forbidden");

@@ -59,7 +59,7 @@ async fn at<R: Send + 'static>(
 async fn agent(store: &Store, name: &str) -> i64 {
     let email = format!("{name}@example.com");
     at(store, T0, move |ctx| {
-        Ok(queries::create_user(ctx.conn, &email, "Agent", Role::Agent, "x", ctx.now)?.id)
+        Ok(queries::create_user(ctx.conn, &email, "Agent", Role::Agent.as_str(), "x", ctx.now)?.id)
     })
     .await
 }
@@ -312,7 +312,8 @@ async fn sticky_and_skill_rules_route_as_configured() {
             id: 0,
             email: "s".into(),
             name: "s".into(),
-            role: Role::Supervisor,
+            role: Role::Supervisor.as_str().into(),
+            permissions: Role::Supervisor.default_permissions(),
         };
         at(&store, T0 + (3 + i) * SEC, move |ctx| {
             r::assign(ctx, c, &sup, &req).map(|_| ())

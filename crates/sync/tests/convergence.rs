@@ -96,7 +96,8 @@ fn viewer_cache() -> Cache {
             id: 7,
             email: "a@x".into(),
             name: "A".into(),
-            role: switchboard_protocol::api::Role::Agent,
+            role: "agent".into(),
+            permissions: Vec::new(),
         })
         .unwrap();
     cache

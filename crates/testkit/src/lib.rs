@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
-use switchboard_protocol::api::{LoginResponse, Role};
+use switchboard_protocol::api::LoginResponse;
 use switchboard_protocol::signature;
 use switchboard_relay::config::Config;
 use switchboard_relay::store::{queries, Store};
@@ -257,7 +257,7 @@ impl Relay {
             .unwrap()
     }
 
-    /// Creates a user with a role (a predefined [`Role`] or a role's name); returns their id.
+    /// Creates a user with a role (a predefined `switchboard_protocol::api::Role` or a role's name); returns their id.
     pub async fn user(&self, email: &str, role: impl AsRef<str>) -> i64 {
         let hash = switchboard_relay::auth::hash_password("password123").unwrap();
         let email = email.to_string();

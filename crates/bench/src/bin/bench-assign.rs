@@ -195,7 +195,7 @@ fn main() -> anyhow::Result<()> {
                 ctx.conn,
                 &format!("agent{i}@example.com"),
                 &format!("Agent {i}"),
-                Role::Agent,
+                Role::Agent.as_str(),
                 "not-a-hash",
                 ctx.now,
             )?;

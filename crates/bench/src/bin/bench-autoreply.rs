@@ -104,7 +104,7 @@ fn main() -> anyhow::Result<()> {
         let http = reqwest::Client::new();
         let hash = switchboard_relay::auth::hash_password("bench-password").map_err(anyhow::Error::msg)?;
         store
-            .write(move |ctx| switchboard_relay::store::queries::create_user(ctx.conn, "admin@bench", "Admin", Role::Admin, &hash, ctx.now))
+            .write(move |ctx| switchboard_relay::store::queries::create_user(ctx.conn, "admin@bench", "Admin", Role::Admin.as_str(), &hash, ctx.now))
             .await?;
         let login: serde_json::Value = http
             .post(format!("{base}/api/v1/auth/login"))

@@ -88,7 +88,7 @@ fn main() -> anyhow::Result<()> {
             ctx.conn,
             "sup@bench",
             "Sup",
-            Role::Supervisor,
+            Role::Supervisor.as_str(),
             &hash,
             ctx.now,
         )

@@ -232,7 +232,7 @@ fn scenario(
             ctx.conn,
             "sup@example.com",
             "Supervisor",
-            Role::Supervisor,
+            Role::Supervisor.as_str(),
             "not-a-hash",
             ctx.now,
         )?;

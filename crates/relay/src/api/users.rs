@@ -30,7 +30,7 @@ pub async fn hash(password: String) -> Result<String, ApiError> {
     responses((status = 200, body = [Account]), (status = 403, body = switchboard_protocol::api::ErrorBody)))]
 pub async fn list_users(
     State(s): State<AppState>,
-    user: AuthUser,
+    _user: AuthUser,
 ) -> Result<Json<Vec<Account>>, ApiError> {
     let idle = s.config.session_idle.as_millis() as i64;
     Ok(Json(

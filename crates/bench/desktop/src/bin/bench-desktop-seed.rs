@@ -33,7 +33,8 @@ fn main() -> anyhow::Result<()> {
         id: 7,
         email: "bench.agent@example.com".into(),
         name: "Bench Agent".into(),
-        role: Role::Agent,
+        role: Role::Agent.as_str().into(),
+        permissions: Role::Agent.default_permissions(),
     };
     let t = Instant::now();
 
