@@ -21,7 +21,11 @@ pub async fn admin_create_user(app: State<'_, App>, user: NewUser) -> UiResult<U
 }
 
 #[tauri::command]
-pub async fn admin_update_user(app: State<'_, App>, id: i64, patch: UserPatch) -> UiResult<Account> {
+pub async fn admin_update_user(
+    app: State<'_, App>,
+    id: i64,
+    patch: UserPatch,
+) -> UiResult<Account> {
     Ok(app.engine()?.client().await.update_user(id, &patch).await?)
 }
 
@@ -51,7 +55,11 @@ pub async fn admin_create_role(app: State<'_, App>, role: NewRole) -> UiResult<R
 }
 
 #[tauri::command]
-pub async fn admin_update_role(app: State<'_, App>, id: i64, patch: RolePatch) -> UiResult<RoleInfo> {
+pub async fn admin_update_role(
+    app: State<'_, App>,
+    id: i64,
+    patch: RolePatch,
+) -> UiResult<RoleInfo> {
     Ok(app.engine()?.client().await.update_role(id, &patch).await?)
 }
 

@@ -317,8 +317,7 @@ async fn save_media(
             )
         })?;
     let client = app.engine()?.client().await;
-    let path =
-        switchboard_sync::download::save_media(&client, message_id, &dir, &filename).await?;
+    let path = switchboard_sync::download::save_media(&client, message_id, &dir, &filename).await?;
     Ok(path.display().to_string())
 }
 

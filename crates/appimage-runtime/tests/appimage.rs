@@ -310,7 +310,11 @@ fn build_link_and_dir_image(tmp: &Path, outside: &Path) -> PathBuf {
     fs::create_dir_all(appdir.join("zlinkr")).unwrap();
     fs::write(appdir.join("AppRun"), "#!/bin/sh\n").unwrap();
     fs::set_permissions(appdir.join("AppRun"), fs::Permissions::from_mode(0o755)).unwrap();
-    fs::write(appdir.join("zlinkr/planted.txt"), "written through a link\n").unwrap();
+    fs::write(
+        appdir.join("zlinkr/planted.txt"),
+        "written through a link\n",
+    )
+    .unwrap();
     std::os::unix::fs::symlink(outside, appdir.join("zlinkq")).unwrap();
     let squashfs = tmp.join("evil.squashfs");
     let status = Command::new("mksquashfs")

@@ -113,7 +113,12 @@ impl Hub {
         }
     }
 
-    pub fn subscribe(self: &Arc<Self>, user_id: i64, sees_all: bool, session_id: i64) -> Subscription {
+    pub fn subscribe(
+        self: &Arc<Self>,
+        user_id: i64,
+        sees_all: bool,
+        session_id: i64,
+    ) -> Subscription {
         let (tx, events) = mpsc::channel(QUEUE);
         let lagged = Arc::new(Notify::new());
         let ended = Arc::new(Notify::new());

@@ -160,10 +160,7 @@ async fn admin(
                 .await?;
             println!(
                 "created {} user {} <{}> with id {}",
-                user.role,
-                user.name,
-                user.email,
-                user.id
+                user.role, user.name, user.email, user.id
             );
         }
         Admin::AddNumber {
@@ -233,7 +230,11 @@ async fn admin(
                 Ok(v) => println!(
                     "audit log intact: {} entries, head {}",
                     v.entries,
-                    if v.head.is_empty() { "(empty)" } else { &v.head }
+                    if v.head.is_empty() {
+                        "(empty)"
+                    } else {
+                        &v.head
+                    }
                 ),
                 Err(broken) => anyhow::bail!("audit log broken: {broken}"),
             }

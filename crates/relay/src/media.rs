@@ -138,7 +138,9 @@ pub struct Fill {
 impl Fill {
     /// The file to write the download into.
     pub fn file(&mut self) -> &mut tokio::fs::File {
-        self.file.as_mut().expect("a fill's file lives until finish")
+        self.file
+            .as_mut()
+            .expect("a fill's file lives until finish")
     }
 }
 
@@ -194,7 +196,10 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         drop(a);
-        assert!(cache.open("7").await.is_none(), "nothing under the real name");
+        assert!(
+            cache.open("7").await.is_none(),
+            "nothing under the real name"
+        );
         cache.finish(b).await.unwrap();
         let (_, len) = cache.open("7").await.unwrap();
         assert_eq!(len, 5);

@@ -55,7 +55,13 @@ impl Target {
             .as_u16()
     }
 
-    async fn call(&self, method: &str, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    async fn call(
+        &self,
+        method: &str,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self
             .http
             .request(method.parse().unwrap(), format!("{}{path}", self.base))
@@ -117,8 +123,8 @@ fn memory_kib(pid: u32) -> (u64, u64) {
 
 /// Admin CLI set-up shared by the tests: an admin, the given agents, the simulator's number.
 fn set_up(d: &std::path::Path, agents: &[&str]) {
-    let users = std::iter::once(("ada@example.com", "admin"))
-        .chain(agents.iter().map(|a| (*a, "agent")));
+    let users =
+        std::iter::once(("ada@example.com", "admin")).chain(agents.iter().map(|a| (*a, "agent")));
     for (email, role) in users {
         admin(
             d,
@@ -329,17 +335,28 @@ async fn an_agent_who_lost_a_conversation_gets_neither_its_note_nor_its_media() 
     let (cara, cara_id) = t.login("cara@example.com").await;
     let (dan, dan_id) = t.login("dan@example.com").await;
 
-    // Three customers write: a text, a photo, a text.
-    t.webhook(common::text_body("4915100000011", "wamid.n1", "Hallo"))
+    // Three customers write (now: their 24-hour windows are open): a text, a photo, a text.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let text_now = |wa: &str, wamid: &str, text: &str| {
+        String::from_utf8(common::text_body(wa, wamid, text))
+            .unwrap()
+            .replace("1790000000", &now)
+            .into_bytes()
+    };
+    t.webhook(text_now("4915100000011", "wamid.n1", "Hallo"))
         .await;
     let photo = serde_json::to_vec(&json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
         "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"200000000000002"},
         "contacts":[{"profile":{"name":"Foto"},"wa_id":"4915100000012"}],
-        "messages":[{"from":"4915100000012","id":"wamid.n2","timestamp":"1790000000","type":"image",
+        "messages":[{"from":"4915100000012","id":"wamid.n2","timestamp":now,"type":"image",
                      "image":{"id":"1234567890123456","mime_type":"image/jpeg","sha256":"x"}}]}}]}]}))
     .unwrap();
     t.webhook(photo).await;
-    t.webhook(common::text_body("4915100000013", "wamid.n3", "Moin"))
+    t.webhook(text_now("4915100000013", "wamid.n3", "Moin"))
         .await;
     let (s, list) = t
         .call("GET", &ada, "/api/v1/conversations?limit=50", None)
@@ -352,7 +369,10 @@ async fn an_agent_who_lost_a_conversation_gets_neither_its_note_nor_its_media() 
             .iter()
             .find(|c| c["contact"]["wa_id"] == wa)
             .unwrap_or_else(|| panic!("no conversation with {wa}: {list}"));
-        (c["id"].as_i64().unwrap(), c["contact"]["id"].as_i64().unwrap())
+        (
+            c["id"].as_i64().unwrap(),
+            c["contact"]["id"].as_i64().unwrap(),
+        )
     };
     let ((text_conv, text_contact), (photo_conv, _), (cara_conv, _)) = (
         conv_of("4915100000011"),
@@ -397,7 +417,10 @@ async fn an_agent_who_lost_a_conversation_gets_neither_its_note_nor_its_media() 
     assert!(log(&cara).await.contains(secret_note));
     // ...and no longer, by any route, once it went to Dan.
     assign(text_conv, dan_id).await;
-    assert!(!log(&cara).await.contains(secret_note), "the log replayed the note");
+    assert!(
+        !log(&cara).await.contains(secret_note),
+        "the log replayed the note"
+    );
     assert_eq!(t.call("GET", &cara, &notes, None).await.0, 404);
     assert_eq!(t.call("GET", &dan, &notes, None).await.0, 200);
 
@@ -429,9 +452,14 @@ async fn an_agent_who_lost_a_conversation_gets_neither_its_note_nor_its_media() 
         "nothing carrying the foreign media id was queued: {msgs}"
     );
     assert_eq!(
-        t.call("GET", &cara, &format!("/api/v1/conversations/{photo_conv}/messages"), None)
-            .await
-            .0,
+        t.call(
+            "GET",
+            &cara,
+            &format!("/api/v1/conversations/{photo_conv}/messages"),
+            None
+        )
+        .await
+        .0,
         404
     );
     // Dan, who may see the photo, may forward it to his customer.

@@ -71,7 +71,11 @@ async fn verify_audit_passes_on_the_relays_chain_and_names_every_quiet_edit() {
                 .unwrap()
         }
     };
-    let ada: Value = login("ada@example.com", PASSWORD).await.json().await.unwrap();
+    let ada: Value = login("ada@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
     let ada = ada["token"].as_str().unwrap().to_string();
     // Audited: a user created, renamed, a failed sign-in.
     let r = http
@@ -91,7 +95,10 @@ async fn verify_audit_passes_on_the_relays_chain_and_names_every_quiet_edit() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(login("bea@example.com", "wrong-password").await.status(), 401);
+    assert_eq!(
+        login("bea@example.com", "wrong-password").await.status(),
+        401
+    );
 
     // While the relay runs, the chain holds.
     let (ok, text) = verify(d);
@@ -106,7 +113,11 @@ async fn verify_audit_passes_on_the_relays_chain_and_names_every_quiet_edit() {
     child.kill().unwrap();
     let _ = child.wait();
 
-    let store = common::open_store(d);
+    // The binary's store: its SQLite file in the data directory, or the test's PostgreSQL schema.
+    let store = match common::test_database(d) {
+        Some(url) => switchboard_relay::store::Store::open_postgres(&url).unwrap(),
+        None => switchboard_relay::store::Store::open(&d.join("switchboard.db")).unwrap(),
+    };
     let ids = ids(&store).await;
     assert_eq!(ids.len(), entries);
 
@@ -115,11 +126,11 @@ async fn verify_audit_passes_on_the_relays_chain_and_names_every_quiet_edit() {
         let id = ids[1];
         store
             .read(move |c| {
-                Ok(c.query_row(
-                    "SELECT details FROM audit_log WHERE id = ?1",
-                    (id,),
-                    |r| r.get(0),
-                )?)
+                Ok(
+                    c.query_row("SELECT details FROM audit_log WHERE id = ?1", (id,), |r| {
+                        r.get(0)
+                    })?,
+                )
             })
             .await
             .unwrap()
@@ -146,20 +157,44 @@ async fn verify_audit_passes_on_the_relays_chain_and_names_every_quiet_edit() {
     assert!(verify(d).0, "the restored entry should pass");
 
     // The time of an entry changed: named.
-    sql(&store, "UPDATE audit_log SET at = at + 1 WHERE id = ?1", ids[2]).await;
+    sql(
+        &store,
+        "UPDATE audit_log SET at = at + 1 WHERE id = ?1",
+        ids[2],
+    )
+    .await;
     let (ok, text) = verify(d);
-    assert!(!ok && text.contains(&format!("entry {} ", ids[2])), "{text}");
-    sql(&store, "UPDATE audit_log SET at = at - 1 WHERE id = ?1", ids[2]).await;
+    assert!(
+        !ok && text.contains(&format!("entry {} ", ids[2])),
+        "{text}"
+    );
+    sql(
+        &store,
+        "UPDATE audit_log SET at = at - 1 WHERE id = ?1",
+        ids[2],
+    )
+    .await;
     assert!(verify(d).0);
 
     // The newest entry removed: the head says so.
-    sql(&store, "DELETE FROM audit_log WHERE id = ?1", ids[ids.len() - 1]).await;
+    sql(
+        &store,
+        "DELETE FROM audit_log WHERE id = ?1",
+        ids[ids.len() - 1],
+    )
+    .await;
     let (ok, text) = verify(d);
-    assert!(!ok && text.contains("newest entries were removed"), "{text}");
+    assert!(
+        !ok && text.contains("newest entries were removed"),
+        "{text}"
+    );
 
     // An entry in the middle removed: its successor is named.
     sql(&store, "DELETE FROM audit_log WHERE id = ?1", ids[1]).await;
     let (ok, text) = verify(d);
-    assert!(!ok && text.contains(&format!("entry {} ", ids[2])), "{text}");
+    assert!(
+        !ok && text.contains(&format!("entry {} ", ids[2])),
+        "{text}"
+    );
     store.close();
 }

@@ -59,7 +59,15 @@ async fn at<R: Send + 'static>(
 async fn agent(store: &Store, name: &str) -> i64 {
     let email = format!("{name}@example.com");
     at(store, T0, move |ctx| {
-        Ok(queries::create_user(ctx.conn, &email, "Agent", Role::Agent.as_str(), "x", ctx.now)?.id)
+        Ok(queries::create_user(
+            ctx.conn,
+            &email,
+            "Agent",
+            Role::Agent.as_str(),
+            "x",
+            ctx.now,
+        )?
+        .id)
     })
     .await
 }
@@ -761,7 +769,8 @@ async fn assignment_routes_roles_validation_and_audit() {
             )
             .await
             .0,
-        422
+        403,
+        "forcing needs the permission reassign"
     );
     assert_eq!(relay.post(&anna.token, &path, json!({})).await.0, 422);
     // Teams, skills and policies, validated.

@@ -142,7 +142,10 @@ mod tests {
         assert_eq!(f("report. . "), "report");
         let long = format!("{}.pdf", "x".repeat(500));
         let cut = f(&long);
-        assert!(cut.ends_with(".pdf") && cut.chars().count() == MAX_NAME_CHARS, "{cut}");
+        assert!(
+            cut.ends_with(".pdf") && cut.chars().count() == MAX_NAME_CHARS,
+            "{cut}"
+        );
         assert_eq!(f("Straße & Söhne.docx"), "Straße & Söhne.docx");
     }
 
@@ -159,11 +162,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.pdf"), b"mine").unwrap();
         #[cfg(unix)]
-        std::os::unix::fs::symlink(
-            dir.path().join("elsewhere"),
-            dir.path().join("a (1).pdf"),
-        )
-        .unwrap();
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), dir.path().join("a (1).pdf"))
+            .unwrap();
         let (_, path) = create_new(dir.path(), "a.pdf").await.unwrap();
         #[cfg(unix)]
         assert_eq!(path, dir.path().join("a (2).pdf"));

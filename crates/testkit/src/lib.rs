@@ -264,7 +264,10 @@ impl Relay {
         let role = role.as_ref().to_string();
         self.store
             .write(move |ctx| {
-                Ok(queries::create_user(ctx.conn, &email, "Test Person", &role, &hash, ctx.now)?.id)
+                Ok(
+                    queries::create_user(ctx.conn, &email, "Test Person", &role, &hash, ctx.now)?
+                        .id,
+                )
             })
             .await
             .unwrap()

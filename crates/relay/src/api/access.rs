@@ -41,7 +41,11 @@ pub static RULES: &[Rule] = &[
     rule(Method::GET, "/api/v1/admin/users", &[ManageUsers, Monitor]),
     rule(Method::POST, "/api/v1/admin/users", &[ManageUsers]),
     rule(Method::PATCH, "/api/v1/admin/users/{id}", &[ManageUsers]),
-    rule(Method::POST, "/api/v1/admin/users/{id}/password", &[ManageUsers]),
+    rule(
+        Method::POST,
+        "/api/v1/admin/users/{id}/password",
+        &[ManageUsers],
+    ),
     rule(Method::GET, "/api/v1/admin/permissions", &[ManageUsers]),
     rule(Method::GET, "/api/v1/admin/roles", &[ManageUsers]),
     rule(Method::POST, "/api/v1/admin/roles", &[ManageUsers]),
@@ -53,39 +57,131 @@ pub static RULES: &[Rule] = &[
     // The audit log.
     rule(Method::GET, "/api/v1/admin/audit", &[ViewAudit]),
     // Routing.
-    rule(Method::GET, "/api/v1/admin/routing", &[ManageRouting, Monitor]),
+    rule(
+        Method::GET,
+        "/api/v1/admin/routing",
+        &[ManageRouting, Monitor],
+    ),
     rule(Method::PUT, "/api/v1/admin/routing", &[ManageRouting]),
-    rule(Method::GET, "/api/v1/admin/skills", &[ManageRouting, Monitor]),
+    rule(
+        Method::GET,
+        "/api/v1/admin/skills",
+        &[ManageRouting, Monitor],
+    ),
     rule(Method::PUT, "/api/v1/admin/skills", &[ManageRouting]),
-    rule(Method::GET, "/api/v1/admin/teams", &[ManageRouting, Monitor]),
+    rule(
+        Method::GET,
+        "/api/v1/admin/teams",
+        &[ManageRouting, Monitor],
+    ),
     rule(Method::POST, "/api/v1/admin/teams", &[ManageRouting]),
     rule(Method::PUT, "/api/v1/admin/teams/{id}", &[ManageRouting]),
     rule(Method::DELETE, "/api/v1/admin/teams/{id}", &[ManageRouting]),
-    rule(Method::GET, "/api/v1/admin/agents/{id}/routing", &[ManageRouting, Monitor]),
-    rule(Method::PUT, "/api/v1/admin/agents/{id}/routing", &[ManageRouting]),
-    rule(Method::GET, "/api/v1/admin/numbers/{phone_number_id}/routing", &[ManageRouting, Monitor]),
-    rule(Method::PUT, "/api/v1/admin/numbers/{phone_number_id}/routing", &[ManageRouting]),
+    rule(
+        Method::GET,
+        "/api/v1/admin/agents/{id}/routing",
+        &[ManageRouting, Monitor],
+    ),
+    rule(
+        Method::PUT,
+        "/api/v1/admin/agents/{id}/routing",
+        &[ManageRouting],
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/admin/numbers/{phone_number_id}/routing",
+        &[ManageRouting, Monitor],
+    ),
+    rule(
+        Method::PUT,
+        "/api/v1/admin/numbers/{phone_number_id}/routing",
+        &[ManageRouting],
+    ),
     // Automations and the outbound policy.
-    rule(Method::GET, "/api/v1/admin/sensitive-words", &[ManageAutomations]),
-    rule(Method::PUT, "/api/v1/admin/sensitive-words", &[ManageAutomations]),
-    rule(Method::GET, "/api/v1/admin/auto-replies", &[ManageAutomations]),
-    rule(Method::POST, "/api/v1/admin/auto-replies", &[ManageAutomations]),
-    rule(Method::DELETE, "/api/v1/admin/auto-replies/{id}", &[ManageAutomations]),
-    rule(Method::GET, "/api/v1/admin/business-hours/{phone_number_id}", &[ManageAutomations, Monitor]),
-    rule(Method::PUT, "/api/v1/admin/business-hours/{phone_number_id}", &[ManageAutomations]),
-    rule(Method::DELETE, "/api/v1/admin/business-hours/{phone_number_id}", &[ManageAutomations]),
-    rule(Method::GET, "/api/v1/admin/teams/{id}/business-hours", &[ManageAutomations, Monitor]),
-    rule(Method::PUT, "/api/v1/admin/teams/{id}/business-hours", &[ManageAutomations]),
-    rule(Method::DELETE, "/api/v1/admin/teams/{id}/business-hours", &[ManageAutomations]),
-    rule(Method::GET, "/api/v1/admin/rate-limits/{phone_number_id}", &[ManageAutomations, Monitor]),
-    rule(Method::PUT, "/api/v1/admin/rate-limits/{phone_number_id}", &[ManageAutomations]),
-    rule(Method::POST, "/api/v1/admin/templates/sync", &[ManageAutomations]),
+    rule(
+        Method::GET,
+        "/api/v1/admin/sensitive-words",
+        &[ManageAutomations],
+    ),
+    rule(
+        Method::PUT,
+        "/api/v1/admin/sensitive-words",
+        &[ManageAutomations],
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/admin/auto-replies",
+        &[ManageAutomations],
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/admin/auto-replies",
+        &[ManageAutomations],
+    ),
+    rule(
+        Method::DELETE,
+        "/api/v1/admin/auto-replies/{id}",
+        &[ManageAutomations],
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/admin/business-hours/{phone_number_id}",
+        &[ManageAutomations, Monitor],
+    ),
+    rule(
+        Method::PUT,
+        "/api/v1/admin/business-hours/{phone_number_id}",
+        &[ManageAutomations],
+    ),
+    rule(
+        Method::DELETE,
+        "/api/v1/admin/business-hours/{phone_number_id}",
+        &[ManageAutomations],
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/admin/teams/{id}/business-hours",
+        &[ManageAutomations, Monitor],
+    ),
+    rule(
+        Method::PUT,
+        "/api/v1/admin/teams/{id}/business-hours",
+        &[ManageAutomations],
+    ),
+    rule(
+        Method::DELETE,
+        "/api/v1/admin/teams/{id}/business-hours",
+        &[ManageAutomations],
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/admin/rate-limits/{phone_number_id}",
+        &[ManageAutomations, Monitor],
+    ),
+    rule(
+        Method::PUT,
+        "/api/v1/admin/rate-limits/{phone_number_id}",
+        &[ManageAutomations],
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/admin/templates/sync",
+        &[ManageAutomations],
+    ),
     // Supervision.
     rule(Method::GET, "/api/v1/policy/blocks", &[ReviewBlocked]),
-    rule(Method::POST, "/api/v1/policy/blocks/{id}/allow", &[ReviewBlocked]),
+    rule(
+        Method::POST,
+        "/api/v1/policy/blocks/{id}/allow",
+        &[ReviewBlocked],
+    ),
     rule(Method::GET, "/api/v1/queue", &[Monitor]),
     rule(Method::GET, "/api/v1/monitor", &[Monitor]),
-    rule(Method::GET, "/api/v1/monitor/agents/{id}/conversations", &[Monitor]),
+    rule(
+        Method::GET,
+        "/api/v1/monitor/agents/{id}/conversations",
+        &[Monitor],
+    ),
 ];
 
 /// The permissions (any of) a route needs, by its method and path template.

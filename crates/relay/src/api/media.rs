@@ -47,11 +47,7 @@ pub async fn download(
     // First request: the download goes chunk by chunk into a temporary file of the cache, which
     // becomes the cached file when complete and is then streamed like any cached file, so memory
     // stays bounded however large the file and however many are fetched at once.
-    let mut fill = s
-        .media
-        .begin(&media.media_id)
-        .await
-        .map_err(cache_failed)?;
+    let mut fill = s.media.begin(&media.media_id).await.map_err(cache_failed)?;
     let info = s
         .graph
         .fetch_media(&media.media_id, MAX_MEDIA_BYTES, fill.file())

@@ -616,7 +616,10 @@ pub use switchboard_protocol::policy::QueueView;
 /// The outbound queue: depth, waits and send rates (supervisors and admins).
 #[utoipa::path(get, path = "/api/v1/queue", security(("bearer" = [])),
     responses((status = 200, body = QueueView), (status = 403, body = ErrorBody)))]
-pub async fn queue(State(s): State<AppState>, _user: AuthUser) -> Result<Json<QueueView>, ApiError> {
+pub async fn queue(
+    State(s): State<AppState>,
+    _user: AuthUser,
+) -> Result<Json<QueueView>, ApiError> {
     let queues = s.store.read(outbox::queue_stats).await?;
     let now = now_ms();
     let numbers = s.limiter.lock().expect("limiter lock").snapshot(now);

@@ -20,7 +20,6 @@ use crate::AppState;
 
 type ErrorBody = switchboard_protocol::api::ErrorBody;
 
-
 fn check_visible(ctx: &WriteCtx<'_>, user: &User, id: i64) -> Result<(), StoreError> {
     if queries::may_see(ctx.conn, user, id)? {
         Ok(())
@@ -157,7 +156,10 @@ pub async fn get_status(
 /// the same plus queue length and longest wait. Live updates follow on the stream after `head`.
 #[utoipa::path(get, path = "/api/v1/monitor", security(("bearer" = [])),
     responses((status = 200, body = Monitor), (status = 403, body = ErrorBody)))]
-pub async fn monitor(State(s): State<AppState>, _user: AuthUser) -> Result<Json<Monitor>, ApiError> {
+pub async fn monitor(
+    State(s): State<AppState>,
+    _user: AuthUser,
+) -> Result<Json<Monitor>, ApiError> {
     Ok(Json(
         s.store.read(move |c| sql::monitor(c, now_ms())).await?,
     ))

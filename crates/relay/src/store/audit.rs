@@ -35,9 +35,23 @@ pub struct Entry {
 /// SHA-256 (hex) of the previous hash and the entry's fields, each on its own line (`details`
 /// is JSON and `actor`/`action` never hold a line break, so the fields cannot run into each
 /// other; the length prefix makes sure of it).
-pub fn entry_hash(prev: &str, id: i64, actor: &str, action: &str, details: &str, at: i64) -> String {
+pub fn entry_hash(
+    prev: &str,
+    id: i64,
+    actor: &str,
+    action: &str,
+    details: &str,
+    at: i64,
+) -> String {
     let mut h = Sha256::new();
-    for field in [prev, &id.to_string(), actor, action, details, &at.to_string()] {
+    for field in [
+        prev,
+        &id.to_string(),
+        actor,
+        action,
+        details,
+        &at.to_string(),
+    ] {
         h.update(field.len().to_string().as_bytes());
         h.update(b":");
         h.update(field.as_bytes());
@@ -209,7 +223,8 @@ mod tests {
         let mut prev = String::new();
         let mut out = Vec::new();
         for id in 1..=n {
-            let (actor, action, details, at) = ("ada", "user.created", format!("{{\"n\":{id}}}"), 1000 + id);
+            let (actor, action, details, at) =
+                ("ada", "user.created", format!("{{\"n\":{id}}}"), 1000 + id);
             let hash = entry_hash(&prev, id, actor, action, &details, at);
             out.push(Entry {
                 id,
@@ -234,27 +249,45 @@ mod tests {
 
         let mut altered = entries.clone();
         altered[2].details = "{\"n\":99}".into();
-        assert_eq!(verify_chain(&altered, Some(head.clone())), Err(Broken::Mismatch { id: 3 }));
+        assert_eq!(
+            verify_chain(&altered, Some(head.clone())),
+            Err(Broken::Mismatch { id: 3 })
+        );
         let mut altered = entries.clone();
         altered[1].at += 1;
-        assert_eq!(verify_chain(&altered, Some(head.clone())), Err(Broken::Mismatch { id: 2 }));
+        assert_eq!(
+            verify_chain(&altered, Some(head.clone())),
+            Err(Broken::Mismatch { id: 2 })
+        );
 
         let mut removed = entries.clone();
         removed.remove(1);
-        assert_eq!(verify_chain(&removed, Some(head.clone())), Err(Broken::Mismatch { id: 3 }));
+        assert_eq!(
+            verify_chain(&removed, Some(head.clone())),
+            Err(Broken::Mismatch { id: 3 })
+        );
         let truncated = &entries[..4];
         assert_eq!(
             verify_chain(truncated, Some(head.clone())),
-            Err(Broken::Truncated { head_id: 5, last_id: Some(4) })
+            Err(Broken::Truncated {
+                head_id: 5,
+                last_id: Some(4)
+            })
         );
         assert_eq!(
             verify_chain(&[], Some(head.clone())),
-            Err(Broken::Truncated { head_id: 5, last_id: None })
+            Err(Broken::Truncated {
+                head_id: 5,
+                last_id: None
+            })
         );
         assert_eq!(verify_chain(&entries, None), Err(Broken::NoHead));
         let mut unsealed = entries.clone();
         unsealed[4].hash = None;
-        assert_eq!(verify_chain(&unsealed, Some(head)), Err(Broken::Unsealed { id: 5 }));
+        assert_eq!(
+            verify_chain(&unsealed, Some(head)),
+            Err(Broken::Unsealed { id: 5 })
+        );
     }
 
     #[test]

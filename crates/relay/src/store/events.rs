@@ -309,11 +309,7 @@ mod tests {
         let taken = Audience::conversation(Some(5), Some(None));
         assert!(taken.admits(6, false));
         let moved = Audience::conversation(Some(7), Some(Some(5)));
-        assert!(
-            moved.admits(5, false)
-                && moved.admits(7, false)
-                && !moved.admits(6, false)
-        );
+        assert!(moved.admits(5, false) && moved.admits(7, false) && !moved.admits(6, false));
         let round = Audience::from_columns(false, &moved.users_column());
         assert_eq!(round, moved);
     }

@@ -32,10 +32,7 @@ pub fn store_permissions(permissions: &[Permission]) -> String {
     let mut ps = permissions.to_vec();
     ps.sort();
     ps.dedup();
-    ps.iter()
-        .map(|p| p.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
+    ps.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(",")
 }
 
 fn role_row(r: &Row<'_>) -> crate::store::db::Result<RoleInfo> {
@@ -78,15 +75,18 @@ pub fn exists(conn: &Db, name: &str) -> Result<bool> {
 }
 
 fn taken(conn: &Db, name: &str, except: i64) -> Result<bool> {
-    // Names differing only in case would confuse people choosing from a list.
-    Ok(conn
-        .query_row(
-            "SELECT id FROM roles WHERE LOWER(name) = LOWER(?1) AND id <> ?2",
-            params![name, except],
-            |r| r.get::<i64>(0),
-        )
-        .optional()?
-        .is_some())
+    // Names differing only in case would confuse people choosing from a list. Compared here, not
+    // in SQL: SQLite's LOWER folds ASCII only (`Qualität` and `QUALITÄT` must clash too).
+    let wanted = name.to_lowercase();
+    let mut stmt = conn.prepare_cached("SELECT id, name FROM roles")?;
+    let rows = stmt.query_map((), |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)))?;
+    for row in rows {
+        let (id, other) = row?;
+        if id != except && other.to_lowercase() == wanted {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 pub fn create(conn: &Db, name: &str, permissions: &[Permission], now: i64) -> Result<RoleInfo> {
@@ -194,7 +194,11 @@ mod tests {
         assert!(parse_permissions(None).is_empty());
         assert!(parse_permissions(Some("")).is_empty());
         assert_eq!(
-            store_permissions(&[Permission::Monitor, Permission::Reassign, Permission::Monitor]),
+            store_permissions(&[
+                Permission::Monitor,
+                Permission::Reassign,
+                Permission::Monitor
+            ]),
             "reassign,monitor"
         );
     }

@@ -28,7 +28,9 @@ pub fn create_user(
     now: i64,
 ) -> Result<User> {
     if !roles::exists(conn, role)? {
-        return Err(StoreError::Invalid(format!("there is no role named {role}")));
+        return Err(StoreError::Invalid(format!(
+            "there is no role named {role}"
+        )));
     }
     let email = email.trim().to_lowercase();
     let exists: Option<i64> = conn
@@ -62,10 +64,13 @@ fn user_row(r: &Row<'_>) -> crate::store::db::Result<User> {
 
 /// One user, by id.
 pub fn user(conn: &Db, id: i64) -> Result<User> {
-    conn.prepare_cached(&format!("SELECT {} FROM users u WHERE u.id = ?1", user_cols()))?
-        .query_row([id], user_row)
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
+    conn.prepare_cached(&format!(
+        "SELECT {} FROM users u WHERE u.id = ?1",
+        user_cols()
+    ))?
+    .query_row([id], user_row)
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
 }
 
 /// The user, their password hash and whether they may sign in.
@@ -90,8 +95,10 @@ pub fn password_hash(conn: &Db, user_id: i64) -> Result<String> {
 }
 
 pub fn users(conn: &Db) -> Result<Vec<User>> {
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {} FROM users u ORDER BY u.id", user_cols()))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {} FROM users u ORDER BY u.id",
+        user_cols()
+    ))?;
     let rows = stmt.query_map((), user_row)?;
     Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
@@ -185,7 +192,6 @@ pub fn set_password(conn: &Db, id: i64, hash: &str) -> Result<()> {
     }
     Ok(())
 }
-
 
 // ---------------------------------------------------------------- sessions
 

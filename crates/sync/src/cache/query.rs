@@ -457,7 +457,8 @@ mod tests {
 
     #[test]
     fn plain_snippets_carry_hits_as_ranges_and_no_control_characters() {
-        let (text, hits) = plain_snippet("Wo ist meine \u{2}Bestellung\u{3} 4711?\nDanke\u{1b}[31m");
+        let (text, hits) =
+            plain_snippet("Wo ist meine \u{2}Bestellung\u{3} 4711?\nDanke\u{1b}[31m");
         assert_eq!(text, "Wo ist meine Bestellung 4711? Danke[31m");
         assert_eq!(hits, vec![[13, 23]]);
         let chars: Vec<char> = text.chars().collect();
