@@ -223,9 +223,7 @@ async fn admin(
             }
         }
         Admin::VerifyAudit => {
-            let checked = store
-                .read(|c| switchboard_relay::store::audit::verify(c))
-                .await?;
+            let checked = store.read(switchboard_relay::store::audit::verify).await?;
             match checked {
                 Ok(v) => println!(
                     "audit log intact: {} entries, head {}",

@@ -124,17 +124,15 @@ fn directory(conn: &Db) -> Result<Directory, StoreError> {
         })?
         .collect::<crate::store::db::Result<Vec<_>>>()?
         .into_iter()
-        .filter_map(|(id, name, role, presence)| {
-            Some(DirectoryAgent {
-                id,
-                name,
-                role,
-                presence: match presence.as_str() {
-                    "online" => AgentStatus::Online,
-                    "away" => AgentStatus::Away,
-                    _ => AgentStatus::Offline,
-                },
-            })
+        .map(|(id, name, role, presence)| DirectoryAgent {
+            id,
+            name,
+            role,
+            presence: match presence.as_str() {
+                "online" => AgentStatus::Online,
+                "away" => AgentStatus::Away,
+                _ => AgentStatus::Offline,
+            },
         })
         .collect();
     let mut stmt = conn.prepare_cached("SELECT id, name FROM teams ORDER BY name")?;
