@@ -31,6 +31,16 @@ const COMMANDS: &[&str] = &[
     "set_tags",
     "notes",
     "add_note",
+    "save_media",
+    "admin_users",
+    "admin_create_user",
+    "admin_update_user",
+    "admin_reset_password",
+    "admin_permissions",
+    "admin_roles",
+    "admin_create_role",
+    "admin_update_role",
+    "admin_delete_role",
 ];
 
 fn main() {

@@ -310,11 +310,17 @@ async function main() {
       }
       assert(out, "the simulator never received the document");
       const page = await s.exec(`return location.href`);
-      const save = async () => {
+      await s.exec(`window.__errors = []; window.addEventListener('error', (e) => window.__errors.push(String(e.message) + ' ' + (e.error && e.error.stack))); const ce = console.error; console.error = (...a) => { window.__errors.push(a.map(String).join(' ')); ce(...a); };`);
+      // Saves the newest document; waits for a notice naming a file other than `before` (React owns
+      // the notice: the test never removes it).
+      const save = async (before = "") => {
         await s.waitFor("the document bubble", `return !!document.querySelector('[data-testid=document-save]')`, { timeout: 15000 });
-        await s.exec(`document.querySelectorAll('[data-testid=document-saved]').forEach(e => e.remove())`);
         await s.exec(`const b = [...document.querySelectorAll('[data-testid=document-save]')].pop(); b.scrollIntoView(); b.click()`);
-        return s.waitFor("the saved notice", `const n = [...document.querySelectorAll('[data-testid=document-saved]')].pop(); return n && [n.dataset.path, n.textContent]`, { timeout: 10000 });
+        return s.waitFor("the saved notice", `const n = [...document.querySelectorAll('[data-testid=document-saved]')].pop(); return n && n.dataset.path !== arguments[0] && [n.dataset.path, n.textContent]`, { args: [before], timeout: 10000 }).catch(async (e) => {
+          const html = await s.exec(`return [...document.querySelectorAll('[data-testid=document]')].map(d => d.outerHTML).join('\\n') + ' | ' + JSON.stringify(window.__errors)`);
+          await shot(s, "document-failure").catch(() => {});
+          throw new Error(`${e.message}; the document bubbles: ${html}`);
+        });
       };
       const [first, text] = await save();
       assert(path.basename(first) === "rechnung.pdf" && path.basename(path.dirname(first)) === "Downloads", `saved as ${first}`);
@@ -327,7 +333,7 @@ async function main() {
       await s.click("[data-testid=settings]");
       await choose(s, "[data-testid=language]", "de");
       await s.click("[data-testid=settings-close]");
-      const [second, textDe] = await save();
+      const [second, textDe] = await save(first);
       assert(path.basename(second) === "rechnung (1).pdf", `saved again as ${second}`);
       assert(textDe === "Gespeichert als rechnung (1).pdf in Downloads", `German notice ${JSON.stringify(textDe)}`);
       assert(fs.readFileSync(first, "utf8") === pdf && fs.readFileSync(second, "utf8") === pdf, "a saved file was changed");
@@ -567,7 +573,10 @@ async function main() {
     await test("the admin console: a custom role and a user of it, refusals beside their fields (German and English)", async () => {
       await signInAs(ADMIN_EMAIL, ADMIN_PASSWORD);
       await s.click("[data-testid=open-admin]");
-      await s.waitFor("the users table", `return document.querySelectorAll('[data-testid=user-row]').length >= 3`, { timeout: 10000 });
+      await s.waitFor("the users table", `return document.querySelectorAll('[data-testid=user-row]').length >= 3`, { timeout: 10000 }).catch(async (e) => {
+        const html = await s.exec(`return document.querySelector('[data-testid=admin]')?.outerHTML ?? document.body.innerText.slice(0, 2000)`);
+        throw new Error(`${e.message}; the admin view: ${html}`);
+      });
       // German first (the previous test chose it): the roles tab, a new role with the monitor only.
       await s.click("[data-testid=admin-tab-roles]");
       await s.waitFor("the predefined roles", `return document.querySelectorAll('[data-testid=role]').length >= 3`);
