@@ -41,6 +41,9 @@ const COMMANDS: &[&str] = &[
     "admin_create_role",
     "admin_update_role",
     "admin_delete_role",
+    "admin_audit",
+    "admin_audit_export",
+    "numbers",
 ];
 
 fn main() {

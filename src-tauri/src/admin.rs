@@ -1,9 +1,9 @@
-//! The admin console's commands: users and roles, each one call of the sync engine's client.
+//! The admin console's commands: users, roles and the audit log, each one call of the sync engine's client.
 //! The relay decides what the signed-in person may do; its refusals reach the form as
 //! `{code, message}`.
 
 use switchboard_protocol::access::{NewRole, PermissionInfo, RoleInfo, RolePatch};
-use switchboard_protocol::admin::{Account, NewUser, UserPatch};
+use switchboard_protocol::admin::{Account, AuditEntry, AuditQuery, NewUser, UserPatch};
 use switchboard_protocol::api::User;
 use tauri::State;
 
@@ -66,4 +66,24 @@ pub async fn admin_update_role(
 #[tauri::command]
 pub async fn admin_delete_role(app: State<'_, App>, id: i64) -> UiResult<()> {
     Ok(app.engine()?.client().await.delete_role(id).await?)
+}
+
+#[tauri::command]
+pub async fn admin_audit(app: State<'_, App>, query: AuditQuery) -> UiResult<Vec<AuditEntry>> {
+    Ok(app.engine()?.client().await.audit(&query).await?)
+}
+
+/// The filtered audit log as CSV into the Downloads folder; answers the path written.
+#[tauri::command]
+pub async fn admin_audit_export(
+    handle: tauri::AppHandle,
+    app: State<'_, App>,
+    query: AuditQuery,
+) -> UiResult<String> {
+    let dir = crate::files::downloads_dir(&handle)?;
+    let response = app.engine()?.client().await.audit_export(&query).await?;
+    let path =
+        switchboard_sync::download::save_response(response, &dir, "audit-log.csv", "audit-log.csv")
+            .await?;
+    Ok(path.display().to_string())
 }

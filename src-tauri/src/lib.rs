@@ -7,6 +7,7 @@
 mod admin;
 mod allocator;
 mod error;
+mod files;
 mod home;
 mod idle;
 mod notice_text;
@@ -295,32 +296,6 @@ async fn media(app: State<'_, App>, message_id: i64) -> UiResult<String> {
     ))
 }
 
-/// Saves a message's file (a document) into the user's Downloads folder under its cleaned name,
-/// never replacing a file, and answers the path written: documents are downloads, never pages
-/// shown in the app's webview.
-#[tauri::command]
-async fn save_media(
-    handle: AppHandle,
-    app: State<'_, App>,
-    message_id: i64,
-    filename: String,
-) -> UiResult<String> {
-    use tauri::Manager;
-    let dir = handle
-        .path()
-        .download_dir()
-        .or_else(|_| handle.path().home_dir().map(|h| h.join("Downloads")))
-        .map_err(|e| {
-            UiError::new(
-                "no_downloads_folder",
-                format!("There is no Downloads folder to save into: {e}"),
-            )
-        })?;
-    let client = app.engine()?.client().await;
-    let path = switchboard_sync::download::save_media(&client, message_id, &dir, &filename).await?;
-    Ok(path.display().to_string())
-}
-
 #[tauri::command]
 async fn set_muted(app: State<'_, App>, muted: bool) -> UiResult<()> {
     app.notices.muted.store(muted, Ordering::Relaxed);
@@ -374,6 +349,17 @@ async fn resolve(app: State<'_, App>, conversation_id: i64) -> UiResult<Conversa
 #[tauri::command]
 async fn reopen(app: State<'_, App>, conversation_id: i64) -> UiResult<Conversation> {
     Ok(app.engine()?.client().await.reopen(conversation_id).await?)
+}
+
+/// The relay's business numbers with their names (the inbox names them, never Meta's ids).
+#[tauri::command]
+async fn numbers(app: State<'_, App>) -> UiResult<Vec<switchboard_protocol::api::PhoneNumber>> {
+    Ok(app
+        .engine()?
+        .client()
+        .await
+        .get_json("/api/v1/numbers")
+        .await?)
 }
 
 /// The supervisor snapshot (supervisors and admins; others get the relay's refusal).
@@ -571,7 +557,7 @@ pub fn run() {
             mark_read,
             templates,
             media,
-            save_media,
+            files::save_media,
             set_muted,
             bench_ready,
             directory,
@@ -579,6 +565,7 @@ pub fn run() {
             resolve,
             reopen,
             monitor,
+            numbers,
             set_status,
             set_idle_minutes,
             tags,
@@ -593,7 +580,9 @@ pub fn run() {
             admin::admin_roles,
             admin::admin_create_role,
             admin::admin_update_role,
-            admin::admin_delete_role
+            admin::admin_delete_role,
+            admin::admin_audit,
+            admin::admin_audit_export
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Switchboard desktop app");

@@ -241,6 +241,13 @@ async function main() {
       await shot(s, "inbox");
     });
 
+    await test("the business number is named by its name, never by Meta's id", async () => {
+      const header = await s.waitFor("the number in the header", `return document.querySelector('[data-testid=conv-number]')?.textContent`);
+      assert(header === "E2E Support", `header names ${JSON.stringify(header)}`);
+      const options = await s.exec(`return [...document.querySelectorAll('[data-testid=filter-number] option')].map(o => o.textContent)`);
+      assert(options.includes("E2E Support") && !options.some((o) => o.includes(PNID)), `filter offers ${JSON.stringify(options)}`);
+    });
+
     const reply = "Ihre Bestellung ist unterwegs.";
     await test("the agent replies and sees sent -> delivered -> read", async () => {
       await s.exec(`[...document.querySelectorAll('[data-testid=conversation]')].find(r => r.textContent.includes(arguments[0]) || r.getAttribute('aria-selected') === 'true').click()`, firstText);
@@ -620,6 +627,14 @@ async function main() {
       await fill("[data-testid=new-user-password]", "Quinn-prueft-2026");
       await s.click("[data-testid=create-user]");
       await s.waitFor("the duplicate refused beside the email", `return /already exists/.test(document.querySelector('[data-testid=new-user-email-error]')?.textContent ?? '')`, { timeout: 5000 });
+      // The audit log lists each step (German), filtered to the role changes.
+      await s.click("[data-testid=admin-tab-audit]");
+      await s.waitFor("the audit entries", `return [...document.querySelectorAll('[data-testid=audit-entry]')].some(e => e.dataset.action === 'user.create')`, { timeout: 5000 });
+      await fill("[data-testid=audit-action]", "role.");
+      await s.click("[data-testid=audit-show]");
+      const actions = await s.waitFor("only role changes", `const a = [...document.querySelectorAll('[data-testid=audit-entry]')].map(e => e.dataset.action); return a.length > 0 && a.every(x => x.startsWith('role.')) && a`, { timeout: 5000 });
+      assert(actions.includes("role.create"), `audit actions ${actions}`);
+      await shot(s, "admin-audit-de");
       // English: the same screens.
       await s.click("[data-testid=settings]");
       await choose(s, "[data-testid=language]", "en");
@@ -629,6 +644,16 @@ async function main() {
       await s.click("[data-testid=admin-tab-roles]");
       await s.waitFor("English roles", `return document.querySelector('[data-testid=new-role] h3')?.textContent === 'New role'`);
       await shot(s, "admin-roles");
+      // The audit log as CSV, into Downloads.
+      await s.click("[data-testid=admin-tab-audit]");
+      await s.waitFor("English audit", `return document.querySelector('[data-testid=audit-show]')?.textContent === 'Show'`);
+      await fill("[data-testid=audit-action]", "");
+      await s.click("[data-testid=audit-export]");
+      const csvPath = await s.waitFor("the CSV saved", `return document.querySelector('[data-testid=audit-saved]')?.dataset.path`, { timeout: 10000 });
+      const csv = fs.readFileSync(csvPath, "utf8");
+      assert(csv.startsWith("id,at,actor,action,details\n"), `CSV header: ${csv.slice(0, 80)}`);
+      assert(csv.includes(`${ADMIN_EMAIL},role.create,`) && csv.includes("user.create"), `CSV rows: ${csv.slice(0, 600)}`);
+      await shot(s, "admin-audit");
       // Quinn signs in: the monitor, not the admin console.
       await signInAs("quinn@e2e.switchboard", "Quinn-prueft-2026");
       assert(await s.exec(`return !!document.querySelector('[data-testid=open-monitor]') && !document.querySelector('[data-testid=open-admin]')`), "Quinn's role shows the monitor only");

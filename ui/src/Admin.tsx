@@ -1,40 +1,52 @@
-// The admin console: users (create, role, deactivate, reset password) and roles (named sets of
-// permissions). Shown only to those whose role grants `manage_users`; the relay checks the same
-// permission on every call. Forms validate as the relay does (adminForms.ts) and show the
+// The admin console: users (create, role, deactivate, reset password), roles (named sets of
+// permissions) and the audit log (filter, export as CSV). Users and roles are shown to those whose
+// role grants `manage_users`, the audit log to `view_audit`; the relay checks the same
+// permissions on every call. Forms validate as the relay does (adminForms.ts) and show the
 // relay's refusal next to the field; nothing is saved half.
 import { useEffect, useState } from "react";
 import { api, asUiError } from "./api";
 import { useUi } from "./App";
 import {
+  auditQuery,
   permissionsDirty,
   roleNameError,
   roleRefusalField,
   togglePermission,
   userRefusalField,
   validateUser,
+  type AuditForm,
   type FieldError,
   type RoleField,
   type UserField,
   type UserForm,
 } from "./adminForms";
 import type { Key } from "./i18n";
+import { formatTime } from "./i18n";
+import { can, savedPlace } from "./logic";
 import { ErrorNote } from "./Team";
-import type { Account, Permission, PermissionInfo, RoleInfo, UiError, User } from "./types";
+import type { Account, AuditEntry, Permission, PermissionInfo, RoleInfo, UiError, User } from "./types";
 
 /** The relay's default minimum password length (it names a higher one in its refusal). */
 const MIN_PASSWORD = 8;
 
-type Tab = "users" | "roles";
+type Tab = "users" | "roles" | "audit";
+
+/** Whether the person sees the admin console at all. */
+export function showsAdmin(me: User): boolean {
+  return can(me, "manage_users") || can(me, "view_audit");
+}
 
 export function AdminView(props: { me: User; onClose: () => void }) {
   const { t } = useUi();
-  const [tab, setTab] = useState<Tab>("users");
+  const manages = can(props.me, "manage_users");
+  const tabs: Tab[] = [...(manages ? (["users", "roles"] as Tab[]) : []), ...(can(props.me, "view_audit") ? (["audit"] as Tab[]) : [])];
+  const [tab, setTab] = useState<Tab>(tabs[0] ?? "audit");
   const [users, setUsers] = useState<Account[] | null>(null);
   const [roles, setRoles] = useState<RoleInfo[] | null>(null);
   const [perms, setPerms] = useState<PermissionInfo[]>([]);
   const [error, setError] = useState<UiError | null>(null);
   const reload = () =>
-    Promise.all([api.adminUsers(), api.adminRoles(), api.adminPermissions()]).then(
+    (manages ? Promise.all([api.adminUsers(), api.adminRoles(), api.adminPermissions()]) : Promise.resolve([[], [], []] as [Account[], RoleInfo[], PermissionInfo[]])).then(
       ([u, r, p]) => {
         setUsers(u);
         setRoles(r);
@@ -52,9 +64,9 @@ export function AdminView(props: { me: User; onClose: () => void }) {
       <header className="conv-head">
         <h2>{t("admin")}</h2>
         <div className="views" role="tablist">
-          {(["users", "roles"] as Tab[]).map((x) => (
+          {tabs.map((x) => (
             <button key={x} role="tab" data-testid={`admin-tab-${x}`} aria-selected={tab === x} className={tab === x ? "active" : ""} onClick={() => setTab(x)}>
-              {t(x)}
+              {t(x === "audit" ? "auditLog" : x)}
             </button>
           ))}
         </div>
@@ -67,6 +79,7 @@ export function AdminView(props: { me: User; onClose: () => void }) {
         {!error && (!users || !roles) && <div className="skeleton tall" />}
         {users && roles && tab === "users" && <Users me={props.me} users={users} roles={roles} reload={reload} />}
         {users && roles && tab === "roles" && <Roles roles={roles} perms={perms} reload={reload} />}
+        {tab === "audit" && <AuditLog users={users ?? []} />}
       </div>
     </section>
   );
@@ -376,5 +389,136 @@ function RoleCard(props: { role: RoleInfo; perms: PermissionInfo[]; reload: () =
         )}
       </div>
     </div>
+  );
+}
+
+const noFilter: AuditForm = { actor: "", action: "", from: "", to: "" };
+const PAGE = 100;
+
+function AuditLog(props: { users: Account[] }) {
+  const { t, lang } = useUi();
+  const [form, setForm] = useState<AuditForm>(noFilter);
+  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
+  const [more, setMore] = useState(false);
+  const [error, setError] = useState<FieldError | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const load = async (append: boolean) => {
+    const q = auditQuery(form, PAGE);
+    if ("error" in q) return setError({ key: q.error });
+    setError(null);
+    const before = append && entries?.length ? entries[entries.length - 1].id : undefined;
+    try {
+      const page = await api.adminAudit({ ...q.query, before });
+      setEntries(append ? [...(entries ?? []), ...page] : page);
+      setMore(page.length === PAGE);
+    } catch (e) {
+      setError({ text: asUiError(e).message });
+    }
+  };
+  const exportCsv = async () => {
+    const q = auditQuery(form);
+    if ("error" in q) return setError({ key: q.error });
+    try {
+      setSaved(await api.adminAuditExport({ ...q.query, limit: undefined }));
+      setError(null);
+    } catch (e) {
+      setError({ text: asUiError(e).message });
+    }
+  };
+  useEffect(() => {
+    load(false);
+  }, []); // eslint-disable-line
+  const set = (k: keyof AuditForm) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
+  const actors = [...new Set(["cli", ...props.users.map((u) => u.email), ...(entries ?? []).map((e) => e.actor)])].sort();
+  const actions = [...new Set((entries ?? []).map((e) => e.action))].sort();
+  const place = saved ? savedPlace(saved) : null;
+  return (
+    <>
+      <form
+        className="admin-form card"
+        data-testid="audit-filter"
+        onSubmit={(e) => {
+          e.preventDefault();
+          load(false);
+        }}
+      >
+        <h3>{t("auditLog")}</h3>
+        <label>
+          {t("person")}
+          <input data-testid="audit-actor" list="audit-actors" placeholder={t("everyone")} value={form.actor} onChange={set("actor")} />
+          <datalist id="audit-actors">
+            {actors.map((a) => (
+              <option key={a} value={a} />
+            ))}
+          </datalist>
+        </label>
+        <label>
+          {t("auditAction")}
+          <input data-testid="audit-action" list="audit-actions" value={form.action} onChange={set("action")} />
+          <datalist id="audit-actions">
+            {actions.map((a) => (
+              <option key={a} value={a} />
+            ))}
+          </datalist>
+        </label>
+        <label>
+          {t("periodFrom")}
+          <input data-testid="audit-from" type="date" value={form.from} onChange={set("from")} />
+        </label>
+        <label>
+          {t("periodTo")}
+          <input data-testid="audit-to" type="date" value={form.to} onChange={set("to")} aria-invalid={!!error && "key" in error} />
+        </label>
+        <div className="row">
+          <button type="submit" className="primary" data-testid="audit-show">
+            {t("showEntries")}
+          </button>
+          <button type="button" data-testid="audit-export" onClick={exportCsv}>
+            {t("exportCsv")}
+          </button>
+        </div>
+        <FieldNote error={error} testid="audit-error" />
+        {place && (
+          <small className="hint" data-testid="audit-saved" data-path={saved ?? ""}>
+            {t("savedAs", { file: place.file, folder: place.folder })}
+          </small>
+        )}
+      </form>
+      {entries && entries.length === 0 && <p className="hint">{t("noEntries")}</p>}
+      {entries && entries.length > 0 && (
+        <table className="monitor-table" data-testid="audit-entries">
+          <thead>
+            <tr>
+              <th>{t("auditWhen")}</th>
+              <th>{t("auditWho")}</th>
+              <th>{t("auditWhat")}</th>
+              <th>{t("auditDetails")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.map((e) => {
+              const details = JSON.stringify(e.details);
+              return (
+                <tr key={e.id} data-testid="audit-entry" data-action={e.action} data-actor={e.actor}>
+                  <td className="num">{formatTime(lang, e.at)}</td>
+                  <td>{e.actor}</td>
+                  <td>
+                    <code>{e.action}</code>
+                  </td>
+                  <td className="details" title={details}>
+                    {details.length > 120 ? details.slice(0, 119) + "…" : details}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {more && (
+        <button data-testid="audit-more" onClick={() => load(true)}>
+          {t("loadMore")}
+        </button>
+      )}
+    </>
   );
 }

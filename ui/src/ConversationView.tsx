@@ -2,9 +2,9 @@ import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { api, asUiError } from "./api";
 import { useUi } from "./App";
 import { formatTime } from "./i18n";
-import { ATTACHMENT_ACCEPT, attachmentType, canSendFreeText, formatCountdown, groupReactions, savedPlace, templateReady, tickGlyph, tickInfo, windowState, type Reaction } from "./logic";
+import { ATTACHMENT_ACCEPT, attachmentType, canSendFreeText, formatCountdown, groupReactions, numberLabel, savedPlace, templateReady, tickGlyph, tickInfo, windowState, type Reaction } from "./logic";
 import { ConversationActions } from "./Team";
-import type { Conversation, Directory, Message, Template, TimelineItem, UiError, User } from "./types";
+import type { Conversation, Directory, Message, PhoneNumber, Template, TimelineItem, UiError, User } from "./types";
 
 const PAGE = 200;
 
@@ -12,6 +12,8 @@ export function ConversationView(props: {
   conv: Conversation;
   me: User;
   online: boolean;
+  /** The relay's business numbers: the header names the conversation's by its name. */
+  numbers: PhoneNumber[];
   tick: number;
   directory: Directory | null;
   loadDirectory: () => void;
@@ -57,6 +59,9 @@ export function ConversationView(props: {
     <section className="conversation" data-testid="conversation-view" data-conversation-id={conv.id}>
       <header className="conv-head">
         <h2>{name}</h2>
+        <small className="hint conv-number" data-testid="conv-number" title={props.conv.phone_number_id}>
+          {numberLabel(props.conv.phone_number_id, props.numbers)}
+        </small>
         <span data-testid="window-countdown" data-phase={w.phase} className={"window " + w.phase} role="timer">
           {w.phase === "open" && t("windowOpen", { time: formatCountdown(w.left) })}
           {w.phase === "closing" && t("windowClosing", { time: formatCountdown(w.left) })}

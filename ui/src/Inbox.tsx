@@ -3,8 +3,8 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { api } from "./api";
 import { useUi } from "./App";
 import { formatTime } from "./i18n";
-import { numbersOf, splitHits, tagsOf, unreadByView, type ListFilter, type View } from "./logic";
-import type { Conversation, SearchHit, User } from "./types";
+import { numberChoices, numberLabel, splitHits, tagsOf, unreadByView, type ListFilter, type View } from "./logic";
+import type { Conversation, PhoneNumber, SearchHit, User } from "./types";
 
 const ROW = 64;
 
@@ -26,11 +26,14 @@ export function Inbox(props: {
   openId: number | null;
   cursor: number;
   onOpen: (id: number, index: number) => void;
+  numbers: PhoneNumber[];
 }) {
   const { t, lang } = useUi();
   const f = props.filter;
   const unread = unreadByView(props.all ?? [], f, props.me.id);
-  const numbers = numbersOf(props.all ?? []);
+  const numbers = numberChoices(props.all ?? [], props.numbers);
+  // Rows name their number once a team serves more than one.
+  const rowNumbers = numbers.length > 1 ? props.numbers : null;
   const tags = tagsOf(props.all ?? []);
   // A chosen tag stays selectable even when no conversation carries it any more.
   if (f.tag !== null && !tags.includes(f.tag)) tags.push(f.tag);
@@ -49,7 +52,7 @@ export function Inbox(props: {
         <select data-testid="filter-number" aria-label={t("number")} value={f.number ?? ""} onChange={(e) => props.setFilter({ ...f, number: e.target.value || null })}>
           <option value="">{t("allNumbers")}</option>
           {numbers.map((n) => (
-            <option key={n} value={n}>{n}</option>
+            <option key={n.id} value={n.id}>{n.label}</option>
           ))}
         </select>
         <select data-testid="filter-status" aria-label={t("status")} value={f.status ?? ""} onChange={(e) => props.setFilter({ ...f, status: e.target.value || null })}>
@@ -77,7 +80,7 @@ export function Inbox(props: {
       ) : props.visible.length === 0 ? (
         <p className="empty" data-testid="empty-inbox">{t("emptyInbox")}</p>
       ) : (
-        <ConversationList list={props.visible} openId={props.openId} cursor={props.cursor} onOpen={props.onOpen} lang={lang} />
+        <ConversationList list={props.visible} openId={props.openId} cursor={props.cursor} onOpen={props.onOpen} lang={lang} numbers={rowNumbers} />
       )}
     </nav>
   );
@@ -91,7 +94,7 @@ function reportFirstRows(rows: number) {
   requestAnimationFrame(() => setTimeout(() => api.benchReady(rows).catch(() => {}), 0));
 }
 
-function ConversationList(props: { list: Conversation[]; openId: number | null; cursor: number; onOpen: (id: number, i: number) => void; lang: "en" | "de" }) {
+function ConversationList(props: { list: Conversation[]; openId: number | null; cursor: number; onOpen: (id: number, i: number) => void; lang: "en" | "de"; numbers: PhoneNumber[] | null }) {
   const parent = useRef<HTMLDivElement>(null);
   const v = useVirtualizer({ count: props.list.length, getScrollElement: () => parent.current, estimateSize: () => ROW, overscan: 8 });
   useEffect(() => {
@@ -125,6 +128,11 @@ function ConversationList(props: { list: Conversation[]; openId: number | null; 
               </div>
               <div className="line2">
                 <span className="preview">{c.last_message_preview}</span>
+                {props.numbers && (
+                  <span className="row-number" data-testid="row-number">
+                    {numberLabel(c.phone_number_id, props.numbers)}
+                  </span>
+                )}
                 {(c.contact.tags ?? []).length > 0 && (
                   <span className="row-tags" data-testid="row-tags">
                     {(c.contact.tags ?? []).slice(0, 2).map((tag) => `#${tag}`).join(" ")}

@@ -4,10 +4,10 @@ import { useUi, type Prefs } from "./App";
 import { Inbox } from "./Inbox";
 import { ConversationView } from "./ConversationView";
 import { MonitorView } from "./Monitor";
-import { AdminView } from "./Admin";
+import { AdminView, showsAdmin } from "./Admin";
 import { CustomerExtras, StatusMenu } from "./Team";
 import { can, defaultFilter, filterConversations, upsert, visibleTo, type ListFilter } from "./logic";
-import type { Change, ConnectionState, Conversation, Directory, Presence, SearchHit, User } from "./types";
+import type { Change, ConnectionState, Conversation, Directory, PhoneNumber, Presence, SearchHit, User } from "./types";
 
 /** The signed-in app: one small store (conversations, selection, state) fed by change events. */
 export function Workspace(props: { me: User; initialState: ConnectionState; initialMuted: boolean; initialPresence: Presence; prefs: Prefs; onSignedOut: () => void }) {
@@ -27,6 +27,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
   const [directory, setDirectory] = useState<Directory | null>(null);
   const [monitorOpen, setMonitorOpen] = useState(false);
   const [adminOpen, setAdminOpen] = useState(false);
+  const [numbers, setNumbers] = useState<PhoneNumber[]>([]);
   const [contactsTick, setContactsTick] = useState(0);
   const allRef = useRef<Conversation[] | null>(null);
   allRef.current = all;
@@ -52,6 +53,14 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
     api.directory().then(setDirectory, () => {});
   }, []);
   useEffect(loadDirectory, [loadDirectory]);
+  // Business numbers by name (the list rarely changes: read at start and when back online).
+  const loadNumbers = useCallback(() => {
+    api.numbers().then(setNumbers, () => {});
+  }, []);
+  useEffect(loadNumbers, [loadNumbers]);
+  useEffect(() => {
+    if (state === "online") loadNumbers();
+  }, [state, loadNumbers]);
 
   useEffect(() => {
     reloadAll();
@@ -222,7 +231,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
             {t("monitor")}
           </button>
         )}
-        {can(props.me, "manage_users") && (
+        {showsAdmin(props.me) && (
           <button
             data-testid="open-admin"
             aria-pressed={adminOpen}
@@ -258,8 +267,9 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
           setCursor(index);
           open(id);
         }}
+        numbers={numbers}
       />
-      {adminOpen && can(props.me, "manage_users") ? (
+      {adminOpen && showsAdmin(props.me) ? (
         <AdminView me={props.me} onClose={() => setAdminOpen(false)} />
       ) : monitorOpen && can(props.me, "monitor") ? (
         <MonitorView all={all ?? []} onOpen={open} onClose={() => setMonitorOpen(false)} />
@@ -269,6 +279,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
           conv={openConv}
           me={props.me}
           online={state === "online"}
+          numbers={numbers}
           tick={timelineTick}
           directory={directory}
           loadDirectory={loadDirectory}
@@ -279,7 +290,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
           <p>{t("pickConversation")}</p>
         </section>
       )}
-      {showPanel && !(monitorOpen && can(props.me, "monitor")) && !(adminOpen && can(props.me, "manage_users")) && (
+      {showPanel && !(monitorOpen && can(props.me, "monitor")) && !(adminOpen && showsAdmin(props.me)) && (
         <aside className="panel" data-testid="customer-panel">
           {openConv && (
             <>

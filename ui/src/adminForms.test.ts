@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { permissionsDirty, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
+import { auditQuery, permissionsDirty, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
 
 describe("user form", () => {
   const ok = { email: "eva@example.com", name: "Eva", role: "agent", password: "lang-genug-2026" };
@@ -42,5 +42,25 @@ describe("role form", () => {
     expect(roleRefusalField({ code: "conflict", message: "a role named Lead exists" })).toBe("name");
     expect(roleRefusalField({ code: "conflict", message: "no active user would be allowed to manage users any more" })).toBe("permissions");
     expect(roleRefusalField({ code: "invalid", message: "admin is a predefined role; its name cannot change" })).toBe("name");
+  });
+});
+
+describe("audit filter", () => {
+  it("asks for whole local days, the end day included", () => {
+    const r = auditQuery({ actor: " ada@example.com ", action: "role.", from: "2026-11-01", to: "2026-11-30" });
+    expect(r).toEqual({
+      query: {
+        limit: 100,
+        actor: "ada@example.com",
+        action: "role.",
+        since: new Date(2026, 10, 1).getTime(),
+        until: new Date(2026, 11, 1).getTime(),
+      },
+    });
+  });
+  it("leaves out what is empty and refuses a period that runs backwards", () => {
+    expect(auditQuery({ actor: "", action: " ", from: "", to: "" }, 50)).toEqual({ query: { limit: 50 } });
+    expect(auditQuery({ actor: "", action: "", from: "2026-11-30", to: "2026-11-01" })).toEqual({ error: "periodInvalid" });
+    expect(auditQuery({ actor: "", action: "", from: "2026-11-30", to: "2026-11-30" })).toHaveProperty("query");
   });
 });

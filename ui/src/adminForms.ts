@@ -68,3 +68,41 @@ export function permissionsDirty(saved: Permission[], edited: Permission[]): boo
   const b = [...new Set(edited)].sort();
   return a.length !== b.length || a.some((x, i) => x !== b[i]);
 }
+
+export interface AuditForm {
+  actor: string;
+  action: string;
+  /** `YYYY-MM-DD` from a date input, or "". */
+  from: string;
+  to: string;
+}
+
+export interface AuditQuery {
+  actor?: string;
+  action?: string;
+  since?: number;
+  until?: number;
+  before?: number;
+  limit?: number;
+}
+
+/** Local midnight of a `YYYY-MM-DD` day, in Unix ms (`offsetDays` later). */
+function dayStart(day: string, offsetDays = 0): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return undefined;
+  return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + offsetDays).getTime();
+}
+
+/** The relay's query for the audit filter: whole local days, the end day included; an error key
+ * when the period runs backwards. */
+export function auditQuery(f: AuditForm, limit = 100): { query: AuditQuery } | { error: Key } {
+  const query: AuditQuery = { limit };
+  if (f.actor.trim()) query.actor = f.actor.trim();
+  if (f.action.trim()) query.action = f.action.trim();
+  const since = dayStart(f.from);
+  const until = dayStart(f.to, 1);
+  if (since !== undefined) query.since = since;
+  if (until !== undefined) query.until = until;
+  if (since !== undefined && until !== undefined && since >= until) return { error: "periodInvalid" };
+  return { query };
+}

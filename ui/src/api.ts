@@ -1,9 +1,11 @@
 // The one module through which the UI reaches the backend (Tauri commands and events).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { AuditQuery } from "./adminForms";
 import type {
   Account,
   AppInfo,
+  AuditEntry,
   Change,
   AgentStatus,
   Conversation,
@@ -13,6 +15,7 @@ import type {
   Pending,
   Permission,
   PermissionInfo,
+  PhoneNumber,
   Presence,
   RoleInfo,
   SearchHit,
@@ -79,6 +82,8 @@ export const api = {
   resolve: (conversationId: number) => call<Conversation>("resolve", { conversationId }),
   reopen: (conversationId: number) => call<Conversation>("reopen", { conversationId }),
   monitor: () => call<Monitor>("monitor"),
+  /** The relay's business numbers, with their names. */
+  numbers: () => call<PhoneNumber[]>("numbers"),
   setStatus: (status: AgentStatus) => call<unknown>("set_status", { status }),
   setIdleMinutes: (minutes: number) => call<void>("set_idle_minutes", { minutes }),
   /** Every tag in the cache with its conversation count, most used first. */
@@ -96,6 +101,9 @@ export const api = {
   adminCreateRole: (role: { name: string; permissions: Permission[] }) => call<RoleInfo>("admin_create_role", { role }),
   adminUpdateRole: (id: number, patch: { name?: string; permissions?: Permission[] }) => call<RoleInfo>("admin_update_role", { id, patch }),
   adminDeleteRole: (id: number) => call<void>("admin_delete_role", { id }),
+  adminAudit: (query: AuditQuery) => call<AuditEntry[]>("admin_audit", { query }),
+  /** The filtered audit log as CSV into the Downloads folder; answers the path written. */
+  adminAuditExport: (query: AuditQuery) => call<string>("admin_audit_export", { query }),
   onPresence: (f: (p: Presence) => void): Promise<UnlistenFn> => listen<Presence>("presence", (e) => f(e.payload)),
   /** A click on a desktop notification (where the notification server reports clicks). */
   onOpenConversation: (f: (conversationId: number) => void): Promise<UnlistenFn> =>

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+  numberChoices,
+  numberLabel,
   savedPlace,
   can,
   actionsFor,
@@ -331,5 +333,25 @@ describe("saved documents", () => {
     expect(savedPlace("C:\\Users\\Eva\\Downloads\\Angebot.docx")).toEqual({ file: "Angebot.docx", folder: "Downloads" });
     expect(savedPlace("/Users/eva/Downloads/")).toEqual({ file: "Downloads", folder: "eva" });
     expect(savedPlace("file.pdf")).toEqual({ file: "file.pdf", folder: "" });
+  });
+});
+
+describe("numbers by name", () => {
+  const numbers = [
+    { phone_number_id: "200000000000002", display_phone_number: "15550001111", name: "Support", configured: true },
+    { phone_number_id: "200000000000003", display_phone_number: "+4930123456", name: " ", configured: true },
+  ];
+  it("names a number by its name, else its phone number, else Meta's id", () => {
+    expect(numberLabel("200000000000002", numbers)).toBe("Support");
+    expect(numberLabel("200000000000003", numbers)).toBe("+4930123456");
+    expect(numberLabel("999", numbers)).toBe("999");
+  });
+  it("offers every number by label, also those only conversations know", () => {
+    const choices = numberChoices([conv(1, { phone_number_id: "999" })], numbers);
+    expect(choices).toEqual([
+      { id: "200000000000003", label: "+4930123456" },
+      { id: "999", label: "999" },
+      { id: "200000000000002", label: "Support" },
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 // Pure UI logic (no React, no backend): list filters, the 24-hour window, delivery ticks,
 // search highlights. Unit-tested in logic.test.ts.
-import type { Conversation, Message, MonitorAgent, Permission, TimelineItem, User } from "./types";
+import type { Conversation, Message, MonitorAgent, Permission, PhoneNumber, TimelineItem, User } from "./types";
 
 export type View = "mine" | "unassigned" | "all";
 
@@ -57,6 +57,21 @@ export function upsert(list: Conversation[], changed: Conversation[], removed: n
 /** The business numbers present in the list, for the number filter. */
 export function numbersOf(list: Conversation[]): string[] {
   return [...new Set(list.map((c) => c.phone_number_id))].sort();
+}
+
+/** A business number as people call it: its name, else its phone number, else Meta's id (which
+ * otherwise appears only in admin details). */
+export function numberLabel(phoneNumberId: string, numbers: PhoneNumber[]): string {
+  const n = numbers.find((x) => x.phone_number_id === phoneNumberId);
+  if (n?.name.trim()) return n.name.trim();
+  if (n?.display_phone_number) return "+" + n.display_phone_number.replace(/^\+/, "");
+  return phoneNumberId;
+}
+
+/** The number filter's choices: every number of the relay and of the list, by label. */
+export function numberChoices(list: Conversation[], numbers: PhoneNumber[]): { id: string; label: string }[] {
+  const ids = new Set([...numbers.map((n) => n.phone_number_id), ...numbersOf(list)]);
+  return [...ids].map((id) => ({ id, label: numberLabel(id, numbers) })).sort((a, b) => a.label.localeCompare(b.label) || a.id.localeCompare(b.id));
 }
 
 // ---------------------------------------------------------------- tags

@@ -44,6 +44,23 @@ export interface RoleInfo {
   users: number;
 }
 
+/** A business number (an inbox). */
+export interface PhoneNumber {
+  phone_number_id: string;
+  display_phone_number: string;
+  name: string;
+  configured: boolean;
+}
+
+export interface AuditEntry {
+  id: number;
+  /** An email, or "cli" for the relay's admin command. */
+  actor: string;
+  action: string;
+  details: unknown;
+  at: number;
+}
+
 export interface PermissionInfo {
   name: Permission;
   description: string;

@@ -1,5 +1,5 @@
 //! Accounts and sessions as the relay's API exchanges them: creating and changing users, passwords,
-//! the sessions a user holds, and adding business numbers.
+//! the sessions a user holds, adding business numbers, and the audit log.
 
 use serde::{Deserialize, Serialize};
 
@@ -89,4 +89,46 @@ pub struct Session {
     pub ip: String,
     /// The session this request is made with.
     pub current: bool,
+}
+
+/// One entry of the audit log (`GET /api/v1/admin/audit`): who (an email, or `cli` for the
+/// relay's admin command), what (`user.create`, `role.update`, `login.failed`, ...), the details
+/// of the change, when (Unix ms).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditEntry {
+    pub id: i64,
+    pub actor: String,
+    pub action: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub details: serde_json::Value,
+    pub at: i64,
+}
+
+/// Which audit entries to read (`GET /api/v1/admin/audit` and `.../audit/export` query).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct AuditQuery {
+    /// Who: an email, or `cli` for the relay's admin command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(max_length = 254))]
+    pub actor: Option<String>,
+    /// What: an action (`user.update`) or the start of one (`role.`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(max_length = 100))]
+    pub action: Option<String>,
+    /// From (Unix ms, inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
+    /// Until (Unix ms, exclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<i64>,
+    /// Only entries older than this id (the last id of the previous page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    /// How many, newest first (the export ignores it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1000))]
+    pub limit: Option<usize>,
 }

@@ -1,9 +1,9 @@
 //! The admin console's calls: users and roles (`/api/v1/admin/users`, `/api/v1/admin/roles`,
-//! `/api/v1/admin/permissions`). The relay checks the caller's permissions; a refusal comes back
+//! `/api/v1/admin/permissions`) and the audit log (`/api/v1/admin/audit`, its CSV export). The relay checks the caller's permissions; a refusal comes back
 //! as [`crate::SyncError::Relay`] with its code and message, for the form to show beside the field.
 
 use switchboard_protocol::access::{NewRole, PermissionInfo, RoleInfo, RolePatch};
-use switchboard_protocol::admin::{Account, NewUser, PasswordReset, UserPatch};
+use switchboard_protocol::admin::{Account, AuditEntry, AuditQuery, NewUser, PasswordReset, UserPatch};
 use switchboard_protocol::api::User;
 
 use crate::client::RelayClient;
@@ -68,5 +68,20 @@ impl RelayClient {
             None,
         )
         .await
+    }
+
+    /// The audit log, newest first, filtered.
+    pub async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        let resp = self.get_response_with("/api/v1/admin/audit", query).await?;
+        resp.json()
+            .await
+            .map_err(|e| crate::SyncError::Protocol(e.without_url().to_string()))
+    }
+
+    /// The relay's answer for the filtered audit log as CSV, status checked, body not yet read
+    /// (to stream it into a file: [`crate::download::save_response`]).
+    pub async fn audit_export(&self, query: &AuditQuery) -> Result<reqwest::Response> {
+        self.get_response_with("/api/v1/admin/audit/export", query)
+            .await
     }
 }

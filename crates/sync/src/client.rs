@@ -206,9 +206,26 @@ impl RelayClient {
     /// The relay's answer for a message's file, its status checked, its body not yet read (to
     /// stream it somewhere: [`crate::download::save_media`]).
     pub async fn media_response(&self, message_id: i64) -> Result<reqwest::Response> {
+        self.get_response(&format!("/api/v1/messages/{message_id}/media"))
+            .await
+    }
+
+    /// `GET {path}` with the bearer token: the answer, its status checked (a refusal is the
+    /// relay's error), its body not yet read.
+    pub async fn get_response(&self, path: &str) -> Result<reqwest::Response> {
+        self.get_response_with(path, &[] as &[(&str, &str)]).await
+    }
+
+    /// [`get_response`](Self::get_response) with a query string from `query`.
+    pub async fn get_response_with<Q: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        query: &Q,
+    ) -> Result<reqwest::Response> {
         let resp = self
             .http
-            .get(format!("{}/api/v1/messages/{message_id}/media", self.base))
+            .get(format!("{}{path}", self.base))
+            .query(query)
             .bearer_auth(self.token()?)
             .send()
             .await
@@ -218,7 +235,7 @@ impl RelayClient {
             return Err(Self::decode::<serde_json::Value>(resp)
                 .await
                 .err()
-                .unwrap_or_else(|| SyncError::Protocol(format!("media answered HTTP {status}"))));
+                .unwrap_or_else(|| SyncError::Protocol(format!("{path} answered HTTP {status}"))));
         }
         Ok(resp)
     }

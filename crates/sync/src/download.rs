@@ -97,11 +97,22 @@ pub async fn save_media(
     dir: &Path,
     wanted: &str,
 ) -> Result<PathBuf> {
+    let response = client.media_response(message_id).await?;
+    save_response(response, dir, wanted, &format!("file-{message_id}")).await
+}
+
+/// Streams an answer's body into `dir` (created if missing) under the cleaned `wanted` name
+/// (`fallback` when nothing of it is left), never replacing a file; answers the path written.
+pub async fn save_response(
+    mut response: reqwest::Response,
+    dir: &Path,
+    wanted: &str,
+    fallback: &str,
+) -> Result<PathBuf> {
     tokio::fs::create_dir_all(dir)
         .await
         .map_err(|e| local(dir, e))?;
-    let name = safe_file_name(wanted, &format!("file-{message_id}"));
-    let mut response = client.media_response(message_id).await?;
+    let name = safe_file_name(wanted, fallback);
     let (mut file, path) = create_new(dir, &name).await?;
     let written = async {
         while let Some(chunk) = response

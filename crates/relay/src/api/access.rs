@@ -56,6 +56,7 @@ pub static RULES: &[Rule] = &[
     rule(Method::GET, "/api/v1/admin/dead-letters", &[ManageNumbers]),
     // The audit log.
     rule(Method::GET, "/api/v1/admin/audit", &[ViewAudit]),
+    rule(Method::GET, "/api/v1/admin/audit/export", &[ViewAudit]),
     // Routing.
     rule(
         Method::GET,

@@ -1,5 +1,5 @@
-//! Admin routes: dead letters, the audit log and numbers (users: `api::users`). Every change is
-//! audited.
+//! Admin routes: dead letters and numbers (users: `api::users`, roles: `api::roles`, the audit
+//! log: `api::audit`). Every change is audited.
 
 use axum::extract::{Query, State};
 use axum::Json;
@@ -38,20 +38,6 @@ pub async fn dead_letters(
     let l = limit(&q)?;
     Ok(Json(
         s.store.read(move |c| queries::dead_letters(c, l)).await?,
-    ))
-}
-
-/// The audit log of admin actions, newest first (admins only).
-#[utoipa::path(get, path = "/api/v1/admin/audit", params(LimitQuery), security(("bearer" = [])),
-    responses((status = 200, body = [Object]), (status = 403, body = switchboard_protocol::api::ErrorBody)))]
-pub async fn audit(
-    State(s): State<AppState>,
-    _user: AuthUser,
-    Query(q): Query<LimitQuery>,
-) -> Result<Json<Vec<Value>>, ApiError> {
-    let l = limit(&q)?;
-    Ok(Json(
-        s.store.read(move |c| queries::audit_entries(c, l)).await?,
     ))
 }
 

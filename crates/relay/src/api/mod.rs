@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod body_timeout;
 pub mod contacts;
@@ -76,7 +77,8 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(events::page))
         .routes(routes!(events::stream))
         .routes(routes!(admin::dead_letters))
-        .routes(routes!(admin::audit))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::export))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::update_user))
         .routes(routes!(users::reset_password))

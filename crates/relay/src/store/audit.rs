@@ -11,7 +11,8 @@
 //! Every write holds the cluster's write lock, and [`audit`] also takes the head row's lock
 //! before reading it, so concurrent relays append to one chain.
 
-use crate::store::db::{params, Db, Optional};
+use crate::store::db::{params, Db, Optional, ToDb};
+use switchboard_protocol::admin::AuditEntry;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -201,16 +202,68 @@ pub fn verify(conn: &Db) -> Result<Result<Verified, Broken>> {
     Ok(verify_chain(&entries, head(conn)?))
 }
 
-pub fn audit_entries(conn: &Db, limit: usize) -> Result<Vec<Value>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, actor, action, details, at FROM audit_log ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
+/// Which entries to read: by actor (exact), action (prefix: `role.` is every role change),
+/// period (`since` inclusive, `until` exclusive, Unix ms), older than entry `before` (paging),
+/// newest first, at most `limit`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub before: Option<i64>,
+    pub limit: usize,
+}
+
+/// `text` as a LIKE pattern matching itself only (`\` escapes `%`, `_` and itself).
+fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Appends `cond` with its one `?` numbered as the next parameter, `value`.
+fn condition<'a>(sql: &mut String, args: &mut Vec<&'a dyn ToDb>, cond: &str, value: &'a dyn ToDb) {
+    args.push(value);
+    sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
+}
+
+pub fn audit_entries(conn: &Db, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+    let pattern = filter.action.as_deref().map(|a| format!("{}%", like_literal(a)));
+    let mut sql = String::from("SELECT id, actor, action, details, at FROM audit_log WHERE 1 = 1");
+    let mut args: Vec<&dyn ToDb> = Vec::new();
+    if let Some(a) = &filter.actor {
+        condition(&mut sql, &mut args, " AND actor = ?", a);
+    }
+    if let Some(p) = &pattern {
+        condition(&mut sql, &mut args, " AND action LIKE ? ESCAPE '\\'", p);
+    }
+    if let Some(t) = &filter.since {
+        condition(&mut sql, &mut args, " AND at >= ?", t);
+    }
+    if let Some(t) = &filter.until {
+        condition(&mut sql, &mut args, " AND at < ?", t);
+    }
+    if let Some(id) = &filter.before {
+        condition(&mut sql, &mut args, " AND id < ?", id);
+    }
+    let limit = filter.limit as i64;
+    condition(&mut sql, &mut args, " ORDER BY id DESC LIMIT ?", &limit);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(args.as_slice(), |r| {
         let details: String = r.get(3)?;
-        Ok(serde_json::json!({
-            "id": r.get::<i64>(0)?, "actor": r.get::<String>(1)?, "action": r.get::<String>(2)?,
-            "details": serde_json::from_str::<Value>(&details).unwrap_or(Value::Null), "at": r.get::<i64>(4)?,
-        }))
+        Ok(AuditEntry {
+            id: r.get(0)?,
+            actor: r.get(1)?,
+            action: r.get(2)?,
+            details: serde_json::from_str::<Value>(&details).unwrap_or(Value::Null),
+            at: r.get(4)?,
+        })
     })?;
     Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
@@ -288,6 +341,12 @@ mod tests {
             verify_chain(&unsealed, Some(head)),
             Err(Broken::Unsealed { id: 5 })
         );
+    }
+
+    #[test]
+    fn an_action_prefix_matches_itself_only() {
+        assert_eq!(like_literal("role."), "role.");
+        assert_eq!(like_literal("50%_off\\"), "50\\%\\_off\\\\");
     }
 
     #[test]
