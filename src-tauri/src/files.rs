@@ -33,7 +33,6 @@ pub async fn save_media(
 ) -> UiResult<String> {
     let dir = downloads_dir(&handle)?;
     let client = app.engine()?.client().await;
-    let path =
-        switchboard_sync::download::save_media(&client, message_id, &dir, &filename).await?;
+    let path = switchboard_sync::download::save_media(&client, message_id, &dir, &filename).await?;
     Ok(path.display().to_string())
 }

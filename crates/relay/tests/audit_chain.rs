@@ -208,7 +208,11 @@ async fn the_audit_log_filters_pages_and_exports_csv_that_a_spreadsheet_shows_as
     let ada = relay.login_as("=1+2@example.com", Role::Admin).await;
     for i in 0..3 {
         let (s, _) = relay
-            .post(&ada, "/api/v1/admin/roles", json!({"name": format!("Rolle {i}"), "permissions": []}))
+            .post(
+                &ada,
+                "/api/v1/admin/roles",
+                json!({"name": format!("Rolle {i}"), "permissions": []}),
+            )
             .await;
         assert_eq!(s, 201);
     }
@@ -230,18 +234,31 @@ async fn the_audit_log_filters_pages_and_exports_csv_that_a_spreadsheet_shows_as
 
     let (s, all) = relay.get(&ada, "/api/v1/admin/audit").await;
     assert_eq!(s, 200, "{all}");
-    assert_eq!(actions(&all), ["user.create", "role.create", "role.create", "role.create"]);
+    assert_eq!(
+        actions(&all),
+        ["user.create", "role.create", "role.create", "role.create"]
+    );
     let (_, roles) = relay.get(&ada, "/api/v1/admin/audit?action=role.").await;
     assert_eq!(actions(&roles).len(), 3);
     let (_, none) = relay.get(&ada, "/api/v1/admin/audit?action=role_").await;
-    assert_eq!(actions(&none).len(), 0, "`_` is a character, not a wildcard");
+    assert_eq!(
+        actions(&none).len(),
+        0,
+        "`_` is a character, not a wildcard"
+    );
     let (_, mine) = relay
-        .get(&ada, "/api/v1/admin/audit?actor=%3D1%2B2%40example.com&limit=2")
+        .get(
+            &ada,
+            "/api/v1/admin/audit?actor=%3D1%2B2%40example.com&limit=2",
+        )
         .await;
     assert_eq!(actions(&mine).len(), 2);
     let before = mine[1]["id"].as_i64().unwrap();
     let (_, rest) = relay
-        .get(&ada, &format!("/api/v1/admin/audit?actor=%3D1%2B2%40example.com&before={before}"))
+        .get(
+            &ada,
+            &format!("/api/v1/admin/audit?actor=%3D1%2B2%40example.com&before={before}"),
+        )
         .await;
     assert_eq!(actions(&rest), ["role.create", "role.create"]);
     let newest = all[0]["at"].as_i64().unwrap();
@@ -253,7 +270,13 @@ async fn the_audit_log_filters_pages_and_exports_csv_that_a_spreadsheet_shows_as
         .get(&ada, &format!("/api/v1/admin/audit?until={}", newest + 1))
         .await;
     assert_eq!(actions(&upto).len(), 4);
-    for bad in ["limit=0", "limit=1001", "since=5&until=5", "colour=red", &format!("actor={}", "x".repeat(255))] {
+    for bad in [
+        "limit=0",
+        "limit=1001",
+        "since=5&until=5",
+        "colour=red",
+        &format!("actor={}", "x".repeat(255)),
+    ] {
         let (s, e) = relay.get(&ada, &format!("/api/v1/admin/audit?{bad}")).await;
         assert_eq!(s, 400, "{bad}: {e}");
     }
@@ -267,14 +290,23 @@ async fn the_audit_log_filters_pages_and_exports_csv_that_a_spreadsheet_shows_as
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
-    assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
     let text = r.text().await.unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("id,at,actor,action,details"));
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 4, "{text}");
-    assert!(rows.iter().all(|r| r.contains(",'=1+2@example.com,")), "{text}");
+    assert!(
+        rows.iter().all(|r| r.contains(",'=1+2@example.com,")),
+        "{text}"
+    );
     let (_, after) = relay.get(&ada, "/api/v1/admin/audit?limit=1").await;
     assert_eq!(actions(&after), ["audit.export"]);
     assert_eq!(after[0]["details"]["entries"], 4);

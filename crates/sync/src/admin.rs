@@ -3,7 +3,9 @@
 //! as [`crate::SyncError::Relay`] with its code and message, for the form to show beside the field.
 
 use switchboard_protocol::access::{NewRole, PermissionInfo, RoleInfo, RolePatch};
-use switchboard_protocol::admin::{Account, AuditEntry, AuditQuery, NewUser, PasswordReset, UserPatch};
+use switchboard_protocol::admin::{
+    Account, AuditEntry, AuditQuery, NewUser, PasswordReset, UserPatch,
+};
 use switchboard_protocol::api::User;
 
 use crate::client::RelayClient;

@@ -4,7 +4,6 @@
 use axum::extract::{Query, State};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::Value;
 use switchboard_protocol::api::{DeadLetter, PhoneNumber};
 
 use crate::auth::AuthUser;

@@ -22,26 +22,26 @@ pub const EXPORT_MAX: usize = 100_000;
 
 /// The store's filter for a query, each value checked.
 fn filter(q: AuditQuery, limit: usize) -> Result<AuditFilter, ApiError> {
-        let text = |v: Option<String>, max: usize, what: &str| match v.map(|s| s.trim().to_string()) {
-            Some(s) if s.chars().count() > max => Err(ApiError::bad_request(format!(
-                "{what} has at most {max} characters"
-            ))),
-            Some(s) if s.is_empty() => Ok(None),
-            other => Ok(other),
-        };
-        if let (Some(a), Some(b)) = (q.since, q.until) {
-            if a >= b {
-                return Err(ApiError::bad_request("since must be before until"));
-            }
+    let text = |v: Option<String>, max: usize, what: &str| match v.map(|s| s.trim().to_string()) {
+        Some(s) if s.chars().count() > max => Err(ApiError::bad_request(format!(
+            "{what} has at most {max} characters"
+        ))),
+        Some(s) if s.is_empty() => Ok(None),
+        other => Ok(other),
+    };
+    if let (Some(a), Some(b)) = (q.since, q.until) {
+        if a >= b {
+            return Err(ApiError::bad_request("since must be before until"));
         }
-        Ok(AuditFilter {
-            actor: text(q.actor, 254, "actor")?,
-            action: text(q.action, 100, "action")?,
-            since: q.since,
-            until: q.until,
-            before: q.before,
-            limit,
-        })
+    }
+    Ok(AuditFilter {
+        actor: text(q.actor, 254, "actor")?,
+        action: text(q.action, 100, "action")?,
+        since: q.since,
+        until: q.until,
+        before: q.before,
+        limit,
+    })
 }
 
 /// The audit log, newest first: who did what when, filtered by person, action (or its start)

@@ -12,9 +12,9 @@
 //! before reading it, so concurrent relays append to one chain.
 
 use crate::store::db::{params, Db, Optional, ToDb};
-use switchboard_protocol::admin::AuditEntry;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use switchboard_protocol::admin::AuditEntry;
 
 use super::Result;
 
@@ -234,7 +234,10 @@ fn condition<'a>(sql: &mut String, args: &mut Vec<&'a dyn ToDb>, cond: &str, val
 }
 
 pub fn audit_entries(conn: &Db, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
-    let pattern = filter.action.as_deref().map(|a| format!("{}%", like_literal(a)));
+    let pattern = filter
+        .action
+        .as_deref()
+        .map(|a| format!("{}%", like_literal(a)));
     let mut sql = String::from("SELECT id, actor, action, details, at FROM audit_log WHERE 1 = 1");
     let mut args: Vec<&dyn ToDb> = Vec::new();
     if let Some(a) = &filter.actor {
