@@ -639,6 +639,7 @@ async function main() {
       await s.click("[data-testid=settings]");
       await choose(s, "[data-testid=language]", "en");
       await s.click("[data-testid=settings-close]");
+      await s.click("[data-testid=admin-tab-users]");
       await s.waitFor("English headings", `return document.querySelector('[data-testid=new-user] h3')?.textContent === 'New user'`);
       await shot(s, "admin-users");
       await s.click("[data-testid=admin-tab-roles]");
