@@ -3,6 +3,7 @@
 //! goes out with the next command that gets through. Text from customers and the relay goes
 //! through [`safe::terminal_safe`] before it reaches a terminal; `--json` output is exact.
 
+mod admin;
 mod safe;
 mod settings;
 
@@ -95,6 +96,9 @@ enum Command {
     Status,
     /// Catch up and flush the outbox, then exit.
     Sync,
+    /// Admin tasks against the relay, as the signed-in user (users, numbers, the audit log).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 fn main() -> ExitCode {
@@ -247,6 +251,10 @@ async fn run(cli: Cli) -> AnyResult<()> {
             );
             println!("token kept in {}", home.secrets().describe());
             Ok(())
+        }
+        Command::Admin(cmd) => {
+            let (engine, _) = open(&home).await?;
+            admin::run(&engine.client().await, cmd, cli.json).await
         }
         Command::Sync => {
             let (engine, _) = open(&home).await?;

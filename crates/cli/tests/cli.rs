@@ -269,3 +269,153 @@ async fn show_never_passes_terminal_escapes_from_customers() {
     assert!(!shown.contains("pwned"), "the title is gone: {shown:?}");
     assert!(shown.contains("Eve"), "{shown}");
 }
+
+/// `switchboard admin ...` as an admin: users (create, role, deactivate), numbers (add by name),
+/// the audit log (filtered, exported as CSV into a new file only); as an agent: refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_scripts_users_numbers_and_the_audit_log() {
+    let relay = Relay::start("http://127.0.0.1:9").await;
+    relay.user("ada@example.com", Role::Admin).await;
+    relay.user("agent@example.com", Role::Agent).await;
+    let relay_url: &'static str = Box::leak(relay.base.clone().into_boxed_str());
+    let login = |home: std::path::PathBuf, email: &'static str| async move {
+        ok(&blocking(
+            home,
+            vec![
+                "login",
+                "--relay",
+                relay_url,
+                "--email",
+                email,
+                "--password-stdin",
+            ],
+            Some("password123\n"),
+        )
+        .await);
+    };
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().to_path_buf();
+    login(h.clone(), "ada@example.com").await;
+
+    let created: Value = serde_json::from_str(&ok(&blocking(
+        h.clone(),
+        vec![
+            "--json",
+            "admin",
+            "create-user",
+            "--email",
+            "cleo@example.com",
+            "--name",
+            "Cleo",
+            "--role",
+            "agent",
+            "--password-stdin",
+        ],
+        Some("Cleo-kommt-2026\n"),
+    )
+    .await))
+    .unwrap();
+    let id: &'static str = Box::leak(created["id"].to_string().into_boxed_str());
+    let weak = blocking(
+        h.clone(),
+        vec![
+            "admin",
+            "create-user",
+            "--email",
+            "dora@example.com",
+            "--name",
+            "Dora",
+            "--role",
+            "agent",
+            "--password-stdin",
+        ],
+        Some("password\n"),
+    )
+    .await;
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("too common"));
+
+    let set = ok(&blocking(h.clone(), vec!["admin", "set-role", id, "supervisor"], None).await);
+    assert!(set.contains("supervisor, active"), "{set}");
+    let off = ok(&blocking(h.clone(), vec!["admin", "deactivate", id], None).await);
+    assert!(off.contains("deactivated"), "{off}");
+    let users = ok(&blocking(h.clone(), vec!["admin", "users"], None).await);
+    assert!(
+        users
+            .lines()
+            .any(|l| l.contains("cleo@example.com") && l.contains("supervisor\tdeactivated")),
+        "{users}"
+    );
+
+    let added = ok(&blocking(
+        h.clone(),
+        vec![
+            "admin",
+            "add-number",
+            "--phone-number-id",
+            "200000000000009",
+            "--display-phone-number",
+            "4930123456",
+            "--name",
+            "Vertrieb",
+        ],
+        None,
+    )
+    .await);
+    assert!(added.contains("Vertrieb"), "{added}");
+    let numbers = ok(&blocking(h.clone(), vec!["admin", "numbers"], None).await);
+    assert!(
+        numbers.contains("200000000000009\t+4930123456\tVertrieb\tconfigured"),
+        "{numbers}"
+    );
+
+    let audit = ok(&blocking(h.clone(), vec!["admin", "audit", "--action", "user."], None).await);
+    let actions: Vec<&str> = audit
+        .lines()
+        .map(|l| l.split('\t').nth(3).unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["user.update", "user.update", "user.create"],
+        "{audit}"
+    );
+    let csv = home.path().join("audit.csv");
+    let csv_arg: &'static str = Box::leak(csv.to_string_lossy().into_owned().into_boxed_str());
+    ok(&blocking(
+        h.clone(),
+        vec!["admin", "audit", "--since", "2020-01-01", "--csv", csv_arg],
+        None,
+    )
+    .await);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("id,at,actor,action,details\n"), "{text}");
+    assert!(
+        text.contains("ada@example.com,number.add") || text.contains("ada@example.com,user.create"),
+        "{text}"
+    );
+    let again = blocking(h.clone(), vec!["admin", "audit", "--csv", csv_arg], None).await;
+    assert!(
+        !again.status.success(),
+        "an existing file is never replaced"
+    );
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), text);
+    let bad_day = blocking(
+        h.clone(),
+        vec!["admin", "audit", "--since", "29.11.2026"],
+        None,
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&bad_day.stderr).contains("not a day"));
+
+    // An agent may not.
+    let agent_home = tempfile::tempdir().unwrap();
+    let a = agent_home.path().to_path_buf();
+    login(a.clone(), "agent@example.com").await;
+    let refused = blocking(a.clone(), vec!["admin", "users"], None).await;
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("manage_users"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
