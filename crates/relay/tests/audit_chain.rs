@@ -236,7 +236,7 @@ async fn the_audit_log_filters_pages_and_exports_csv_that_a_spreadsheet_shows_as
     assert_eq!(s, 200, "{all}");
     assert_eq!(
         actions(&all),
-        ["user.create", "role.create", "role.create", "role.create"]
+        ["user.create", "role.create", "role.create", "role.create", "login"]
     );
     let (_, roles) = relay.get(&ada, "/api/v1/admin/audit?action=role.").await;
     assert_eq!(actions(&roles).len(), 3);
@@ -260,7 +260,7 @@ async fn the_audit_log_filters_pages_and_exports_csv_that_a_spreadsheet_shows_as
             &format!("/api/v1/admin/audit?actor=%3D1%2B2%40example.com&before={before}"),
         )
         .await;
-    assert_eq!(actions(&rest), ["role.create", "role.create"]);
+    assert_eq!(actions(&rest), ["role.create", "role.create", "login"]);
     let newest = all[0]["at"].as_i64().unwrap();
     let (_, later) = relay
         .get(&ada, &format!("/api/v1/admin/audit?since={}", newest + 1))
@@ -269,7 +269,7 @@ async fn the_audit_log_filters_pages_and_exports_csv_that_a_spreadsheet_shows_as
     let (_, upto) = relay
         .get(&ada, &format!("/api/v1/admin/audit?until={}", newest + 1))
         .await;
-    assert_eq!(actions(&upto).len(), 4);
+    assert_eq!(actions(&upto).len(), 5);
     for bad in [
         "limit=0",
         "limit=1001",
@@ -302,12 +302,12 @@ async fn the_audit_log_filters_pages_and_exports_csv_that_a_spreadsheet_shows_as
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("id,at,actor,action,details"));
     let rows: Vec<&str> = lines.collect();
-    assert_eq!(rows.len(), 4, "{text}");
+    assert_eq!(rows.len(), 5, "{text}");
     assert!(
         rows.iter().all(|r| r.contains(",'=1+2@example.com,")),
         "{text}"
     );
     let (_, after) = relay.get(&ada, "/api/v1/admin/audit?limit=1").await;
     assert_eq!(actions(&after), ["audit.export"]);
-    assert_eq!(after[0]["details"]["entries"], 4);
+    assert_eq!(after[0]["details"]["entries"], 5);
 }

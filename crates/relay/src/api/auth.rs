@@ -147,8 +147,19 @@ pub async fn login(
             .unwrap_or_default()
             .to_string(),
     };
+    let actor = user.email.clone();
     s.store
-        .write(move |ctx| users::create_session(ctx.conn, &hash, uid, ctx.now, expires_at, &client))
+        .write(move |ctx| {
+            let session = users::create_session(ctx.conn, &hash, uid, ctx.now, expires_at, &client)?;
+            // Every sign-in is on the record (who, from where, with what), like the failed ones.
+            queries::audit(
+                ctx.conn,
+                &actor,
+                "login",
+                &json!({"user_id": uid, "session_id": session, "ip": client.ip, "client": client.user_agent}),
+                ctx.now,
+            )
+        })
         .await?;
     Ok(Json(LoginResponse {
         token,
