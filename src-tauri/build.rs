@@ -44,6 +44,9 @@ const COMMANDS: &[&str] = &[
     "admin_audit",
     "admin_audit_export",
     "numbers",
+    "review_blocks",
+    "review_allow",
+    "review_reject",
 ];
 
 fn main() {

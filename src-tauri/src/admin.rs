@@ -1,10 +1,11 @@
-//! The admin console's commands: users, roles and the audit log, each one call of the sync engine's client.
+//! The admin console's commands: users, roles, the audit log and the review of blocked messages, each one call of the sync engine's client.
 //! The relay decides what the signed-in person may do; its refusals reach the form as
 //! `{code, message}`.
 
 use switchboard_protocol::access::{NewRole, PermissionInfo, RoleInfo, RolePatch};
 use switchboard_protocol::admin::{Account, AuditEntry, AuditQuery, NewUser, UserPatch};
-use switchboard_protocol::api::User;
+use switchboard_protocol::api::{Message, User};
+use switchboard_protocol::policy::Block;
 use tauri::State;
 
 use crate::error::UiResult;
@@ -86,4 +87,19 @@ pub async fn admin_audit_export(
         switchboard_sync::download::save_response(response, &dir, "audit-log.csv", "audit-log.csv")
             .await?;
     Ok(path.display().to_string())
+}
+
+#[tauri::command]
+pub async fn review_blocks(app: State<'_, App>) -> UiResult<Vec<Block>> {
+    Ok(app.engine()?.client().await.blocks().await?)
+}
+
+#[tauri::command]
+pub async fn review_allow(app: State<'_, App>, id: i64) -> UiResult<Message> {
+    Ok(app.engine()?.client().await.allow_block(id).await?)
+}
+
+#[tauri::command]
+pub async fn review_reject(app: State<'_, App>, id: i64) -> UiResult<Block> {
+    Ok(app.engine()?.client().await.reject_block(id).await?)
 }

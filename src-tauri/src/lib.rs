@@ -582,7 +582,10 @@ pub fn run() {
             admin::admin_update_role,
             admin::admin_delete_role,
             admin::admin_audit,
-            admin::admin_audit_export
+            admin::admin_audit_export,
+            admin::review_blocks,
+            admin::review_allow,
+            admin::review_reject
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Switchboard desktop app");

@@ -659,6 +659,48 @@ async function main() {
       await signInAs("quinn@e2e.switchboard", "Quinn-prueft-2026");
       assert(await s.exec(`return !!document.querySelector('[data-testid=open-monitor]') && !document.querySelector('[data-testid=open-admin]')`), "Quinn's role shows the monitor only");
     });
+    await test("a message with a sensitive word is refused, reviewed by the supervisor and released once (English and German)", async () => {
+      const ada = await json("POST", `${relayUrl}/api/v1/auth/login`, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+      const put = await fetch(`${relayUrl}/api/v1/admin/sensitive-words`, {
+        method: "PUT",
+        headers: { "content-type": "application/json", authorization: `Bearer ${ada.token}` },
+        body: JSON.stringify({ entries: ["gratis"] }),
+      });
+      assert(put.status === 200, `sensitive words: HTTP ${put.status} ${await put.text()}`);
+      await signInAs(EMAIL, PASSWORD);
+      await json("POST", `${simUrl}/control/customers/4915177777777/messages`, { text: "Was kostet der Versand?", name: "Vera Versand" });
+      await s.waitFor("Vera's conversation", `return [...document.querySelectorAll('[data-testid=conversation]')].some(r => r.textContent.includes('Vera Versand'))`, { timeout: 10000 });
+      await s.exec(`[...document.querySelectorAll('[data-testid=conversation]')].find(r => r.textContent.includes('Vera Versand')).click()`);
+      await s.waitFor("the composer", `return !!document.querySelector('[data-testid=composer]')`);
+      const text = "Der Versand ist heute gratis";
+      await s.type("[data-testid=composer]", text);
+      await s.click("[data-testid=send]");
+      await s.waitFor("the refusal on the message", `const b = [...document.querySelectorAll('[data-testid=message]')].find(x => x.textContent.includes(arguments[0])); return b && b.dataset.status === 'failed'`, { args: [text], timeout: 10000 });
+      const sentBefore = (await json("GET", `${simUrl}/control/sent`)).filter((m) => JSON.stringify(m.payload).includes(text)).length;
+      assert(sentBefore === 0, "the refused message reached the simulator");
+      // The supervisor reviews it.
+      await signInAs(SUP_EMAIL, SUP_PASSWORD);
+      await s.click("[data-testid=open-review]");
+      await s.waitFor("the blocked message, waiting", `return [...document.querySelectorAll('[data-testid=block]')].some(b => b.dataset.state === 'pending' && b.textContent.includes(arguments[0]))`, { args: [text], timeout: 10000 });
+      await shot(s, "review");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "de");
+      await s.click("[data-testid=settings-close]");
+      await s.waitFor("German review", `return document.querySelector('[data-testid=block-release]')?.textContent === 'Freigeben'`);
+      await shot(s, "review-de");
+      await s.exec(`[...document.querySelectorAll('[data-testid=block]')].find(b => b.textContent.includes(arguments[0])).querySelector('[data-testid=block-release]').click()`, text);
+      await s.waitFor("released", `const b = [...document.querySelectorAll('[data-testid=block]')].find(b => b.textContent.includes(arguments[0])); return b && b.dataset.state === 'released' && b.querySelector('[data-testid=block-state]').textContent === 'Freigegeben'`, { args: [text], timeout: 10000 });
+      const end = Date.now() + 10000;
+      let count = 0;
+      while (Date.now() < end && count === 0) {
+        count = (await json("GET", `${simUrl}/control/sent`)).filter((m) => JSON.stringify(m.payload).includes(text)).length;
+        if (!count) await sleep(200);
+      }
+      await sleep(1000);
+      count = (await json("GET", `${simUrl}/control/sent`)).filter((m) => JSON.stringify(m.payload).includes(text)).length;
+      assert(count === 1, `the simulator received the released message ${count} times`);
+    });
+
   } finally {
     await s.end().catch(() => {});
     for (const c of children.reverse()) await stop(c);

@@ -5,6 +5,7 @@ import { Inbox } from "./Inbox";
 import { ConversationView } from "./ConversationView";
 import { MonitorView } from "./Monitor";
 import { AdminView, showsAdmin } from "./Admin";
+import { ReviewView } from "./Review";
 import { CustomerExtras, StatusMenu } from "./Team";
 import { can, defaultFilter, filterConversations, upsert, visibleTo, type ListFilter } from "./logic";
 import type { Change, ConnectionState, Conversation, Directory, PhoneNumber, Presence, SearchHit, User } from "./types";
@@ -27,6 +28,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
   const [directory, setDirectory] = useState<Directory | null>(null);
   const [monitorOpen, setMonitorOpen] = useState(false);
   const [adminOpen, setAdminOpen] = useState(false);
+  const [reviewOpen, setReviewOpen] = useState(false);
   const [numbers, setNumbers] = useState<PhoneNumber[]>([]);
   const [contactsTick, setContactsTick] = useState(0);
   const allRef = useRef<Conversation[] | null>(null);
@@ -225,6 +227,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
             className={monitorOpen ? "active" : ""}
             onClick={() => {
               setAdminOpen(false);
+              setReviewOpen(false);
               setMonitorOpen((x) => !x);
             }}
           >
@@ -238,10 +241,25 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
             className={adminOpen ? "active" : ""}
             onClick={() => {
               setMonitorOpen(false);
+              setReviewOpen(false);
               setAdminOpen((x) => !x);
             }}
           >
             {t("admin")}
+          </button>
+        )}
+        {can(props.me, "review_blocked") && (
+          <button
+            data-testid="open-review"
+            aria-pressed={reviewOpen}
+            className={reviewOpen ? "active" : ""}
+            onClick={() => {
+              setMonitorOpen(false);
+              setAdminOpen(false);
+              setReviewOpen((x) => !x);
+            }}
+          >
+            {t("review")}
           </button>
         )}
         <button className="icon" data-testid="toggle-panel" onClick={() => setShowPanel((s) => !s)} aria-label={t("customer")}>
@@ -269,7 +287,17 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
         }}
         numbers={numbers}
       />
-      {adminOpen && showsAdmin(props.me) ? (
+      {reviewOpen && can(props.me, "review_blocked") ? (
+        <ReviewView
+          all={all ?? []}
+          directory={directory}
+          onOpen={(id) => {
+            setReviewOpen(false);
+            open(id);
+          }}
+          onClose={() => setReviewOpen(false)}
+        />
+      ) : adminOpen && showsAdmin(props.me) ? (
         <AdminView me={props.me} onClose={() => setAdminOpen(false)} />
       ) : monitorOpen && can(props.me, "monitor") ? (
         <MonitorView all={all ?? []} onOpen={open} onClose={() => setMonitorOpen(false)} />
@@ -290,7 +318,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
           <p>{t("pickConversation")}</p>
         </section>
       )}
-      {showPanel && !(monitorOpen && can(props.me, "monitor")) && !(adminOpen && showsAdmin(props.me)) && (
+      {showPanel && !(monitorOpen && can(props.me, "monitor")) && !(adminOpen && showsAdmin(props.me)) && !(reviewOpen && can(props.me, "review_blocked")) && (
         <aside className="panel" data-testid="customer-panel">
           {openConv && (
             <>

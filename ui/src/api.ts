@@ -6,6 +6,7 @@ import type {
   Account,
   AppInfo,
   AuditEntry,
+  Block,
   Change,
   AgentStatus,
   Conversation,
@@ -101,6 +102,9 @@ export const api = {
   adminCreateRole: (role: { name: string; permissions: Permission[] }) => call<RoleInfo>("admin_create_role", { role }),
   adminUpdateRole: (id: number, patch: { name?: string; permissions?: Permission[] }) => call<RoleInfo>("admin_update_role", { id, patch }),
   adminDeleteRole: (id: number) => call<void>("admin_delete_role", { id }),
+  reviewBlocks: () => call<Block[]>("review_blocks"),
+  reviewAllow: (id: number) => call<unknown>("review_allow", { id }),
+  reviewReject: (id: number) => call<Block>("review_reject", { id }),
   adminAudit: (query: AuditQuery) => call<AuditEntry[]>("admin_audit", { query }),
   /** The filtered audit log as CSV into the Downloads folder; answers the path written. */
   adminAuditExport: (query: AuditQuery) => call<string>("admin_audit_export", { query }),

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
+  blockState,
+  blockText,
+  sortBlocks,
   numberChoices,
   numberLabel,
   savedPlace,
@@ -31,7 +34,7 @@ import {
   WINDOW_MS,
   type ListFilter,
 } from "./logic";
-import type { Conversation, Message, MonitorAgent, Pending, TimelineItem, User } from "./types";
+import type { Block, Conversation, Message, MonitorAgent, Pending, TimelineItem, User } from "./types";
 
 const ME = 7;
 function conv(id: number, over: Partial<Conversation> = {}): Conversation {
@@ -353,5 +356,22 @@ describe("numbers by name", () => {
       { id: "999", label: "999" },
       { id: "200000000000002", label: "Support" },
     ]);
+  });
+});
+
+describe("blocked messages", () => {
+  const block = (id: number, created_at: number, over: Partial<Block> = {}): Block => ({
+    id, conversation_id: 1, user_id: 2, origin: "agent", request: { type: "text", text: `text ${id}` }, code: "sensitive_word",
+    matched: "gratis", created_at, allowed_by: null, allowed_at: null, message_id: null, rejected_by: null, rejected_at: null, ...over,
+  });
+  it("knows each one's state and puts the waiting ones first, longest waiting on top", () => {
+    const list = [block(1, 10, { allowed_by: 3 }), block(2, 20), block(3, 30, { rejected_by: 3 }), block(4, 15)];
+    expect(list.map(blockState)).toEqual(["released", "pending", "rejected", "pending"]);
+    expect(sortBlocks(list).map((b) => b.id)).toEqual([4, 2, 3, 1]);
+  });
+  it("shows the text, a caption, or the kind", () => {
+    expect(blockText(block(1, 1))).toBe("text 1");
+    expect(blockText(block(1, 1, { request: { type: "image", caption: "Foto" } }))).toBe("Foto");
+    expect(blockText(block(1, 1, { request: { type: "template" } }))).toBe("[template]");
   });
 });

@@ -1,6 +1,6 @@
 // Pure UI logic (no React, no backend): list filters, the 24-hour window, delivery ticks,
 // search highlights. Unit-tested in logic.test.ts.
-import type { Conversation, Message, MonitorAgent, Permission, PhoneNumber, TimelineItem, User } from "./types";
+import type { Block, Conversation, Message, MonitorAgent, Permission, PhoneNumber, TimelineItem, User } from "./types";
 
 export type View = "mine" | "unassigned" | "all";
 
@@ -393,4 +393,26 @@ export function savedPlace(path: string): { file: string; folder: string } {
   const parts = path.split(/[\\/]/).filter((p) => p !== "");
   const file = parts.pop() ?? path;
   return { file, folder: parts.pop() ?? "" };
+}
+
+// ---------------------------------------------------------------- blocked messages
+
+export type BlockState = "pending" | "released" | "rejected";
+
+export function blockState(b: Block): BlockState {
+  if (b.allowed_by !== null) return "released";
+  if (b.rejected_by !== null) return "rejected";
+  return "pending";
+}
+
+/** Waiting ones first (oldest first: they have waited longest), then the decided, newest first. */
+export function sortBlocks(list: Block[]): Block[] {
+  const pending = list.filter((b) => blockState(b) === "pending").sort((a, b) => a.created_at - b.created_at || a.id - b.id);
+  const done = list.filter((b) => blockState(b) !== "pending").sort((a, b) => b.created_at - a.created_at || b.id - a.id);
+  return [...pending, ...done];
+}
+
+/** What the blocked message says (its text or a file's caption). */
+export function blockText(b: Block): string {
+  return String(b.request.text ?? b.request.caption ?? `[${b.request.type ?? "?"}]`);
 }

@@ -44,6 +44,25 @@ export interface RoleInfo {
   users: number;
 }
 
+/** An outbound message the sensitive-word filter refused, for review. */
+export interface Block {
+  id: number;
+  conversation_id: number;
+  /** The agent who wrote it; null for automatic replies. */
+  user_id: number | null;
+  origin: string;
+  /** The send request as written (`{type: "text", text}` and so on). */
+  request: { type?: string; text?: string; caption?: string } & Record<string, unknown>;
+  code: string;
+  matched: string;
+  created_at: number;
+  allowed_by: number | null;
+  allowed_at: number | null;
+  message_id: number | null;
+  rejected_by: number | null;
+  rejected_at: number | null;
+}
+
 /** A business number (an inbox). */
 export interface PhoneNumber {
   phone_number_id: string;

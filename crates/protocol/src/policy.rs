@@ -151,6 +151,11 @@ pub struct Block {
     pub allowed_at: Option<i64>,
     /// The message queued when a supervisor allowed it.
     pub message_id: Option<i64>,
+    /// Who rejected it instead (it is then never sent), and when.
+    #[serde(default)]
+    pub rejected_by: Option<i64>,
+    #[serde(default)]
+    pub rejected_at: Option<i64>,
 }
 
 // ---------------------------------------------------------------- sensitive words

@@ -236,7 +236,13 @@ async fn the_audit_log_filters_pages_and_exports_csv_that_a_spreadsheet_shows_as
     assert_eq!(s, 200, "{all}");
     assert_eq!(
         actions(&all),
-        ["user.create", "role.create", "role.create", "role.create", "login"]
+        [
+            "user.create",
+            "role.create",
+            "role.create",
+            "role.create",
+            "login"
+        ]
     );
     let (_, roles) = relay.get(&ada, "/api/v1/admin/audit?action=role.").await;
     assert_eq!(actions(&roles).len(), 3);

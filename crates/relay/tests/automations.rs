@@ -361,6 +361,45 @@ async fn a_blocked_word_never_reaches_the_simulator_and_a_supervisor_may_allow_i
         .any(|a| a["action"] == "policy.override" && a["details"]["block_id"] == block_id));
     let (_, blocks) = w.relay.get(&supervisor, "/api/v1/policy/blocks").await;
     assert_eq!(blocks[0]["allowed_by"], 3);
+    let reject = format!("/api/v1/policy/blocks/{block_id}/reject");
+    assert_eq!(
+        w.relay.post(&supervisor, &reject, json!({})).await.0,
+        409,
+        "released already"
+    );
+
+    // Another blocked message is rejected instead: never sent, not releasable afterwards, audited.
+    let (status, err) = w
+        .send(
+            &w.agent,
+            conv,
+            json!({"type": "text", "text": "Alles kostenlos!"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{err}");
+    let second = err["block_id"].as_i64().unwrap();
+    let reject = format!("/api/v1/policy/blocks/{second}/reject");
+    assert_eq!(w.relay.post(&w.agent, &reject, json!({})).await.0, 403);
+    let (status, b) = w.relay.post(&supervisor, &reject, json!({})).await;
+    assert_eq!(status, 200, "{b}");
+    assert_eq!(b["rejected_by"], 3);
+    assert!(b["allowed_by"].is_null() && b["message_id"].is_null());
+    let allow = format!("/api/v1/policy/blocks/{second}/allow");
+    let (status, e) = w.relay.post(&supervisor, &allow, json!({})).await;
+    assert_eq!(status, 409, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("rejected"));
+    assert_eq!(w.relay.post(&supervisor, &reject, json!({})).await.0, 409);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        w.sent_to("4915100000201", 2).await.len(),
+        2,
+        "nothing more was sent"
+    );
+    let (_, audit) = w
+        .relay
+        .get(&w.admin, "/api/v1/admin/audit?action=policy.reject")
+        .await;
+    assert_eq!(audit[0]["details"]["block_id"], second);
 
     // Auto-replies pass the same filter: a rule whose reply is blocked cannot even be saved.
     let (status, err) = w

@@ -1,12 +1,14 @@
 //! The admin console's calls: users and roles (`/api/v1/admin/users`, `/api/v1/admin/roles`,
-//! `/api/v1/admin/permissions`) and the audit log (`/api/v1/admin/audit`, its CSV export). The relay checks the caller's permissions; a refusal comes back
+//! `/api/v1/admin/permissions`), the audit log (`/api/v1/admin/audit`, its CSV export) and the
+//! review of blocked messages (`/api/v1/policy/blocks`). The relay checks the caller's permissions; a refusal comes back
 //! as [`crate::SyncError::Relay`] with its code and message, for the form to show beside the field.
 
 use switchboard_protocol::access::{NewRole, PermissionInfo, RoleInfo, RolePatch};
 use switchboard_protocol::admin::{
     Account, AuditEntry, AuditQuery, NewUser, PasswordReset, UserPatch,
 };
-use switchboard_protocol::api::User;
+use switchboard_protocol::api::{Message, User};
+use switchboard_protocol::policy::Block;
 
 use crate::client::RelayClient;
 use crate::error::Result;
@@ -85,5 +87,30 @@ impl RelayClient {
     pub async fn audit_export(&self, query: &AuditQuery) -> Result<reqwest::Response> {
         self.get_response_with("/api/v1/admin/audit/export", query)
             .await
+    }
+
+    /// Blocked outbound messages, newest first (permission `review_blocked`).
+    pub async fn blocks(&self) -> Result<Vec<Block>> {
+        self.get_json("/api/v1/policy/blocks").await
+    }
+
+    /// Releases a blocked message: it is queued as its author wrote it.
+    pub async fn allow_block(&self, id: i64) -> Result<Message> {
+        self.call_json(
+            reqwest::Method::POST,
+            &format!("/api/v1/policy/blocks/{id}/allow"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// Rejects a blocked message: it is never sent.
+    pub async fn reject_block(&self, id: i64) -> Result<Block> {
+        self.call_json(
+            reqwest::Method::POST,
+            &format!("/api/v1/policy/blocks/{id}/reject"),
+            &serde_json::json!({}),
+        )
+        .await
     }
 }

@@ -176,6 +176,11 @@ pub static RULES: &[Rule] = &[
         "/api/v1/policy/blocks/{id}/allow",
         &[ReviewBlocked],
     ),
+    rule(
+        Method::POST,
+        "/api/v1/policy/blocks/{id}/reject",
+        &[ReviewBlocked],
+    ),
     rule(Method::GET, "/api/v1/queue", &[Monitor]),
     rule(Method::GET, "/api/v1/monitor", &[Monitor]),
     rule(

@@ -105,6 +105,7 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(policy::list_templates))
         .routes(routes!(policy::list_blocks))
         .routes(routes!(policy::allow_block))
+        .routes(routes!(policy::reject_block))
         .routes(routes!(policy::queue))
         .routes(routes!(
             policy::get_team_business_hours,

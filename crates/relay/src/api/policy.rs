@@ -537,6 +537,34 @@ pub async fn list_templates(
 
 // ---------------------------------------------------------------- blocked messages
 
+/// Rejects one blocked message: it is never sent. Audited as `policy.reject`.
+#[utoipa::path(post, path = "/api/v1/policy/blocks/{id}/reject", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "rejected", body = sql::Block), (status = 404, body = ErrorBody),
+              (status = 409, description = "already released or rejected", body = ErrorBody)))]
+pub async fn reject_block(
+    State(s): State<AppState>,
+    AuthUser(sup): AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<sql::Block>, ApiError> {
+    let block = s
+        .store
+        .write(move |ctx| {
+            let b = sql::block(ctx.conn, id)?;
+            sql::check_pending(&b)?;
+            sql::mark_block_rejected(ctx.conn, id, sup.id, ctx.now)?;
+            queries::audit(
+                ctx.conn,
+                &sup.email,
+                "policy.reject",
+                &json!({"block_id": id, "conversation_id": b.conversation_id, "author_id": b.user_id, "matched": b.matched}),
+                ctx.now,
+            )?;
+            sql::block(ctx.conn, id)
+        })
+        .await?;
+    Ok(Json(block))
+}
+
 /// Outbound messages refused by the sensitive-word filter, newest first (supervisors and admins).
 #[utoipa::path(get, path = "/api/v1/policy/blocks", security(("bearer" = [])),
     responses((status = 200, body = [sql::Block]), (status = 403, body = ErrorBody)))]
@@ -565,11 +593,7 @@ pub async fn allow_block(
         .store
         .write(move |ctx| {
             let b = sql::block(ctx.conn, id)?;
-            if b.allowed_by.is_some() {
-                return Err(crate::store::StoreError::Conflict(format!(
-                    "blocked message {id} was already allowed"
-                )));
-            }
+            sql::check_pending(&b)?;
             let req: switchboard_protocol::api::SendRequest =
                 serde_json::from_value(b.request.clone())?;
             let author = match b.user_id {

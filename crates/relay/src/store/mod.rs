@@ -74,6 +74,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (11, include_str!("../../migrations/0011_audit_chain.sql")),
     (12, include_str!("../../migrations/0012_roles.sql")),
+    (13, include_str!("../../migrations/0013_block_reviews.sql")),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -113,6 +114,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0011_audit_chain.sql"),
     ),
     (12, include_str!("../../migrations/postgres/0012_roles.sql")),
+    (
+        13,
+        include_str!("../../migrations/postgres/0013_block_reviews.sql"),
+    ),
 ];
 
 /// The schema version this build writes (both back-ends).

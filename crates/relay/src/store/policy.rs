@@ -480,7 +480,7 @@ pub fn insert_block(
     )?)
 }
 
-const BLOCK_COLS: &str = "id, conversation_id, user_id, origin, request, code, matched, created_at, allowed_by, allowed_at, message_id";
+const BLOCK_COLS: &str = "id, conversation_id, user_id, origin, request, code, matched, created_at, allowed_by, allowed_at, message_id, rejected_by, rejected_at";
 
 fn block_row(r: &crate::store::db::Row<'_>) -> crate::store::db::Result<Block> {
     let req: String = r.get(4)?;
@@ -496,6 +496,8 @@ fn block_row(r: &crate::store::db::Row<'_>) -> crate::store::db::Result<Block> {
         allowed_by: r.get(8)?,
         allowed_at: r.get(9)?,
         message_id: r.get(10)?,
+        rejected_by: r.get(11)?,
+        rejected_at: r.get(12)?,
     })
 }
 
@@ -515,6 +517,32 @@ pub fn blocks(conn: &Db, limit: usize) -> Result<Vec<Block>> {
     ))?;
     let rows = stmt.query_map([limit as i64], block_row)?;
     Ok(rows.collect::<crate::store::db::Result<_>>()?)
+}
+
+/// Records a supervisor's rejection: the message is never sent.
+pub fn mark_block_rejected(conn: &Db, id: i64, by: i64, now: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE policy_blocks SET rejected_by = ?2, rejected_at = ?3 WHERE id = ?1",
+        params![id, by, now],
+    )?;
+    Ok(())
+}
+
+/// 409 unless the block still waits for a review.
+pub fn check_pending(b: &Block) -> Result<()> {
+    if b.allowed_by.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "blocked message {} was already released",
+            b.id
+        )));
+    }
+    if b.rejected_by.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "blocked message {} was already rejected",
+            b.id
+        )));
+    }
+    Ok(())
 }
 
 pub fn mark_block_allowed(conn: &Db, id: i64, by: i64, message_id: i64, now: i64) -> Result<()> {
