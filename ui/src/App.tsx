@@ -77,6 +77,7 @@ export function App() {
         initialPresence={info.presence}
         prefs={prefs}
         onSignedOut={() => setInfo({ ...info, user: null })}
+        onUser={(u: User) => setInfo((i) => (i ? { ...i, user: u } : i))}
       />
     );
   }

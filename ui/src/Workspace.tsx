@@ -11,7 +11,7 @@ import { can, defaultFilter, filterConversations, upsert, visibleTo, type ListFi
 import type { Change, ConnectionState, Conversation, Directory, PhoneNumber, Presence, SearchHit, User } from "./types";
 
 /** The signed-in app: one small store (conversations, selection, state) fed by change events. */
-export function Workspace(props: { me: User; initialState: ConnectionState; initialMuted: boolean; initialPresence: Presence; prefs: Prefs; onSignedOut: () => void }) {
+export function Workspace(props: { me: User; initialState: ConnectionState; initialMuted: boolean; initialPresence: Presence; prefs: Prefs; onSignedOut: () => void; onUser: (u: User) => void }) {
   const { t } = useUi();
   const [all, setAll] = useState<Conversation[] | null>(null);
   const [filter, setFilter] = useState<ListFilter>(defaultFilter);
@@ -94,6 +94,10 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
           case "resync":
             reloadAll();
             setTimelineTick((n) => n + 1);
+            break;
+          case "user":
+            // An admin changed the role or its permissions: screens follow at once.
+            props.onUser(c.user);
             break;
         }
       }),

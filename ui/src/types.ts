@@ -172,6 +172,7 @@ export type Change =
   | { type: "contacts"; ids: number[] }
   | { type: "outbox" }
   | { type: "state"; state: ConnectionState }
+  | { type: "user"; user: User }
   | { type: "resync" };
 
 export interface UiError {

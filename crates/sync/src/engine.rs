@@ -54,6 +54,12 @@ pub enum Change {
     State {
         state: ConnectionState,
     },
+    /// The signed-in user's name, role or permissions changed (read at each connection).
+    User {
+        user: switchboard_protocol::api::User,
+    },
+    /// The cache started over (the user's role now shows more or less): read everything again.
+    Resync,
 }
 
 /// Outcome of one outbox flush.
@@ -365,8 +371,28 @@ impl Engine {
         }
     }
 
+    /// Re-reads the signed-in user: an admin may have changed their role or its permissions since
+    /// they signed in. When what they may see changed, the cache starts the log over (keeping the
+    /// outbox), so it holds exactly what the relay now shows them.
+    pub async fn refresh_user(&self) -> Result<()> {
+        let me: switchboard_protocol::api::User =
+            self.client().await.get_json("/api/v1/me").await?;
+        let old = self.inner.cache.user()?;
+        if old.as_ref() == Some(&me) {
+            return Ok(());
+        }
+        if old.as_ref().is_some_and(|u| u.sees_all() != me.sees_all()) {
+            self.inner.cache.restart_log()?;
+            let _ = self.inner.changes.send(Change::Resync);
+        }
+        self.inner.cache.set_user(&me)?;
+        let _ = self.inner.changes.send(Change::User { user: me });
+        Ok(())
+    }
+
     async fn connect_and_stream(&self) -> Result<()> {
         self.set_state(ConnectionState::Connecting);
+        self.refresh_user().await?;
         self.sync_once().await?;
         let mut ws = self
             .client()

@@ -8,7 +8,7 @@ use switchboard_protocol::webhook::to_meta_json;
 use switchboard_sync::{Cache, ConnectionState, Engine, RelayClient, SyncError, TimelineItem};
 use switchboard_testkit::{Relay, World};
 
-async fn engine_for(relay: &Relay, email: &str, role: Role) -> Engine {
+async fn engine_for(relay: &Relay, email: &str, role: impl AsRef<str>) -> Engine {
     relay.user(email, role).await;
     let login = relay.login(email, "password123").await;
     let cache = Cache::in_memory().unwrap();
@@ -510,4 +510,89 @@ async fn a_transferred_conversation_brings_its_history() {
             .map(|k| format!("Frage {}", 5 + 40 * k))
             .collect::<Vec<_>>()
     );
+}
+
+/// An admin takes `see_all_conversations` from a role: at its next connection the engine reads
+/// the user again, starts the log over and holds only what the relay now shows (the outbox
+/// stays); the permission given back brings the colleague's conversation back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_role_reaches_the_cache_at_the_next_connection() {
+    let world = World::start().await;
+    let relay = &world.relay;
+    let admin = relay.login_as("ada@example.com", Role::Admin).await;
+    let (s, role) = relay
+        .post(
+            &admin,
+            "/api/v1/admin/roles",
+            json!({"name": "Lead", "permissions": ["see_all_conversations"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{role}");
+    let role_path = format!("/api/v1/admin/roles/{}", role["id"]);
+    let anna = relay.user("anna@example.com", Role::Agent).await;
+    let lea = engine_for(relay, "lea@example.com", "Lead").await;
+    world
+        .sim
+        .customer("4915188888888")
+        .named("Vertraulich")
+        .says("Nur für Anna")
+        .await
+        .unwrap();
+    world.sim.wait_webhooks_idle(Duration::from_secs(5)).await;
+    let (_, list) = relay.get(&admin, "/api/v1/conversations").await;
+    let conv = list["items"][0]["id"].as_i64().unwrap();
+    let (s, _) = relay
+        .post(
+            &admin,
+            &format!("/api/v1/conversations/{conv}/assign"),
+            json!({"agent_id": anna, "force": true}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    lea.refresh_user().await.unwrap();
+    lea.sync_once().await.unwrap();
+    assert_eq!(
+        lea.cache()
+            .conversations(&Default::default())
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let patch = |permissions: serde_json::Value| {
+        let (relay, admin, path) = (relay, admin.clone(), role_path.clone());
+        async move {
+            let (s, b) = relay
+                .call(
+                    reqwest::Method::PATCH,
+                    &admin,
+                    &path,
+                    Some(json!({"permissions": permissions})),
+                )
+                .await;
+            assert_eq!(s, 200, "{b}");
+        }
+    };
+    patch(json!([])).await;
+    lea.refresh_user().await.unwrap();
+    lea.sync_once().await.unwrap();
+    assert!(lea.cache().user().unwrap().unwrap().permissions.is_empty());
+    assert!(lea
+        .cache()
+        .conversations(&Default::default())
+        .unwrap()
+        .is_empty());
+    assert!(lea
+        .cache()
+        .dump()
+        .unwrap()
+        .iter()
+        .all(|l| !l.contains("Nur für Anna")));
+
+    patch(json!(["see_all_conversations"])).await;
+    lea.refresh_user().await.unwrap();
+    lea.sync_once().await.unwrap();
+    let convs = lea.cache().conversations(&Default::default()).unwrap();
+    assert_eq!(convs.len(), 1);
+    assert_eq!(convs[0].contact.name.as_deref(), Some("Vertraulich"));
 }

@@ -168,6 +168,20 @@ impl Cache {
         Ok(self.user()?.map(|u| (u.id, u.sees_all())))
     }
 
+    /// Forgets what the log delivered (conversations, messages, customers, notes) and sets the
+    /// cursor back to the start, keeping the outbox and the user: the next catch-up applies the
+    /// log again under the user's current rule (their role now shows more or less).
+    pub fn restart_log(&self) -> Result<()> {
+        self.known_contacts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.lock().execute_batch(
+            "BEGIN; DELETE FROM messages; DELETE FROM conversations; DELETE FROM notes; DELETE FROM contact_tags; DELETE FROM contacts; DELETE FROM meta WHERE key = 'cursor'; COMMIT;",
+        )?;
+        Ok(())
+    }
+
     /// Deletes everything (sign-out with "wipe local data").
     pub fn wipe(&self) -> Result<()> {
         self.known_contacts
