@@ -197,6 +197,34 @@ async function main() {
   const s = await Session.start(`http://127.0.0.1:${driverPort}`, app);
 
   try {
+    /** Signs in from the sign-in form (typing the relay URL first where it asks for one). */
+    const signIn = async (email, password) => {
+      if (await s.exec(`return !!document.querySelector('[data-testid=relay-url]')`)) {
+        await s.exec(`const el = document.querySelector('[data-testid=relay-url]');
+          Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, '');
+          el.dispatchEvent(new Event('input', { bubbles: true }));`);
+        await s.type("[data-testid=relay-url]", relayUrl);
+        await s.click("[data-testid=next]");
+      }
+      await s.waitFor("the email field", `return !!document.querySelector('[data-testid=email]')`);
+      await s.type("[data-testid=email]", email);
+      await s.type("[data-testid=password]", password);
+      await s.click("[data-testid=sign-in]");
+      await s.waitFor("connection state online", `const e = document.querySelector('[data-testid=connection-state]'); return e && e.dataset.state === 'online'`, { timeout: 15000 });
+    };
+    /** Signs out and in again as someone else. */
+    const signInAs = async (email, password) => {
+      await s.click("[data-testid=settings]");
+      await s.click("[data-testid=sign-out]");
+      await s.waitFor("the sign-in form", `return !!document.querySelector('[data-testid=relay-url], [data-testid=email]')`);
+      await signIn(email, password);
+    };
+    /** Sets a React-controlled input's value as typing would. */
+    const fill = (css, value) =>
+      s.exec(`const el = document.querySelector(arguments[0]);
+        Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, arguments[1]);
+        el.dispatchEvent(new Event('input', { bubbles: true }));`, css, value);
+
     await test("window title contains Switchboard", async () => {
       const title = await s.title();
       assert(/Switchboard/.test(title), `title is ${JSON.stringify(title)}`);
@@ -204,13 +232,7 @@ async function main() {
 
     await test("first run: relay URL, then email and password; the token goes to the keychain", async () => {
       await s.waitFor("the relay URL field", `return !!document.querySelector('[data-testid=relay-url]')`);
-      await s.type("[data-testid=relay-url]", relayUrl);
-      await s.click("[data-testid=next]");
-      await s.waitFor("the email field", `return !!document.querySelector('[data-testid=email]')`);
-      await s.type("[data-testid=email]", EMAIL);
-      await s.type("[data-testid=password]", PASSWORD);
-      await s.click("[data-testid=sign-in]");
-      await s.waitFor("connection state online", `const e = document.querySelector('[data-testid=connection-state]'); return e && e.dataset.state === 'online'`, { timeout: 15000 });
+      await signIn(EMAIL, PASSWORD);
       const lookup = spawnSync("secret-tool", ["lookup", "service", "switchboard", "username", `${relayUrl}|${EMAIL}`], { encoding: "utf8" });
       assert(lookup.status === 0 && lookup.stdout.length > 10, `the token is not in the keychain (secret-tool: ${lookup.status} ${lookup.stderr})`);
       const files = spawnSync("grep", ["-rl", lookup.stdout.trim(), path.join(tmp, "app")], { encoding: "utf8" });
@@ -497,21 +519,7 @@ async function main() {
     });
 
     await test("a supervisor's monitor lists the agents live and opens an agent's conversation to reassign it", async () => {
-      await s.click("[data-testid=settings]");
-      await s.click("[data-testid=sign-out]");
-      await s.waitFor("the sign-in form", `return !!document.querySelector('[data-testid=relay-url], [data-testid=email]')`);
-      if (await s.exec(`return !!document.querySelector('[data-testid=relay-url]')`)) {
-        await s.exec(`const el = document.querySelector('[data-testid=relay-url]');
-          Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, '');
-          el.dispatchEvent(new Event('input', { bubbles: true }));`);
-        await s.type("[data-testid=relay-url]", relayUrl);
-        await s.click("[data-testid=next]");
-      }
-      await s.waitFor("the email field", `return !!document.querySelector('[data-testid=email]')`);
-      await s.type("[data-testid=email]", SUP_EMAIL);
-      await s.type("[data-testid=password]", SUP_PASSWORD);
-      await s.click("[data-testid=sign-in]");
-      await s.waitFor("connection state online", `const e = document.querySelector('[data-testid=connection-state]'); return e && e.dataset.state === 'online'`, { timeout: 15000 });
+      await signInAs(SUP_EMAIL, SUP_PASSWORD);
       await s.click("[data-testid=open-monitor]");
       const rows = await s.waitFor("agent rows", `const r = [...document.querySelectorAll('[data-testid=monitor] [data-testid=monitor-agent]')]; return r.some(x => x.textContent.includes('Erin Agent')) && r.map(x => x.textContent)`, { timeout: 10000 });
       console.log(`     monitor rows: ${rows.join(" | ")}`);
@@ -553,30 +561,6 @@ async function main() {
       await s.waitFor("German actions", `const b = document.querySelector('[data-testid=resolve], [data-testid=reopen]'); return b && ['Erledigen', 'Wieder öffnen'].includes(b.textContent)`, { timeout: 5000 });
       await shot(s, "conversation-de");
     });
-    /** Signs out and in again as someone else (the relay URL is remembered or typed again). */
-    const signInAs = async (email, password) => {
-      await s.click("[data-testid=settings]");
-      await s.click("[data-testid=sign-out]");
-      await s.waitFor("the sign-in form", `return !!document.querySelector('[data-testid=relay-url], [data-testid=email]')`);
-      if (await s.exec(`return !!document.querySelector('[data-testid=relay-url]')`)) {
-        await s.exec(`const el = document.querySelector('[data-testid=relay-url]');
-          Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, '');
-          el.dispatchEvent(new Event('input', { bubbles: true }));`);
-        await s.type("[data-testid=relay-url]", relayUrl);
-        await s.click("[data-testid=next]");
-      }
-      await s.waitFor("the email field", `return !!document.querySelector('[data-testid=email]')`);
-      await s.type("[data-testid=email]", email);
-      await s.type("[data-testid=password]", password);
-      await s.click("[data-testid=sign-in]");
-      await s.waitFor("connection state online", `const e = document.querySelector('[data-testid=connection-state]'); return e && e.dataset.state === 'online'`, { timeout: 15000 });
-    };
-    /** Sets a React-controlled input's value as typing would. */
-    const fill = (css, value) =>
-      s.exec(`const el = document.querySelector(arguments[0]);
-        Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, arguments[1]);
-        el.dispatchEvent(new Event('input', { bubbles: true }));`, css, value);
-
     await test("the admin console: a custom role and a user of it, refusals beside their fields (German and English)", async () => {
       await signInAs(ADMIN_EMAIL, ADMIN_PASSWORD);
       await s.click("[data-testid=open-admin]");

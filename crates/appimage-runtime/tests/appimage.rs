@@ -53,29 +53,31 @@ fn build_appimage(tmp: &Path) -> PathBuf {
     std::os::unix::fs::symlink("/etc", appdir.join("etc-link")).unwrap();
     std::os::unix::fs::symlink("../..", appdir.join("usr/up-link")).unwrap();
 
-    let squashfs = tmp.join("app.squashfs");
+    let squashfs = squash(&appdir, &tmp.join("app.squashfs"), &["-comp", "gzip"]);
+    image_of(&fs::read(squashfs).unwrap(), &tmp.join("Test.AppImage"))
+}
+
+/// `mksquashfs appdir out` with `extra` options (root-owned, fresh, quiet); returns `out`.
+fn squash(appdir: &Path, out: &Path, extra: &[&str]) -> PathBuf {
     let status = Command::new("mksquashfs")
-        .arg(&appdir)
-        .arg(&squashfs)
-        .args([
-            "-comp",
-            "gzip",
-            "-root-owned",
-            "-noappend",
-            "-quiet",
-            "-no-progress",
-        ])
+        .arg(appdir)
+        .arg(out)
+        .args(extra)
+        .args(["-root-owned", "-noappend", "-quiet", "-no-progress"])
         .status()
         .unwrap();
     assert!(status.success(), "mksquashfs failed");
+    out.to_path_buf()
+}
 
+/// The built runtime with the `AI\x02` magic, then `squashfs`, written executable to `image`.
+fn image_of(squashfs: &[u8], image: &Path) -> PathBuf {
     let mut bytes = fs::read(RUNTIME).unwrap();
     bytes[8..11].copy_from_slice(b"AI\x02");
-    bytes.extend(fs::read(&squashfs).unwrap());
-    let image = tmp.join("Test.AppImage");
-    fs::write(&image, bytes).unwrap();
-    fs::set_permissions(&image, fs::Permissions::from_mode(0o755)).unwrap();
-    image
+    bytes.extend_from_slice(squashfs);
+    fs::write(image, bytes).unwrap();
+    fs::set_permissions(image, fs::Permissions::from_mode(0o755)).unwrap();
+    image.to_path_buf()
 }
 
 /// Runs `image` with a private HOME and XDG_CACHE_HOME under `tmp`, from `cwd`.
@@ -316,25 +318,11 @@ fn build_link_and_dir_image(tmp: &Path, outside: &Path) -> PathBuf {
     )
     .unwrap();
     std::os::unix::fs::symlink(outside, appdir.join("zlinkq")).unwrap();
-    let squashfs = tmp.join("evil.squashfs");
-    let status = Command::new("mksquashfs")
-        .arg(&appdir)
-        .arg(&squashfs)
-        .args([
-            "-noI",
-            "-noD",
-            "-noF",
-            "-noX",
-            "-no-exports",
-            "-no-xattrs",
-            "-root-owned",
-            "-noappend",
-            "-quiet",
-            "-no-progress",
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success(), "mksquashfs failed");
+    let squashfs = squash(
+        &appdir,
+        &tmp.join("evil.squashfs"),
+        &["-noI", "-noD", "-noF", "-noX", "-no-exports", "-no-xattrs"],
+    );
     let mut fs_bytes = fs::read(&squashfs).unwrap();
     let at: Vec<usize> = fs_bytes
         .windows(6)
@@ -344,13 +332,7 @@ fn build_link_and_dir_image(tmp: &Path, outside: &Path) -> PathBuf {
         .collect();
     assert_eq!(at.len(), 1, "the link's name is in the image once");
     fs_bytes[at[0] + 5] = b'r';
-    let mut bytes = fs::read(RUNTIME).unwrap();
-    bytes[8..11].copy_from_slice(b"AI\x02");
-    bytes.extend(fs_bytes);
-    let image = tmp.join("Evil.AppImage");
-    fs::write(&image, bytes).unwrap();
-    fs::set_permissions(&image, fs::Permissions::from_mode(0o755)).unwrap();
-    image
+    image_of(&fs_bytes, &tmp.join("Evil.AppImage"))
 }
 
 #[test]
