@@ -276,7 +276,7 @@ async fn the_relay_binary_withstands_the_documented_attacks() {
     }
     let (_, peak) = memory_kib(child.id());
     assert!(
-        peak.saturating_sub(rss_before) < 32 * 1024,
+        peak.saturating_sub(rss_before) < 16 * 1024,
         "peak memory grew by {} KiB for 100 MB of sign-ins",
         peak.saturating_sub(rss_before)
     );
