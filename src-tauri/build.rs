@@ -47,6 +47,7 @@ const COMMANDS: &[&str] = &[
     "review_blocks",
     "review_allow",
     "review_reject",
+    "admin_add_number",
 ];
 
 fn main() {

@@ -3,8 +3,8 @@
 //! `{code, message}`.
 
 use switchboard_protocol::access::{NewRole, PermissionInfo, RoleInfo, RolePatch};
-use switchboard_protocol::admin::{Account, AuditEntry, AuditQuery, NewUser, UserPatch};
-use switchboard_protocol::api::{Message, User};
+use switchboard_protocol::admin::{Account, AuditEntry, AuditQuery, NewNumber, NewUser, UserPatch};
+use switchboard_protocol::api::{Message, PhoneNumber, User};
 use switchboard_protocol::policy::Block;
 use tauri::State;
 
@@ -102,4 +102,9 @@ pub async fn review_allow(app: State<'_, App>, id: i64) -> UiResult<Message> {
 #[tauri::command]
 pub async fn review_reject(app: State<'_, App>, id: i64) -> UiResult<Block> {
     Ok(app.engine()?.client().await.reject_block(id).await?)
+}
+
+#[tauri::command]
+pub async fn admin_add_number(app: State<'_, App>, number: NewNumber) -> UiResult<PhoneNumber> {
+    Ok(app.engine()?.client().await.add_number(&number).await?)
 }

@@ -354,12 +354,7 @@ async fn reopen(app: State<'_, App>, conversation_id: i64) -> UiResult<Conversat
 /// The relay's business numbers with their names (the inbox names them, never Meta's ids).
 #[tauri::command]
 async fn numbers(app: State<'_, App>) -> UiResult<Vec<switchboard_protocol::api::PhoneNumber>> {
-    Ok(app
-        .engine()?
-        .client()
-        .await
-        .get_json("/api/v1/numbers")
-        .await?)
+    Ok(app.engine()?.client().await.numbers().await?)
 }
 
 /// The supervisor snapshot (supervisors and admins; others get the relay's refusal).
@@ -585,7 +580,8 @@ pub fn run() {
             admin::admin_audit_export,
             admin::review_blocks,
             admin::review_allow,
-            admin::review_reject
+            admin::review_reject,
+            admin::admin_add_number
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Switchboard desktop app");

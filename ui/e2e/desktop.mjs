@@ -611,6 +611,21 @@ async function main() {
       await fill("[data-testid=new-user-password]", "Quinn-prueft-2026");
       await s.click("[data-testid=create-user]");
       await s.waitFor("the duplicate refused beside the email", `return /already exists/.test(document.querySelector('[data-testid=new-user-email-error]')?.textContent ?? '')`, { timeout: 5000 });
+      // A business number by name: a phone number the relay would refuse is refused beside its
+      // field; the number added appears in the list and, by its name, in the inbox filter.
+      await s.click("[data-testid=admin-tab-numbers]");
+      await s.waitFor("the numbers", `return !!document.querySelector('[data-testid=number-row]')`, { timeout: 5000 });
+      await fill("[data-testid=number-name]", "Vertrieb");
+      await fill("[data-testid=number-display]", "0800-FLOWERS");
+      await fill("[data-testid=number-id]", "200000000000007");
+      await s.click("[data-testid=add-number]");
+      const phoneError = await s.waitFor("the phone refused beside its field", `return document.querySelector('[data-testid=number-display-error]')?.textContent`);
+      assert(/Ziffern/.test(phoneError), `German phone error ${JSON.stringify(phoneError)}`);
+      await fill("[data-testid=number-display]", "+49 30 123456");
+      await s.click("[data-testid=add-number]");
+      await s.waitFor("the new number", `const r = document.querySelector('[data-testid=number-row][data-id="200000000000007"]'); return r && r.dataset.configured === 'true' && r.textContent.includes('+4930123456')`, { timeout: 5000 });
+      await s.waitFor("the number by name in the inbox filter", `return [...document.querySelectorAll('[data-testid=filter-number] option')].some(o => o.textContent === 'Vertrieb' && o.value === '200000000000007')`, { timeout: 5000 });
+      await shot(s, "admin-numbers-de");
       // The audit log lists each step (German), filtered to the role changes.
       await s.click("[data-testid=admin-tab-audit]");
       await s.waitFor("the audit entries", `return [...document.querySelectorAll('[data-testid=audit-entry]')].some(e => e.dataset.action === 'user.create')`, { timeout: 5000 });
@@ -629,6 +644,9 @@ async function main() {
       await s.click("[data-testid=admin-tab-roles]");
       await s.waitFor("English roles", `return document.querySelector('[data-testid=new-role] h3')?.textContent === 'New role'`);
       await shot(s, "admin-roles");
+      await s.click("[data-testid=admin-tab-numbers]");
+      await s.waitFor("English numbers", `return document.querySelector('[data-testid=new-number] h3')?.textContent === 'Add a business number'`);
+      await shot(s, "admin-numbers");
       // The audit log as CSV, into Downloads.
       await s.click("[data-testid=admin-tab-audit]");
       await s.waitFor("English audit", `return document.querySelector('[data-testid=audit-show]')?.textContent === 'Show'`);

@@ -14,7 +14,11 @@ import {
   togglePermission,
   userRefusalField,
   validateUser,
+  numberRefusalField,
+  validateNumber,
   type AuditForm,
+  type NumberField,
+  type NumberForm,
   type FieldError,
   type RoleField,
   type UserField,
@@ -24,22 +28,26 @@ import type { Key } from "./i18n";
 import { formatTime } from "./i18n";
 import { can, savedPlace } from "./logic";
 import { ErrorNote } from "./Team";
-import type { Account, AuditEntry, Permission, PermissionInfo, RoleInfo, UiError, User } from "./types";
+import type { Account, AuditEntry, Permission, PermissionInfo, PhoneNumber, RoleInfo, UiError, User } from "./types";
 
 /** The relay's default minimum password length (it names a higher one in its refusal). */
 const MIN_PASSWORD = 8;
 
-type Tab = "users" | "roles" | "audit";
+type Tab = "users" | "roles" | "numbers" | "audit";
 
 /** Whether the person sees the admin console at all. */
 export function showsAdmin(me: User): boolean {
-  return can(me, "manage_users") || can(me, "view_audit");
+  return can(me, "manage_users") || can(me, "manage_numbers") || can(me, "view_audit");
 }
 
-export function AdminView(props: { me: User; onClose: () => void }) {
+export function AdminView(props: { me: User; onClose: () => void; onNumbers: () => void }) {
   const { t } = useUi();
   const manages = can(props.me, "manage_users");
-  const tabs: Tab[] = [...(manages ? (["users", "roles"] as Tab[]) : []), ...(can(props.me, "view_audit") ? (["audit"] as Tab[]) : [])];
+  const tabs: Tab[] = [
+    ...(manages ? (["users", "roles"] as Tab[]) : []),
+    ...(can(props.me, "manage_numbers") ? (["numbers"] as Tab[]) : []),
+    ...(can(props.me, "view_audit") ? (["audit"] as Tab[]) : []),
+  ];
   const [tab, setTab] = useState<Tab>(tabs[0] ?? "audit");
   const [users, setUsers] = useState<Account[] | null>(null);
   const [roles, setRoles] = useState<RoleInfo[] | null>(null);
@@ -66,7 +74,7 @@ export function AdminView(props: { me: User; onClose: () => void }) {
         <div className="views" role="tablist">
           {tabs.map((x) => (
             <button key={x} role="tab" data-testid={`admin-tab-${x}`} aria-selected={tab === x} className={tab === x ? "active" : ""} onClick={() => setTab(x)}>
-              {t(x === "audit" ? "auditLog" : x)}
+              {t(x === "audit" ? "auditLog" : x === "numbers" ? "numbersTab" : x)}
             </button>
           ))}
         </div>
@@ -79,6 +87,7 @@ export function AdminView(props: { me: User; onClose: () => void }) {
         {!error && (!users || !roles) && <div className="skeleton tall" />}
         {users && roles && tab === "users" && <Users me={props.me} users={users} roles={roles} reload={reload} />}
         {users && roles && tab === "roles" && <Roles roles={roles} perms={perms} reload={reload} />}
+        {tab === "numbers" && <Numbers onChanged={props.onNumbers} />}
         {tab === "audit" && <AuditLog users={users ?? []} />}
       </div>
     </section>
@@ -518,6 +527,104 @@ function AuditLog(props: { users: Account[] }) {
         <button data-testid="audit-more" onClick={() => load(true)}>
           {t("loadMore")}
         </button>
+      )}
+    </>
+  );
+}
+
+const emptyNumber: NumberForm = { name: "", display: "", id: "", waba: "" };
+
+/** Business numbers: those in use and those that sent webhooks before anyone added them (held),
+ * and a form to add one by name (or adopt a held one, pre-filled). */
+function Numbers(props: { onChanged: () => void }) {
+  const { t } = useUi();
+  const [numbers, setNumbers] = useState<PhoneNumber[] | null>(null);
+  const [form, setForm] = useState<NumberForm>(emptyNumber);
+  const [errors, setErrors] = useState<Partial<Record<NumberField, FieldError>>>({});
+  const [formError, setFormError] = useState<UiError | null>(null);
+  const load = () => api.numbers().then(setNumbers, (e) => setFormError(asUiError(e)));
+  useEffect(() => {
+    load();
+  }, []); // eslint-disable-line
+  const add = async () => {
+    const { errors: local, phone } = validateNumber(form);
+    setErrors(local);
+    setFormError(null);
+    if (Object.keys(local).length) return;
+    try {
+      await api.adminAddNumber({ phone_number_id: form.id.trim(), display_phone_number: phone, name: form.name.trim(), waba_id: form.waba.trim() || null });
+      setForm(emptyNumber);
+      await load();
+      props.onChanged();
+    } catch (e) {
+      const err = asUiError(e);
+      const field = numberRefusalField(err);
+      if (field) setErrors({ [field]: { text: err.message } });
+      else setFormError(err);
+    }
+  };
+  const set = (k: NumberField) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
+  const field = (k: NumberField, label: Key, testid: string) => (
+    <label>
+      {t(label)}
+      <input data-testid={testid} value={form[k]} onChange={set(k)} aria-invalid={!!errors[k]} />
+      <FieldNote error={errors[k]} testid={`${testid}-error`} />
+    </label>
+  );
+  return (
+    <>
+      <form
+        className="admin-form card"
+        data-testid="new-number"
+        onSubmit={(e) => {
+          e.preventDefault();
+          add();
+        }}
+      >
+        <h3>{t("newNumber")}</h3>
+        {field("name", "numberName", "number-name")}
+        {field("display", "displayNumber", "number-display")}
+        {field("id", "phoneNumberId", "number-id")}
+        {field("waba", "wabaId", "number-waba")}
+        <button type="submit" className="primary" data-testid="add-number">
+          {t("addNumber")}
+        </button>
+        {formError && <ErrorNote error={formError} testid="number-error" />}
+      </form>
+      {numbers && (
+        <table className="monitor-table" data-testid="numbers">
+          <thead>
+            <tr>
+              <th>{t("name")}</th>
+              <th>{t("displayNumber")}</th>
+              <th>{t("phoneNumberId")}</th>
+              <th>{t("status")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {numbers.map((n) => (
+              <tr key={n.phone_number_id} data-testid="number-row" data-id={n.phone_number_id} data-configured={n.configured}>
+                <td>{n.name}</td>
+                <td>{n.display_phone_number ? "+" + n.display_phone_number.replace(/^\+/, "") : "—"}</td>
+                <td>
+                  <code>{n.phone_number_id}</code>
+                </td>
+                <td className="row-actions">
+                  {n.configured ? (
+                    t("configured")
+                  ) : (
+                    <>
+                      <span className="hint">{t("unconfigured")}</span>
+                      <button data-testid="number-adopt" onClick={() => setForm({ name: n.name, display: n.display_phone_number, id: n.phone_number_id, waba: "" })}>
+                        {t("adopt")}
+                      </button>
+                    </>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
     </>
   );

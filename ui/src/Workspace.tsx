@@ -302,7 +302,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
           onClose={() => setReviewOpen(false)}
         />
       ) : adminOpen && showsAdmin(props.me) ? (
-        <AdminView me={props.me} onClose={() => setAdminOpen(false)} />
+        <AdminView me={props.me} onClose={() => setAdminOpen(false)} onNumbers={loadNumbers} />
       ) : monitorOpen && can(props.me, "monitor") ? (
         <MonitorView all={all ?? []} onOpen={open} onClose={() => setMonitorOpen(false)} />
       ) : openConv ? (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { auditQuery, permissionsDirty, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
+import { auditQuery, numberRefusalField, permissionsDirty, validateNumber, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
 
 describe("user form", () => {
   const ok = { email: "eva@example.com", name: "Eva", role: "agent", password: "lang-genug-2026" };
@@ -62,5 +62,20 @@ describe("audit filter", () => {
     expect(auditQuery({ actor: "", action: " ", from: "", to: "" }, 50)).toEqual({ query: { limit: 50 } });
     expect(auditQuery({ actor: "", action: "", from: "2026-11-30", to: "2026-11-01" })).toEqual({ error: "periodInvalid" });
     expect(auditQuery({ actor: "", action: "", from: "2026-11-30", to: "2026-11-30" })).toHaveProperty("query");
+  });
+});
+
+describe("number form", () => {
+  it("accepts a phone number as people write it and keeps its digits", () => {
+    const r = validateNumber({ name: "Vertrieb", display: "+49 (30) 123-456", id: "200000000000009", waba: "" });
+    expect(r).toEqual({ errors: {}, phone: "4930123456" });
+  });
+  it("names each field the relay would refuse, and maps its refusals back", () => {
+    const r = validateNumber({ name: " ", display: "0800-FLOWERS", id: "pn-1", waba: "W1" });
+    expect(r.errors).toEqual({ name: { key: "required" }, display: { key: "phoneInvalid" }, id: { key: "digitsOnly" }, waba: { key: "digitsOnly" } });
+    expect(validateNumber({ name: "x", display: "4930123456", id: "", waba: "" }).errors.id).toEqual({ key: "required" });
+    expect(numberRefusalField({ code: "invalid", message: "phone_number_id must be Meta's numeric phone number id" })).toBe("id");
+    expect(numberRefusalField({ code: "invalid", message: "display_phone_number must be a phone number of 6 to 15 digits" })).toBe("display");
+    expect(numberRefusalField({ code: "offline", message: "the relay cannot be reached" })).toBe(null);
   });
 });

@@ -106,3 +106,33 @@ export function auditQuery(f: AuditForm, limit = 100): { query: AuditQuery } | {
   if (since !== undefined && until !== undefined && since >= until) return { error: "periodInvalid" };
   return { query };
 }
+
+export interface NumberForm {
+  name: string;
+  display: string;
+  id: string;
+  waba: string;
+}
+export type NumberField = keyof NumberForm;
+
+/** The relay's checks for a new business number; the phone number as digits. */
+export function validateNumber(f: NumberForm): { errors: Partial<Record<NumberField, FieldError>>; phone: string } {
+  const errors: Partial<Record<NumberField, FieldError>> = {};
+  const phone = f.display.replace(/[\s\-()+/]/g, "");
+  if (!f.name.trim()) errors.name = { key: "required" };
+  else if ([...f.name.trim()].length > 100) errors.name = { key: "atMost", vars: { n: 100 } };
+  if (!/^\d{6,15}$/.test(phone)) errors.display = { key: "phoneInvalid" };
+  if (!/^\d{1,32}$/.test(f.id.trim())) errors.id = f.id.trim() ? { key: "digitsOnly" } : { key: "required" };
+  if (f.waba.trim() && !/^\d{1,32}$/.test(f.waba.trim())) errors.waba = { key: "digitsOnly" };
+  return { errors, phone };
+}
+
+/** Which field of a number form a relay refusal is about. */
+export function numberRefusalField(e: UiError): NumberField | null {
+  const m = e.message;
+  if (m.includes("phone_number_id")) return "id";
+  if (m.includes("display_phone_number")) return "display";
+  if (m.includes("waba_id")) return "waba";
+  if (m.includes("name")) return "name";
+  return null;
+}

@@ -102,6 +102,8 @@ export const api = {
   adminCreateRole: (role: { name: string; permissions: Permission[] }) => call<RoleInfo>("admin_create_role", { role }),
   adminUpdateRole: (id: number, patch: { name?: string; permissions?: Permission[] }) => call<RoleInfo>("admin_update_role", { id, patch }),
   adminDeleteRole: (id: number) => call<void>("admin_delete_role", { id }),
+  adminAddNumber: (number: { phone_number_id: string; display_phone_number: string; name: string; waba_id: string | null }) =>
+    call<PhoneNumber>("admin_add_number", { number }),
   reviewBlocks: () => call<Block[]>("review_blocks"),
   reviewAllow: (id: number) => call<unknown>("review_allow", { id }),
   reviewReject: (id: number) => call<Block>("review_reject", { id }),

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use switchboard_protocol::admin::{AuditQuery, NewNumber, NewUser, UserPatch};
-use switchboard_protocol::api::PhoneNumber;
 use switchboard_sync::RelayClient;
 
 use crate::safe::terminal_safe;
@@ -168,7 +167,7 @@ pub async fn run(client: &RelayClient, cmd: AdminCommand, json: bool) -> AnyResu
             .await?
         }
         AdminCommand::Numbers => {
-            let numbers: Vec<PhoneNumber> = client.get_json("/api/v1/numbers").await?;
+            let numbers = client.numbers().await?;
             if json {
                 return print_json(&numbers);
             }
@@ -192,17 +191,13 @@ pub async fn run(client: &RelayClient, cmd: AdminCommand, json: bool) -> AnyResu
             name,
             waba_id,
         } => {
-            let n: PhoneNumber = client
-                .call_json(
-                    reqwest::Method::POST,
-                    "/api/v1/admin/numbers",
-                    &NewNumber {
-                        phone_number_id,
-                        display_phone_number,
-                        name,
-                        waba_id,
-                    },
-                )
+            let n = client
+                .add_number(&NewNumber {
+                    phone_number_id,
+                    display_phone_number,
+                    name,
+                    waba_id,
+                })
                 .await?;
             if json {
                 return print_json(&n);

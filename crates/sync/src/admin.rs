@@ -1,13 +1,14 @@
 //! The admin console's calls: users and roles (`/api/v1/admin/users`, `/api/v1/admin/roles`,
-//! `/api/v1/admin/permissions`), the audit log (`/api/v1/admin/audit`, its CSV export) and the
-//! review of blocked messages (`/api/v1/policy/blocks`). The relay checks the caller's permissions; a refusal comes back
-//! as [`crate::SyncError::Relay`] with its code and message, for the form to show beside the field.
+//! `/api/v1/admin/permissions`), business numbers, the audit log (`/api/v1/admin/audit`, its
+//! CSV export) and the review of blocked messages (`/api/v1/policy/blocks`). The relay checks
+//! the caller's permissions; a refusal comes back as [`crate::SyncError::Relay`] with its code
+//! and message, for the form to show beside the field.
 
 use switchboard_protocol::access::{NewRole, PermissionInfo, RoleInfo, RolePatch};
 use switchboard_protocol::admin::{
-    Account, AuditEntry, AuditQuery, NewUser, PasswordReset, UserPatch,
+    Account, AuditEntry, AuditQuery, NewNumber, NewUser, PasswordReset, UserPatch,
 };
-use switchboard_protocol::api::{Message, User};
+use switchboard_protocol::api::{Message, PhoneNumber, User};
 use switchboard_protocol::policy::Block;
 
 use crate::client::RelayClient;
@@ -112,5 +113,16 @@ impl RelayClient {
             &serde_json::json!({}),
         )
         .await
+    }
+
+    /// The relay's business numbers, configured and not.
+    pub async fn numbers(&self) -> Result<Vec<PhoneNumber>> {
+        self.get_json("/api/v1/numbers").await
+    }
+
+    /// Adds a business number by name, or adopts one that appeared unconfigured.
+    pub async fn add_number(&self, number: &NewNumber) -> Result<PhoneNumber> {
+        self.call_json(reqwest::Method::POST, "/api/v1/admin/numbers", number)
+            .await
     }
 }

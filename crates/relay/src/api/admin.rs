@@ -42,6 +42,42 @@ pub async fn dead_letters(
 
 pub use switchboard_protocol::admin::NewNumber;
 
+/// A new number as stored, or what is wrong with it (naming the field): Meta's ids are digits,
+/// the phone number is 6 to 15 digits (`+`, spaces, dashes and brackets dropped), the name
+/// 1 to 100 characters people can read.
+pub fn checked_number(n: NewNumber) -> Result<NewNumber, String> {
+    let digits = |s: &str| !s.is_empty() && s.len() <= 32 && s.chars().all(|c| c.is_ascii_digit());
+    if !digits(n.phone_number_id.trim()) {
+        return Err("phone_number_id must be Meta's numeric phone number id".into());
+    }
+    let phone: String = n
+        .display_phone_number
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+' | '/'))
+        .collect();
+    if !phone.chars().all(|c| c.is_ascii_digit()) || !(6..=15).contains(&phone.len()) {
+        return Err(
+            "display_phone_number must be a phone number of 6 to 15 digits (like +49 30 123456)"
+                .into(),
+        );
+    }
+    let name = n.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err("name must have 1 to 100 characters".into());
+    }
+    let waba_id = match n.waba_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(w) if digits(w) => Some(w.to_string()),
+        Some(_) => return Err("waba_id must be Meta's numeric account id".into()),
+    };
+    Ok(NewNumber {
+        phone_number_id: n.phone_number_id.trim().to_string(),
+        display_phone_number: phone,
+        name: name.to_string(),
+        waba_id,
+    })
+}
+
 /// Adds a business number, or adopts one that appeared unconfigured (admins only); the
 /// conversations held while it was unconfigured are released in the same write (routed, and
 /// shown to agents).
@@ -52,12 +88,7 @@ pub async fn add_number(
     admin: AuthUser,
     JsonBody(req): JsonBody<NewNumber>,
 ) -> Result<Json<PhoneNumber>, ApiError> {
-    if req.phone_number_id.is_empty() || !req.phone_number_id.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::unprocessable(
-            "invalid",
-            "phone_number_id must be Meta's numeric phone number id",
-        ));
-    }
+    let req = checked_number(req).map_err(|m| ApiError::unprocessable("invalid", m))?;
     let pn = PhoneNumber {
         phone_number_id: req.phone_number_id,
         display_phone_number: req.display_phone_number,
@@ -80,4 +111,48 @@ pub async fn add_number(
         })
         .await?;
     Ok(Json(out))
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::*;
+
+    fn n(id: &str, phone: &str, name: &str, waba: Option<&str>) -> NewNumber {
+        NewNumber {
+            phone_number_id: id.into(),
+            display_phone_number: phone.into(),
+            name: name.into(),
+            waba_id: waba.map(String::from),
+        }
+    }
+
+    #[test]
+    fn numbers_are_checked_and_stored_plainly() {
+        let ok = checked_number(n(
+            " 200000000000009 ",
+            "+49 (30) 123-456",
+            " Vertrieb ",
+            Some(" "),
+        ))
+        .unwrap();
+        assert_eq!(ok.phone_number_id, "200000000000009");
+        assert_eq!(ok.display_phone_number, "4930123456");
+        assert_eq!(ok.name, "Vertrieb");
+        assert_eq!(ok.waba_id, None);
+        assert!(checked_number(n("abc", "4930123456", "x", None))
+            .unwrap_err()
+            .contains("phone_number_id"));
+        assert!(checked_number(n("1", "12345", "x", None))
+            .unwrap_err()
+            .contains("display_phone_number"));
+        assert!(checked_number(n("1", "0800-FLOWERS", "x", None))
+            .unwrap_err()
+            .contains("display_phone_number"));
+        assert!(checked_number(n("1", "4930123456", " ", None))
+            .unwrap_err()
+            .contains("name"));
+        assert!(checked_number(n("1", "4930123456", "x", Some("W1")))
+            .unwrap_err()
+            .contains("waba_id"));
+    }
 }
