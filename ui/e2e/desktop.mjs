@@ -660,6 +660,17 @@ async function main() {
       // Quinn signs in: the monitor, not the admin console.
       await signInAs("quinn@e2e.switchboard", "Quinn-prueft-2026");
       assert(await s.exec(`return !!document.querySelector('[data-testid=open-monitor]') && !document.querySelector('[data-testid=open-admin]')`), "Quinn's role shows the monitor only");
+      // The admin deactivates Quinn: the app says within seconds that the session ended.
+      const r = await fetch(`${relayUrl}/api/v1/admin/users/${quinn.id}`, {
+        method: "PATCH",
+        headers: { "content-type": "application/json", authorization: `Bearer ${ada.token}` },
+        body: JSON.stringify({ active: false }),
+      });
+      assert(r.status === 200, `deactivating Quinn: HTTP ${r.status}`);
+      const t0 = Date.now();
+      await s.waitFor("Quinn's app signed out", `return document.querySelector('[data-testid=connection-state]')?.dataset.state === 'auth_expired'`, { timeout: 10000 });
+      console.log(`     signed out ${Date.now() - t0} ms after the deactivation`);
+      await shot(s, "deactivated");
     });
     await test("a message with a sensitive word is refused, reviewed by the supervisor and released once (English and German)", async () => {
       const ada = await json("POST", `${relayUrl}/api/v1/auth/login`, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
