@@ -48,6 +48,9 @@ const COMMANDS: &[&str] = &[
     "review_allow",
     "review_reject",
     "admin_add_number",
+    "admin_auto_replies",
+    "admin_create_auto_reply",
+    "admin_delete_auto_reply",
 ];
 
 fn main() {

@@ -5,7 +5,7 @@
 use switchboard_protocol::access::{NewRole, PermissionInfo, RoleInfo, RolePatch};
 use switchboard_protocol::admin::{Account, AuditEntry, AuditQuery, NewNumber, NewUser, UserPatch};
 use switchboard_protocol::api::{Message, PhoneNumber, User};
-use switchboard_protocol::policy::Block;
+use switchboard_protocol::policy::{AutoReply, Block, NewAutoReply};
 use tauri::State;
 
 use crate::error::UiResult;
@@ -107,4 +107,27 @@ pub async fn review_reject(app: State<'_, App>, id: i64) -> UiResult<Block> {
 #[tauri::command]
 pub async fn admin_add_number(app: State<'_, App>, number: NewNumber) -> UiResult<PhoneNumber> {
     Ok(app.engine()?.client().await.add_number(&number).await?)
+}
+
+#[tauri::command]
+pub async fn admin_auto_replies(app: State<'_, App>) -> UiResult<Vec<AutoReply>> {
+    Ok(app.engine()?.client().await.auto_replies().await?)
+}
+
+#[tauri::command]
+pub async fn admin_create_auto_reply(
+    app: State<'_, App>,
+    rule: NewAutoReply,
+) -> UiResult<AutoReply> {
+    Ok(app
+        .engine()?
+        .client()
+        .await
+        .create_auto_reply(&rule)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn admin_delete_auto_reply(app: State<'_, App>, id: i64) -> UiResult<()> {
+    Ok(app.engine()?.client().await.delete_auto_reply(id).await?)
 }

@@ -581,7 +581,10 @@ pub fn run() {
             admin::review_blocks,
             admin::review_allow,
             admin::review_reject,
-            admin::admin_add_number
+            admin::admin_add_number,
+            admin::admin_auto_replies,
+            admin::admin_create_auto_reply,
+            admin::admin_delete_auto_reply
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Switchboard desktop app");

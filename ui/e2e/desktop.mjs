@@ -626,6 +626,32 @@ async function main() {
       await s.waitFor("the new number", `const r = document.querySelector('[data-testid=number-row][data-id="200000000000007"]'); return r && r.dataset.configured === 'true' && r.textContent.includes('+4930123456')`, { timeout: 5000 });
       await s.waitFor("the number by name in the inbox filter", `return [...document.querySelectorAll('[data-testid=filter-number] option')].some(o => o.textContent === 'Vertrieb' && o.value === '200000000000007')`, { timeout: 5000 });
       await shot(s, "admin-numbers-de");
+      // An auto-reply: a regular expression that does not compile is refused beside the keywords;
+      // the rule saved answers a customer who asks.
+      await s.click("[data-testid=admin-tab-replies]");
+      await s.waitFor("the rule form", `return !!document.querySelector('[data-testid=rule-number] option')`, { timeout: 5000 });
+      await fill("[data-testid=rule-name]", "Öffnungszeiten");
+      await choose(s, "[data-testid=rule-number]", PNID);
+      await choose(s, "[data-testid=rule-match]", "regex");
+      await fill("[data-testid=rule-keywords]", "([");
+      await s.exec(`const el = document.querySelector('[data-testid=rule-reply]');
+        Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(el, arguments[0]);
+        el.dispatchEvent(new Event('input', { bubbles: true }));`, "Wir sind Mo-Fr von 9 bis 17 Uhr für Sie da.");
+      await s.click("[data-testid=create-rule]");
+      await s.waitFor("the regex refused beside the keywords", `return /regular expression/.test(document.querySelector('[data-testid=rule-keywords-error]')?.textContent ?? '')`, { timeout: 5000 });
+      await choose(s, "[data-testid=rule-match]", "any");
+      await fill("[data-testid=rule-keywords]", "Öffnungszeiten, geöffnet");
+      await s.click("[data-testid=create-rule]");
+      await s.waitFor("the rule", `return !!document.querySelector('[data-testid=rule-row][data-name="Öffnungszeiten"]')`, { timeout: 5000 });
+      await shot(s, "admin-replies-de");
+      await json("POST", `${simUrl}/control/customers/4915199999999/messages`, { text: "Wann haben Sie Öffnungszeiten?", name: "Otto Offen" });
+      const replyEnd = Date.now() + 10000;
+      let autoReply;
+      while (Date.now() < replyEnd && !autoReply) {
+        autoReply = (await json("GET", `${simUrl}/control/sent`)).find((m) => m.payload.to === "+4915199999999" && JSON.stringify(m.payload).includes("von 9 bis 17 Uhr"));
+        if (!autoReply) await sleep(200);
+      }
+      assert(autoReply, "the customer got no auto-reply");
       // The audit log lists each step (German), filtered to the role changes.
       await s.click("[data-testid=admin-tab-audit]");
       await s.waitFor("the audit entries", `return [...document.querySelectorAll('[data-testid=audit-entry]')].some(e => e.dataset.action === 'user.create')`, { timeout: 5000 });
@@ -647,6 +673,9 @@ async function main() {
       await s.click("[data-testid=admin-tab-numbers]");
       await s.waitFor("English numbers", `return document.querySelector('[data-testid=new-number] h3')?.textContent === 'Add a business number'`);
       await shot(s, "admin-numbers");
+      await s.click("[data-testid=admin-tab-replies]");
+      await s.waitFor("English rules", `return document.querySelector('[data-testid=new-rule] h3')?.textContent === 'New auto-reply'`);
+      await shot(s, "admin-replies");
       // The audit log as CSV, into Downloads.
       await s.click("[data-testid=admin-tab-audit]");
       await s.waitFor("English audit", `return document.querySelector('[data-testid=audit-show]')?.textContent === 'Show'`);

@@ -15,6 +15,12 @@ import {
   userRefusalField,
   validateUser,
   numberRefusalField,
+  parseKeywords,
+  ruleRefusalField,
+  validateRule,
+  type MatchMode,
+  type RuleField,
+  type RuleForm,
   validateNumber,
   type AuditForm,
   type NumberField,
@@ -28,16 +34,16 @@ import type { Key } from "./i18n";
 import { formatTime } from "./i18n";
 import { can, savedPlace } from "./logic";
 import { ErrorNote } from "./Team";
-import type { Account, AuditEntry, Permission, PermissionInfo, PhoneNumber, RoleInfo, UiError, User } from "./types";
+import type { Account, AuditEntry, AutoReply, Permission, PermissionInfo, PhoneNumber, RoleInfo, UiError, User } from "./types";
 
 /** The relay's default minimum password length (it names a higher one in its refusal). */
 const MIN_PASSWORD = 8;
 
-type Tab = "users" | "roles" | "numbers" | "audit";
+type Tab = "users" | "roles" | "numbers" | "replies" | "audit";
 
 /** Whether the person sees the admin console at all. */
 export function showsAdmin(me: User): boolean {
-  return can(me, "manage_users") || can(me, "manage_numbers") || can(me, "view_audit");
+  return can(me, "manage_users") || can(me, "manage_numbers") || can(me, "manage_automations") || can(me, "view_audit");
 }
 
 export function AdminView(props: { me: User; onClose: () => void; onNumbers: () => void }) {
@@ -46,6 +52,7 @@ export function AdminView(props: { me: User; onClose: () => void; onNumbers: () 
   const tabs: Tab[] = [
     ...(manages ? (["users", "roles"] as Tab[]) : []),
     ...(can(props.me, "manage_numbers") ? (["numbers"] as Tab[]) : []),
+    ...(can(props.me, "manage_automations") ? (["replies"] as Tab[]) : []),
     ...(can(props.me, "view_audit") ? (["audit"] as Tab[]) : []),
   ];
   const [tab, setTab] = useState<Tab>(tabs[0] ?? "audit");
@@ -74,7 +81,7 @@ export function AdminView(props: { me: User; onClose: () => void; onNumbers: () 
         <div className="views" role="tablist">
           {tabs.map((x) => (
             <button key={x} role="tab" data-testid={`admin-tab-${x}`} aria-selected={tab === x} className={tab === x ? "active" : ""} onClick={() => setTab(x)}>
-              {t(x === "audit" ? "auditLog" : x === "numbers" ? "numbersTab" : x)}
+              {t(x === "audit" ? "auditLog" : x === "numbers" ? "numbersTab" : x === "replies" ? "autoRepliesTab" : x)}
             </button>
           ))}
         </div>
@@ -88,6 +95,7 @@ export function AdminView(props: { me: User; onClose: () => void; onNumbers: () 
         {users && roles && tab === "users" && <Users me={props.me} users={users} roles={roles} reload={reload} />}
         {users && roles && tab === "roles" && <Roles roles={roles} perms={perms} reload={reload} />}
         {tab === "numbers" && <Numbers onChanged={props.onNumbers} />}
+        {tab === "replies" && <AutoReplies />}
         {tab === "audit" && <AuditLog users={users ?? []} />}
       </div>
     </section>
@@ -620,6 +628,142 @@ function Numbers(props: { onChanged: () => void }) {
                       </button>
                     </>
                   )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+const MATCH_MODES: MatchMode[] = ["any", "all", "exact", "regex"];
+
+/** Keyword auto-replies: the rules of every number, a form to add one, delete. */
+function AutoReplies() {
+  const { t } = useUi();
+  const [rules, setRules] = useState<AutoReply[] | null>(null);
+  const [numbers, setNumbers] = useState<PhoneNumber[]>([]);
+  const [form, setForm] = useState<RuleForm>({ name: "", number: "", keywords: "", match: "any", reply: "", handoff: true });
+  const [errors, setErrors] = useState<Partial<Record<RuleField, FieldError>>>({});
+  const [formError, setFormError] = useState<UiError | null>(null);
+  const load = () => api.adminAutoReplies().then(setRules, (e) => setFormError(asUiError(e)));
+  useEffect(() => {
+    load();
+    api.numbers().then((ns) => {
+      const inUse = ns.filter((n) => n.configured);
+      setNumbers(inUse);
+      setForm((f) => (f.number ? f : { ...f, number: inUse[0]?.phone_number_id ?? "" }));
+    }, () => {});
+  }, []); // eslint-disable-line
+  const create = async () => {
+    const local = validateRule(form);
+    setErrors(local);
+    setFormError(null);
+    if (Object.keys(local).length) return;
+    try {
+      await api.adminCreateAutoReply({
+        phone_number_id: form.number,
+        name: form.name.trim(),
+        keywords: parseKeywords(form.keywords, form.match),
+        match: form.match,
+        reply: { text: form.reply.trim() },
+        handoff: form.handoff,
+      });
+      setForm((f) => ({ ...f, name: "", keywords: "", reply: "" }));
+      await load();
+    } catch (e) {
+      const err = asUiError(e);
+      const field = ruleRefusalField(err);
+      if (field) setErrors({ [field]: { text: err.message } });
+      else setFormError(err);
+    }
+  };
+  const remove = (id: number) => api.adminDeleteAutoReply(id).then(load, (e) => setFormError(asUiError(e)));
+  const set = (k: keyof RuleForm) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
+  const numberName = (id: string) => numbers.find((n) => n.phone_number_id === id)?.name ?? id;
+  return (
+    <>
+      <form
+        className="admin-form card"
+        data-testid="new-rule"
+        onSubmit={(e) => {
+          e.preventDefault();
+          create();
+        }}
+      >
+        <h3>{t("newAutoReply")}</h3>
+        <label>
+          {t("ruleName")}
+          <input data-testid="rule-name" value={form.name} onChange={set("name")} aria-invalid={!!errors.name} />
+          <FieldNote error={errors.name} testid="rule-name-error" />
+        </label>
+        <label>
+          {t("ruleNumber")}
+          <select data-testid="rule-number" value={form.number} onChange={set("number")}>
+            {numbers.map((n) => (
+              <option key={n.phone_number_id} value={n.phone_number_id}>
+                {n.name}
+              </option>
+            ))}
+          </select>
+          <FieldNote error={errors.number} testid="rule-number-error" />
+        </label>
+        <label>
+          {t("matchMode")}
+          <select data-testid="rule-match" value={form.match} onChange={set("match")}>
+            {MATCH_MODES.map((m) => (
+              <option key={m} value={m}>
+                {t(`match_${m}` as Key)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t("keywordsLabel")}
+          <input data-testid="rule-keywords" value={form.keywords} onChange={set("keywords")} aria-invalid={!!errors.keywords} />
+          <FieldNote error={errors.keywords} testid="rule-keywords-error" />
+        </label>
+        <label className="wide">
+          {t("replyText")}
+          <textarea data-testid="rule-reply" value={form.reply} onChange={set("reply")} aria-invalid={!!errors.reply} />
+          <FieldNote error={errors.reply} testid="rule-reply-error" />
+        </label>
+        <label className="row small">
+          <input type="checkbox" data-testid="rule-handoff" checked={form.handoff} onChange={(e) => setForm((f) => ({ ...f, handoff: e.target.checked }))} />
+          {t("handoff")}
+        </label>
+        <button type="submit" className="primary" data-testid="create-rule">
+          {t("createRule")}
+        </button>
+        {formError && <ErrorNote error={formError} testid="rule-error" />}
+      </form>
+      {rules && rules.length === 0 && <p className="hint">{t("noRules")}</p>}
+      {rules && rules.length > 0 && (
+        <table className="monitor-table" data-testid="rules">
+          <thead>
+            <tr>
+              <th>{t("ruleName")}</th>
+              <th>{t("ruleNumber")}</th>
+              <th>{t("keywordsLabel")}</th>
+              <th>{t("replyText")}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {rules.map((r) => (
+              <tr key={r.id} data-testid="rule-row" data-name={r.name}>
+                <td>{r.name}</td>
+                <td>{numberName(r.phone_number_id)}</td>
+                <td>
+                  {t(`match_${r.match}` as Key)}: <code>{r.keywords.join(", ")}</code>
+                </td>
+                <td>{String(r.reply.text ?? "")}</td>
+                <td>
+                  <button className="danger" data-testid="rule-delete" onClick={() => remove(r.id)}>
+                    {t("deleteRule")}
+                  </button>
                 </td>
               </tr>
             ))}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { auditQuery, numberRefusalField, permissionsDirty, validateNumber, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
+import { auditQuery, parseKeywords, ruleRefusalField, validateRule, numberRefusalField, permissionsDirty, validateNumber, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
 
 describe("user form", () => {
   const ok = { email: "eva@example.com", name: "Eva", role: "agent", password: "lang-genug-2026" };
@@ -77,5 +77,20 @@ describe("number form", () => {
     expect(numberRefusalField({ code: "invalid", message: "phone_number_id must be Meta's numeric phone number id" })).toBe("id");
     expect(numberRefusalField({ code: "invalid", message: "display_phone_number must be a phone number of 6 to 15 digits" })).toBe("display");
     expect(numberRefusalField({ code: "offline", message: "the relay cannot be reached" })).toBe(null);
+  });
+});
+
+describe("auto-reply form", () => {
+  it("splits keywords on commas, drops empty ones and repeats, keeps a regex whole", () => {
+    expect(parseKeywords(" Öffnungszeiten, geöffnet,, ÖFFNUNGSZEITEN ", "any")).toEqual(["Öffnungszeiten", "geöffnet"]);
+    expect(parseKeywords("^(hallo|hi),?$", "regex")).toEqual(["^(hallo|hi),?$"]);
+    expect(parseKeywords(" , ", "all")).toEqual([]);
+  });
+  it("requires name, number, keywords and reply, and maps the relay's refusals", () => {
+    const e = validateRule({ name: "", number: "", keywords: ",", match: "any", reply: " ", handoff: true });
+    expect(Object.keys(e).sort()).toEqual(["keywords", "name", "number", "reply"]);
+    expect(validateRule({ name: "Zeiten", number: "200", keywords: "offen", match: "any", reply: "9-17 Uhr", handoff: true })).toEqual({});
+    expect(ruleRefusalField({ code: "invalid", message: "rule Zeiten: invalid regular expression" })).toBe("keywords");
+    expect(ruleRefusalField({ code: "sensitive_word", message: "the reply of Werbung contains a sensitive word" })).toBe("reply");
   });
 });

@@ -136,3 +136,50 @@ export function numberRefusalField(e: UiError): NumberField | null {
   if (m.includes("name")) return "name";
   return null;
 }
+
+export type MatchMode = "any" | "all" | "exact" | "regex";
+
+export interface RuleForm {
+  name: string;
+  number: string;
+  keywords: string;
+  match: MatchMode;
+  reply: string;
+  handoff: boolean;
+}
+export type RuleField = "name" | "number" | "keywords" | "reply";
+
+/** Keywords as typed: comma-separated, trimmed, empty ones and repeats (ignoring case) dropped.
+ * A regular expression is one keyword, commas and all. */
+export function parseKeywords(text: string, match: MatchMode): string[] {
+  if (match === "regex") return text.trim() ? [text.trim()] : [];
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const k of text.split(",").map((x) => x.trim()).filter(Boolean)) {
+    const key = k.toLocaleLowerCase();
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(k);
+    }
+  }
+  return out;
+}
+
+/** The checks before sending a rule; the relay checks the rest (a regular expression that does
+ * not compile, a reply with a sensitive word) and its refusal lands on `ruleRefusalField`. */
+export function validateRule(f: RuleForm): Partial<Record<RuleField, FieldError>> {
+  const errors: Partial<Record<RuleField, FieldError>> = {};
+  if (!f.name.trim()) errors.name = { key: "required" };
+  if (!f.number) errors.number = { key: "required" };
+  if (parseKeywords(f.keywords, f.match).length === 0) errors.keywords = { key: "required" };
+  if (!f.reply.trim()) errors.reply = { key: "required" };
+  return errors;
+}
+
+export function ruleRefusalField(e: UiError): RuleField | null {
+  const m = e.message.toLowerCase();
+  if (m.includes("keyword") || m.includes("regular expression") || m.includes("regex")) return "keywords";
+  if (m.includes("sensitive") || m.includes("reply") || m.includes("text")) return "reply";
+  if (m.includes("phone_number_id") || m.includes("number")) return "number";
+  return null;
+}

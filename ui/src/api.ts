@@ -6,6 +6,7 @@ import type {
   Account,
   AppInfo,
   AuditEntry,
+  AutoReply,
   Block,
   Change,
   AgentStatus,
@@ -104,6 +105,10 @@ export const api = {
   adminDeleteRole: (id: number) => call<void>("admin_delete_role", { id }),
   adminAddNumber: (number: { phone_number_id: string; display_phone_number: string; name: string; waba_id: string | null }) =>
     call<PhoneNumber>("admin_add_number", { number }),
+  adminAutoReplies: () => call<AutoReply[]>("admin_auto_replies"),
+  adminCreateAutoReply: (rule: { phone_number_id: string; name: string; keywords: string[]; match: string; reply: { text: string }; handoff: boolean }) =>
+    call<AutoReply>("admin_create_auto_reply", { rule }),
+  adminDeleteAutoReply: (id: number) => call<void>("admin_delete_auto_reply", { id }),
   reviewBlocks: () => call<Block[]>("review_blocks"),
   reviewAllow: (id: number) => call<unknown>("review_allow", { id }),
   reviewReject: (id: number) => call<Block>("review_reject", { id }),

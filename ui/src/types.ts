@@ -63,6 +63,22 @@ export interface Block {
   rejected_at: number | null;
 }
 
+/** A keyword auto-reply rule. */
+export interface AutoReply {
+  id: number;
+  phone_number_id: string;
+  name: string;
+  keywords: string[];
+  match: "any" | "all" | "exact" | "regex";
+  whole_word: boolean;
+  reply: { text?: string } & Record<string, unknown>;
+  priority: number;
+  cooldown_seconds: number;
+  handoff: boolean;
+  created_by: string;
+  created_at: number;
+}
+
 /** A business number (an inbox). */
 export interface PhoneNumber {
   phone_number_id: string;

@@ -9,7 +9,7 @@ use switchboard_protocol::admin::{
     Account, AuditEntry, AuditQuery, NewNumber, NewUser, PasswordReset, UserPatch,
 };
 use switchboard_protocol::api::{Message, PhoneNumber, User};
-use switchboard_protocol::policy::Block;
+use switchboard_protocol::policy::{AutoReply, Block, NewAutoReply};
 
 use crate::client::RelayClient;
 use crate::error::Result;
@@ -124,5 +124,24 @@ impl RelayClient {
     pub async fn add_number(&self, number: &NewNumber) -> Result<PhoneNumber> {
         self.call_json(reqwest::Method::POST, "/api/v1/admin/numbers", number)
             .await
+    }
+
+    /// Keyword auto-reply rules (permission `manage_automations`).
+    pub async fn auto_replies(&self) -> Result<Vec<AutoReply>> {
+        self.get_json("/api/v1/admin/auto-replies").await
+    }
+
+    pub async fn create_auto_reply(&self, rule: &NewAutoReply) -> Result<AutoReply> {
+        self.call_json(reqwest::Method::POST, "/api/v1/admin/auto-replies", rule)
+            .await
+    }
+
+    pub async fn delete_auto_reply(&self, id: i64) -> Result<()> {
+        self.call_no_content::<()>(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/admin/auto-replies/{id}"),
+            None,
+        )
+        .await
     }
 }
