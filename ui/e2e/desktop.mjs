@@ -674,7 +674,7 @@ async function main() {
       await s.waitFor("English numbers", `return document.querySelector('[data-testid=new-number] h3')?.textContent === 'Add a business number'`);
       await shot(s, "admin-numbers");
       await s.click("[data-testid=admin-tab-replies]");
-      await s.waitFor("English rules", `return document.querySelector('[data-testid=new-rule] h3')?.textContent === 'New auto-reply'`);
+      await s.waitFor("English rules", `return document.querySelector('[data-testid=new-rule] h3')?.textContent === 'New auto-reply' && !!document.querySelector('[data-testid=rule-row]') && !!document.querySelector('[data-testid=rule-number] option')`);
       await shot(s, "admin-replies");
       // The audit log as CSV, into Downloads.
       await s.click("[data-testid=admin-tab-audit]");
