@@ -313,6 +313,18 @@ impl Relay {
         )
     }
 
+    /// The relay's OpenAPI document (`/api/v1/openapi.json`).
+    pub async fn openapi(&self) -> Value {
+        self.http
+            .get(self.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
         self.call(reqwest::Method::GET, token, path, None).await
     }
