@@ -51,6 +51,9 @@ const COMMANDS: &[&str] = &[
     "admin_auto_replies",
     "admin_create_auto_reply",
     "admin_delete_auto_reply",
+    "admin_words",
+    "admin_set_words",
+    "admin_check_words",
 ];
 
 fn main() {

@@ -5,7 +5,9 @@
 use switchboard_protocol::access::{NewRole, PermissionInfo, RoleInfo, RolePatch};
 use switchboard_protocol::admin::{Account, AuditEntry, AuditQuery, NewNumber, NewUser, UserPatch};
 use switchboard_protocol::api::{Message, PhoneNumber, User};
-use switchboard_protocol::policy::{AutoReply, Block, NewAutoReply};
+use switchboard_protocol::policy::{
+    AutoReply, Block, NewAutoReply, SensitiveWords, WordCheck, WordVerdict,
+};
 use tauri::State;
 
 use crate::error::UiResult;
@@ -130,4 +132,27 @@ pub async fn admin_create_auto_reply(
 #[tauri::command]
 pub async fn admin_delete_auto_reply(app: State<'_, App>, id: i64) -> UiResult<()> {
     Ok(app.engine()?.client().await.delete_auto_reply(id).await?)
+}
+
+#[tauri::command]
+pub async fn admin_words(app: State<'_, App>) -> UiResult<SensitiveWords> {
+    Ok(app.engine()?.client().await.sensitive_words().await?)
+}
+
+#[tauri::command]
+pub async fn admin_set_words(
+    app: State<'_, App>,
+    words: SensitiveWords,
+) -> UiResult<SensitiveWords> {
+    Ok(app
+        .engine()?
+        .client()
+        .await
+        .set_sensitive_words(&words)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn admin_check_words(app: State<'_, App>, check: WordCheck) -> UiResult<WordVerdict> {
+    Ok(app.engine()?.client().await.check_words(&check).await?)
 }

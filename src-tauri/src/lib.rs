@@ -584,7 +584,10 @@ pub fn run() {
             admin::admin_add_number,
             admin::admin_auto_replies,
             admin::admin_create_auto_reply,
-            admin::admin_delete_auto_reply
+            admin::admin_delete_auto_reply,
+            admin::admin_words,
+            admin::admin_set_words,
+            admin::admin_check_words
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Switchboard desktop app");

@@ -652,6 +652,20 @@ async function main() {
         if (!autoReply) await sleep(200);
       }
       assert(autoReply, "the customer got no auto-reply");
+      // Sensitive words: saved, and a sample message tried live against the list in force.
+      await s.click("[data-testid=admin-tab-words]");
+      await s.waitFor("the word list", `return !!document.querySelector('[data-testid=words-list]')`);
+      await s.exec(`const el = document.querySelector('[data-testid=words-list]');
+        Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(el, arguments[0]);
+        el.dispatchEvent(new Event('input', { bubbles: true }));`, "kostenlos\n\nKOSTENLOS\nzu verschenken");
+      await s.click("[data-testid=words-save]");
+      await s.waitFor("the list saved", `return !!document.querySelector('[data-testid=words-saved]') && document.querySelector('[data-testid=words-list]').value === 'kostenlos\nzu verschenken'`, { timeout: 5000 });
+      await fill("[data-testid=words-try]", "Heute alles K.O.S.T.E.N.L.O.S");
+      const verdict = await s.waitFor("the verdict", `const v = document.querySelector('[data-testid=words-verdict]'); return v && v.dataset.blocked === 'true' && v.textContent`, { timeout: 5000 });
+      assert(verdict.includes("kostenlos") && verdict.startsWith("Zur Prüfung"), `German verdict ${JSON.stringify(verdict)}`);
+      await shot(s, "admin-words-de");
+      await fill("[data-testid=words-try]", "Guten Tag");
+      await s.waitFor("a message that passes", `return document.querySelector('[data-testid=words-verdict]')?.dataset.blocked === 'false'`, { timeout: 5000 });
       // The audit log lists each step (German), filtered to the role changes.
       await s.click("[data-testid=admin-tab-audit]");
       await s.waitFor("the audit entries", `return [...document.querySelectorAll('[data-testid=audit-entry]')].some(e => e.dataset.action === 'user.create')`, { timeout: 5000 });
@@ -676,6 +690,11 @@ async function main() {
       await s.click("[data-testid=admin-tab-replies]");
       await s.waitFor("English rules", `return document.querySelector('[data-testid=new-rule] h3')?.textContent === 'New auto-reply' && !!document.querySelector('[data-testid=rule-row]') && !!document.querySelector('[data-testid=rule-number] option')`);
       await shot(s, "admin-replies");
+      await s.click("[data-testid=admin-tab-words]");
+      await s.waitFor("English words", `return document.querySelector('[data-testid=words] h3')?.textContent === 'Sensitive words (every language)' && document.querySelector('[data-testid=words-list]').value.includes('kostenlos')`);
+      await fill("[data-testid=words-try]", "Alles kostenlos");
+      await s.waitFor("the English verdict", `return /^Held for review/.test(document.querySelector('[data-testid=words-verdict]')?.textContent ?? '')`, { timeout: 5000 });
+      await shot(s, "admin-words");
       // The audit log as CSV, into Downloads.
       await s.click("[data-testid=admin-tab-audit]");
       await s.waitFor("English audit", `return document.querySelector('[data-testid=audit-show]')?.textContent === 'Show'`);

@@ -15,6 +15,7 @@ import {
   userRefusalField,
   validateUser,
   numberRefusalField,
+  parseWordList,
   parseKeywords,
   ruleRefusalField,
   validateRule,
@@ -39,7 +40,7 @@ import type { Account, AuditEntry, AutoReply, Permission, PermissionInfo, PhoneN
 /** The relay's default minimum password length (it names a higher one in its refusal). */
 const MIN_PASSWORD = 8;
 
-type Tab = "users" | "roles" | "numbers" | "replies" | "audit";
+type Tab = "users" | "roles" | "numbers" | "replies" | "words" | "audit";
 
 /** Whether the person sees the admin console at all. */
 export function showsAdmin(me: User): boolean {
@@ -52,7 +53,7 @@ export function AdminView(props: { me: User; onClose: () => void; onNumbers: () 
   const tabs: Tab[] = [
     ...(manages ? (["users", "roles"] as Tab[]) : []),
     ...(can(props.me, "manage_numbers") ? (["numbers"] as Tab[]) : []),
-    ...(can(props.me, "manage_automations") ? (["replies"] as Tab[]) : []),
+    ...(can(props.me, "manage_automations") ? (["replies", "words"] as Tab[]) : []),
     ...(can(props.me, "view_audit") ? (["audit"] as Tab[]) : []),
   ];
   const [tab, setTab] = useState<Tab>(tabs[0] ?? "audit");
@@ -81,7 +82,7 @@ export function AdminView(props: { me: User; onClose: () => void; onNumbers: () 
         <div className="views" role="tablist">
           {tabs.map((x) => (
             <button key={x} role="tab" data-testid={`admin-tab-${x}`} aria-selected={tab === x} className={tab === x ? "active" : ""} onClick={() => setTab(x)}>
-              {t(x === "audit" ? "auditLog" : x === "numbers" ? "numbersTab" : x === "replies" ? "autoRepliesTab" : x)}
+              {t(x === "audit" ? "auditLog" : x === "numbers" ? "numbersTab" : x === "replies" ? "autoRepliesTab" : x === "words" ? "wordsTab" : x)}
             </button>
           ))}
         </div>
@@ -96,6 +97,7 @@ export function AdminView(props: { me: User; onClose: () => void; onNumbers: () 
         {users && roles && tab === "roles" && <Roles roles={roles} perms={perms} reload={reload} />}
         {tab === "numbers" && <Numbers onChanged={props.onNumbers} />}
         {tab === "replies" && <AutoReplies />}
+        {tab === "words" && <Words />}
         {tab === "audit" && <AuditLog users={users ?? []} />}
       </div>
     </section>
@@ -771,5 +773,69 @@ function AutoReplies() {
         </table>
       )}
     </>
+  );
+}
+
+/** The sensitive-word list for every language, and a live "try a message" against the list in
+ * force (the relay checks exactly as it checks a send). */
+function Words() {
+  const { t } = useUi();
+  const [text, setText] = useState("");
+  const [saved, setSaved] = useState(false);
+  const [error, setError] = useState<FieldError | null>(null);
+  const [sample, setSample] = useState("");
+  const [verdict, setVerdict] = useState<{ blocked: boolean; matched: string | null } | null>(null);
+  useEffect(() => {
+    api.adminWords().then((w) => setText(w.entries.join("\n")), (e) => setError({ text: asUiError(e).message }));
+  }, []);
+  useEffect(() => {
+    if (!sample.trim()) return setVerdict(null);
+    const timer = setTimeout(() => {
+      api.adminCheckWords(sample).then(setVerdict, (e) => setError({ text: asUiError(e).message }));
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [sample]);
+  const save = async () => {
+    try {
+      const w = await api.adminSetWords(parseWordList(text));
+      setText(w.entries.join("\n"));
+      setSaved(true);
+      setError(null);
+      if (sample.trim()) setVerdict(await api.adminCheckWords(sample));
+    } catch (e) {
+      setError({ text: asUiError(e).message });
+    }
+  };
+  return (
+    <form
+      className="admin-form card"
+      data-testid="words"
+      onSubmit={(e) => {
+        e.preventDefault();
+        save();
+      }}
+    >
+      <h3>{t("wordsTitle")}</h3>
+      <label className="wide">
+        <span className="hint">{t("wordsHint")}</span>
+        <textarea data-testid="words-list" rows={6} value={text} onChange={(e) => { setText(e.target.value); setSaved(false); }} />
+        <FieldNote error={error} testid="words-error" />
+      </label>
+      <div className="row">
+        <button type="submit" className="primary" data-testid="words-save">
+          {t("saveWords")}
+        </button>
+        {saved && <small className="hint" data-testid="words-saved">{t("saved")}</small>}
+      </div>
+      <label className="wide">
+        {t("tryMessage")}
+        <input data-testid="words-try" value={sample} onChange={(e) => setSample(e.target.value)} />
+        {verdict && (
+          <small className={verdict.blocked ? "error" : "hint"} data-testid="words-verdict" data-blocked={verdict.blocked}>
+            {verdict.blocked ? t("wordsBlocked", { word: verdict.matched ?? "" }) : t("wordsPass")}
+          </small>
+        )}
+      </label>
+    </form>
   );
 }

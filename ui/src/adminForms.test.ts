@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { auditQuery, parseKeywords, ruleRefusalField, validateRule, numberRefusalField, permissionsDirty, validateNumber, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
+import { auditQuery, parseWordList, parseKeywords, ruleRefusalField, validateRule, numberRefusalField, permissionsDirty, validateNumber, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
 
 describe("user form", () => {
   const ok = { email: "eva@example.com", name: "Eva", role: "agent", password: "lang-genug-2026" };
@@ -92,5 +92,12 @@ describe("auto-reply form", () => {
     expect(validateRule({ name: "Zeiten", number: "200", keywords: "offen", match: "any", reply: "9-17 Uhr", handoff: true })).toEqual({});
     expect(ruleRefusalField({ code: "invalid", message: "rule Zeiten: invalid regular expression" })).toBe("keywords");
     expect(ruleRefusalField({ code: "sensitive_word", message: "the reply of Werbung contains a sensitive word" })).toBe("reply");
+  });
+});
+
+describe("word list", () => {
+  it("takes one entry per line, trimmed, without empty lines or repeats", () => {
+    expect(parseWordList(" gratis\n\nKostenlos \nGRATIS\n zu verschenken ")).toEqual(["gratis", "Kostenlos", "zu verschenken"]);
+    expect(parseWordList("")).toEqual([]);
   });
 });

@@ -183,3 +183,18 @@ export function ruleRefusalField(e: UiError): RuleField | null {
   if (m.includes("phone_number_id") || m.includes("number")) return "number";
   return null;
 }
+
+/** A word list as typed, one entry per line: trimmed, empty lines and repeats (ignoring case)
+ * dropped, in the order typed. */
+export function parseWordList(text: string): string[] {
+  const seen = new Set<string>();
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => {
+      const k = l.toLocaleLowerCase();
+      if (!l || seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+}

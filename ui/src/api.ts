@@ -109,6 +109,9 @@ export const api = {
   adminCreateAutoReply: (rule: { phone_number_id: string; name: string; keywords: string[]; match: string; reply: { text: string }; handoff: boolean }) =>
     call<AutoReply>("admin_create_auto_reply", { rule }),
   adminDeleteAutoReply: (id: number) => call<void>("admin_delete_auto_reply", { id }),
+  adminWords: () => call<{ entries: string[]; languages?: Record<string, string[]> }>("admin_words"),
+  adminSetWords: (entries: string[]) => call<{ entries: string[] }>("admin_set_words", { words: { entries } }),
+  adminCheckWords: (text: string) => call<{ blocked: boolean; matched: string | null; language: string | null }>("admin_check_words", { check: { text } }),
   reviewBlocks: () => call<Block[]>("review_blocks"),
   reviewAllow: (id: number) => call<unknown>("review_allow", { id }),
   reviewReject: (id: number) => call<Block>("review_reject", { id }),

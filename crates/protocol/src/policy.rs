@@ -178,6 +178,30 @@ pub struct SensitiveWords {
     pub languages: Option<BTreeMap<String, Vec<String>>>,
 }
 
+/// `POST /api/v1/admin/sensitive-words/check`: would this message pass the filter?
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WordCheck {
+    /// The message, up to 4,096 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 4096))]
+    pub text: String,
+    /// The customer's language (ISO 639, lower case), for its own list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+/// The filter's verdict on a sample message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WordVerdict {
+    pub blocked: bool,
+    /// The entry found, as the list holds it.
+    pub matched: Option<String>,
+    /// The language list it is on (`null`: the list for every language).
+    pub language: Option<String>,
+}
+
 // ---------------------------------------------------------------- auto-reply rules
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

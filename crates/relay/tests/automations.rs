@@ -267,6 +267,38 @@ async fn rules_are_validated_and_admin_only() {
         json!({"entries": ["gratis"]}),
     )
     .await;
+    // A sample message is checked against the words in force at once, as a send would be.
+    let check = |text: &str| {
+        let (w, text) = (&w, text.to_string());
+        async move {
+            w.relay
+                .post(
+                    &w.admin,
+                    "/api/v1/admin/sensitive-words/check",
+                    json!({"text": text}),
+                )
+                .await
+        }
+    };
+    let (status, v) = check("Heute alles G.R.A.T.I.S!").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v,
+        json!({"blocked": true, "matched": "gratis", "language": null})
+    );
+    let (_, v) = check("Heute leider nicht").await;
+    assert_eq!(v["blocked"], false);
+    let (status, _) = check(&"x".repeat(4097)).await;
+    assert_eq!(status, 422);
+    let (status, _) = w
+        .relay
+        .post(
+            &w.agent,
+            "/api/v1/admin/sensitive-words/check",
+            json!({"text": "x"}),
+        )
+        .await;
+    assert_eq!(status, 403);
     let (_, audit) = w.relay.get(&w.admin, "/api/v1/admin/audit").await;
     assert!(audit
         .as_array()

@@ -9,7 +9,9 @@ use switchboard_protocol::admin::{
     Account, AuditEntry, AuditQuery, NewNumber, NewUser, PasswordReset, UserPatch,
 };
 use switchboard_protocol::api::{Message, PhoneNumber, User};
-use switchboard_protocol::policy::{AutoReply, Block, NewAutoReply};
+use switchboard_protocol::policy::{
+    AutoReply, Block, NewAutoReply, SensitiveWords, WordCheck, WordVerdict,
+};
 
 use crate::client::RelayClient;
 use crate::error::Result;
@@ -141,6 +143,25 @@ impl RelayClient {
             reqwest::Method::DELETE,
             &format!("/api/v1/admin/auto-replies/{id}"),
             None,
+        )
+        .await
+    }
+
+    pub async fn sensitive_words(&self) -> Result<SensitiveWords> {
+        self.get_json("/api/v1/admin/sensitive-words").await
+    }
+
+    pub async fn set_sensitive_words(&self, words: &SensitiveWords) -> Result<SensitiveWords> {
+        self.call_json(reqwest::Method::PUT, "/api/v1/admin/sensitive-words", words)
+            .await
+    }
+
+    /// Would this message pass the sensitive-word filter in force?
+    pub async fn check_words(&self, check: &WordCheck) -> Result<WordVerdict> {
+        self.call_json(
+            reqwest::Method::POST,
+            "/api/v1/admin/sensitive-words/check",
+            check,
         )
         .await
     }

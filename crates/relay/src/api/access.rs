@@ -125,6 +125,11 @@ pub static RULES: &[Rule] = &[
         &[ManageAutomations],
     ),
     rule(
+        Method::POST,
+        "/api/v1/admin/sensitive-words/check",
+        &[ManageAutomations],
+    ),
+    rule(
         Method::GET,
         "/api/v1/admin/business-hours/{phone_number_id}",
         &[ManageAutomations, Monitor],

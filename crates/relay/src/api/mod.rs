@@ -95,6 +95,7 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             policy::create_auto_reply
         ))
         .routes(routes!(policy::delete_auto_reply))
+        .routes(routes!(policy::check_sensitive_words))
         .routes(routes!(
             policy::get_business_hours,
             policy::put_business_hours,

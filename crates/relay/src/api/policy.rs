@@ -10,6 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use switchboard_protocol::api::Message;
+use switchboard_protocol::policy::{WordCheck, WordVerdict};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, JsonBody};
@@ -140,6 +141,33 @@ pub async fn put_sensitive_words(
         .await?;
     reload(&s).await?;
     Ok(Json(current_words(&s).await?))
+}
+
+/// Checks a sample message against the sensitive-word lists in force, as a send would be
+/// (nothing is stored or sent): the "try a message" of the admin console.
+#[utoipa::path(post, path = "/api/v1/admin/sensitive-words/check", request_body = WordCheck, security(("bearer" = [])),
+    responses((status = 200, body = WordVerdict), (status = 422, description = "the text is longer than 4,096 characters", body = ErrorBody)))]
+pub async fn check_sensitive_words(
+    State(s): State<AppState>,
+    _user: AuthUser,
+    JsonBody(req): JsonBody<WordCheck>,
+) -> Result<Json<WordVerdict>, ApiError> {
+    if req.text.chars().count() > 4096 {
+        return Err(ApiError::unprocessable(
+            "invalid",
+            "text has at most 4096 characters",
+        ));
+    }
+    let hit = s
+        .policy
+        .current()
+        .filter
+        .check(&req.text, req.language.as_deref());
+    Ok(Json(WordVerdict {
+        blocked: hit.is_some(),
+        matched: hit.as_ref().map(|h| h.entry.clone()),
+        language: hit.and_then(|h| h.language),
+    }))
 }
 
 // ---------------------------------------------------------------- auto-replies
