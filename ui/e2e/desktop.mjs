@@ -659,7 +659,7 @@ async function main() {
         Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(el, arguments[0]);
         el.dispatchEvent(new Event('input', { bubbles: true }));`, "kostenlos\n\nKOSTENLOS\nzu verschenken");
       await s.click("[data-testid=words-save]");
-      await s.waitFor("the list saved", `return !!document.querySelector('[data-testid=words-saved]') && document.querySelector('[data-testid=words-list]').value === 'kostenlos\nzu verschenken'`, { timeout: 5000 });
+      await s.waitFor("the list saved", `return !!document.querySelector('[data-testid=words-saved]') && document.querySelector('[data-testid=words-list]').value === 'kostenlos\\nzu verschenken'`, { timeout: 5000 });
       await fill("[data-testid=words-try]", "Heute alles K.O.S.T.E.N.L.O.S");
       const verdict = await s.waitFor("the verdict", `const v = document.querySelector('[data-testid=words-verdict]'); return v && v.dataset.blocked === 'true' && v.textContent`, { timeout: 5000 });
       assert(verdict.includes("kostenlos") && verdict.startsWith("Zur Prüfung"), `German verdict ${JSON.stringify(verdict)}`);
