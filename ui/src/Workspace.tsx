@@ -55,11 +55,10 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
     api.directory().then(setDirectory, () => {});
   }, []);
   useEffect(loadDirectory, [loadDirectory]);
-  // Business numbers by name (the list rarely changes: read at start and when back online).
+  // Business numbers by name (the list rarely changes: read whenever the relay is reached).
   const loadNumbers = useCallback(() => {
     api.numbers().then(setNumbers, () => {});
   }, []);
-  useEffect(loadNumbers, [loadNumbers]);
   useEffect(() => {
     if (state === "online") loadNumbers();
   }, [state, loadNumbers]);

@@ -13,7 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use switchboard_protocol::api::{Permission, User};
+use switchboard_protocol::api::User;
 
 use crate::error::ApiError;
 use crate::store::{now_ms, users};
@@ -95,23 +95,9 @@ pub fn validate_new_password(password: &str, min_chars: usize, email: &str) -> R
     Ok(())
 }
 
-/// The signed-in user, from `Authorization: Bearer <token>`.
+/// The signed-in user, from `Authorization: Bearer <token>` (what their role allows is checked
+/// per route by `api::access`, from one table).
 pub struct AuthUser(pub User);
-
-impl AuthUser {
-    /// 403 unless the user's role grants `permission` (read with the session on this request).
-    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
-        if self.0.can(permission) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "your role ({}) does not have the permission {}",
-                self.0.role,
-                permission.as_str()
-            )))
-        }
-    }
-}
 
 /// The token of `Authorization: Bearer <token>`, whatever the case of the scheme (RFC 9110).
 pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
