@@ -654,7 +654,7 @@ async function main() {
       assert(autoReply, "the customer got no auto-reply");
       // Sensitive words: saved, and a sample message tried live against the list in force.
       await s.click("[data-testid=admin-tab-words]");
-      await s.waitFor("the word list", `return !!document.querySelector('[data-testid=words-list]')`);
+      await s.waitFor("the stored word list", `return document.querySelector('[data-testid=words-list]')?.dataset.loaded === 'true'`);
       await s.exec(`const el = document.querySelector('[data-testid=words-list]');
         Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(el, arguments[0]);
         el.dispatchEvent(new Event('input', { bubbles: true }));`, "kostenlos\n\nKOSTENLOS\nzu verschenken");

@@ -785,8 +785,16 @@ function Words() {
   const [error, setError] = useState<FieldError | null>(null);
   const [sample, setSample] = useState("");
   const [verdict, setVerdict] = useState<{ blocked: boolean; matched: string | null } | null>(null);
+  // Editable once the stored list is in (it must not overwrite what someone already typed).
+  const [loaded, setLoaded] = useState(false);
   useEffect(() => {
-    api.adminWords().then((w) => setText(w.entries.join("\n")), (e) => setError({ text: asUiError(e).message }));
+    api.adminWords().then(
+      (w) => {
+        setText(w.entries.join("\n"));
+        setLoaded(true);
+      },
+      (e) => setError({ text: asUiError(e).message }),
+    );
   }, []);
   useEffect(() => {
     if (!sample.trim()) return setVerdict(null);
@@ -818,7 +826,7 @@ function Words() {
       <h3>{t("wordsTitle")}</h3>
       <label className="wide">
         <span className="hint">{t("wordsHint")}</span>
-        <textarea data-testid="words-list" rows={6} value={text} onChange={(e) => { setText(e.target.value); setSaved(false); }} />
+        <textarea data-testid="words-list" data-loaded={loaded} disabled={!loaded} rows={6} value={text} onChange={(e) => { setText(e.target.value); setSaved(false); }} />
         <FieldNote error={error} testid="words-error" />
       </label>
       <div className="row">
