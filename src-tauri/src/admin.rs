@@ -6,7 +6,8 @@ use switchboard_protocol::access::{NewRole, PermissionInfo, RoleInfo, RolePatch}
 use switchboard_protocol::admin::{Account, AuditEntry, AuditQuery, NewNumber, NewUser, UserPatch};
 use switchboard_protocol::api::{Message, PhoneNumber, User};
 use switchboard_protocol::policy::{
-    AutoReply, Block, NewAutoReply, SensitiveWords, WordCheck, WordVerdict,
+    AutoReply, AutoReplyTest, AutoReplyVerdict, Block, NewAutoReply, SensitiveWords, WordCheck,
+    WordVerdict,
 };
 use tauri::State;
 
@@ -127,6 +128,28 @@ pub async fn admin_create_auto_reply(
         .await
         .create_auto_reply(&rule)
         .await?)
+}
+
+#[tauri::command]
+pub async fn admin_update_auto_reply(
+    app: State<'_, App>,
+    id: i64,
+    rule: NewAutoReply,
+) -> UiResult<AutoReply> {
+    Ok(app
+        .engine()?
+        .client()
+        .await
+        .update_auto_reply(id, &rule)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn admin_test_auto_reply(
+    app: State<'_, App>,
+    test: AutoReplyTest,
+) -> UiResult<AutoReplyVerdict> {
+    Ok(app.engine()?.client().await.test_auto_reply(&test).await?)
 }
 
 #[tauri::command]

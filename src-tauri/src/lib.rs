@@ -5,6 +5,7 @@
 //! token lives in the OS keychain only ([`home`]).
 
 mod admin;
+mod alert_notice;
 mod allocator;
 mod error;
 mod files;
@@ -13,6 +14,7 @@ mod idle;
 mod notice_text;
 mod rendering;
 mod session;
+mod supervise;
 mod tray;
 
 use std::sync::atomic::Ordering;
@@ -567,6 +569,30 @@ pub fn run() {
             set_tags,
             notes,
             add_note,
+            supervise::waiting_queue,
+            supervise::agent_report,
+            supervise::alerts,
+            supervise::mark_alerts_seen,
+            supervise::routing_settings,
+            supervise::put_routing_settings,
+            supervise::skills,
+            supervise::put_skills,
+            supervise::teams,
+            supervise::create_team,
+            supervise::put_team,
+            supervise::delete_team,
+            supervise::agent_routing,
+            supervise::put_agent_routing,
+            supervise::number_policy,
+            supervise::put_number_policy,
+            supervise::business_hours,
+            supervise::put_business_hours,
+            supervise::delete_business_hours,
+            supervise::rate_limit,
+            supervise::put_rate_limit,
+            supervise::sync_templates,
+            admin::admin_update_auto_reply,
+            admin::admin_test_auto_reply,
             admin::admin_users,
             admin::admin_create_user,
             admin::admin_update_user,

@@ -124,6 +124,9 @@ async fn forward(
                     Change::Timeline { conversation_id } => {
                         notify_new(&app, &engine, *conversation_id)
                     }
+                    Change::Alerts | Change::State { .. } => {
+                        crate::alert_notice::notify_alerts(&app, &engine)
+                    }
                     Change::Conversations { ids } => {
                         show_unread(&app, &engine);
                         // A message can arrive before its conversation: look again once the

@@ -10,7 +10,7 @@ const TRAY: &str = "main";
 
 /// German when the OS session speaks German (the tray lives outside the page and its language
 /// setting).
-fn german() -> bool {
+pub(crate) fn german() -> bool {
     ["LC_ALL", "LC_MESSAGES", "LANG"]
         .iter()
         .filter_map(|k| std::env::var(k).ok())

@@ -762,6 +762,189 @@ async function main() {
       assert(count === 1, `the simulator received the released message ${count} times`);
     });
 
+    await test("routing and number settings, the queue with why a customer waits, an agent's month, alerts raised while signed out (German and English); verify-audit", async () => {
+      await signInAs(ADMIN_EMAIL, ADMIN_PASSWORD);
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "de");
+      await s.click("[data-testid=settings-close]");
+      await s.click("[data-testid=open-admin]");
+      await s.click("[data-testid=admin-tab-routing]");
+      await s.waitFor("the stored thresholds", `return document.querySelector('[data-testid=routing-alert]')?.value === '300'`, { timeout: 5000 });
+      // Refused in the form, beside its field: overdue before the alert.
+      await fill("[data-testid=routing-alert]", "2");
+      await fill("[data-testid=routing-overdue]", "1");
+      await s.click("[data-testid=routing-save]");
+      await s.waitFor("the overdue field refused", `return /mindestens so lang/.test(document.querySelector('[data-testid=routing-overdue-error]')?.textContent ?? '')`);
+      await fill("[data-testid=routing-overdue]", "3");
+      await fill("[data-testid=routing-grace]", "3600");
+      await s.click("[data-testid=routing-save]");
+      await s.waitFor("saved", `return !!document.querySelector('[data-testid=routing-saved]') && !document.querySelector('[data-testid=routing-overdue-error]')`, { timeout: 5000 });
+      await fill("[data-testid=skills-input]", "Deutsch, Englisch");
+      await s.click("[data-testid=skills-save]");
+      await s.waitFor("the skills offered to agents", `return [...document.querySelectorAll('[data-testid=agent-skill]')].map(x => x.dataset.skill).join() === 'Deutsch,Englisch'`, { timeout: 5000 });
+      // Erin speaks German only.
+      await s.exec(`[...document.querySelectorAll('[data-testid=agent-routing-row]')].find(r => r.textContent.includes('Erin Agent')).querySelector('[data-testid=agent-skill][data-skill=Deutsch]').click()`);
+      await s.exec(`[...document.querySelectorAll('[data-testid=agent-routing-row]')].find(r => r.textContent.includes('Erin Agent')).querySelector('[data-testid=agent-routing-save]').click()`);
+      await s.waitFor("Erin's skills saved", `return [...document.querySelectorAll('[data-testid=agent-routing-row]')].find(r => r.textContent.includes('Erin Agent')).textContent.includes('Gespeichert')`, { timeout: 5000 });
+      await shot(s, "admin-routing-de");
+      // Auto-replies: try a message, edit the rule, pause it (the try says nobody answers), resume.
+      await s.click("[data-testid=admin-tab-replies]");
+      await s.waitFor("the rule", `return !!document.querySelector('[data-testid=rule-row][data-name="Öffnungszeiten"]') && !!document.querySelector('[data-testid=rule-try-number] option')`, { timeout: 5000 });
+      const tryRule = async (text, expected) => {
+        await fill("[data-testid=rule-try-text]", text);
+        await s.click("[data-testid=rule-try-run]");
+        return s.waitFor(`the try of ${JSON.stringify(text)}`, `const v = document.querySelector('[data-testid=rule-verdict]'); return v && v.dataset.rule === arguments[0] && v.textContent`, { args: [expected], timeout: 5000 });
+      };
+      const answer = await tryRule("Haben Sie heute geöffnet?", "Öffnungszeiten");
+      assert(answer.includes("von 9 bis 17 Uhr"), `the try shows the reply: ${answer}`);
+      await s.exec(`document.querySelector('[data-testid=rule-row][data-name="Öffnungszeiten"] [data-testid=rule-edit]').click()`);
+      await s.waitFor("the rule in the form", `return document.querySelector('[data-testid=new-rule]')?.dataset.editing !== '' && document.querySelector('[data-testid=rule-name]').value === 'Öffnungszeiten'`);
+      await s.exec(`const el = document.querySelector('[data-testid=rule-reply]');
+        Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(el, arguments[0]);
+        el.dispatchEvent(new Event('input', { bubbles: true }));`, "Wir haben Mo–Sa von 9 bis 18 Uhr geöffnet.");
+      await s.click("[data-testid=create-rule]");
+      await s.waitFor("the edited reply in the list", `return document.querySelector('[data-testid=new-rule]').dataset.editing === '' && document.querySelector('[data-testid=rule-row][data-name="Öffnungszeiten"]').textContent.includes('Mo–Sa von 9 bis 18 Uhr')`, { timeout: 5000 });
+      await s.exec(`document.querySelector('[data-testid=rule-row][data-name="Öffnungszeiten"] [data-testid=rule-pause]').click()`);
+      await s.waitFor("paused", `return document.querySelector('[data-testid=rule-row][data-name="Öffnungszeiten"]')?.dataset.paused === 'true'`, { timeout: 5000 });
+      assert((await tryRule("Haben Sie heute geöffnet?", "")).includes("Keine aktive Regel"), "a paused rule still answers the try");
+      await shot(s, "admin-replies-paused-de");
+      await s.exec(`document.querySelector('[data-testid=rule-row][data-name="Öffnungszeiten"] [data-testid=rule-pause]').click()`);
+      await s.waitFor("resumed", `return document.querySelector('[data-testid=rule-row][data-name="Öffnungszeiten"]')?.dataset.paused === 'false'`, { timeout: 5000 });
+      await tryRule("Haben Sie heute geöffnet?", "Öffnungszeiten");
+      // A word list for Turkish-speaking customers only.
+      await s.click("[data-testid=admin-tab-words]");
+      await s.waitFor("the stored word lists", `return document.querySelector('[data-testid=words-list]')?.dataset.loaded === 'true'`);
+      await fill("[data-testid=words-new-lang]", "Türkisch");
+      await s.click("[data-testid=words-add-lang]");
+      await s.waitFor("the code refused", `return !!document.querySelector('[data-testid=words-new-lang-error]')`);
+      await fill("[data-testid=words-new-lang]", "tr");
+      await s.click("[data-testid=words-add-lang]");
+      await s.waitFor("the Turkish list", `return !!document.querySelector('[data-testid=words-lang][data-lang=tr]')`);
+      await s.exec(`const el = document.querySelector('[data-testid=words-lang][data-lang=tr]');
+        Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(el, arguments[0]);
+        el.dispatchEvent(new Event('input', { bubbles: true }));`, "bedava");
+      await s.click("[data-testid=words-save]");
+      await s.waitFor("the lists saved", `return !!document.querySelector('[data-testid=words-saved]')`, { timeout: 5000 });
+      await fill("[data-testid=words-try]", "Kargo bedava");
+      await s.waitFor("passes for any language", `return document.querySelector('[data-testid=words-verdict]')?.dataset.blocked === 'false'`, { timeout: 5000 });
+      await choose(s, "[data-testid=words-try-lang]", "tr");
+      await s.waitFor("held for a Turkish customer", `return document.querySelector('[data-testid=words-verdict]')?.dataset.blocked === 'true'`, { timeout: 5000 });
+      await shot(s, "admin-words-languages-de");
+      // The number: an unknown skill is refused by the relay beside the field; then English is required.
+      await s.click("[data-testid=admin-tab-numbers]");
+      await s.waitFor("the number", `return !!document.querySelector('[data-testid=number-row][data-id="${PNID}"] [data-testid=number-settings-open]')`, { timeout: 5000 });
+      await s.click(`[data-testid=number-row][data-id="${PNID}"] [data-testid=number-settings-open]`);
+      await s.waitFor("the number's settings", `return !!document.querySelector('[data-testid=routing-skills]') && !!document.querySelector('[data-testid=hours-mon]') && !!document.querySelector('[data-testid=rate-per-minute]')`, { timeout: 5000 });
+      await fill("[data-testid=routing-skills]", "Französisch");
+      await s.click("[data-testid=number-routing-save]");
+      await s.waitFor("the relay's refusal beside the skills", `return /Französisch/.test(document.querySelector('[data-testid=routing-skills-error]')?.textContent ?? '')`, { timeout: 5000 });
+      await fill("[data-testid=routing-skills]", "Englisch");
+      await s.click("[data-testid=number-routing-save]");
+      await s.waitFor("the routing saved", `return !!document.querySelector('[data-testid=number-routing] [data-testid=saved]')`, { timeout: 5000 });
+      await fill("[data-testid=hours-mon]", "9-17");
+      await s.click("[data-testid=hours-save]");
+      await s.waitFor("the hours refused in the form", `return !!document.querySelector('[data-testid=hours-mon-error]')`);
+      await fill("[data-testid=hours-mon]", "08:00-12:00, 13:00-18:00");
+      await s.click("[data-testid=hours-save]");
+      await s.waitFor("the hours stored", `return document.querySelector('[data-testid=business-hours]')?.dataset.stored === 'yes' && !!document.querySelector('[data-testid=business-hours] [data-testid=saved]')`, { timeout: 5000 });
+      await fill("[data-testid=rate-per-minute]", "500");
+      await s.click("[data-testid=rate-save]");
+      await s.waitFor("the rate refused in the form", `return /20 und 120/.test(document.querySelector('[data-testid=rate-per-minute-error]')?.textContent ?? '')`);
+      await fill("[data-testid=rate-per-minute]", "60");
+      await s.click("[data-testid=rate-save]");
+      await s.waitFor("the rate in force", `return /60/.test(document.querySelector('[data-testid=rate-effective]')?.textContent ?? '') && !!document.querySelector('[data-testid=rate-limit] [data-testid=saved]')`, { timeout: 5000 });
+      await s.click("[data-testid=templates-sync-now]");
+      const synced = await s.waitFor("the template sync's result", `const r = document.querySelector('[data-testid=templates-result]'); return r && r.textContent`, { timeout: 10000 });
+      console.log(`     template sync: ${synced}`);
+      await shot(s, "admin-number-settings-de");
+      const ada = await json("POST", `${relayUrl}/api/v1/auth/login`, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+      const hours = await (await fetch(`${relayUrl}/api/v1/admin/business-hours/${PNID}`, { headers: { authorization: `Bearer ${ada.token}` } })).json();
+      assert(JSON.stringify(hours.weekly.mon) === JSON.stringify([["08:00", "12:00"], ["13:00", "18:00"]]), `stored hours ${JSON.stringify(hours)}`);
+      const policy = await (await fetch(`${relayUrl}/api/v1/admin/numbers/${PNID}/routing`, { headers: { authorization: `Bearer ${ada.token}` } })).json();
+      assert(JSON.stringify(policy.skills.number) === '["Englisch"]', `stored policy ${JSON.stringify(policy)}`);
+      // The opening hours were only a test of the screen: remove them again (the away message
+      // would otherwise answer the customer below).
+      await s.click("[data-testid=hours-delete]");
+      await s.waitFor("the hours removed", `return document.querySelector('[data-testid=business-hours]')?.dataset.stored === 'no'`, { timeout: 5000 });
+      // English screens.
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "en");
+      await s.click("[data-testid=settings-close]");
+      await s.waitFor("English number settings", `return document.querySelector('[data-testid=rate-limit] h3')?.textContent === 'Send rate'`);
+      await shot(s, "admin-number-settings");
+      await s.click("[data-testid=admin-tab-routing]");
+      await s.waitFor("English routing", `return document.querySelector('[data-testid=routing-settings] h3')?.textContent === 'Waiting customers' && !!document.querySelector('[data-testid=agent-routing-row]')`, { timeout: 5000 });
+      await shot(s, "admin-routing");
+
+      // While the supervisor is signed out, an English-speaking customer writes and waits.
+      await signInAs(EMAIL, PASSWORD);
+      await signInAs(ADMIN_EMAIL, ADMIN_PASSWORD); // Erin was online a moment ago: within the grace period
+      await json("POST", `${simUrl}/control/customers/447700900123/messages`, { text: "Hello, anyone there?", name: "Walter Waiting" });
+      const sup = await json("POST", `${relayUrl}/api/v1/auth/login`, { email: SUP_EMAIL, password: SUP_PASSWORD });
+      const end = Date.now() + 15000;
+      let overdue = false;
+      while (Date.now() < end && !overdue) {
+        const ev = await (await fetch(`${relayUrl}/api/v1/events?after=0&limit=1000`, { headers: { authorization: `Bearer ${sup.token}` } })).json();
+        overdue = ev.events.some((e) => e.kind === "conversation.overdue");
+        if (!overdue) await sleep(300);
+      }
+      assert(overdue, "the relay raised no overdue alert");
+      await signInAs(SUP_EMAIL, SUP_PASSWORD);
+      const unseen = await s.waitFor("the alert badge at the start", `const b = document.querySelector('[data-testid=alerts]'); return b && Number(b.dataset.unseen) > 0 && Number(b.dataset.unseen)`, { timeout: 10000 });
+      console.log(`     ${unseen} unseen alerts at the start`);
+      const nEnd = Date.now() + 5000;
+      while (!notifications().includes("Overdue: waiting") && Date.now() < nEnd) await sleep(100);
+      assert(notifications().includes("Overdue: waiting"), "no desktop notification for the overdue customer");
+      await s.click("[data-testid=alerts]");
+      await s.waitFor("Walter's overdue alert", `return [...document.querySelectorAll('[data-testid=alert]')].some(a => a.dataset.kind === 'overdue' && a.dataset.applies === 'true' && a.textContent.includes('Walter Waiting'))`, { timeout: 5000 });
+      await s.waitFor("the badge cleared", `return document.querySelector('[data-testid=alerts]')?.dataset.unseen === '0' && !document.querySelector('[data-testid=alerts-badge]')`, { timeout: 5000 });
+      await shot(s, "alerts");
+      await s.click("[data-testid=alerts]");
+      // The queue names why Walter waits and assigns him from there.
+      await s.click("[data-testid=open-monitor]");
+      const row = `[...document.querySelectorAll('[data-testid=queued]')].find(r => r.textContent.includes('Walter Waiting'))`;
+      const reason = await s.waitFor("Walter in the queue", `const r = ${row}; return r && r.dataset.reason`, { timeout: 10000 });
+      assert(["missing_skills", "nobody_online"].includes(reason), `reason ${reason}`);
+      const why = await s.exec(`return ${row}.textContent`);
+      assert(reason !== "missing_skills" || why.includes("Englisch"), `the reason names the missing skill: ${why}`);
+      await shot(s, "monitor-queue");
+      const erin = await s.exec(`return [...${row}.querySelectorAll('[data-testid=queued-agent] option')].find(o => o.textContent.includes('Erin Agent'))?.value`);
+      assert(erin, "Erin is not offered in the queue");
+      await s.exec(`const el = ${row}.querySelector('[data-testid=queued-agent]');
+        Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set.call(el, arguments[0]);
+        el.dispatchEvent(new Event('change', { bubbles: true }));`, erin);
+      await s.exec(`${row}.querySelector('[data-testid=queued-assign]').click()`);
+      await s.waitFor("Walter assigned: out of the queue", `return !${row} && !document.querySelector('[data-testid=queue-error]')`, { timeout: 10000 });
+      // Erin's month.
+      await s.exec(`[...document.querySelectorAll('[data-testid=monitor-agent]')].find(x => x.textContent.includes('Erin Agent')).click()`);
+      const month = await s.waitFor("Erin's last 30 days", `const m = document.querySelector('[data-testid=agent-month]'); return m && Number(m.dataset.conversations) >= 1 && m.textContent`, { timeout: 10000 });
+      console.log(`     Erin's month: ${month}`);
+      await shot(s, "monitor-agent-month");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "de");
+      await s.click("[data-testid=settings-close]");
+      await s.waitFor("German queue and month", `return document.querySelector('[data-testid=waiting-queue] h3')?.textContent.startsWith('Warten auf Bearbeitung') && /Letzte 30 Tage/.test(document.querySelector('[data-testid=agent-month]')?.textContent ?? '')`, { timeout: 5000 });
+      await shot(s, "monitor-queue-de");
+      await s.click("[data-testid=alerts]");
+      await s.waitFor("German alerts", `return document.querySelector('[data-testid=alert-list] h3')?.textContent === 'Warten zu lange'`);
+      await shot(s, "alerts-de");
+      await s.click("[data-testid=alerts]");
+
+      // The audit log holds these steps, and its chain holds until a row is altered in the database.
+      const audit = await (await fetch(`${relayUrl}/api/v1/admin/audit?limit=200`, { headers: { authorization: `Bearer ${ada.token}` } })).json();
+      const acts = audit.map((e) => e.action);
+      for (const a of ["routing.settings", "routing.skills"]) assert(acts.includes(a), `audit has no ${a}: ${acts.slice(0, 30)}`);
+      const verify = () => spawnSync(relayBin, ["admin", "verify-audit"], { env: { ...process.env, ...relayEnv }, encoding: "utf8" });
+      const ok = verify();
+      assert(ok.status === 0, `verify-audit on the relay's chain: ${ok.status} ${ok.stdout}${ok.stderr}`);
+      const victim = audit[audit.length - 1].id;
+      const py = spawnSync("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE audit_log SET details = '{\\\"forged\\\":true}' WHERE id = ?\", (int(sys.argv[2]),)); c.commit()", path.join(relayEnv.SWITCHBOARD_DATA_DIR, "switchboard.db"), String(victim)], { encoding: "utf8" });
+      assert(py.status === 0, `altering a row: ${py.stderr}`);
+      const broken = verify();
+      assert(broken.status !== 0 && `${broken.stdout}${broken.stderr}`.includes(`entry ${victim} `), `verify-audit after the edit: ${broken.status} ${broken.stdout}${broken.stderr}`);
+      console.log(`     verify-audit after the edit: ${(broken.stdout + broken.stderr).trim().split("\n")[0]}`);
+    });
+
   } finally {
     await s.end().catch(() => {});
     for (const c of children.reverse()) await stop(c);

@@ -3,7 +3,7 @@
 // role grants `manage_users`, the audit log to `view_audit`; the relay checks the same
 // permissions on every call. Forms validate as the relay does (adminForms.ts) and show the
 // relay's refusal next to the field; nothing is saved half.
-import { useEffect, useState } from "react";
+import { Fragment, useEffect, useState } from "react";
 import { api, asUiError } from "./api";
 import { useUi } from "./App";
 import {
@@ -15,13 +15,6 @@ import {
   userRefusalField,
   validateUser,
   numberRefusalField,
-  parseWordList,
-  parseKeywords,
-  ruleRefusalField,
-  validateRule,
-  type MatchMode,
-  type RuleField,
-  type RuleForm,
   validateNumber,
   type AuditForm,
   type NumberField,
@@ -35,16 +28,21 @@ import type { Key } from "./i18n";
 import { formatTime } from "./i18n";
 import { can, savedPlace } from "./logic";
 import { ErrorNote } from "./Team";
-import type { Account, AuditEntry, AutoReply, Permission, PermissionInfo, PhoneNumber, RoleInfo, UiError, User } from "./types";
+import { FieldNote } from "./FieldNote";
+import { RoutingTab } from "./AdminRouting";
+import { NumberSettings } from "./NumberSettings";
+import { AutoReplies } from "./AdminAutoReplies";
+import { Words } from "./AdminWords";
+import type { Account, AuditEntry, Permission, PermissionInfo, PhoneNumber, RoleInfo, UiError, User } from "./types";
 
 /** The relay's default minimum password length (it names a higher one in its refusal). */
 const MIN_PASSWORD = 8;
 
-type Tab = "users" | "roles" | "numbers" | "replies" | "words" | "audit";
+type Tab = "users" | "roles" | "numbers" | "routing" | "replies" | "words" | "audit";
 
 /** Whether the person sees the admin console at all. */
 export function showsAdmin(me: User): boolean {
-  return can(me, "manage_users") || can(me, "manage_numbers") || can(me, "manage_automations") || can(me, "view_audit");
+  return can(me, "manage_users") || can(me, "manage_numbers") || can(me, "manage_routing") || can(me, "manage_automations") || can(me, "view_audit");
 }
 
 export function AdminView(props: { me: User; onClose: () => void; onNumbers: () => void }) {
@@ -53,6 +51,7 @@ export function AdminView(props: { me: User; onClose: () => void; onNumbers: () 
   const tabs: Tab[] = [
     ...(manages ? (["users", "roles"] as Tab[]) : []),
     ...(can(props.me, "manage_numbers") ? (["numbers"] as Tab[]) : []),
+    ...(can(props.me, "manage_routing") ? (["routing"] as Tab[]) : []),
     ...(can(props.me, "manage_automations") ? (["replies", "words"] as Tab[]) : []),
     ...(can(props.me, "view_audit") ? (["audit"] as Tab[]) : []),
   ];
@@ -82,7 +81,7 @@ export function AdminView(props: { me: User; onClose: () => void; onNumbers: () 
         <div className="views" role="tablist">
           {tabs.map((x) => (
             <button key={x} role="tab" data-testid={`admin-tab-${x}`} aria-selected={tab === x} className={tab === x ? "active" : ""} onClick={() => setTab(x)}>
-              {t(x === "audit" ? "auditLog" : x === "numbers" ? "numbersTab" : x === "replies" ? "autoRepliesTab" : x === "words" ? "wordsTab" : x)}
+              {t(x === "audit" ? "auditLog" : x === "numbers" ? "numbersTab" : x === "routing" ? "routingTab" : x === "replies" ? "autoRepliesTab" : x === "words" ? "wordsTab" : x)}
             </button>
           ))}
         </div>
@@ -95,23 +94,13 @@ export function AdminView(props: { me: User; onClose: () => void; onNumbers: () 
         {!error && (!users || !roles) && <div className="skeleton tall" />}
         {users && roles && tab === "users" && <Users me={props.me} users={users} roles={roles} reload={reload} />}
         {users && roles && tab === "roles" && <Roles roles={roles} perms={perms} reload={reload} />}
-        {tab === "numbers" && <Numbers onChanged={props.onNumbers} />}
+        {tab === "numbers" && <Numbers me={props.me} onChanged={props.onNumbers} />}
+        {tab === "routing" && <RoutingTab />}
         {tab === "replies" && <AutoReplies />}
         {tab === "words" && <Words />}
         {tab === "audit" && <AuditLog users={users ?? []} />}
       </div>
     </section>
-  );
-}
-
-function FieldNote(props: { error?: FieldError | null; testid: string }) {
-  const { t } = useUi();
-  if (!props.error) return null;
-  const text = "text" in props.error ? props.error.text : t(props.error.key, props.error.vars);
-  return (
-    <small className="error field-error" data-testid={props.testid} role="alert">
-      {text}
-    </small>
   );
 }
 
@@ -546,7 +535,8 @@ const emptyNumber: NumberForm = { name: "", display: "", id: "", waba: "" };
 
 /** Business numbers: those in use and those that sent webhooks before anyone added them (held),
  * and a form to add one by name (or adopt a held one, pre-filled). */
-function Numbers(props: { onChanged: () => void }) {
+function Numbers(props: { me: User; onChanged: () => void }) {
+  const [settingsOf, setSettingsOf] = useState<string | null>(null);
   const { t } = useUi();
   const [numbers, setNumbers] = useState<PhoneNumber[] | null>(null);
   const [form, setForm] = useState<NumberForm>(emptyNumber);
@@ -613,7 +603,8 @@ function Numbers(props: { onChanged: () => void }) {
           </thead>
           <tbody>
             {numbers.map((n) => (
-              <tr key={n.phone_number_id} data-testid="number-row" data-id={n.phone_number_id} data-configured={n.configured}>
+              <Fragment key={n.phone_number_id}>
+              <tr data-testid="number-row" data-id={n.phone_number_id} data-configured={n.configured}>
                 <td>{n.name}</td>
                 <td>{n.display_phone_number ? "+" + n.display_phone_number.replace(/^\+/, "") : "—"}</td>
                 <td>
@@ -621,7 +612,12 @@ function Numbers(props: { onChanged: () => void }) {
                 </td>
                 <td className="row-actions">
                   {n.configured ? (
-                    t("configured")
+                    <>
+                      {t("configured")}
+                      <button data-testid="number-settings-open" aria-expanded={settingsOf === n.phone_number_id} onClick={() => setSettingsOf(settingsOf === n.phone_number_id ? null : n.phone_number_id)}>
+                        {t("numberSettings")}
+                      </button>
+                    </>
                   ) : (
                     <>
                       <span className="hint">{t("unconfigured")}</span>
@@ -632,218 +628,18 @@ function Numbers(props: { onChanged: () => void }) {
                   )}
                 </td>
               </tr>
+              {settingsOf === n.phone_number_id && (
+                <tr>
+                  <td colSpan={4}>
+                    <NumberSettings me={props.me} number={n} />
+                  </td>
+                </tr>
+              )}
+              </Fragment>
             ))}
           </tbody>
         </table>
       )}
     </>
-  );
-}
-
-const MATCH_MODES: MatchMode[] = ["any", "all", "exact", "regex"];
-
-/** Keyword auto-replies: the rules of every number, a form to add one, delete. */
-function AutoReplies() {
-  const { t } = useUi();
-  const [rules, setRules] = useState<AutoReply[] | null>(null);
-  const [numbers, setNumbers] = useState<PhoneNumber[]>([]);
-  const [form, setForm] = useState<RuleForm>({ name: "", number: "", keywords: "", match: "any", reply: "", handoff: true });
-  const [errors, setErrors] = useState<Partial<Record<RuleField, FieldError>>>({});
-  const [formError, setFormError] = useState<UiError | null>(null);
-  const load = () => api.adminAutoReplies().then(setRules, (e) => setFormError(asUiError(e)));
-  useEffect(() => {
-    load();
-    api.numbers().then((ns) => {
-      const inUse = ns.filter((n) => n.configured);
-      setNumbers(inUse);
-      setForm((f) => (f.number ? f : { ...f, number: inUse[0]?.phone_number_id ?? "" }));
-    }, () => {});
-  }, []); // eslint-disable-line
-  const create = async () => {
-    const local = validateRule(form);
-    setErrors(local);
-    setFormError(null);
-    if (Object.keys(local).length) return;
-    try {
-      await api.adminCreateAutoReply({
-        phone_number_id: form.number,
-        name: form.name.trim(),
-        keywords: parseKeywords(form.keywords, form.match),
-        match: form.match,
-        reply: { text: form.reply.trim() },
-        handoff: form.handoff,
-      });
-      setForm((f) => ({ ...f, name: "", keywords: "", reply: "" }));
-      await load();
-    } catch (e) {
-      const err = asUiError(e);
-      const field = ruleRefusalField(err);
-      if (field) setErrors({ [field]: { text: err.message } });
-      else setFormError(err);
-    }
-  };
-  const remove = (id: number) => api.adminDeleteAutoReply(id).then(load, (e) => setFormError(asUiError(e)));
-  const set = (k: keyof RuleForm) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
-  const numberName = (id: string) => numbers.find((n) => n.phone_number_id === id)?.name ?? id;
-  return (
-    <>
-      <form
-        className="admin-form card"
-        data-testid="new-rule"
-        onSubmit={(e) => {
-          e.preventDefault();
-          create();
-        }}
-      >
-        <h3>{t("newAutoReply")}</h3>
-        <label>
-          {t("ruleName")}
-          <input data-testid="rule-name" value={form.name} onChange={set("name")} aria-invalid={!!errors.name} />
-          <FieldNote error={errors.name} testid="rule-name-error" />
-        </label>
-        <label>
-          {t("ruleNumber")}
-          <select data-testid="rule-number" value={form.number} onChange={set("number")}>
-            {numbers.map((n) => (
-              <option key={n.phone_number_id} value={n.phone_number_id}>
-                {n.name}
-              </option>
-            ))}
-          </select>
-          <FieldNote error={errors.number} testid="rule-number-error" />
-        </label>
-        <label>
-          {t("matchMode")}
-          <select data-testid="rule-match" value={form.match} onChange={set("match")}>
-            {MATCH_MODES.map((m) => (
-              <option key={m} value={m}>
-                {t(`match_${m}` as Key)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {t("keywordsLabel")}
-          <input data-testid="rule-keywords" value={form.keywords} onChange={set("keywords")} aria-invalid={!!errors.keywords} />
-          <FieldNote error={errors.keywords} testid="rule-keywords-error" />
-        </label>
-        <label className="wide">
-          {t("replyText")}
-          <textarea data-testid="rule-reply" value={form.reply} onChange={set("reply")} aria-invalid={!!errors.reply} />
-          <FieldNote error={errors.reply} testid="rule-reply-error" />
-        </label>
-        <label className="row small">
-          <input type="checkbox" data-testid="rule-handoff" checked={form.handoff} onChange={(e) => setForm((f) => ({ ...f, handoff: e.target.checked }))} />
-          {t("handoff")}
-        </label>
-        <button type="submit" className="primary" data-testid="create-rule">
-          {t("createRule")}
-        </button>
-        {formError && <ErrorNote error={formError} testid="rule-error" />}
-      </form>
-      {rules && rules.length === 0 && <p className="hint">{t("noRules")}</p>}
-      {rules && rules.length > 0 && (
-        <table className="monitor-table" data-testid="rules">
-          <thead>
-            <tr>
-              <th>{t("ruleName")}</th>
-              <th>{t("ruleNumber")}</th>
-              <th>{t("keywordsLabel")}</th>
-              <th>{t("replyText")}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {rules.map((r) => (
-              <tr key={r.id} data-testid="rule-row" data-name={r.name}>
-                <td>{r.name}</td>
-                <td>{numberName(r.phone_number_id)}</td>
-                <td>
-                  {t(`match_${r.match}` as Key)}: <code>{r.keywords.join(", ")}</code>
-                </td>
-                <td>{String(r.reply.text ?? "")}</td>
-                <td>
-                  <button className="danger" data-testid="rule-delete" onClick={() => remove(r.id)}>
-                    {t("deleteRule")}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </>
-  );
-}
-
-/** The sensitive-word list for every language, and a live "try a message" against the list in
- * force (the relay checks exactly as it checks a send). */
-function Words() {
-  const { t } = useUi();
-  const [text, setText] = useState("");
-  const [saved, setSaved] = useState(false);
-  const [error, setError] = useState<FieldError | null>(null);
-  const [sample, setSample] = useState("");
-  const [verdict, setVerdict] = useState<{ blocked: boolean; matched: string | null } | null>(null);
-  // Editable once the stored list is in (it must not overwrite what someone already typed).
-  const [loaded, setLoaded] = useState(false);
-  useEffect(() => {
-    api.adminWords().then(
-      (w) => {
-        setText(w.entries.join("\n"));
-        setLoaded(true);
-      },
-      (e) => setError({ text: asUiError(e).message }),
-    );
-  }, []);
-  useEffect(() => {
-    if (!sample.trim()) return setVerdict(null);
-    const timer = setTimeout(() => {
-      api.adminCheckWords(sample).then(setVerdict, (e) => setError({ text: asUiError(e).message }));
-    }, 250);
-    return () => clearTimeout(timer);
-  }, [sample]);
-  const save = async () => {
-    try {
-      const w = await api.adminSetWords(parseWordList(text));
-      setText(w.entries.join("\n"));
-      setSaved(true);
-      setError(null);
-      if (sample.trim()) setVerdict(await api.adminCheckWords(sample));
-    } catch (e) {
-      setError({ text: asUiError(e).message });
-    }
-  };
-  return (
-    <form
-      className="admin-form card"
-      data-testid="words"
-      onSubmit={(e) => {
-        e.preventDefault();
-        save();
-      }}
-    >
-      <h3>{t("wordsTitle")}</h3>
-      <label className="wide">
-        <span className="hint">{t("wordsHint")}</span>
-        <textarea data-testid="words-list" data-loaded={loaded} disabled={!loaded} rows={6} value={text} onChange={(e) => { setText(e.target.value); setSaved(false); }} />
-        <FieldNote error={error} testid="words-error" />
-      </label>
-      <div className="row">
-        <button type="submit" className="primary" data-testid="words-save">
-          {t("saveWords")}
-        </button>
-        {saved && <small className="hint" data-testid="words-saved">{t("saved")}</small>}
-      </div>
-      <label className="wide">
-        {t("tryMessage")}
-        <input data-testid="words-try" value={sample} onChange={(e) => setSample(e.target.value)} />
-        {verdict && (
-          <small className={verdict.blocked ? "error" : "hint"} data-testid="words-verdict" data-blocked={verdict.blocked}>
-            {verdict.blocked ? t("wordsBlocked", { word: verdict.matched ?? "" }) : t("wordsPass")}
-          </small>
-        )}
-      </label>
-    </form>
   );
 }

@@ -7,6 +7,7 @@ import { useUi } from "./App";
 import { formatTime, type Key } from "./i18n";
 import { byRecency, formatDuration, loadLevel, nextFetchDelay, sortAgents } from "./logic";
 import { ErrorNote } from "./Team";
+import { AgentMonth, WaitingQueue } from "./SupervisorQueue";
 import type { Change, Conversation, Monitor, UiError } from "./types";
 
 const EVERY_MS = 5000;
@@ -141,6 +142,7 @@ export function MonitorView(props: { all: Conversation[]; onOpen: (conversationI
                       {open && (
                         <tr className="agent-convs">
                           <td colSpan={6}>
+                            <AgentMonth agentId={a.id} />
                             <p className="hint">{t("agentConversations", { name: a.name })}</p>
                             {convs.length === 0 && <p className="hint">{t("noOpen")}</p>}
                             <ul>
@@ -192,6 +194,8 @@ export function MonitorView(props: { all: Conversation[]; onOpen: (conversationI
               </tbody>
             </table>
             )}
+
+            <WaitingQueue monitor={m} all={props.all} onOpen={props.onOpen} />
 
             {m.overdue.length > 0 && (
               <>

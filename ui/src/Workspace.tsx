@@ -6,6 +6,7 @@ import { ConversationView } from "./ConversationView";
 import { MonitorView } from "./Monitor";
 import { AdminView, showsAdmin } from "./Admin";
 import { ReviewView } from "./Review";
+import { AlertBell } from "./Alerts";
 import { CustomerExtras, StatusMenu } from "./Team";
 import { can, defaultFilter, filterConversations, upsert, visibleTo, type ListFilter } from "./logic";
 import type { Change, ConnectionState, Conversation, Directory, PhoneNumber, Presence, SearchHit, User } from "./types";
@@ -265,6 +266,15 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
             {t("review")}
           </button>
         )}
+        <AlertBell
+          all={all ?? []}
+          onOpen={(id) => {
+            setMonitorOpen(false);
+            setAdminOpen(false);
+            setReviewOpen(false);
+            open(id);
+          }}
+        />
         <button className="icon" data-testid="toggle-panel" onClick={() => setShowPanel((s) => !s)} aria-label={t("customer")}>
           ☰
         </button>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { auditQuery, parseWordList, parseKeywords, ruleRefusalField, validateRule, numberRefusalField, permissionsDirty, validateNumber, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
+import { auditQuery, languageCodeError, languageLists, pausedBody, ruleBody, ruleForm, parseWordList, parseKeywords, ruleRefusalField, validateRule, numberRefusalField, permissionsDirty, validateNumber, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
 
 describe("user form", () => {
   const ok = { email: "eva@example.com", name: "Eva", role: "agent", password: "lang-genug-2026" };
@@ -99,5 +99,62 @@ describe("word list", () => {
   it("takes one entry per line, trimmed, without empty lines or repeats", () => {
     expect(parseWordList(" gratis\n\nKostenlos \nGRATIS\n zu verschenken ")).toEqual(["gratis", "Kostenlos", "zu verschenken"]);
     expect(parseWordList("")).toEqual([]);
+  });
+});
+
+describe("editing auto-replies", () => {
+  const stored = {
+    id: 7,
+    phone_number_id: "200000000000002",
+    name: "Öffnungszeiten",
+    keywords: ["öffnungszeiten", "geöffnet"],
+    match: "any" as const,
+    whole_word: false,
+    reply: { text: "Mo–Fr 9–17 Uhr", media: { kind: "image", id: "m1" } },
+    priority: 5,
+    cooldown_seconds: 600,
+    handoff: true,
+    paused: false,
+    created_by: "ada@example.com",
+    created_at: 1,
+  };
+  it("keeps what the form does not show", () => {
+    const f = { ...ruleForm(stored), reply: "  Mo–Sa 9–18 Uhr " };
+    expect(ruleBody(f, stored)).toEqual({
+      phone_number_id: "200000000000002",
+      name: "Öffnungszeiten",
+      keywords: ["öffnungszeiten", "geöffnet"],
+      match: "any",
+      whole_word: false,
+      reply: { text: "Mo–Sa 9–18 Uhr", media: { kind: "image", id: "m1" } },
+      priority: 5,
+      cooldown_seconds: 600,
+      handoff: true,
+      paused: false,
+    });
+  });
+  it("a new rule gets the relay's defaults", () => {
+    const b = ruleBody({ name: " Preis ", number: "1", keywords: "preis, Preis, kosten", match: "any", reply: "ab 9 €", handoff: false });
+    expect(b).toMatchObject({ name: "Preis", keywords: ["preis", "kosten"], whole_word: true, priority: 0, cooldown_seconds: 3600, paused: false, handoff: false });
+  });
+  it("pausing sends the rule unchanged but paused, without its stored metadata", () => {
+    const b = pausedBody({ ...stored, updated_by: "x", updated_at: 2 }, true);
+    expect(b.paused).toBe(true);
+    expect(b).not.toHaveProperty("id");
+    expect(b).not.toHaveProperty("created_by");
+    expect(b).not.toHaveProperty("updated_at");
+    expect(b.keywords).toEqual(stored.keywords);
+  });
+});
+
+describe("per-language word lists", () => {
+  it("takes ISO codes only, once each", () => {
+    expect(languageCodeError("tr", ["de"])).toBeNull();
+    expect(languageCodeError("DE", [])).toEqual({ key: "languageCodeInvalid" });
+    expect(languageCodeError("deutsch", [])).toEqual({ key: "languageCodeInvalid" });
+    expect(languageCodeError("de", ["de"])).toEqual({ key: "languageTaken" });
+  });
+  it("leaves out languages whose list is empty", () => {
+    expect(languageLists({ de: "umsonst\n\nUMSONST", en: "  \n", tr: "bedava" })).toEqual({ de: ["umsonst"], tr: ["bedava"] });
   });
 });

@@ -1,7 +1,7 @@
 // The admin console's form logic: validation as the relay does it, dirty state, and where a
 // relay refusal belongs (next to which field). Pure functions, tested with vitest.
 import type { Key } from "./i18n";
-import type { Permission, UiError } from "./types";
+import type { AutoReply, AutoReplyBody, Permission, UiError } from "./types";
 
 export interface UserForm {
   email: string;
@@ -197,4 +197,51 @@ export function parseWordList(text: string): string[] {
       seen.add(k);
       return true;
     });
+}
+
+/** The form showing a stored rule, for editing. */
+export function ruleForm(r: AutoReply): RuleForm {
+  return { name: r.name, number: r.phone_number_id, keywords: r.keywords.join(", "), match: r.match, reply: String(r.reply.text ?? ""), handoff: r.handoff };
+}
+
+/** The body to save from the form: a new rule, or `base` edited (what the form does not show,
+ * such as priority, cooldown, media of the reply and the paused state, is kept). */
+export function ruleBody(f: RuleForm, base?: AutoReply): AutoReplyBody {
+  const reply = { ...(base?.reply ?? {}), text: f.reply.trim() };
+  return {
+    phone_number_id: f.number,
+    name: f.name.trim(),
+    keywords: parseKeywords(f.keywords, f.match),
+    match: f.match,
+    whole_word: base?.whole_word ?? true,
+    reply,
+    priority: base?.priority ?? 0,
+    cooldown_seconds: base?.cooldown_seconds ?? 3600,
+    handoff: f.handoff,
+    paused: base?.paused ?? false,
+  };
+}
+
+/** A stored rule as a body to save with `paused` switched. */
+export function pausedBody(r: AutoReply, paused: boolean): AutoReplyBody {
+  const { id: _id, created_by: _by, created_at: _at, updated_by: _uby, updated_at: _uat, ...body } = r;
+  return { ...body, paused };
+}
+
+/** The relay's rule for a language code of a word list: 2 or 3 lower-case letters (ISO 639). */
+export function languageCodeError(code: string, taken: string[]): FieldError | null {
+  const c = code.trim();
+  if (!/^[a-z]{2,3}$/.test(c)) return { key: "languageCodeInvalid" };
+  if (taken.includes(c)) return { key: "languageTaken" };
+  return null;
+}
+
+/** Per-language lists as the relay takes them (a language with an empty list is left out). */
+export function languageLists(texts: Record<string, string>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [lang, text] of Object.entries(texts)) {
+    const list = parseWordList(text);
+    if (list.length) out[lang] = list;
+  }
+  return out;
 }

@@ -75,8 +75,20 @@ export interface AutoReply {
   priority: number;
   cooldown_seconds: number;
   handoff: boolean;
+  paused?: boolean;
   created_by: string;
   created_at: number;
+  updated_by?: string;
+  updated_at?: number;
+}
+
+/** What the relay sends and takes for a rule (`POST` / `PUT /api/v1/admin/auto-replies`). */
+export type AutoReplyBody = Omit<AutoReply, "id" | "created_by" | "created_at" | "updated_by" | "updated_at">;
+
+export interface AutoReplyVerdict {
+  matched: { id: number; name: string }[];
+  reply: ({ text?: string } & Record<string, unknown>) | null;
+  handoff: boolean | null;
 }
 
 /** A business number (an inbox). */
@@ -189,7 +201,8 @@ export type Change =
   | { type: "outbox" }
   | { type: "state"; state: ConnectionState }
   | { type: "user"; user: User }
-  | { type: "resync" };
+  | { type: "resync" }
+  | { type: "alerts" };
 
 export interface UiError {
   code: string;
@@ -291,4 +304,112 @@ export interface Monitor {
   first_response: Durations;
   overdue: OverdueConversation[];
   head: number;
+}
+
+// ---------------------------------------------------------------- supervisor tools
+
+export type WaitReason = "nobody_online" | "team_offline" | "missing_skills" | "all_busy" | "next";
+
+export interface QueuedConversation {
+  conversation_id: number;
+  phone_number_id: string;
+  team_id: number | null;
+  priority: number;
+  queued_at: number;
+  waiting_s: number;
+  required_skills: string[];
+  reason: WaitReason;
+}
+
+export interface AgentReport {
+  agent_id: number;
+  days: number;
+  since: number;
+  until: number;
+  conversations: number;
+  resolved: number;
+  first_response: Durations;
+  resolution: Durations;
+}
+
+export interface Alert {
+  seq: number;
+  kind: "waiting" | "overdue";
+  conversation_id: number;
+  waiting_since: number;
+  at: number;
+  applies: boolean;
+  seen: boolean;
+}
+
+export interface Alerts {
+  items: Alert[];
+  unseen: number;
+}
+
+// ---------------------------------------------------------------- routing administration
+
+export interface RoutingSettings {
+  grace_period_s: number;
+  alert_after_s: number;
+  overdue_after_s: number;
+}
+
+export interface TeamInfo {
+  id: number;
+  name: string;
+  members: number[];
+  requeue_on_offline: boolean;
+}
+
+export interface AgentRouting {
+  capacity: number;
+  skills: string[];
+  teams: number[];
+}
+
+export interface SkillRules {
+  number: string[];
+  languages: Record<string, string[]>;
+  tags: Record<string, string[]>;
+}
+
+export interface NumberPolicy {
+  mode: "least_loaded" | "round_robin";
+  team_id: number | null;
+  sticky_days: number;
+  skills: SkillRules;
+  priority_tags: string[];
+}
+
+export interface BusinessHours {
+  time_zone: string;
+  weekly: Record<string, [string, string][]>;
+  closed_dates: string[];
+  exceptions: { date: string; open: [string, string][] }[];
+  away_message: Record<string, string>;
+  away_period_minutes: number;
+  default_language: string;
+  enabled: boolean;
+}
+
+export interface RateSettings {
+  per_minute: number;
+  burst: number;
+  pair_interval_ms: number;
+  pair_burst: number;
+}
+
+export interface NumberRate {
+  phone_number_id: string;
+  settings: RateSettings;
+  effective_per_minute: number;
+  paused_until: number | null;
+  throttled_total: number;
+}
+
+export interface SyncResult {
+  waba_id: string;
+  templates: number | null;
+  error: string | null;
 }

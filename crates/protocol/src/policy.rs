@@ -340,6 +340,39 @@ pub struct NewAutoReply {
     /// it.
     #[serde(default = "default_true")]
     pub handoff: bool,
+    /// A paused rule answers nobody until resumed (default false).
+    #[serde(default)]
+    pub paused: bool,
+}
+
+/// `POST /api/v1/admin/auto-replies/test`: which rule would answer this message?
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AutoReplyTest {
+    pub phone_number_id: String,
+    /// The customer's message, up to 4,096 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 4096))]
+    pub text: String,
+}
+
+/// A rule a sample message matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RuleHit {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The answer to a sample message: every active rule it matches (best first) and the reply the
+/// best one sends (a customer answered by that rule within its cooldown would get the next).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AutoReplyVerdict {
+    pub matched: Vec<RuleHit>,
+    pub reply: Option<ReplyContent>,
+    /// Whether the conversation still goes to an agent after that reply.
+    pub handoff: Option<bool>,
 }
 
 /// A stored rule.
@@ -351,6 +384,11 @@ pub struct AutoReply {
     pub rule: NewAutoReply,
     pub created_by: String,
     pub created_at: i64,
+    /// Who changed it last, and when (absent until it is first edited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
 }
 
 // ---------------------------------------------------------------- business hours

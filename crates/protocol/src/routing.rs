@@ -185,3 +185,69 @@ pub struct Period {
     /// From opening to resolution.
     pub resolution_ms: Option<i64>,
 }
+
+/// Why a queued conversation has no agent yet, as the router would see it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub enum WaitReason {
+    /// No agent who takes conversations is online.
+    NobodyOnline,
+    /// It waits for a team none of whose members is online.
+    TeamOffline,
+    /// Agents are online, but none has every skill it requires.
+    MissingSkills,
+    /// Everyone who qualifies is at capacity.
+    AllBusy,
+    /// Someone qualifies and has room: it goes out with the next assignment round.
+    Next,
+}
+
+/// `GET /api/v1/monitor/queue`: one conversation waiting for an agent, in queue order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct QueuedConversation {
+    pub conversation_id: i64,
+    pub phone_number_id: String,
+    /// The team it waits for, if any.
+    pub team_id: Option<i64>,
+    /// 1 for a customer with a priority tag (served first), else 0.
+    pub priority: i64,
+    /// When it joined the queue (ms since the epoch).
+    pub queued_at: i64,
+    pub waiting_s: f64,
+    /// Skills an agent needs to take it (from the number's skill rules).
+    pub required_skills: Vec<String>,
+    pub reason: WaitReason,
+}
+
+/// `GET /api/v1/monitor/agents/{id}/report`: how one agent did over the last `days` days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AgentReport {
+    pub agent_id: i64,
+    pub days: i64,
+    /// The period: `since` (inclusive) to `until`, ms since the epoch.
+    pub since: i64,
+    pub until: i64,
+    /// Conversations the agent held in the period (assigned to them then, or now and active).
+    pub conversations: i64,
+    /// Conversation periods the agent resolved in the period.
+    pub resolved: i64,
+    /// First response times (the customer's first message to the agent's first reply) of the
+    /// periods the agent answered first.
+    pub first_response: crate::api::Durations,
+    /// Opening to resolution of the periods the agent resolved.
+    pub resolution: crate::api::Durations,
+}
+
+/// Query of `GET /api/v1/monitor/agents/{id}/report`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct ReportQuery {
+    /// 1 to 365; 30 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 365))]
+    pub days: Option<i64>,
+}

@@ -947,3 +947,121 @@ async fn the_new_admin_settings_are_in_the_openapi_spec() {
     let template = &spec["components"]["schemas"]["TemplateSend"]["properties"];
     assert!(template.get("header_parameters").is_some(), "{template}");
 }
+
+/// A rule is edited in place (checked as on creation), paused and resumed; "try a message"
+/// answers as the rules in force would, without sending anything; every change is audited.
+#[tokio::test]
+async fn an_auto_reply_is_edited_paused_resumed_and_tried_against_a_sample() {
+    let w = world().await;
+    let body = |text: &str, paused: bool| {
+        json!({"phone_number_id": PNID, "name": "Versand", "keywords": ["Versand", "Lieferung"],
+               "match": "any", "reply": {"text": text}, "cooldown_seconds": 0, "paused": paused})
+    };
+    let (status, rule) = w
+        .relay
+        .post(
+            &w.admin,
+            "/api/v1/admin/auto-replies",
+            body("Versand in 2 Tagen.", false),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    let id = rule["id"].as_i64().unwrap();
+    let path = format!("/api/v1/admin/auto-replies/{id}");
+    let try_it = |text: &'static str| {
+        let w = &w;
+        async move {
+            let (s, v) = w
+                .relay
+                .post(
+                    &w.admin,
+                    "/api/v1/admin/auto-replies/test",
+                    json!({"phone_number_id": PNID, "text": text}),
+                )
+                .await;
+            assert_eq!(s, 200, "{v}");
+            v
+        }
+    };
+    let v = try_it("Wie lange dauert die LIEFERUNG?").await;
+    assert_eq!(v["matched"][0]["name"], "Versand");
+    assert_eq!(v["reply"]["text"], "Versand in 2 Tagen.");
+    assert_eq!(try_it("Guten Tag").await["matched"], json!([]));
+    assert_eq!(w.sim.sent().await.len(), 0, "trying sends nothing");
+
+    // Edited: the new text answers; a bad edit is refused and changes nothing.
+    let (s, edited) = w
+        .relay
+        .put_json(&w.admin, &path, body("Versand heute noch!", false))
+        .await;
+    assert_eq!(s, 200, "{edited}");
+    assert_eq!(edited["updated_by"], "admin@example.com");
+    let (s, e) = w
+        .relay
+        .put_json(
+            &w.admin,
+            &path,
+            json!({"phone_number_id": PNID, "name": "Versand", "keywords": ["(unclosed"], "match": "regex", "reply": {"text": "x"}}),
+        )
+        .await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("invalid_rule")), "{e}");
+    let (conv, _) = w.customer_writes("4915100000201", "Lieferung?").await;
+    let sent = w.sent_to("4915100000201", 1).await;
+    assert_eq!(sent[0]["text"]["body"], "Versand heute noch!");
+
+    // Paused: nobody is answered and the try says so; resumed: answers again.
+    let (s, paused) = w
+        .relay
+        .put_json(&w.admin, &path, body("Versand heute noch!", true))
+        .await;
+    assert_eq!((s, paused["paused"].as_bool()), (200, Some(true)));
+    assert_eq!(try_it("Lieferung?").await["matched"], json!([]));
+    let (conv2, _) = w.customer_writes("4915100000202", "Lieferung?").await;
+    assert_eq!(
+        w.outbound_count(conv2).await,
+        0,
+        "a paused rule answers nobody"
+    );
+    let (s, _) = w
+        .relay
+        .put_json(&w.admin, &path, body("Versand heute noch!", false))
+        .await;
+    assert_eq!(s, 200);
+    let (conv3, _) = w.customer_writes("4915100000203", "Lieferung?").await;
+    assert_eq!(w.outbound_count(conv3).await, 1);
+    let _ = conv;
+
+    // Agents may do none of it; an unknown rule is a 404.
+    assert_eq!(
+        w.relay.put_json(&w.agent, &path, body("x", false)).await.0,
+        403
+    );
+    let (s, _) = w
+        .relay
+        .post(
+            &w.agent,
+            "/api/v1/admin/auto-replies/test",
+            json!({"phone_number_id": PNID, "text": "x"}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    assert_eq!(
+        w.relay
+            .put_json(
+                &w.admin,
+                "/api/v1/admin/auto-replies/999999",
+                body("x", false)
+            )
+            .await
+            .0,
+        404
+    );
+    let (_, audit) = w
+        .relay
+        .get(
+            &w.admin,
+            "/api/v1/admin/audit?action=policy.auto_reply.update",
+        )
+        .await;
+    assert_eq!(audit.as_array().unwrap().len(), 3, "{audit}");
+}

@@ -738,6 +738,27 @@ async fn assignment_routes_roles_validation_and_audit() {
         "nobody online: queued"
     );
     let path = format!("/api/v1/conversations/{conv}/assign");
+    // The supervisor's queue view lists it with its reason; the report checks its period.
+    let (st, q) = relay.get(&sup, "/api/v1/monitor/queue").await;
+    assert_eq!(st, 200, "{q}");
+    assert_eq!(q[0]["conversation_id"].as_i64(), Some(conv));
+    assert_eq!(q[0]["reason"], "nobody_online");
+    let report = format!("/api/v1/monitor/agents/{ben_id}/report");
+    let (st, r) = relay.get(&sup, &report).await;
+    assert_eq!(
+        (st, r["days"].as_i64(), r["conversations"].as_i64()),
+        (200, Some(30), Some(0))
+    );
+    let (st, e) = relay.get(&sup, &format!("{report}?days=0")).await;
+    assert_eq!((st, e["code"].as_str()), (400, Some("bad_request")), "{e}");
+    assert_eq!(
+        relay
+            .get(&sup, "/api/v1/monitor/agents/999999/report")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(relay.get(&anna.token, "/api/v1/monitor/queue").await.0, 403);
 
     // Agents may not see the monitor or change settings.
     assert_eq!(relay.get(&anna.token, "/api/v1/monitor").await.0, 403);
@@ -1032,4 +1053,95 @@ async fn a_relay_that_stops_beating_loses_its_streams_and_only_its() {
     })
     .await;
     assert_eq!(again, 0);
+}
+
+/// The supervisor's queue view names the first thing keeping each customer from an agent, and
+/// an agent's report gives counts, medians and 90th percentiles of the period.
+#[tokio::test]
+async fn the_queue_says_why_each_customer_waits_and_the_report_adds_up_the_month() {
+    use switchboard_protocol::routing::WaitReason;
+    let (_dir, store) = open_store().await;
+    let a = agent(&store, "a").await;
+    // The message timestamps (T0) are when customers started waiting.
+    let c1 = customer_writes(&store, T0, "447700000101", "wamid.r1", "hallo").await;
+    let q = store.read(|x| r::queue(x, T0 + 5 * SEC)).await.unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].conversation_id, c1);
+    assert_eq!(q[0].reason, WaitReason::NobodyOnline);
+    assert_eq!(q[0].waiting_s, 5.0);
+
+    at(&store, T0 + 10 * SEC, move |ctx| {
+        r::put_agent_settings(ctx, a, &settings(1))?;
+        r::connected(ctx, "test", a)
+    })
+    .await;
+    assert_eq!(assignee(&store, c1).await, Some(a), "served at once");
+    let c2 = customer_writes(&store, T0 + 20 * SEC, "447700000102", "wamid.r2", "hi").await;
+    let q = store.read(|x| r::queue(x, T0 + 21 * SEC)).await.unwrap();
+    assert_eq!(
+        q.iter()
+            .map(|w| (w.conversation_id, w.reason))
+            .collect::<Vec<_>>(),
+        vec![(c2, WaitReason::AllBusy)]
+    );
+
+    // The number now requires German, which nobody has.
+    at(&store, T0 + 30 * SEC, move |ctx| {
+        r::put_skills(ctx, &["de".to_string()])?;
+        r::put_policy(
+            ctx,
+            PNID,
+            &Policy {
+                skills: SkillRules {
+                    number: vec!["de".into()],
+                    ..SkillRules::default()
+                },
+                ..Policy::default()
+            },
+        )
+    })
+    .await;
+    let q = store.read(|x| r::queue(x, T0 + 31 * SEC)).await.unwrap();
+    assert_eq!(q[0].reason, WaitReason::MissingSkills);
+    assert_eq!(q[0].required_skills, vec!["de".to_string()]);
+
+    // Anna answers the first customer after 70 s and resolves after 130 s.
+    at(&store, T0 + 70 * SEC, move |ctx| {
+        r::human_replied(ctx, c1, a)
+    })
+    .await;
+    at(&store, T0 + 130 * SEC, move |ctx| {
+        r::resolve(ctx, c1, a).map(|_| ())
+    })
+    .await;
+    assert_eq!(assignee(&store, c2).await, None, "still missing the skill");
+    let rep = store
+        .read(move |x| r::agent_report(x, a, 30, T0 + 200 * SEC))
+        .await
+        .unwrap();
+    assert_eq!((rep.agent_id, rep.days), (a, 30));
+    assert_eq!(rep.until - rep.since, 30 * 24 * 3600 * SEC);
+    assert_eq!(rep.conversations, 1);
+    assert_eq!(rep.resolved, 1);
+    assert_eq!(rep.first_response.count, 1);
+    assert_eq!(rep.first_response.median_s, Some(70.0));
+    assert_eq!(rep.resolution.p90_s, Some(130.0));
+    // A day later than 30 days, the month no longer holds it.
+    let later = store
+        .read(move |x| r::agent_report(x, a, 30, T0 + 31 * 24 * 3600 * SEC))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            later.conversations,
+            later.resolved,
+            later.first_response.count
+        ),
+        (0, 0, 0)
+    );
+    let err = store
+        .read(|x| r::agent_report(x, 999_999, 30, T0))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("user 999999"), "{err}");
 }

@@ -10,7 +10,8 @@ use switchboard_protocol::admin::{
 };
 use switchboard_protocol::api::{Message, PhoneNumber, User};
 use switchboard_protocol::policy::{
-    AutoReply, Block, NewAutoReply, SensitiveWords, WordCheck, WordVerdict,
+    AutoReply, AutoReplyTest, AutoReplyVerdict, Block, NewAutoReply, SensitiveWords, WordCheck,
+    WordVerdict,
 };
 
 use crate::client::RelayClient;
@@ -136,6 +137,24 @@ impl RelayClient {
     pub async fn create_auto_reply(&self, rule: &NewAutoReply) -> Result<AutoReply> {
         self.call_json(reqwest::Method::POST, "/api/v1/admin/auto-replies", rule)
             .await
+    }
+
+    pub async fn update_auto_reply(&self, id: i64, rule: &NewAutoReply) -> Result<AutoReply> {
+        self.call_json(
+            reqwest::Method::PUT,
+            &format!("/api/v1/admin/auto-replies/{id}"),
+            rule,
+        )
+        .await
+    }
+
+    pub async fn test_auto_reply(&self, test: &AutoReplyTest) -> Result<AutoReplyVerdict> {
+        self.call_json(
+            reqwest::Method::POST,
+            "/api/v1/admin/auto-replies/test",
+            test,
+        )
+        .await
     }
 
     pub async fn delete_auto_reply(&self, id: i64) -> Result<()> {

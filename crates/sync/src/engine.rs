@@ -60,6 +60,8 @@ pub enum Change {
     },
     /// The cache started over (the user's role now shows more or less): read everything again.
     Resync,
+    /// Escalation alerts arrived (see [`crate::cache::alerts`]).
+    Alerts,
 }
 
 /// Outcome of one outbox flush.
@@ -175,6 +177,9 @@ impl Engine {
         }
         if a.outbox_settled > 0 {
             let _ = ch.send(Change::Outbox);
+        }
+        if a.alerts > 0 {
+            let _ = ch.send(Change::Alerts);
         }
     }
 

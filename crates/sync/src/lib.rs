@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod private;
 pub mod secret;
+pub mod supervise;
 
 pub use cache::query::{
     plain_snippet, ConversationFilter, PlainHit, SearchHit, TimelineItem, View, HIT_END, HIT_START,

@@ -596,3 +596,137 @@ async fn a_changed_role_reaches_the_cache_at_the_next_connection() {
     assert_eq!(convs.len(), 1);
     assert_eq!(convs[0].contact.name.as_deref(), Some("Vertraulich"));
 }
+
+/// Escalation alerts come through the event log: one raised while the agent's app was closed is
+/// there at the next start, notifies once, and stops counting once the agent has answered.
+/// Supervisors get the overdue alert, agents only the waiting alert of their own conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_raised_while_the_app_was_closed_shows_at_the_next_start() {
+    let world = World::start().await;
+    let relay = &world.relay;
+    let admin = relay.login_as("ada@example.com", Role::Admin).await;
+    let (s, b) = relay
+        .call(
+            reqwest::Method::PUT,
+            &admin,
+            "/api/v1/admin/routing",
+            Some(json!({"grace_period_s": 3600, "alert_after_s": 1, "overdue_after_s": 2})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let anna = relay.user("anna@example.com", Role::Agent).await;
+    let login = relay.login("anna@example.com", "password123").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.sqlite");
+    let open = |path: &std::path::Path| {
+        let cache = Cache::open(path).unwrap();
+        cache.set_user(&login.user).unwrap();
+        Engine::new(
+            cache,
+            RelayClient::new(&relay.base, Some(login.token.clone())).unwrap(),
+        )
+    };
+    let sup = engine_for(relay, "sam@example.com", Role::Supervisor).await;
+
+    world
+        .sim
+        .customer("4915177777777")
+        .named("Wartend")
+        .says("Hallo? Ist da jemand?")
+        .await
+        .unwrap();
+    world.sim.wait_webhooks_idle(Duration::from_secs(5)).await;
+    let (_, list) = relay.get(&admin, "/api/v1/conversations").await;
+    let conv = list["items"][0]["id"].as_i64().unwrap();
+    let (s, _) = relay
+        .post(
+            &admin,
+            &format!("/api/v1/conversations/{conv}/assign"),
+            json!({"agent_id": anna, "force": true}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    {
+        let app = open(&path);
+        app.sync_once().await.unwrap();
+        assert_eq!(
+            app.cache()
+                .conversations(&Default::default())
+                .unwrap()
+                .len(),
+            1
+        );
+    } // the app is closed
+
+    // The relay raises the alerts meanwhile (it ticks every second).
+    let mut raised = false;
+    let kinds_for = |token: String| async move {
+        let (_, ev) = relay.get(&token, "/api/v1/events?after=0&limit=500").await;
+        ev["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["kind"].as_str().map(str::to_string))
+            .collect::<Vec<String>>()
+    };
+    for _ in 0..100 {
+        let agent_sees = kinds_for(login.token.clone()).await;
+        let admin_sees = kinds_for(admin.clone()).await;
+        if agent_sees.iter().any(|k| k == "conversation.waiting")
+            && admin_sees.iter().any(|k| k == "conversation.overdue")
+        {
+            raised = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(raised, "the relay raised both alerts");
+
+    let app = open(&path);
+    app.sync_once().await.unwrap();
+    let alerts = app.cache().alerts(10).unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(
+        alerts[0].kind, "waiting",
+        "the agent never gets the overdue alert"
+    );
+    assert_eq!(alerts[0].conversation_id, conv);
+    assert!(alerts[0].applies && !alerts[0].seen);
+    assert_eq!(app.cache().unseen_alerts().unwrap(), 1);
+    let due = app.cache().take_alerts_to_notify().unwrap();
+    assert_eq!(due.len(), 1, "notified at the next start");
+    assert!(
+        app.cache().take_alerts_to_notify().unwrap().is_empty(),
+        "and only once"
+    );
+
+    sup.sync_once().await.unwrap();
+    let kinds: Vec<String> = sup
+        .cache()
+        .alerts(10)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["overdue".to_string()],
+        "supervisors get the overdue alert"
+    );
+
+    // Anna answers: the alert stays in the list, but no longer counts.
+    let (s, b) = relay
+        .post(
+            &login.token,
+            &format!("/api/v1/conversations/{conv}/messages"),
+            json!({"type": "text", "text": "Ja, ich bin da!"}),
+        )
+        .await;
+    assert!(s == 200 || s == 201 || s == 202, "{s} {b}");
+    app.sync_once().await.unwrap();
+    let alerts = app.cache().alerts(10).unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert!(!alerts[0].applies, "answered since");
+    assert_eq!(app.cache().unseen_alerts().unwrap(), 0);
+    assert_eq!(app.cache().mark_alerts_seen(alerts[0].seq).unwrap(), 1);
+}

@@ -125,6 +125,16 @@ pub static RULES: &[Rule] = &[
         &[ManageAutomations],
     ),
     rule(
+        Method::PUT,
+        "/api/v1/admin/auto-replies/{id}",
+        &[ManageAutomations],
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/admin/auto-replies/test",
+        &[ManageAutomations],
+    ),
+    rule(
         Method::POST,
         "/api/v1/admin/sensitive-words/check",
         &[ManageAutomations],
@@ -188,6 +198,12 @@ pub static RULES: &[Rule] = &[
     ),
     rule(Method::GET, "/api/v1/queue", &[Monitor]),
     rule(Method::GET, "/api/v1/monitor", &[Monitor]),
+    rule(Method::GET, "/api/v1/monitor/queue", &[Monitor]),
+    rule(
+        Method::GET,
+        "/api/v1/monitor/agents/{id}/report",
+        &[Monitor],
+    ),
     rule(
         Method::GET,
         "/api/v1/monitor/agents/{id}/conversations",

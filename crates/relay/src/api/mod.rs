@@ -6,6 +6,7 @@ pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod autoreplies;
 pub mod body_timeout;
 pub mod contacts;
 pub mod conversations;
@@ -91,10 +92,14 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             policy::put_sensitive_words
         ))
         .routes(routes!(
-            policy::list_auto_replies,
-            policy::create_auto_reply
+            autoreplies::list_auto_replies,
+            autoreplies::create_auto_reply
         ))
-        .routes(routes!(policy::delete_auto_reply))
+        .routes(routes!(
+            autoreplies::update_auto_reply,
+            autoreplies::delete_auto_reply
+        ))
+        .routes(routes!(autoreplies::test_auto_reply))
         .routes(routes!(policy::check_sensitive_words))
         .routes(routes!(
             policy::get_business_hours,
@@ -120,6 +125,8 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routing::get_status, routing::put_status))
         .routes(routes!(routing::monitor))
         .routes(routes!(routing::agent_conversations))
+        .routes(routes!(routing::agent_report))
+        .routes(routes!(routing::queue))
         .routes(routes!(routing::get_settings, routing::put_settings))
         .routes(routes!(routing::get_skills, routing::put_skills))
         .routes(routes!(routing::list_teams, routing::create_team))

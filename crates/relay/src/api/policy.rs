@@ -19,14 +19,14 @@ use crate::policy::filter::{valid_language, SensitiveFilter};
 use crate::policy::hours::{BusinessHours, Hours};
 use crate::policy::ratelimit::{NumberRate, RateSettings};
 use crate::policy::templates::StoredTemplate;
-use crate::policy::{autoreply, Origin};
+use crate::policy::Origin;
 use crate::store::outbox::{self, Actor, QueueStats, SendOptions};
 use crate::store::{now_ms, policy as sql, queries};
 use crate::AppState;
 
 type ErrorBody = switchboard_protocol::api::ErrorBody;
 
-async fn reload(s: &AppState) -> Result<(), ApiError> {
+pub(super) async fn reload(s: &AppState) -> Result<(), ApiError> {
     s.policy.reload(&s.store).await.map_err(ApiError::from)
 }
 
@@ -168,107 +168,6 @@ pub async fn check_sensitive_words(
         matched: hit.as_ref().map(|h| h.entry.clone()),
         language: hit.and_then(|h| h.language),
     }))
-}
-
-// ---------------------------------------------------------------- auto-replies
-
-/// Keyword auto-reply rules, by number and priority (admins only).
-#[utoipa::path(get, path = "/api/v1/admin/auto-replies", security(("bearer" = [])),
-    responses((status = 200, body = [sql::AutoReply]), (status = 403, body = ErrorBody)))]
-pub async fn list_auto_replies(
-    State(s): State<AppState>,
-    _user: AuthUser,
-) -> Result<Json<Vec<sql::AutoReply>>, ApiError> {
-    Ok(Json(s.store.read(sql::auto_replies).await?))
-}
-
-/// Creates a keyword auto-reply rule (admins only). A bad rule (e.g. an invalid regular
-/// expression) is refused with 422 naming the rule.
-#[utoipa::path(post, path = "/api/v1/admin/auto-replies", request_body = sql::NewAutoReply, security(("bearer" = [])),
-    responses((status = 201, body = sql::AutoReply), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_auto_reply(
-    State(s): State<AppState>,
-    admin: AuthUser,
-    JsonBody(req): JsonBody<sql::NewAutoReply>,
-) -> Result<(StatusCode, Json<sql::AutoReply>), ApiError> {
-    let label = if req.name.is_empty() {
-        format!("for {:?}", req.keywords)
-    } else {
-        req.name.clone()
-    };
-    if req.phone_number_id.is_empty() || !req.phone_number_id.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::unprocessable(
-            "invalid_rule",
-            format!("rule {label:?}: phone_number_id must be Meta's numeric phone number id"),
-        ));
-    }
-    autoreply::validate(&sql::to_rule(0, &req))
-        .map_err(|e| ApiError::unprocessable("invalid_rule", rule_error(&e, &label)))?;
-    let reply = req
-        .reply
-        .validated()
-        .map_err(|m| ApiError::unprocessable("invalid_rule", format!("rule {label:?}: {m}")))?;
-    // A reply that the filter would refuse could never be sent: say so now.
-    let compiled = s.policy.current();
-    for text in crate::policy::outbound_texts(&reply) {
-        if let Some(hit) = compiled.filter.check(text, None) {
-            return Err(ApiError::unprocessable(
-                "invalid_rule",
-                format!(
-                    "rule {label:?}: the reply contains {:?}, which is on the sensitive-word list",
-                    hit.entry
-                ),
-            ));
-        }
-    }
-    let actor = admin.0.email.clone();
-    let rule = s
-        .store
-        .write(move |ctx| {
-            let r = sql::insert_auto_reply(ctx.conn, &req, &actor, ctx.now)?;
-            queries::audit(
-                ctx.conn,
-                &actor,
-                "policy.auto_reply.create",
-                &serde_json::to_value(&r)?,
-                ctx.now,
-            )?;
-            Ok(r)
-        })
-        .await?;
-    reload(&s).await?;
-    Ok((StatusCode::CREATED, Json(rule)))
-}
-
-fn rule_error(e: &autoreply::RuleError, label: &str) -> String {
-    match e {
-        autoreply::RuleError::Invalid { reason, .. } => format!("rule {label:?}: {reason}"),
-    }
-}
-
-/// Removes a rule (admins only).
-#[utoipa::path(delete, path = "/api/v1/admin/auto-replies/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_auto_reply(
-    State(s): State<AppState>,
-    admin: AuthUser,
-    Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
-    let actor = admin.0.email.clone();
-    s.store
-        .write(move |ctx| {
-            sql::delete_auto_reply(ctx.conn, id)?;
-            queries::audit(
-                ctx.conn,
-                &actor,
-                "policy.auto_reply.delete",
-                &json!({"id": id}),
-                ctx.now,
-            )
-        })
-        .await?;
-    reload(&s).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---------------------------------------------------------------- business hours

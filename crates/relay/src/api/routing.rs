@@ -3,7 +3,7 @@
 //! validated and audited. The decisions themselves are in `crate::routing`, applied atomically
 //! by `store::routing` inside write jobs.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
@@ -14,9 +14,12 @@ use switchboard_protocol::api::{
 use crate::auth::AuthUser;
 use crate::error::{ApiError, JsonBody};
 use crate::routing::Policy;
-use crate::store::routing::{self as sql, AgentSettings, Period, Settings, Team};
+use crate::store::routing::{
+    self as sql, AgentReport, AgentSettings, Period, QueuedConversation, Settings, Team,
+};
 use crate::store::{now_ms, queries, StoreError, WriteCtx};
 use crate::AppState;
+use switchboard_protocol::routing::ReportQuery;
 
 type ErrorBody = switchboard_protocol::api::ErrorBody;
 
@@ -177,6 +180,39 @@ pub async fn agent_conversations(
     Ok(Json(
         s.store
             .read(move |c| sql::agent_conversations(c, id, now_ms()))
+            .await?,
+    ))
+}
+
+/// Conversations waiting for an agent, in queue order (priority first, then the longest wait),
+/// each with why nobody has it yet: nobody online, the team offline, missing skills, or everyone
+/// busy. Assign one with `POST /api/v1/conversations/{id}/assign`.
+#[utoipa::path(get, path = "/api/v1/monitor/queue", security(("bearer" = [])),
+    responses((status = 200, body = [QueuedConversation]), (status = 403, body = ErrorBody)))]
+pub async fn queue(
+    State(s): State<AppState>,
+    _user: AuthUser,
+) -> Result<Json<Vec<QueuedConversation>>, ApiError> {
+    Ok(Json(s.store.read(move |c| sql::queue(c, now_ms())).await?))
+}
+
+/// How an agent did over the last `days` days (default 30): conversations held, resolved,
+/// first response and resolution times as median, 90th percentile and average.
+#[utoipa::path(get, path = "/api/v1/monitor/agents/{id}/report", params(("id" = i64, Path), ReportQuery), security(("bearer" = [])),
+    responses((status = 200, body = AgentReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn agent_report(
+    State(s): State<AppState>,
+    _user: AuthUser,
+    Path(id): Path<i64>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Json<AgentReport>, ApiError> {
+    let days = q.days.unwrap_or(30);
+    if !(1..=365).contains(&days) {
+        return Err(ApiError::bad_request("days must be between 1 and 365"));
+    }
+    Ok(Json(
+        s.store
+            .read(move |c| sql::agent_report(c, id, days, now_ms()))
             .await?,
     ))
 }

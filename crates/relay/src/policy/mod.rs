@@ -140,7 +140,8 @@ impl Compiled {
         };
         let mut by_number: HashMap<String, (Vec<autoreply::Rule>, HashMap<i64, RuleAction>)> =
             HashMap::new();
-        for r in inputs.rules {
+        // A paused rule answers nobody: it is not compiled at all.
+        for r in inputs.rules.into_iter().filter(|r| !r.rule.paused) {
             let e = by_number.entry(r.phone_number_id.clone()).or_default();
             e.1.insert(
                 r.id,
@@ -519,6 +520,7 @@ mod tests {
             include_str!("../../migrations/0003_routing.sql"),
             include_str!("../../migrations/0004_notes.sql"),
             include_str!("../../migrations/0005_policy_languages_teams.sql"),
+            include_str!("../../migrations/0014_auto_reply_pause.sql"),
         ] {
             conn.execute_batch(sql).unwrap();
         }

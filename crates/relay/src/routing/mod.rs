@@ -237,3 +237,4 @@ mod tests;
 
 pub mod live;
 pub mod monitor;
+pub mod queue;

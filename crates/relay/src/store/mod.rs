@@ -75,6 +75,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("../../migrations/0011_audit_chain.sql")),
     (12, include_str!("../../migrations/0012_roles.sql")),
     (13, include_str!("../../migrations/0013_block_reviews.sql")),
+    (
+        14,
+        include_str!("../../migrations/0014_auto_reply_pause.sql"),
+    ),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -117,6 +121,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         13,
         include_str!("../../migrations/postgres/0013_block_reviews.sql"),
+    ),
+    (
+        14,
+        include_str!("../../migrations/postgres/0014_auto_reply_pause.sql"),
     ),
 ];
 

@@ -138,7 +138,8 @@ fn mode_parse(s: &str) -> MatchMode {
 
 pub fn auto_replies(conn: &Db) -> Result<Vec<AutoReply>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, phone_number_id, name, keywords, match_mode, whole_word, reply, priority, cooldown_ms, handoff, created_by, created_at
+        "SELECT id, phone_number_id, name, keywords, match_mode, whole_word, reply, priority, cooldown_ms, handoff, created_by, created_at,
+                paused, updated_by, updated_at
          FROM auto_reply_rules ORDER BY phone_number_id, priority DESC, id",
     )?;
     let rows = stmt.query_map((), |r| {
@@ -155,11 +156,17 @@ pub fn auto_replies(conn: &Db) -> Result<Vec<AutoReply>> {
             r.get::<bool>(9)?,
             r.get::<String>(10)?,
             r.get::<i64>(11)?,
+            (
+                r.get::<bool>(12)?,
+                r.get::<Option<String>>(13)?,
+                r.get::<Option<i64>>(14)?,
+            ),
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, pnid, name, kw, mode, whole, reply, prio, cd, handoff, by, at) = row?;
+        let (id, pnid, name, kw, mode, whole, reply, prio, cd, handoff, by, at, edit) = row?;
+        let (paused, updated_by, updated_at) = edit;
         out.push(AutoReply {
             id,
             rule: NewAutoReply {
@@ -172,9 +179,12 @@ pub fn auto_replies(conn: &Db) -> Result<Vec<AutoReply>> {
                 priority: prio,
                 cooldown_seconds: cd / 1000,
                 handoff,
+                paused,
             },
             created_by: by,
             created_at: at,
+            updated_by,
+            updated_at,
         });
     }
     Ok(out)
@@ -195,8 +205,8 @@ pub fn rules(conn: &Db) -> Result<Vec<RuleRow>> {
 
 pub fn insert_auto_reply(conn: &Db, r: &NewAutoReply, actor: &str, now: i64) -> Result<AutoReply> {
     let id: i64 = conn.query_row(
-        "INSERT INTO auto_reply_rules (phone_number_id, name, keywords, match_mode, whole_word, reply, priority, cooldown_ms, handoff, created_by, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+        "INSERT INTO auto_reply_rules (phone_number_id, name, keywords, match_mode, whole_word, reply, priority, cooldown_ms, handoff, created_by, created_at, paused)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
         params![
             r.phone_number_id,
             r.name,
@@ -208,7 +218,8 @@ pub fn insert_auto_reply(conn: &Db, r: &NewAutoReply, actor: &str, now: i64) -> 
             r.cooldown_seconds.saturating_mul(1000),
             r.handoff,
             actor,
-            now
+            now,
+            r.paused
         ],
         |r| r.get(0),
     )?;
@@ -217,7 +228,47 @@ pub fn insert_auto_reply(conn: &Db, r: &NewAutoReply, actor: &str, now: i64) -> 
         rule: r.clone(),
         created_by: actor.into(),
         created_at: now,
+        updated_by: None,
+        updated_at: None,
     })
+}
+
+/// Replaces rule `id` (its cooldown log is kept: a customer just answered is not answered again
+/// because the wording changed).
+pub fn update_auto_reply(
+    conn: &Db,
+    id: i64,
+    r: &NewAutoReply,
+    actor: &str,
+    now: i64,
+) -> Result<AutoReply> {
+    let changed = conn.execute(
+        "UPDATE auto_reply_rules SET phone_number_id = ?2, name = ?3, keywords = ?4, match_mode = ?5, whole_word = ?6,
+            reply = ?7, priority = ?8, cooldown_ms = ?9, handoff = ?10, paused = ?11, updated_by = ?12, updated_at = ?13
+         WHERE id = ?1",
+        params![
+            id,
+            r.phone_number_id,
+            r.name,
+            serde_json::to_string(&r.keywords)?,
+            r.match_mode.as_str(),
+            r.whole_word,
+            serde_json::to_string(&r.reply)?,
+            r.priority,
+            r.cooldown_seconds.saturating_mul(1000),
+            r.handoff,
+            r.paused,
+            actor,
+            now
+        ],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("auto-reply rule {id}")));
+    }
+    auto_replies(conn)?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| StoreError::NotFound(format!("auto-reply rule {id}")))
 }
 
 pub fn delete_auto_reply(conn: &Db, id: i64) -> Result<()> {

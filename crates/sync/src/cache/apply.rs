@@ -31,6 +31,8 @@ pub struct Applied {
     pub outbox_settled: usize,
     /// A contact snapshot arrived on its own (it may name no conversation held here).
     pub bare_contacts: bool,
+    /// Escalation alerts stored.
+    pub alerts: usize,
     pub cursor: i64,
 }
 
@@ -198,6 +200,10 @@ fn apply_event(
                     "UPDATE outbox SET conversation_id = ?2 WHERE conversation_id = ?1",
                     params![from, into],
                 )?;
+                tx.execute(
+                    "UPDATE alerts SET conversation_id = ?2 WHERE conversation_id = ?1",
+                    params![from, into],
+                )?;
                 tx.execute("DELETE FROM conversations WHERE id = ?1", [from])?;
                 out.removed.insert(from);
                 out.messages.insert(into);
@@ -223,6 +229,22 @@ fn apply_event(
             )?
             .execute(params![n.id, n.contact_id, e.data.get()])?;
             out.contacts.insert(n.contact_id);
+        }
+        event_kind::CONVERSATION_WAITING | event_kind::CONVERSATION_OVERDUE => {
+            let a: AlertHead = serde_json::from_str(e.data.get())?;
+            // A waiting alert is for its agent: a supervisor, who may see every event, keeps only
+            // those of conversations nobody holds (held numbers) and the overdue alerts.
+            let someone_elses =
+                matches!((viewer, a.assignee_id), (Some((me, _)), Some(a)) if a != me);
+            if e.kind == event_kind::CONVERSATION_WAITING && someone_elses {
+                return Ok(());
+            }
+            out.alerts += tx
+                .prepare_cached(
+                    "INSERT INTO alerts (seq, kind, conversation_id, waiting_since, at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (seq) DO NOTHING",
+                )?
+                .execute(params![e.seq, e.kind, a.conversation_id, a.waiting_since, e.at])?;
         }
         // Kinds from newer relays are skipped, not fatal: the cursor still moves on.
         _ => {}
@@ -319,6 +341,15 @@ fn upsert_message_raw(
     Ok(())
 }
 
+/// The fields of a `conversation.waiting` / `conversation.overdue` alert the cache keeps.
+#[derive(serde::Deserialize)]
+struct AlertHead {
+    conversation_id: i64,
+    #[serde(default)]
+    assignee_id: Option<i64>,
+    waiting_since: i64,
+}
+
 /// The fields of a note the cache indexes by.
 #[derive(serde::Deserialize)]
 struct NoteHead {
@@ -386,6 +417,7 @@ fn upsert_conversation(tx: &Connection, c: &Conversation) -> Result<()> {
 /// end-of-page sweep unless another conversation names it).
 fn remove_conversation(tx: &Connection, id: i64) -> Result<()> {
     tx.execute("DELETE FROM messages WHERE conversation_id = ?1", [id])?;
+    tx.execute("DELETE FROM alerts WHERE conversation_id = ?1", [id])?;
     tx.execute("DELETE FROM conversations WHERE id = ?1", [id])?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! applied in one transaction together with the cursor, so a crash never leaves the cache
 //! half-applied or the cursor ahead of the data.
 
+pub mod alerts;
 pub mod apply;
 pub mod outbox;
 pub mod query;
@@ -24,6 +25,7 @@ use crate::private;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("schema_v1.sql")),
     (2, include_str!("schema_v2.sql")),
+    (3, include_str!("schema_v3.sql")),
 ];
 
 pub struct Cache {
@@ -189,7 +191,7 @@ impl Cache {
             .unwrap_or_else(|p| p.into_inner())
             .clear();
         self.lock().execute_batch(
-            "DELETE FROM messages; DELETE FROM conversations; DELETE FROM notes; DELETE FROM contact_tags; DELETE FROM contacts; DELETE FROM outbox; DELETE FROM meta;",
+            "DELETE FROM messages; DELETE FROM conversations; DELETE FROM notes; DELETE FROM contact_tags; DELETE FROM contacts; DELETE FROM outbox; DELETE FROM alerts; DELETE FROM meta;",
         )?;
         Ok(())
     }

@@ -15,6 +15,9 @@ pub struct RawEvent {
     #[serde(default)]
     pub conversation_id: Option<i64>,
     pub data: Box<RawValue>,
+    /// When the relay wrote it (ms); 0 from a relay that did not say.
+    #[serde(default)]
+    pub at: i64,
 }
 
 impl From<&Event> for RawEvent {
@@ -24,6 +27,7 @@ impl From<&Event> for RawEvent {
             kind: e.kind.clone(),
             conversation_id: e.conversation_id,
             data: RawValue::from_string(e.data.to_string()).expect("a Value prints as valid JSON"),
+            at: e.at,
         }
     }
 }
@@ -45,6 +49,8 @@ pub struct RawStreamFrame {
     pub conversation_id: Option<i64>,
     pub data: Box<RawValue>,
     pub prev: i64,
+    #[serde(default)]
+    pub at: i64,
 }
 
 impl RawStreamFrame {
@@ -55,6 +61,7 @@ impl RawStreamFrame {
                 kind: self.kind,
                 conversation_id: self.conversation_id,
                 data: self.data,
+                at: self.at,
             },
             self.prev,
         )

@@ -153,3 +153,109 @@ pub fn periods(conn: &Db, conv: i64) -> Result<Vec<Period>> {
     })?;
     Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
+
+pub use switchboard_protocol::routing::{AgentReport, QueuedConversation};
+
+/// The most queued conversations the queue view lists.
+const QUEUE_VIEW_LIMIT: i64 = 500;
+
+/// Conversations waiting for an agent at `now`, in queue order, each with why it waits.
+pub fn queue(conn: &Db, now: i64) -> Result<Vec<QueuedConversation>> {
+    let ids: Vec<i64> = {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT c.id FROM conversations c WHERE c.queued_at IS NOT NULL AND c.assignee_id IS NULL AND c.status = 'open' AND {}
+             ORDER BY c.priority DESC, c.queued_at, c.id LIMIT ?1",
+            crate::store::numbers::configured_sql("c.phone_number_id")
+        ))?;
+        let rows = stmt.query_map([QUEUE_VIEW_LIMIT], |r| r.get(0))?;
+        rows.collect::<crate::store::db::Result<_>>()?
+    };
+    let seats: Vec<routing::queue::Seat> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT user_id, presence, load, capacity, skills, teams, last_assigned_at FROM agent_routing
+             WHERE routable = 1",
+        )?;
+        let rows = stmt.query_map((), |r| {
+            Ok(routing::queue::Seat {
+                online: r.get::<String>(1)? == "online",
+                agent: Candidate {
+                    id: r.get(0)?,
+                    load: r.get(2)?,
+                    capacity: r.get(3)?,
+                    skills: list_column(&r.get::<String>(4)?),
+                    teams: id_list(&r.get::<String>(5)?),
+                    last_assigned_at: r.get(6)?,
+                },
+            })
+        })?;
+        rows.collect::<crate::store::db::Result<_>>()?
+    };
+    let mut policies: HashMap<String, Policy> = HashMap::new();
+    let mut waiting_list = Vec::with_capacity(ids.len());
+    for id in ids {
+        let f = conv_facts(conn, id)?;
+        if !policies.contains_key(&f.pnid) {
+            policies.insert(f.pnid.clone(), policy(conn, &f.pnid)?.0);
+        }
+        waiting_list.push(waiting(conn, id, &f, &policies[&f.pnid], None, now)?);
+    }
+    routing::queue_order(&mut waiting_list);
+    Ok(waiting_list
+        .into_iter()
+        .map(|w| QueuedConversation {
+            reason: routing::queue::why_waiting(&w, &seats),
+            conversation_id: w.conversation_id,
+            phone_number_id: w.phone_number_id,
+            team_id: w.team_id,
+            priority: w.priority,
+            queued_at: w.queued_at,
+            waiting_s: (now - w.queued_at).max(0) as f64 / 1000.0,
+            required_skills: w.required_skills,
+        })
+        .collect())
+}
+
+/// How agent `agent` did in the `days` days before `now`; `NotFound` for an unknown user.
+pub fn agent_report(conn: &Db, agent: i64, days: i64, now: i64) -> Result<AgentReport> {
+    let known: Option<i64> = conn
+        .prepare_cached("SELECT id FROM users WHERE id = ?1")?
+        .query_row([agent], |r| r.get(0))
+        .optional()?;
+    if known.is_none() {
+        return Err(StoreError::NotFound(format!("user {agent}")));
+    }
+    let since = now - days * DAY_MS;
+    let conversations: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM (SELECT conversation_id AS id FROM assignments WHERE to_user = ?1 AND at >= ?2
+             UNION SELECT id FROM conversations WHERE assignee_id = ?1 AND updated_at >= ?2) held",
+        )?
+        .query_row(params![agent, since], |r| r.get(0))?;
+    let first_responses: Vec<i64> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT first_response_at - first_inbound_at FROM conversation_periods
+             WHERE first_responder_id = ?1 AND first_response_at >= ?2 AND first_inbound_at IS NOT NULL",
+        )?;
+        let rows = stmt.query_map(params![agent, since], |r| r.get(0))?;
+        rows.collect::<crate::store::db::Result<_>>()?
+    };
+    let resolutions: Vec<i64> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT resolved_at - opened_at FROM conversation_periods
+             WHERE resolved_by = ?1 AND resolved_at >= ?2",
+        )?;
+        let rows = stmt.query_map(params![agent, since], |r| r.get(0))?;
+        rows.collect::<crate::store::db::Result<_>>()?
+    };
+    Ok(routing::queue::agent_report(
+        agent,
+        days,
+        since,
+        now,
+        routing::queue::ReportInputs {
+            conversations,
+            first_responses,
+            resolutions,
+        },
+    ))
+}
