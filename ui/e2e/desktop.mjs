@@ -781,7 +781,10 @@ async function main() {
       await s.waitFor("saved", `return !!document.querySelector('[data-testid=routing-saved]') && !document.querySelector('[data-testid=routing-overdue-error]')`, { timeout: 5000 });
       await fill("[data-testid=skills-input]", "Deutsch, Englisch");
       await s.click("[data-testid=skills-save]");
-      await s.waitFor("the skills offered to agents", `return [...document.querySelectorAll('[data-testid=agent-skill]')].map(x => x.dataset.skill).join() === 'Deutsch,Englisch'`, { timeout: 5000 });
+      await s.waitFor("the skills offered to agents", `const rows = [...document.querySelectorAll('[data-testid=agent-routing-row]')]; return rows.length > 0 && rows.every(r => [...r.querySelectorAll('[data-testid=agent-skill]')].map(x => x.dataset.skill).join() === 'Deutsch,Englisch')`, { timeout: 5000 }).catch(async (e) => {
+        const seen = await s.exec(`return JSON.stringify({ error: document.querySelector('[data-testid=skills-error]')?.textContent ?? null, routingError: document.querySelector('[data-testid=routing-error]')?.textContent ?? null, rows: document.querySelectorAll('[data-testid=agent-routing-row]').length, skills: [...document.querySelectorAll('[data-testid=agent-skill]')].map(x => x.dataset.skill), input: document.querySelector('[data-testid=skills-input]')?.value })`);
+        throw new Error(`${e.message}; the screen: ${seen}`);
+      });
       // Erin speaks German only.
       await s.exec(`[...document.querySelectorAll('[data-testid=agent-routing-row]')].find(r => r.textContent.includes('Erin Agent')).querySelector('[data-testid=agent-skill][data-skill=Deutsch]').click()`);
       await s.exec(`[...document.querySelectorAll('[data-testid=agent-routing-row]')].find(r => r.textContent.includes('Erin Agent')).querySelector('[data-testid=agent-routing-save]').click()`);
@@ -897,7 +900,12 @@ async function main() {
       assert(notifications().includes("Overdue: waiting"), "no desktop notification for the overdue customer");
       await s.click("[data-testid=alerts]");
       await s.waitFor("Walter's overdue alert", `return [...document.querySelectorAll('[data-testid=alert]')].some(a => a.dataset.kind === 'overdue' && a.dataset.applies === 'true' && a.textContent.includes('Walter Waiting'))`, { timeout: 5000 });
-      await s.waitFor("the badge cleared", `return document.querySelector('[data-testid=alerts]')?.dataset.unseen === '0' && !document.querySelector('[data-testid=alerts-badge]')`, { timeout: 5000 });
+      await s.waitFor("the badge cleared", `return document.querySelector('[data-testid=alerts]')?.dataset.unseen === '0' && !document.querySelector('[data-testid=alerts-badge]')`, { timeout: 5000 }).catch(async (e) => {
+        const seen = await s.execAsync(`const done = arguments[arguments.length - 1];
+          const inv = window.__TAURI_INTERNALS__.invoke;
+          inv('alerts').then((a) => inv('mark_alerts_seen', { upTo: Math.max(...a.items.map((x) => x.seq)) }).then((n) => done(JSON.stringify({ a, n })), (err) => done('mark failed: ' + JSON.stringify(err))), (err) => done('alerts failed: ' + JSON.stringify(err)));`);
+        throw new Error(`${e.message}; ${seen}`);
+      });
       await shot(s, "alerts");
       await s.click("[data-testid=alerts]");
       // The queue names why Walter waits and assigns him from there.

@@ -26,6 +26,10 @@ export class Session {
   exec(script, ...args) {
     return this.cmd("POST", "/execute/sync", { script, args });
   }
+  /** Runs an async script: it ends by calling its last argument with the result. */
+  execAsync(script, ...args) {
+    return this.cmd("POST", "/execute/async", { script, args });
+  }
   async find(css) {
     const r = await this.cmd("POST", "/element", { using: "css selector", value: css });
     return r[ELEMENT];

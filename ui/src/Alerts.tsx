@@ -28,14 +28,17 @@ export function AlertBell(props: { all: Conversation[]; onOpen: (conversationId:
     };
   }, []);
 
-  const toggle = () => {
-    const next = !open;
-    setOpen(next);
-    const upTo = lastSeq(alerts.items);
-    if (next && upTo > 0) {
-      api.markAlertsSeen(upTo).then((unseen) => setAlerts((a) => ({ items: a.items.map((x) => ({ ...x, seen: true })), unseen })), () => {});
-    }
-  };
+  // While the list is open, what it shows counts as seen: also alerts arriving meanwhile.
+  const upTo = lastSeq(alerts.items);
+  const anyUnseen = alerts.items.some((x) => !x.seen);
+  useEffect(() => {
+    if (!open || !anyUnseen || upTo === 0) return;
+    api.markAlertsSeen(upTo).then(
+      (unseen) => setAlerts((a) => ({ items: a.items.map((x) => (x.seq <= upTo ? { ...x, seen: true } : x)), unseen })),
+      () => {},
+    );
+  }, [open, anyUnseen, upTo]);
+  const toggle = () => setOpen((o) => !o);
   const byId = new Map(props.all.map((c) => [c.id, c]));
   const name = (id: number) => {
     const c = byId.get(id);
@@ -53,7 +56,10 @@ export function AlertBell(props: { all: Conversation[]; onOpen: (conversationId:
         title={t("alertsLabel", { n: alerts.unseen })}
         onClick={toggle}
       >
-        🔔{alerts.unseen > 0 && <span className="badge" data-testid="alerts-badge">{alerts.unseen}</span>}
+        <svg className="bell" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
+          <path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z" />
+        </svg>
+        {alerts.unseen > 0 && <span className="badge" data-testid="alerts-badge">{alerts.unseen}</span>}
       </button>
       {open && (
         <div className="alert-list card" role="dialog" aria-label={t("alertsTitle")} data-testid="alert-list">

@@ -125,7 +125,7 @@ export function AgentMonth(props: { agentId: number }) {
         <dd>{nf.format(r.resolved)}</dd>
       </div>
       <div>
-        <dt>{t("firstResponse")}</dt>
+        <dt>{t("firstResponseTime")}</dt>
         <dd data-testid="agent-month-fr">
           {t("medianP90", { median: d(r.first_response.median_s), p90: d(r.first_response.p90_s) })}
         </dd>

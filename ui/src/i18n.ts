@@ -330,6 +330,7 @@ const en = {
   languageTaken: "This language has a list already",
   asCustomerOf: "As a customer writing in",
   anyLanguage: "any language",
+  firstResponseTime: "First response",
 };
 
 type Dict = typeof en;
@@ -662,6 +663,7 @@ const de: Dict = {
   languageTaken: "Für diese Sprache gibt es schon eine Liste",
   asCustomerOf: "Als Kunde, der schreibt in",
   anyLanguage: "beliebiger Sprache",
+  firstResponseTime: "Erste Antwort",
 };
 
 export const dicts: Record<Lang, Dict> = { en, de };

@@ -3,8 +3,9 @@
 //! (`conversation.overdue`). They come through the event log like everything else, so one
 //! raised while the app was closed arrives with the next catch-up and is still shown.
 //!
-//! An alert *applies* while its conversation is held here, open, and has no reply from the
-//! business since the customer started waiting; answered or resolved ones stay in the list as
+//! An alert *applies* while its conversation is held here, open, and has no reply from a person
+//! of the business since the customer started waiting (an auto-reply does not end the wait, as on
+//! the relay); answered or resolved ones stay in the list as
 //! history but count for no badge and raise no notification.
 
 use rusqlite::params;
@@ -36,6 +37,7 @@ const APPLIES: &str =
     "EXISTS (SELECT 1 FROM conversations c WHERE c.id = a.conversation_id AND c.status = 'open')
      AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = a.conversation_id
          AND json_extract(m.data, '$.direction') = 'outbound'
+         AND json_extract(m.data, '$.sender_id') IS NOT NULL
          AND json_extract(m.data, '$.created_at') > a.waiting_since)";
 
 fn kind_name(kind: &str) -> String {
@@ -113,5 +115,68 @@ impl Cache {
         tx.execute("UPDATE alerts SET notified = 1 WHERE notified = 0", [])?;
         tx.commit()?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use switchboard_protocol::api::{event_kind, Event};
+
+    use crate::Cache;
+
+    fn ev(seq: i64, kind: &str, data: serde_json::Value) -> Event {
+        Event {
+            seq,
+            kind: kind.into(),
+            conversation_id: Some(1),
+            data,
+            at: seq * 1000,
+        }
+    }
+
+    fn message(id: i64, sender: Option<i64>, at: i64) -> serde_json::Value {
+        json!({"id": id, "conversation_id": 1, "direction": "outbound", "wamid": null, "type": "text",
+               "text": "x", "content": {"type": "text", "body": "x"}, "unsupported": false, "status": "sent",
+               "error": null, "reply_to": null, "reply_to_wamid": null, "sender_id": sender, "client_id": null,
+               "raw": null, "created_at": at, "updated_at": at})
+    }
+
+    #[test]
+    fn an_auto_reply_does_not_end_the_wait_a_persons_reply_does() {
+        let cache = Cache::in_memory().unwrap();
+        let conv = json!({"id": 1, "phone_number_id": "200000000000002",
+            "contact": {"id": 1, "wa_id": "4915100000001", "bsuid": null, "username": null, "name": "K", "updated_at": 0, "tags": []},
+            "status": "open", "assignee_id": null, "last_inbound_at": 100, "last_message_at": 100,
+            "last_message_preview": "?", "unread_count": 1, "created_at": 0, "updated_at": 100});
+        let alert = json!({"conversation_id": 1, "assignee_id": null, "waiting_since": 100});
+        cache
+            .apply_page(
+                &[
+                    ev(1, event_kind::CONVERSATION_UPDATED, conv),
+                    ev(2, event_kind::MESSAGE_CREATED, message(1, None, 150)),
+                    ev(3, event_kind::CONVERSATION_OVERDUE, alert.clone()),
+                    // The same alert again (a replayed page) is kept once.
+                    ev(3, event_kind::CONVERSATION_OVERDUE, alert),
+                ],
+                3,
+            )
+            .unwrap();
+        let a = cache.alerts(10).unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!((a[0].kind.as_str(), a[0].applies), ("overdue", true));
+        assert_eq!(cache.unseen_alerts().unwrap(), 1);
+        cache
+            .apply_page(
+                &[ev(4, event_kind::MESSAGE_CREATED, message(2, Some(7), 200))],
+                4,
+            )
+            .unwrap();
+        assert!(!cache.alerts(10).unwrap()[0].applies);
+        assert_eq!(cache.unseen_alerts().unwrap(), 0);
+        assert!(
+            cache.take_alerts_to_notify().unwrap().is_empty(),
+            "answered: nothing to notify"
+        );
     }
 }
