@@ -401,6 +401,30 @@ async function main() {
       await s.waitFor("the reaction gone", `return document.querySelectorAll('[data-testid=reaction]').length === 0 && document.querySelectorAll('[data-testid=message] .text.reaction').length === 0`, { timeout: 5000 });
     });
 
+    await test("a customer's edit and deletion change the message in place, marked (English and German)", async () => {
+      const original = "Ich brauche 3 Stück";
+      const { wamid } = await json("POST", `${simUrl}/control/customers/4915112345678/messages`, { text: original, name: "Erika Muster" });
+      const bubble = `[...document.querySelectorAll('[data-testid=message]')].find(b => b.textContent.includes(arguments[0]))`;
+      await s.waitFor("the customer's message", `return !!${bubble}`, { args: [original], timeout: 5000 });
+      await json("POST", `${simUrl}/control/customers/4915112345678/messages`, { type: "edit", original: wamid, text: "Ich brauche 5 Stück" });
+      await s.waitFor("the edit, in place and marked", `const b = ${bubble}; return b && b.dataset.edited === 'true' && !!b.querySelector('[data-testid=edited-mark]') && !${bubble.replace("arguments[0]", "'Ich brauche 3 Stück'")}`, { args: ["Ich brauche 5 Stück"], timeout: 5000 });
+      const history = await s.exec(`return ${bubble}.querySelector('[data-testid=edited-mark]').title`, "Ich brauche 5 Stück");
+      assert(history.includes(original), `the earlier version is kept: ${history}`);
+      const count = await s.exec(`return document.querySelectorAll('[data-testid=message]').length`);
+      await json("POST", `${simUrl}/control/customers/4915112345678/messages`, { type: "revoke", original: wamid });
+      await s.waitFor("deleted by the customer, still readable", `const b = ${bubble}; return b && b.dataset.deleted === 'true' && /Deleted by the customer/.test(b.querySelector('[data-testid=deleted-note]')?.textContent ?? '')`, { args: ["Ich brauche 5 Stück"], timeout: 5000 });
+      assert((await s.exec(`return document.querySelectorAll('[data-testid=message]').length`)) === count, "an amendment became a bubble of its own");
+      await shot(s, "message-edited-deleted");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "de");
+      await s.click("[data-testid=settings-close]");
+      await s.waitFor("German marks", `const b = ${bubble}; return b && b.querySelector('[data-testid=edited-mark]')?.textContent === 'bearbeitet' && /Vom Kunden gelöscht/.test(b.querySelector('[data-testid=deleted-note]')?.textContent ?? '')`, { args: ["Ich brauche 5 Stück"], timeout: 5000 });
+      await shot(s, "message-edited-deleted-de");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "en");
+      await s.click("[data-testid=settings-close]");
+    });
+
     await test("conversation actions: assign to me, tag (and filter by it), note, resolve, reopen", async () => {
       await s.waitFor("the actions", `return !!document.querySelector('[data-testid=conversation-view] [data-testid=resolve]')`);
       assert(!(await s.exec(`return !!document.querySelector('[data-testid=open-monitor]')`)), "an agent is offered the supervisor monitor");

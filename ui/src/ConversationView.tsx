@@ -109,8 +109,10 @@ function Bubble(props: { item: TimelineItem; quoted: Message | null; reactions: 
   };
   return (
     <div
-      className={"bubble " + (outbound ? "out" : "in") + (tick ? " " + tick.status : "")}
+      className={"bubble " + (outbound ? "out" : "in") + (tick ? " " + tick.status : "") + (item.kind === "message" && item.deleted_at ? " deleted" : "")}
       data-testid="message"
+      data-edited={item.kind === "message" && item.edited_at ? "true" : undefined}
+      data-deleted={item.kind === "message" && item.deleted_at ? "true" : undefined}
       data-status={tick?.status ?? "received"}
       data-pending={tick?.pending ? "true" : undefined}
       data-message-id={item.kind === "message" ? item.id : undefined}
@@ -121,7 +123,21 @@ function Bubble(props: { item: TimelineItem; quoted: Message | null; reactions: 
         </blockquote>
       )}
       {item.kind === "message" ? <Content m={item} /> : <p className="text">{item.text}</p>}
+      {item.kind === "message" && item.deleted_at && (
+        <p className="amended deleted-note" data-testid="deleted-note">
+          {t("deletedByCustomer", { time: formatTime(lang, item.deleted_at) })}
+        </p>
+      )}
       <div className="meta">
+        {item.kind === "message" && item.edited_at && (
+          <span
+            className="amended"
+            data-testid="edited-mark"
+            title={(item.edits ?? []).map((e) => t("editedBefore", { text: e.text, time: formatTime(lang, e.replaced_at) })).join("\n")}
+          >
+            {t("edited")}
+          </span>
+        )}
         <time>{formatTime(lang, item.created_at)}</time>
         {tick && (
           <span className={"tick " + tick.status} data-testid="tick" title={tick.pending ? t("pending") : tick.status} aria-label={tick.pending && tick.status !== "failed" ? t("pending") : tick.status}>

@@ -331,6 +331,9 @@ const en = {
   asCustomerOf: "As a customer writing in",
   anyLanguage: "any language",
   firstResponseTime: "First response",
+  edited: "edited",
+  editedBefore: "Before {time}: {text}",
+  deletedByCustomer: "Deleted by the customer ({time}); kept for your team",
 };
 
 type Dict = typeof en;
@@ -664,6 +667,9 @@ const de: Dict = {
   asCustomerOf: "Als Kunde, der schreibt in",
   anyLanguage: "beliebiger Sprache",
   firstResponseTime: "Erste Antwort",
+  edited: "bearbeitet",
+  editedBefore: "Vor {time}: {text}",
+  deletedByCustomer: "Vom Kunden gelöscht ({time}); für Ihr Team aufbewahrt",
 };
 
 export const dicts: Record<Lang, Dict> = { en, de };

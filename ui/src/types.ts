@@ -158,6 +158,12 @@ export interface Message {
   error: MessageError | null;
   reply_to: number | null;
   created_at: number;
+  /** Set when the customer edited it: `text` and `content` are the latest version. */
+  edited_at?: number | null;
+  /** The versions it replaced, oldest first. */
+  edits?: { text: string; content: unknown; replaced_at: number }[];
+  /** Set when the customer deleted it for everyone (the team still reads it). */
+  deleted_at?: number | null;
 }
 
 export interface Pending {

@@ -377,8 +377,14 @@ async fn run(cli: Cli) -> AnyResult<()> {
                         } else {
                             m.text.clone()
                         };
+                        // What the customer changed afterwards, in words.
+                        let amended = match (m.edited_at, m.deleted_at) {
+                            (_, Some(_)) => " (deleted by the customer)",
+                            (Some(_), None) => " (edited)",
+                            _ => "",
+                        };
                         println!(
-                            "{arrow} {}{}{}",
+                            "{arrow} {}{}{}{amended}",
                             terminal_safe(&body),
                             state,
                             terminal_safe(&err)

@@ -170,6 +170,26 @@ pub struct Message {
     pub raw: Option<Value>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When the customer last edited this message; `text` and `content` are the latest version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    /// The versions it replaced, oldest first, kept for the record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<MessageVersion>,
+    /// When the customer deleted it for everyone: it stays readable to the team, marked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<i64>,
+}
+
+/// An earlier version of an edited message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MessageVersion {
+    pub text: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub content: Value,
+    /// When the customer replaced it (ms).
+    pub replaced_at: i64,
 }
 
 /// What clients sync from: every change, with a strictly increasing `seq`.

@@ -167,6 +167,16 @@ pub enum Content {
     System(System),
     /// The customer opened the chat for the first time.
     RequestWelcome,
+    /// The customer edited an earlier message (`original_message_id`); `message` is its new
+    /// content.
+    Edit {
+        original_message_id: String,
+        message: Box<Content>,
+    },
+    /// The customer deleted an earlier message for everyone.
+    Revoke {
+        original_message_id: String,
+    },
     /// `unsupported` (or legacy `unknown`): Meta could not represent the message.
     Unsupported {
         kind: Option<String>,
@@ -205,9 +215,25 @@ impl Content {
             Content::Reaction { emoji, .. } => emoji.clone().unwrap_or_default(),
             Content::Order(o) => o.text.clone().unwrap_or_default(),
             Content::System(s) => s.body.clone().unwrap_or_default(),
-            Content::RequestWelcome | Content::Unsupported { .. } | Content::Unknown { .. } => {
-                String::new()
+            Content::Edit { message, .. } => message.preview(),
+            Content::RequestWelcome
+            | Content::Revoke { .. }
+            | Content::Unsupported { .. }
+            | Content::Unknown { .. } => String::new(),
+        }
+    }
+
+    /// The message an edit or a deletion is about.
+    pub fn amends(&self) -> Option<&str> {
+        match self {
+            Content::Edit {
+                original_message_id,
+                ..
             }
+            | Content::Revoke {
+                original_message_id,
+            } => Some(original_message_id),
+            _ => None,
         }
     }
 
@@ -510,6 +536,39 @@ pub fn parse_message(m: &Value) -> Result<InboundMessage, ParseError> {
             previous_user_id: body.and_then(|b| str_field(b, "previous_user_id")),
         }),
         "request_welcome" => Content::RequestWelcome,
+        "edit" => {
+            let original_message_id = body
+                .and_then(|b| str_field(b, "original_message_id"))
+                .ok_or_else(|| ParseError::Shape("edit.original_message_id missing".into()))?;
+            // The new content has the shape of a message item's type and body.
+            let inner = body
+                .and_then(|b| b.get("message"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let inner_type = str_field(&inner, "type").unwrap_or_else(|| "unknown".into());
+            if inner_type == "edit" || inner_type == "revoke" {
+                return Err(ParseError::Shape(format!(
+                    "edit.message cannot be of type {inner_type}"
+                )));
+            }
+            let mut item = serde_json::Map::new();
+            item.insert("id".into(), Value::String(id.clone()));
+            item.insert("type".into(), Value::String(inner_type.clone()));
+            item.insert("timestamp".into(), Value::from(0));
+            if let Some(b) = inner.get(inner_type.as_str()) {
+                item.insert(inner_type.clone(), b.clone());
+            }
+            let parsed = parse_message(&Value::Object(item))?;
+            Content::Edit {
+                original_message_id,
+                message: Box::new(parsed.content),
+            }
+        }
+        "revoke" => Content::Revoke {
+            original_message_id: body
+                .and_then(|b| str_field(b, "original_message_id"))
+                .ok_or_else(|| ParseError::Shape("revoke.original_message_id missing".into()))?,
+        },
         "unsupported" | "unknown" => Content::Unsupported {
             kind: body.and_then(|b| str_field(b, "type")),
         },

@@ -230,3 +230,52 @@ fn batched_bodies_yield_every_item() {
     let sample = messages(&fixture("dashboard_test_sample.json"));
     assert_eq!(sample.messages.len(), 1);
 }
+
+#[test]
+fn edits_and_deletions_name_the_message_they_change() {
+    let original = "wamid.HBgLMTU1NTEyMzQ1NjcVAgASGBQwMDAwQTFCMkMzRDRFNUY2MDAwMAA=";
+    match first_content("edit.json") {
+        Content::Edit {
+            original_message_id,
+            message,
+        } => {
+            assert_eq!(original_message_id, original);
+            assert_eq!(
+                *message,
+                Content::Text {
+                    body: "Hello, do you ship to Porto?".into()
+                }
+            );
+        }
+        c => panic!("{c:?}"),
+    }
+    let edit = first_content("edit.json");
+    assert_eq!(edit.preview(), "Hello, do you ship to Porto?");
+    assert_eq!(edit.amends(), Some(original));
+    match first_content("revoke.json") {
+        Content::Revoke {
+            original_message_id,
+        } => assert_eq!(original_message_id, original),
+        c => panic!("{c:?}"),
+    }
+    // Malformed ones are refused with the field named, not guessed at.
+    for (item, field) in [
+        (
+            serde_json::json!({"id": "wamid.x", "timestamp": "1", "type": "edit",
+                "edit": {"message": {"type": "text", "text": {"body": "x"}}}}),
+            "edit.original_message_id",
+        ),
+        (
+            serde_json::json!({"id": "wamid.x", "timestamp": "1", "type": "revoke", "revoke": {}}),
+            "revoke.original_message_id",
+        ),
+        (
+            serde_json::json!({"id": "wamid.x", "timestamp": "1", "type": "edit",
+                "edit": {"original_message_id": "wamid.y", "message": {"type": "edit", "edit": {}}}}),
+            "edit.message",
+        ),
+    ] {
+        let e = parse_message(&item).unwrap_err().to_string();
+        assert!(e.contains(field), "{e}");
+    }
+}

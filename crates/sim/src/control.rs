@@ -89,6 +89,8 @@ struct CustomerMessage {
     hide_phone: bool,
     #[serde(rename = "type", default)]
     kind: Option<String>,
+    /// For `edit` and `revoke`: the wamid of the customer's message they change.
+    original: Option<String>,
 }
 
 async fn customer_message(
@@ -107,10 +109,28 @@ async fn customer_message(
         "image" => InboundContent::Image {
             caption: m.caption.or(m.text).filter(|c| !c.is_empty()),
         },
+        kind @ ("edit" | "revoke") => {
+            let original = m.original.filter(|o| !o.is_empty()).ok_or_else(|| {
+                ControlError(
+                    StatusCode::BAD_REQUEST,
+                    format!("{kind} needs \"original\": the wamid of the customer's message"),
+                )
+            })?;
+            if kind == "revoke" {
+                InboundContent::Revoke { original }
+            } else {
+                InboundContent::Edit {
+                    original,
+                    text: m.text.filter(|t| !t.is_empty()).ok_or_else(|| {
+                        ControlError(StatusCode::BAD_REQUEST, "an edit needs \"text\"".into())
+                    })?,
+                }
+            }
+        }
         other => {
             return Err(ControlError(
                 StatusCode::BAD_REQUEST,
-                format!("type must be \"text\" or \"image\", got {other:?}"),
+                format!("type must be \"text\", \"image\", \"edit\" or \"revoke\", got {other:?}"),
             ))
         }
     };

@@ -33,7 +33,18 @@ pub struct Customer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum InboundContent {
     Text(String),
-    Image { caption: Option<String> },
+    Image {
+        caption: Option<String>,
+    },
+    /// The customer edits an earlier message of theirs (a text) to `text`.
+    Edit {
+        original: String,
+        text: String,
+    },
+    /// The customer deletes an earlier message of theirs for everyone.
+    Revoke {
+        original: String,
+    },
 }
 
 /// A customer message to deliver.
@@ -187,6 +198,14 @@ impl Simulator {
         let wamid = self.inner.ids.wamid(&spec.wa_id, Direction::Inbound);
         let (type_name, body, media_id) = match spec.content {
             InboundContent::Text(text) => ("text", json!({ "body": text }), None),
+            InboundContent::Edit { original, text } => (
+                "edit",
+                json!({"original_message_id": original, "message": {"type": "text", "text": {"body": text}}}),
+                None,
+            ),
+            InboundContent::Revoke { original } => {
+                ("revoke", json!({ "original_message_id": original }), None)
+            }
             InboundContent::Image { caption } => {
                 let id = self.inner.ids.digits();
                 let png = generate_png(rand::thread_rng().gen());

@@ -730,3 +730,40 @@ async fn an_alert_raised_while_the_app_was_closed_shows_at_the_next_start() {
     assert_eq!(app.cache().unseen_alerts().unwrap(), 0);
     assert_eq!(app.cache().mark_alerts_seen(alerts[0].seq).unwrap(), 1);
 }
+
+/// A customer's edit and deletion reach a client's cache as updates of the same message: the
+/// timeline and search show the new text, the earlier version is kept, and nothing is added.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customers_edit_and_deletion_update_the_cached_message_in_place() {
+    let world = World::start().await;
+    let relay = &world.relay;
+    let sup = engine_for(relay, "sam@example.com", Role::Supervisor).await;
+    relay
+        .post_webhook(&switchboard_testkit::fixture("text.json"))
+        .await;
+    sup.sync_once().await.unwrap();
+    let conv = sup.cache().conversations(&Default::default()).unwrap()[0].id;
+    relay
+        .post_webhook(&switchboard_testkit::fixture("edit.json"))
+        .await;
+    sup.sync_once().await.unwrap();
+    let items = sup.cache().timeline(conv, None, 10).unwrap();
+    assert_eq!(items.len(), 1, "an edit is no message of its own");
+    let TimelineItem::Message(m) = &items[0] else {
+        panic!("{items:?}")
+    };
+    assert_eq!(m.text, "Hello, do you ship to Porto?");
+    assert_eq!(m.edits[0].text, "Hello, do you ship to Lisbon?");
+    assert_eq!(sup.cache().search("Porto", 10).unwrap().len(), 1);
+    assert!(sup.cache().search("Lisbon", 10).unwrap().is_empty());
+    relay
+        .post_webhook(&switchboard_testkit::fixture("revoke.json"))
+        .await;
+    sup.sync_once().await.unwrap();
+    let items = sup.cache().timeline(conv, None, 10).unwrap();
+    let TimelineItem::Message(m) = &items[0] else {
+        panic!("{items:?}")
+    };
+    assert!(m.deleted_at.is_some());
+    assert_eq!(m.text, "Hello, do you ship to Porto?");
+}

@@ -547,6 +547,11 @@ fn apply_message(
     if message_id_by_wamid(ctx.conn, &m.id)?.is_some() {
         return Ok(None);
     }
+    // An edit or a deletion changes an earlier message; it is no message of its own.
+    if m.content.amends().is_some() {
+        super::amendments::record(ctx, v, m)?;
+        return Ok(None);
+    }
     let (wa_id, bsuid, name, username) = sender(v, m);
     let contact_id = upsert_contact(
         ctx,
@@ -651,6 +656,8 @@ fn apply_message(
         .execute(params![conv_id, at, shown, ctx.now])?;
     emit_message(ctx, msg_id, event_kind::MESSAGE_CREATED)?;
     emit_conversation(ctx, conv_id, before)?;
+    // Edits or a deletion that arrived before this message apply now.
+    super::amendments::apply_waiting(ctx, &m.id, Some(&v.phone_number_id))?;
     Ok(Some(fact))
 }
 

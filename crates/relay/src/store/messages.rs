@@ -8,7 +8,7 @@ use switchboard_protocol::api::{DeliveryStatus, Direction, Message, MessageError
 use super::events::NewEvent;
 use super::{Result, StoreError, WriteCtx};
 
-const MESSAGE_COLS: &str = "id, conversation_id, direction, wamid, type, text, content, unsupported, status, error_code, error_title, error_details, reply_to, reply_to_wamid, sender_id, client_id, raw, created_at, updated_at";
+const MESSAGE_COLS: &str = "id, conversation_id, direction, wamid, type, text, content, unsupported, status, error_code, error_title, error_details, reply_to, reply_to_wamid, sender_id, client_id, raw, created_at, updated_at, edited_at, edits, deleted_at";
 
 fn message_row(r: &Row<'_>) -> crate::store::db::Result<Message> {
     let direction: String = r.get(2)?;
@@ -46,6 +46,12 @@ fn message_row(r: &Row<'_>) -> crate::store::db::Result<Message> {
         raw: raw.and_then(|s| serde_json::from_str(&s).ok()),
         created_at: r.get(17)?,
         updated_at: r.get(18)?,
+        edited_at: r.get(19)?,
+        edits: r
+            .get::<Option<String>>(20)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default(),
+        deleted_at: r.get(21)?,
     })
 }
 

@@ -20,6 +20,7 @@
 //!   and broadcasts them to its streams (the table is the source of truth; the doorbell only
 //!   wakes).
 
+pub mod amendments;
 pub mod audit;
 pub mod automation;
 pub mod contacts;
@@ -79,6 +80,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         14,
         include_str!("../../migrations/0014_auto_reply_pause.sql"),
     ),
+    (15, include_str!("../../migrations/0015_message_edits.sql")),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -125,6 +127,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         14,
         include_str!("../../migrations/postgres/0014_auto_reply_pause.sql"),
+    ),
+    (
+        15,
+        include_str!("../../migrations/postgres/0015_message_edits.sql"),
     ),
 ];
 
