@@ -12,7 +12,8 @@ use super::policy::reload;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, JsonBody};
 use crate::policy::autoreply;
-use crate::store::{policy as sql, queries};
+use crate::store::db::Db;
+use crate::store::{policy as sql, queries, StoreError};
 use crate::AppState;
 
 type ErrorBody = switchboard_protocol::api::ErrorBody;
@@ -64,6 +65,32 @@ fn check_rule(s: &AppState, req: &sql::NewAutoReply) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Stores a rule with `save` (given the actor and the time), audits it as `action` with the
+/// stored rule, and recompiles the policy snapshot.
+async fn save_audited(
+    s: &AppState,
+    actor: String,
+    action: &'static str,
+    save: impl FnOnce(&Db, &str, i64) -> Result<sql::AutoReply, StoreError> + Send + 'static,
+) -> Result<sql::AutoReply, ApiError> {
+    let rule = s
+        .store
+        .write(move |ctx| {
+            let r = save(ctx.conn, &actor, ctx.now)?;
+            queries::audit(
+                ctx.conn,
+                &actor,
+                action,
+                &serde_json::to_value(&r)?,
+                ctx.now,
+            )?;
+            Ok(r)
+        })
+        .await?;
+    reload(s).await?;
+    Ok(rule)
+}
+
 /// Creates a keyword auto-reply rule (admins only). A bad rule (e.g. an invalid regular
 /// expression) is refused with 422 naming the rule.
 #[utoipa::path(post, path = "/api/v1/admin/auto-replies", request_body = sql::NewAutoReply, security(("bearer" = [])),
@@ -74,22 +101,13 @@ pub async fn create_auto_reply(
     JsonBody(req): JsonBody<sql::NewAutoReply>,
 ) -> Result<(StatusCode, Json<sql::AutoReply>), ApiError> {
     check_rule(&s, &req)?;
-    let actor = admin.0.email.clone();
-    let rule = s
-        .store
-        .write(move |ctx| {
-            let r = sql::insert_auto_reply(ctx.conn, &req, &actor, ctx.now)?;
-            queries::audit(
-                ctx.conn,
-                &actor,
-                "policy.auto_reply.create",
-                &serde_json::to_value(&r)?,
-                ctx.now,
-            )?;
-            Ok(r)
-        })
-        .await?;
-    reload(&s).await?;
+    let rule = save_audited(
+        &s,
+        admin.0.email.clone(),
+        "policy.auto_reply.create",
+        move |conn, actor, now| sql::insert_auto_reply(conn, &req, actor, now),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(rule)))
 }
 
@@ -104,22 +122,13 @@ pub async fn update_auto_reply(
     JsonBody(req): JsonBody<sql::NewAutoReply>,
 ) -> Result<Json<sql::AutoReply>, ApiError> {
     check_rule(&s, &req)?;
-    let actor = admin.0.email.clone();
-    let rule = s
-        .store
-        .write(move |ctx| {
-            let r = sql::update_auto_reply(ctx.conn, id, &req, &actor, ctx.now)?;
-            queries::audit(
-                ctx.conn,
-                &actor,
-                "policy.auto_reply.update",
-                &serde_json::to_value(&r)?,
-                ctx.now,
-            )?;
-            Ok(r)
-        })
-        .await?;
-    reload(&s).await?;
+    let rule = save_audited(
+        &s,
+        admin.0.email.clone(),
+        "policy.auto_reply.update",
+        move |conn, actor, now| sql::update_auto_reply(conn, id, &req, actor, now),
+    )
+    .await?;
     Ok(Json(rule))
 }
 

@@ -46,26 +46,32 @@ fn kind_name(kind: &str) -> String {
         .to_string()
 }
 
+/// The columns every alert query selects, in this order, before the one that says whether it
+/// applies.
+const COLUMNS: &str = "a.seq, a.kind, a.conversation_id, a.waiting_since, a.at, a.seen";
+
+fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
+    Ok(Alert {
+        seq: r.get(0)?,
+        kind: kind_name(&r.get::<_, String>(1)?),
+        conversation_id: r.get(2)?,
+        waiting_since: r.get(3)?,
+        at: r.get(4)?,
+        seen: r.get::<_, i64>(5)? != 0,
+        applies: r.get::<_, i64>(6)? != 0,
+    })
+}
+
 impl Cache {
     /// The newest alerts of conversations held here, newest first.
     pub fn alerts(&self, limit: usize) -> Result<Vec<Alert>> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT a.seq, a.kind, a.conversation_id, a.waiting_since, a.at, a.seen, {APPLIES}
+            "SELECT {COLUMNS}, {APPLIES}
              FROM alerts a WHERE EXISTS (SELECT 1 FROM conversations c WHERE c.id = a.conversation_id)
              ORDER BY a.seq DESC LIMIT ?1"
         ))?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            Ok(Alert {
-                seq: r.get(0)?,
-                kind: kind_name(&r.get::<_, String>(1)?),
-                conversation_id: r.get(2)?,
-                waiting_since: r.get(3)?,
-                at: r.get(4)?,
-                seen: r.get::<_, i64>(5)? != 0,
-                applies: r.get::<_, i64>(6)? != 0,
-            })
-        })?;
+        let rows = stmt.query_map([limit as i64], alert_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -96,20 +102,9 @@ impl Cache {
         let tx = conn.transaction()?;
         let out: Vec<Alert> = {
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT a.seq, a.kind, a.conversation_id, a.waiting_since, a.at, a.seen
-                 FROM alerts a WHERE a.notified = 0 AND {APPLIES} ORDER BY a.seq"
+                "SELECT {COLUMNS}, 1 FROM alerts a WHERE a.notified = 0 AND {APPLIES} ORDER BY a.seq"
             ))?;
-            let rows = stmt.query_map([], |r| {
-                Ok(Alert {
-                    seq: r.get(0)?,
-                    kind: kind_name(&r.get::<_, String>(1)?),
-                    conversation_id: r.get(2)?,
-                    waiting_since: r.get(3)?,
-                    at: r.get(4)?,
-                    seen: r.get::<_, i64>(5)? != 0,
-                    applies: true,
-                })
-            })?;
+            let rows = stmt.query_map([], alert_row)?;
             rows.collect::<rusqlite::Result<_>>()?
         };
         tx.execute("UPDATE alerts SET notified = 1 WHERE notified = 0", [])?;
