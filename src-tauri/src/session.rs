@@ -245,6 +245,7 @@ mod tests {
                 name: None,
                 updated_at: 0,
                 tags: Vec::new(),
+                marketing: None,
             },
             status: status.into(),
             assignee_id,

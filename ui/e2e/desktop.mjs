@@ -401,7 +401,7 @@ async function main() {
       await s.waitFor("the reaction gone", `return document.querySelectorAll('[data-testid=reaction]').length === 0 && document.querySelectorAll('[data-testid=message] .text.reaction').length === 0`, { timeout: 5000 });
     });
 
-    await test("a customer's edit and deletion change the message in place, marked (English and German)", async () => {
+    await test("a customer's edit and deletion change the message in place, marked; a marketing stop shows on the customer (English and German)", async () => {
       const original = "Ich brauche 3 Stück";
       const { wamid } = await json("POST", `${simUrl}/control/customers/4915112345678/messages`, { text: original, name: "Erika Muster" });
       const bubble = `[...document.querySelectorAll('[data-testid=message]')].find(b => b.textContent.includes(arguments[0]))`;
@@ -414,11 +414,23 @@ async function main() {
       await json("POST", `${simUrl}/control/customers/4915112345678/messages`, { type: "revoke", original: wamid });
       await s.waitFor("deleted by the customer, still readable", `const b = ${bubble}; return b && b.dataset.deleted === 'true' && /Deleted by the customer/.test(b.querySelector('[data-testid=deleted-note]')?.textContent ?? '')`, { args: ["Ich brauche 5 Stück"], timeout: 5000 });
       assert((await s.exec(`return document.querySelectorAll('[data-testid=message]').length`)) === count, "an amendment became a bubble of its own");
+      // She also stops marketing messages: the customer panel says so.
+      await json("POST", `${simUrl}/control/webhooks/raw`, {
+        object: "whatsapp_business_account",
+        entry: [{ id: WABA, changes: [{ field: "user_preferences", value: {
+          messaging_product: "whatsapp",
+          metadata: { display_phone_number: DISPLAY_NUMBER, phone_number_id: PNID },
+          contacts: [{ profile: { name: "Erika Muster" }, wa_id: "4915112345678" }],
+          user_preferences: [{ wa_id: "4915112345678", detail: "User requested to stop marketing messages", category: "marketing_messages", value: "stop", timestamp: Math.floor(Date.now() / 1000) }],
+        } }] }],
+      });
+      await s.waitFor("the stop in the customer panel", `const d = document.querySelector('[data-testid=customer-marketing]'); return d && d.dataset.stopped === 'true' && /Stopped by the customer/.test(d.textContent)`, { timeout: 5000 });
       await shot(s, "message-edited-deleted");
       await s.click("[data-testid=settings]");
       await choose(s, "[data-testid=language]", "de");
       await s.click("[data-testid=settings-close]");
       await s.waitFor("German marks", `const b = ${bubble}; return b && b.querySelector('[data-testid=edited-mark]')?.textContent === 'bearbeitet' && /Vom Kunden gelöscht/.test(b.querySelector('[data-testid=deleted-note]')?.textContent ?? '')`, { args: ["Ich brauche 5 Stück"], timeout: 5000 });
+      assert(/Vom Kunden abbestellt/.test(await s.exec(`return document.querySelector('[data-testid=customer-marketing]').textContent`)), "German marketing state");
       await shot(s, "message-edited-deleted-de");
       await s.click("[data-testid=settings]");
       await choose(s, "[data-testid=language]", "en");

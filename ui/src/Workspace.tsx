@@ -7,13 +7,14 @@ import { MonitorView } from "./Monitor";
 import { AdminView, showsAdmin } from "./Admin";
 import { ReviewView } from "./Review";
 import { AlertBell } from "./Alerts";
+import { formatTime } from "./i18n";
 import { CustomerExtras, StatusMenu } from "./Team";
-import { can, defaultFilter, filterConversations, upsert, visibleTo, type ListFilter } from "./logic";
+import { can, defaultFilter, filterConversations, marketingState, upsert, visibleTo, type ListFilter } from "./logic";
 import type { Change, ConnectionState, Conversation, Directory, PhoneNumber, Presence, SearchHit, User } from "./types";
 
 /** The signed-in app: one small store (conversations, selection, state) fed by change events. */
 export function Workspace(props: { me: User; initialState: ConnectionState; initialMuted: boolean; initialPresence: Presence; prefs: Prefs; onSignedOut: () => void; onUser: (u: User) => void }) {
-  const { t } = useUi();
+  const { t, lang } = useUi();
   const [all, setAll] = useState<Conversation[] | null>(null);
   const [filter, setFilter] = useState<ListFilter>(defaultFilter);
   const [openId, setOpenId] = useState<number | null>(null);
@@ -343,6 +344,10 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
                 <dd data-testid="customer-number">{openConv.contact.wa_id ? "+" + openConv.contact.wa_id : openConv.contact.username ?? "—"}</dd>
                 <dt>{t("status")}</dt>
                 <dd>{openConv.status === "resolved" ? t("resolved") : t("open")}</dd>
+                <dt>{t("marketingMessages")}</dt>
+                <dd data-testid="customer-marketing" data-stopped={marketingState(openConv.contact.marketing).stopped} className={marketingState(openConv.contact.marketing).stopped ? "warn" : ""}>
+                  {t(marketingState(openConv.contact.marketing).key, { time: openConv.contact.marketing ? formatTime(lang, openConv.contact.marketing.at) : "" })}
+                </dd>
               </dl>
               <CustomerExtras
                 key={openConv.contact.id}

@@ -334,6 +334,10 @@ const en = {
   edited: "edited",
   editedBefore: "Before {time}: {text}",
   deletedByCustomer: "Deleted by the customer ({time}); kept for your team",
+  marketingMessages: "Marketing messages",
+  marketingNone: "No choice made",
+  marketingStopped: "Stopped by the customer ({time})",
+  marketingResumed: "Allowed again ({time})",
 };
 
 type Dict = typeof en;
@@ -670,6 +674,10 @@ const de: Dict = {
   edited: "bearbeitet",
   editedBefore: "Vor {time}: {text}",
   deletedByCustomer: "Vom Kunden gelöscht ({time}); für Ihr Team aufbewahrt",
+  marketingMessages: "Werbenachrichten",
+  marketingNone: "Keine Angabe",
+  marketingStopped: "Vom Kunden abbestellt ({time})",
+  marketingResumed: "Wieder erlaubt ({time})",
 };
 
 export const dicts: Record<Lang, Dict> = { en, de };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   blockState,
+  marketingState,
   blockText,
   sortBlocks,
   numberChoices,
@@ -373,5 +374,13 @@ describe("blocked messages", () => {
     expect(blockText(block(1, 1))).toBe("text 1");
     expect(blockText(block(1, 1, { request: { type: "image", caption: "Foto" } }))).toBe("Foto");
     expect(blockText(block(1, 1, { request: { type: "template" } }))).toBe("[template]");
+  });
+});
+
+describe("marketing preference", () => {
+  it("says whether the customer stopped marketing messages", () => {
+    expect(marketingState(null)).toEqual({ key: "marketingNone", stopped: false });
+    expect(marketingState({ choice: "stop", at: 1 })).toEqual({ key: "marketingStopped", stopped: true });
+    expect(marketingState({ choice: "resume", at: 2 })).toEqual({ key: "marketingResumed", stopped: false });
   });
 });

@@ -416,3 +416,10 @@ export function sortBlocks(list: Block[]): Block[] {
 export function blockText(b: Block): string {
   return String(b.request.text ?? b.request.caption ?? `[${b.request.type ?? "?"}]`);
 }
+
+/** What the customer panel says about marketing messages: the words' key and whether the
+ * customer stopped them (a campaign leaves them out). */
+export function marketingState(pref: { choice: string; at: number } | null | undefined): { key: "marketingNone" | "marketingStopped" | "marketingResumed"; stopped: boolean } {
+  if (!pref) return { key: "marketingNone", stopped: false };
+  return pref.choice === "stop" ? { key: "marketingStopped", stopped: true } : { key: "marketingResumed", stopped: false };
+}

@@ -121,6 +121,8 @@ export interface Contact {
   name: string | null;
   /** Lower-case labels; absent from older relays' snapshots. */
   tags?: string[];
+  /** The customer's latest choice about marketing messages (`stop` or `resume`), if any. */
+  marketing?: { choice: string; at: number } | null;
 }
 
 export interface Conversation {

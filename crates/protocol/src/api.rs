@@ -90,6 +90,27 @@ pub struct Contact {
     /// them. Absent from older relays' snapshots.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The customer's latest choice about marketing messages (`user_preferences`); absent until
+    /// they made one. Campaigns leave out customers who stopped them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketing: Option<MarketingPreference>,
+}
+
+/// A customer's choice about marketing messages, and when they made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MarketingPreference {
+    /// `stop` or `resume`.
+    pub choice: String,
+    /// When the customer made it (ms).
+    pub at: i64,
+}
+
+impl MarketingPreference {
+    /// Whether marketing messages may go to this customer.
+    pub fn allows_marketing(&self) -> bool {
+        self.choice != "stop"
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -34,8 +34,32 @@ pub struct Entry {
 pub enum Change {
     /// `field: "messages"`: inbound messages, statuses and errors for one business number.
     Messages(MessagesValue),
+    /// `field: "user_preferences"`: customers stopping or resuming marketing messages.
+    Preferences(PreferencesValue),
     /// Any other field (template status updates, account alerts, ...): recorded as is.
     Other { field: String, value: Value },
+}
+
+/// `value` of a `user_preferences` change.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PreferencesValue {
+    pub phone_number_id: Option<String>,
+    pub contacts: Vec<Contact>,
+    pub preferences: Vec<UserPreference>,
+}
+
+/// One customer's choice (`value.user_preferences[]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserPreference {
+    pub wa_id: Option<String>,
+    pub user_id: Option<String>,
+    /// `marketing_messages` (the one category Meta sends today).
+    pub category: String,
+    /// `stop` or `resume` as Meta sent it.
+    pub value: String,
+    pub detail: Option<String>,
+    /// Unix seconds (a number here, unlike messages' strings; both are accepted).
+    pub timestamp: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -439,6 +463,8 @@ pub fn parse_notification(body: &[u8]) -> Result<Notification, ParseError> {
             let value = change.get("value").cloned().unwrap_or(Value::Null);
             if field == "messages" {
                 changes.push(Change::Messages(parse_messages_value(&value)?));
+            } else if field == "user_preferences" {
+                changes.push(Change::Preferences(parse_preferences_value(&value)?));
             } else {
                 changes.push(Change::Other {
                     field: field.to_string(),
@@ -449,6 +475,38 @@ pub fn parse_notification(body: &[u8]) -> Result<Notification, ParseError> {
         entries.push(Entry { id, changes });
     }
     Ok(Notification { object, entries })
+}
+
+fn parse_preferences_value(v: &Value) -> Result<PreferencesValue, ParseError> {
+    if !v.is_object() {
+        return Err(ParseError::Shape("value is not an object".into()));
+    }
+    let contacts = array(v, "contacts")?
+        .iter()
+        .map(|c| typed(Some(c)))
+        .collect::<Result<Vec<Contact>, _>>()?;
+    let preferences = array(v, "user_preferences")?
+        .iter()
+        .map(|p| {
+            let value = str_field(p, "value")
+                .ok_or_else(|| ParseError::Shape("user_preferences[].value missing".into()))?;
+            Ok(UserPreference {
+                wa_id: str_field(p, "wa_id"),
+                user_id: str_field(p, "user_id"),
+                category: str_field(p, "category").unwrap_or_default(),
+                value,
+                detail: str_field(p, "detail"),
+                timestamp: timestamp(p)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ParseError>>()?;
+    Ok(PreferencesValue {
+        phone_number_id: v
+            .get("metadata")
+            .and_then(|m| str_field(m, "phone_number_id")),
+        contacts,
+        preferences,
+    })
 }
 
 fn parse_messages_value(v: &Value) -> Result<MessagesValue, ParseError> {

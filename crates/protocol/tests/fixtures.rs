@@ -279,3 +279,25 @@ fn edits_and_deletions_name_the_message_they_change() {
         assert!(e.contains(field), "{e}");
     }
 }
+
+#[test]
+fn marketing_preferences_are_typed_with_numeric_timestamps() {
+    let n = fixture("user_preferences_stop.json");
+    let Change::Preferences(p) = &n.entries[0].changes[0] else {
+        panic!("{n:?}")
+    };
+    assert_eq!(p.phone_number_id.as_deref(), Some("200000000000002"));
+    assert_eq!(p.preferences.len(), 1);
+    let pref = &p.preferences[0];
+    assert_eq!(pref.wa_id.as_deref(), Some("15551234567"));
+    assert_eq!(
+        (pref.category.as_str(), pref.value.as_str()),
+        ("marketing_messages", "stop")
+    );
+    assert_eq!(pref.timestamp, 1_790_000_300);
+    let n = fixture("user_preferences_resume.json");
+    let Change::Preferences(p) = &n.entries[0].changes[0] else {
+        panic!("{n:?}")
+    };
+    assert_eq!(p.preferences[0].value, "resume");
+}

@@ -734,7 +734,7 @@ async fn an_alert_raised_while_the_app_was_closed_shows_at_the_next_start() {
 /// A customer's edit and deletion reach a client's cache as updates of the same message: the
 /// timeline and search show the new text, the earlier version is kept, and nothing is added.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_customers_edit_and_deletion_update_the_cached_message_in_place() {
+async fn a_customers_edit_deletion_and_marketing_stop_reach_the_cache() {
     let world = World::start().await;
     let relay = &world.relay;
     let sup = engine_for(relay, "sam@example.com", Role::Supervisor).await;
@@ -766,4 +766,26 @@ async fn a_customers_edit_and_deletion_update_the_cached_message_in_place() {
     };
     assert!(m.deleted_at.is_some());
     assert_eq!(m.text, "Hello, do you ship to Porto?");
+
+    // The customer stops marketing messages: the cached customer carries it.
+    relay
+        .post_webhook(&switchboard_testkit::fixture("user_preferences_stop.json"))
+        .await;
+    sup.sync_once().await.unwrap();
+    let c = &sup.cache().conversations(&Default::default()).unwrap()[0];
+    let pref = c
+        .contact
+        .marketing
+        .as_ref()
+        .expect("the preference reached the cache");
+    assert_eq!(pref.choice, "stop");
+    assert!(!pref.allows_marketing());
+    assert_eq!(
+        sup.cache()
+            .contact(c.contact.id)
+            .unwrap()
+            .marketing
+            .map(|m| m.choice),
+        Some("stop".to_string())
+    );
 }

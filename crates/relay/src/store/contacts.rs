@@ -3,7 +3,7 @@
 //! and admins only). Tags are written by `store::routing`, since routing reads them.
 
 use crate::store::db::{params, Db, Optional};
-use switchboard_protocol::api::{event_kind, Contact, Note, User};
+use switchboard_protocol::api::{event_kind, Contact, MarketingPreference, Note, User};
 
 use super::events::{Audience, NewEvent};
 use super::numbers::configured_sql;
@@ -160,9 +160,36 @@ pub fn contact_tags(conn: &Db, contact: i64) -> Result<Vec<String>> {
     Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
+/// The marketing preference as stored (both columns, or none).
+pub fn marketing(choice: Option<String>, at: Option<i64>) -> Option<MarketingPreference> {
+    Some(MarketingPreference {
+        choice: choice?,
+        at: at?,
+    })
+}
+
+/// Keeps a customer's choice about marketing messages made at `at` (ms), unless a later one is
+/// stored already (webhooks are unordered). Returns whether it changed anything.
+pub fn set_marketing(
+    ctx: &mut WriteCtx<'_>,
+    contact_id: i64,
+    choice: &str,
+    at: i64,
+) -> Result<bool> {
+    let changed = ctx.conn.exec(
+        "UPDATE contacts SET marketing_pref = ?2, marketing_pref_at = ?3, updated_at = ?4
+         WHERE id = ?1 AND (marketing_pref_at IS NULL OR marketing_pref_at < ?3)",
+        params![contact_id, choice, at, ctx.now],
+    )?;
+    if changed > 0 {
+        emit_contact(ctx, contact_id)?;
+    }
+    Ok(changed > 0)
+}
+
 pub fn contact(conn: &Db, id: i64) -> Result<Contact> {
     conn.prepare_cached(
-        "SELECT id, wa_id, bsuid, username, name, updated_at FROM contacts WHERE id = ?1",
+        "SELECT id, wa_id, bsuid, username, name, updated_at, marketing_pref, marketing_pref_at FROM contacts WHERE id = ?1",
     )?
     .query_row([id], |r| {
         Ok(Contact {
@@ -173,6 +200,7 @@ pub fn contact(conn: &Db, id: i64) -> Result<Contact> {
             name: r.get(4)?,
             updated_at: r.get(5)?,
             tags: Vec::new(),
+            marketing: marketing(r.get(6)?, r.get(7)?),
         })
     })
     .optional()?

@@ -12,7 +12,7 @@ use super::{Result, StoreError, WriteCtx};
 
 // ---------------------------------------------------------------- row mapping
 
-const CONVERSATION_COLS: &str = "c.id, c.phone_number_id, c.status, c.assignee_id, c.last_inbound_at, c.last_message_at, c.last_message_preview, c.unread_count, c.created_at, c.updated_at, k.id, k.wa_id, k.bsuid, k.username, k.name, k.updated_at";
+const CONVERSATION_COLS: &str = "c.id, c.phone_number_id, c.status, c.assignee_id, c.last_inbound_at, c.last_message_at, c.last_message_preview, c.unread_count, c.created_at, c.updated_at, k.id, k.wa_id, k.bsuid, k.username, k.name, k.updated_at, k.marketing_pref, k.marketing_pref_at";
 
 fn conversation_row(r: &Row<'_>) -> crate::store::db::Result<Conversation> {
     Ok(Conversation {
@@ -34,6 +34,7 @@ fn conversation_row(r: &Row<'_>) -> crate::store::db::Result<Conversation> {
             name: r.get(14)?,
             updated_at: r.get(15)?,
             tags: Vec::new(),
+            marketing: super::contacts::marketing(r.get(16)?, r.get(17)?),
         },
     })
 }

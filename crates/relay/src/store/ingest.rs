@@ -299,6 +299,7 @@ fn apply(
                         )?;
                     }
                 }
+                Change::Preferences(p) => super::preferences::apply(ctx, p)?,
                 Change::Other { field, value } => {
                     let pnid = value
                         .pointer("/metadata/phone_number_id")
@@ -311,7 +312,7 @@ fn apply(
     Ok((messages, statuses))
 }
 
-fn record_account_event(
+pub(super) fn record_account_event(
     ctx: &WriteCtx<'_>,
     pnid: Option<&str>,
     field: &str,

@@ -34,6 +34,7 @@ pub mod messages;
 pub mod numbers;
 pub mod outbox;
 pub mod policy;
+pub mod preferences;
 pub mod queries;
 pub mod roles;
 pub mod routing;
@@ -81,6 +82,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0014_auto_reply_pause.sql"),
     ),
     (15, include_str!("../../migrations/0015_message_edits.sql")),
+    (
+        16,
+        include_str!("../../migrations/0016_marketing_preference.sql"),
+    ),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -131,6 +136,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         15,
         include_str!("../../migrations/postgres/0015_message_edits.sql"),
+    ),
+    (
+        16,
+        include_str!("../../migrations/postgres/0016_marketing_preference.sql"),
     ),
 ];
 

@@ -143,7 +143,7 @@ pub struct Counts {
     pub outbox_failed: i64,
 }
 
-const CONV_COLS: &str = "c.id, c.phone_number_id, c.status, c.assignee_id, c.last_inbound_at, c.last_message_at, c.preview, c.unread_count, c.created_at, c.updated_at, k.id, k.wa_id, k.bsuid, k.username, k.name, k.updated_at, k.tags";
+const CONV_COLS: &str = "c.id, c.phone_number_id, c.status, c.assignee_id, c.last_inbound_at, c.last_message_at, c.preview, c.unread_count, c.created_at, c.updated_at, k.id, k.wa_id, k.bsuid, k.username, k.name, k.updated_at, k.tags, k.marketing";
 
 fn conversation_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
@@ -165,8 +165,13 @@ fn conversation_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
             name: r.get(14)?,
             updated_at: r.get::<_, Option<i64>>(15)?.unwrap_or_default(),
             tags: parse_tags(r.get::<_, Option<String>>(16)?),
+            marketing: parse_marketing(r.get(17)?),
         },
     })
+}
+
+fn parse_marketing(json: Option<String>) -> Option<switchboard_protocol::api::MarketingPreference> {
+    json.and_then(|j| serde_json::from_str(&j).ok())
 }
 
 fn parse_tags(json: Option<String>) -> Vec<String> {
@@ -244,7 +249,7 @@ impl Cache {
     pub fn contact(&self, id: i64) -> Result<Contact> {
         let conn = self.lock();
         conn.query_row(
-            "SELECT id, wa_id, bsuid, username, name, updated_at, tags FROM contacts WHERE id = ?1",
+            "SELECT id, wa_id, bsuid, username, name, updated_at, tags, marketing FROM contacts WHERE id = ?1",
             [id],
             |r| {
                 Ok(Contact {
@@ -255,6 +260,7 @@ impl Cache {
                     name: r.get(4)?,
                     updated_at: r.get(5)?,
                     tags: parse_tags(r.get(6)?),
+                    marketing: parse_marketing(r.get(7)?),
                 })
             },
         )
