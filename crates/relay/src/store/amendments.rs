@@ -109,9 +109,8 @@ pub fn record(ctx: &mut WriteCtx<'_>, v: &MessagesValue, m: &InboundMessage) -> 
 /// after an amendment is recorded). `pnid`: the business number the amendment came on, when
 /// known; an amendment never crosses numbers.
 pub fn apply_waiting(ctx: &mut WriteCtx<'_>, wamid: &str, pnid: Option<&str>) -> Result<()> {
-    let Some(id) = message_id_by_wamid(ctx.conn, wamid)? else {
-        return Ok(());
-    };
+    // Every inbound message asks: the waiting ones first (a lookup in a small partial index,
+    // usually empty), the message only when something waits.
     let waiting: Vec<(String, String, Option<String>, i64)> = {
         let mut stmt = ctx.conn.prepare_cached(
             "SELECT wamid, kind, content, at FROM message_amendments
@@ -125,6 +124,9 @@ pub fn apply_waiting(ctx: &mut WriteCtx<'_>, wamid: &str, pnid: Option<&str>) ->
     if waiting.is_empty() {
         return Ok(());
     }
+    let Some(id) = message_id_by_wamid(ctx.conn, wamid)? else {
+        return Ok(());
+    };
     let msg = message(ctx.conn, id)?;
     let conv_pnid: String = ctx.conn.query_row(
         "SELECT phone_number_id FROM conversations WHERE id = ?1",
