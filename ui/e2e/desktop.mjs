@@ -210,7 +210,11 @@ async function main() {
       await s.type("[data-testid=email]", email);
       await s.type("[data-testid=password]", password);
       await s.click("[data-testid=sign-in]");
-      await s.waitFor("connection state online", `const e = document.querySelector('[data-testid=connection-state]'); return e && e.dataset.state === 'online'`, { timeout: 15000 });
+      await s.waitFor("connection state online", `const e = document.querySelector('[data-testid=connection-state]'); return e && e.dataset.state === 'online'`, { timeout: 15000 }).catch(async (e) => {
+        // Say what the screen showed instead: a refusal on the form, or a state that never came.
+        const seen = await s.exec(`return JSON.stringify({ email: document.querySelector('[data-testid=email]')?.value ?? null, error: document.querySelector('[role=alert]')?.textContent ?? null, state: document.querySelector('[data-testid=connection-state]')?.dataset.state ?? null, busy: document.querySelector('[data-testid=sign-in]')?.disabled ?? null })`);
+        throw new Error(`${e.message}; signing in as ${email}, the screen: ${seen}`);
+      });
     };
     /** Signs out and in again as someone else. */
     const signInAs = async (email, password) => {

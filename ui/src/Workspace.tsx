@@ -37,6 +37,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
   allRef.current = all;
   const searchRef = useRef<HTMLInputElement>(null);
   const notifiedRef = useRef<number | null>(null);
+  const stateEvents = useRef(0);
   const openRef = useRef<number | null>(null);
   openRef.current = openId;
 
@@ -90,6 +91,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
             setTimelineTick((n) => n + 1);
             break;
           case "state":
+            stateEvents.current += 1;
             setState(c.state);
             break;
           case "resync":
@@ -114,7 +116,12 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
       api.onPresence(setPresence),
     ];
     // The state may have moved before we listened (sign-in starts syncing at once).
-    Promise.all(unlisten).then(() => api.appInfo().then((i) => setState(i.state), () => {}));
+    // Only if no state event came meanwhile: an answer read before a newer event must not
+    // overwrite it (the app would show "connecting" while online).
+    Promise.all(unlisten).then(() => {
+      const seen = stateEvents.current;
+      api.appInfo().then((i) => stateEvents.current === seen && setState(i.state), () => {});
+    });
     // Clicking a notification brings the window forward: open what it was about.
     const onFocus = () => {
       if (notifiedRef.current !== null) {
