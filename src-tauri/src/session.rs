@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use switchboard_protocol::api::{Conversation, Direction, Message};
 use switchboard_sync::cache::Cache;
-use switchboard_sync::{Change, Engine, RelayClient, TimelineItem};
+use switchboard_sync::{Change, ConnectionState, Engine, RelayClient, TimelineItem};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 use tokio::sync::{broadcast, Notify};
@@ -124,9 +124,11 @@ async fn forward(
                     Change::Timeline { conversation_id } => {
                         notify_new(&app, &engine, *conversation_id)
                     }
-                    Change::Alerts | Change::State { .. } => {
-                        crate::alert_notice::notify_alerts(&app, &engine)
-                    }
+                    // New alerts; and on (re)connection, those a catch-up page brought.
+                    Change::Alerts
+                    | Change::State {
+                        state: ConnectionState::Online,
+                    } => crate::alert_notice::notify_alerts(&app, &engine),
                     Change::Conversations { ids } => {
                         show_unread(&app, &engine);
                         // A message can arrive before its conversation: look again once the

@@ -9,7 +9,7 @@ use switchboard_protocol::routing::{
     AgentReport, AgentSettings, NewTeam, Policy, QueuedConversation, Settings, Skills, Team,
 };
 use switchboard_sync::cache::alerts::Alert;
-use tauri::{AppHandle, State};
+use tauri::State;
 
 use crate::error::UiResult;
 use crate::App;
@@ -41,10 +41,9 @@ pub async fn alerts(app: State<'_, App>) -> UiResult<Alerts> {
 }
 
 #[tauri::command]
-pub async fn mark_alerts_seen(handle: AppHandle, app: State<'_, App>, up_to: i64) -> UiResult<i64> {
+pub async fn mark_alerts_seen(app: State<'_, App>, up_to: i64) -> UiResult<i64> {
     let engine = app.engine()?;
     engine.cache().mark_alerts_seen(up_to)?;
-    crate::session::show_unread(&handle, &engine);
     Ok(engine.cache().unseen_alerts()?)
 }
 

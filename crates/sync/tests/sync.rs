@@ -37,6 +37,31 @@ async fn until<F: Fn() -> bool>(what: &str, f: F) {
     panic!("timed out waiting for {what}");
 }
 
+/// A new customer writes once; the admin assigns the conversation (the only one) to `agent`.
+async fn first_conversation_assigned(
+    world: &World,
+    admin: &str,
+    wa: &str,
+    name: &str,
+    text: &str,
+    agent: i64,
+) -> i64 {
+    world.sim.customer(wa).named(name).says(text).await.unwrap();
+    world.sim.wait_webhooks_idle(Duration::from_secs(5)).await;
+    let (_, list) = world.relay.get(admin, "/api/v1/conversations").await;
+    let conv = list["items"][0]["id"].as_i64().unwrap();
+    let (s, _) = world
+        .relay
+        .post(
+            admin,
+            &format!("/api/v1/conversations/{conv}/assign"),
+            json!({"agent_id": agent, "force": true}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    conv
+}
+
 fn inbound_body(i: usize) -> Vec<u8> {
     let wa = format!("49170{:07}", i % 40);
     to_meta_json(
@@ -531,24 +556,15 @@ async fn a_changed_role_reaches_the_cache_at_the_next_connection() {
     let role_path = format!("/api/v1/admin/roles/{}", role["id"]);
     let anna = relay.user("anna@example.com", Role::Agent).await;
     let lea = engine_for(relay, "lea@example.com", "Lead").await;
-    world
-        .sim
-        .customer("4915188888888")
-        .named("Vertraulich")
-        .says("Nur für Anna")
-        .await
-        .unwrap();
-    world.sim.wait_webhooks_idle(Duration::from_secs(5)).await;
-    let (_, list) = relay.get(&admin, "/api/v1/conversations").await;
-    let conv = list["items"][0]["id"].as_i64().unwrap();
-    let (s, _) = relay
-        .post(
-            &admin,
-            &format!("/api/v1/conversations/{conv}/assign"),
-            json!({"agent_id": anna, "force": true}),
-        )
-        .await;
-    assert_eq!(s, 200);
+    first_conversation_assigned(
+        &world,
+        &admin,
+        "4915188888888",
+        "Vertraulich",
+        "Nur für Anna",
+        anna,
+    )
+    .await;
     lea.refresh_user().await.unwrap();
     lea.sync_once().await.unwrap();
     assert_eq!(
@@ -628,24 +644,15 @@ async fn an_alert_raised_while_the_app_was_closed_shows_at_the_next_start() {
     };
     let sup = engine_for(relay, "sam@example.com", Role::Supervisor).await;
 
-    world
-        .sim
-        .customer("4915177777777")
-        .named("Wartend")
-        .says("Hallo? Ist da jemand?")
-        .await
-        .unwrap();
-    world.sim.wait_webhooks_idle(Duration::from_secs(5)).await;
-    let (_, list) = relay.get(&admin, "/api/v1/conversations").await;
-    let conv = list["items"][0]["id"].as_i64().unwrap();
-    let (s, _) = relay
-        .post(
-            &admin,
-            &format!("/api/v1/conversations/{conv}/assign"),
-            json!({"agent_id": anna, "force": true}),
-        )
-        .await;
-    assert_eq!(s, 200);
+    let conv = first_conversation_assigned(
+        &world,
+        &admin,
+        "4915177777777",
+        "Wartend",
+        "Hallo? Ist da jemand?",
+        anna,
+    )
+    .await;
     {
         let app = open(&path);
         app.sync_once().await.unwrap();

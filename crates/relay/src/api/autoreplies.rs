@@ -164,9 +164,7 @@ pub async fn test_auto_reply(
     let stored = match matched.first() {
         Some(best) => {
             let id = best.id;
-            s.store
-                .read(move |c| Ok(sql::auto_replies(c)?.into_iter().find(|a| a.id == id)))
-                .await?
+            s.store.read(move |c| sql::auto_reply(c, id)).await?
         }
         None => None,
     };

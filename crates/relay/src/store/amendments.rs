@@ -102,13 +102,13 @@ pub fn record(ctx: &mut WriteCtx<'_>, v: &MessagesValue, m: &InboundMessage) -> 
             ctx.now
         ],
     )?;
-    apply_waiting(ctx, original, Some(&v.phone_number_id))
+    apply_waiting(ctx, original, &v.phone_number_id)
 }
 
 /// Applies the amendments waiting for the message `wamid` (called when it arrives, and right
-/// after an amendment is recorded). `pnid`: the business number the amendment came on, when
-/// known; an amendment never crosses numbers.
-pub fn apply_waiting(ctx: &mut WriteCtx<'_>, wamid: &str, pnid: Option<&str>) -> Result<()> {
+/// after an amendment is recorded). `pnid`: the business number the webhook came on; an
+/// amendment never crosses numbers.
+pub fn apply_waiting(ctx: &mut WriteCtx<'_>, wamid: &str, pnid: &str) -> Result<()> {
     // Every inbound message asks: the waiting ones first (a lookup in a small partial index,
     // usually empty), the message only when something waits.
     let waiting: Vec<(String, String, Option<String>, i64)> = {
@@ -133,7 +133,7 @@ pub fn apply_waiting(ctx: &mut WriteCtx<'_>, wamid: &str, pnid: Option<&str>) ->
         [msg.conversation_id],
         |r| r.get(0),
     )?;
-    if msg.direction != Direction::Inbound || pnid.is_some_and(|p| p != conv_pnid) {
+    if msg.direction != Direction::Inbound || pnid != conv_pnid {
         tracing::warn!(
             message = id,
             "an edit or deletion names a message that is not the customer's own: kept, not applied"

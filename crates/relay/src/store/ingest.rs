@@ -658,7 +658,7 @@ fn apply_message(
     emit_message(ctx, msg_id, event_kind::MESSAGE_CREATED)?;
     emit_conversation(ctx, conv_id, before)?;
     // Edits or a deletion that arrived before this message apply now.
-    super::amendments::apply_waiting(ctx, &m.id, Some(&v.phone_number_id))?;
+    super::amendments::apply_waiting(ctx, &m.id, &v.phone_number_id)?;
     Ok(Some(fact))
 }
 

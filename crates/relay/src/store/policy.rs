@@ -136,13 +136,24 @@ fn mode_parse(s: &str) -> MatchMode {
     }
 }
 
+/// Every auto-reply rule, by number and priority.
 pub fn auto_replies(conn: &Db) -> Result<Vec<AutoReply>> {
+    auto_replies_between(conn, i64::MIN, i64::MAX)
+}
+
+/// One rule, if it exists.
+pub fn auto_reply(conn: &Db, id: i64) -> Result<Option<AutoReply>> {
+    Ok(auto_replies_between(conn, id, id)?.pop())
+}
+
+/// The rules with ids in `from..=to`.
+fn auto_replies_between(conn: &Db, from: i64, to: i64) -> Result<Vec<AutoReply>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, phone_number_id, name, keywords, match_mode, whole_word, reply, priority, cooldown_ms, handoff, created_by, created_at,
                 paused, updated_by, updated_at
-         FROM auto_reply_rules ORDER BY phone_number_id, priority DESC, id",
+         FROM auto_reply_rules WHERE id >= ?1 AND id <= ?2 ORDER BY phone_number_id, priority DESC, id",
     )?;
-    let rows = stmt.query_map((), |r| {
+    let rows = stmt.query_map(params![from, to], |r| {
         Ok((
             r.get::<i64>(0)?,
             r.get::<String>(1)?,
@@ -265,10 +276,7 @@ pub fn update_auto_reply(
     if changed == 0 {
         return Err(StoreError::NotFound(format!("auto-reply rule {id}")));
     }
-    auto_replies(conn)?
-        .into_iter()
-        .find(|a| a.id == id)
-        .ok_or_else(|| StoreError::NotFound(format!("auto-reply rule {id}")))
+    auto_reply(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("auto-reply rule {id}")))
 }
 
 pub fn delete_auto_reply(conn: &Db, id: i64) -> Result<()> {

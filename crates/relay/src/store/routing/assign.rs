@@ -35,6 +35,19 @@ pub(super) fn any_room(conn: &Db) -> Result<bool> {
         .is_some())
 }
 
+/// The first `limit` conversations waiting in the queue, in queue order (priority, then the
+/// longest wait). Held conversations are never queued; the condition also keeps out any a
+/// database from before holding existed has in its queue.
+pub(super) fn queued_ids(conn: &Db, limit: i64) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT c.id FROM conversations c WHERE c.queued_at IS NOT NULL AND c.assignee_id IS NULL AND c.status = 'open' AND {}
+         ORDER BY c.priority DESC, c.queued_at, c.id LIMIT ?1",
+        crate::store::numbers::configured_sql("c.phone_number_id")
+    ))?;
+    let rows = stmt.query_map([limit], |r| r.get(0))?;
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
+}
+
 /// What the router needs to know about one conversation.
 pub(super) struct ConvFacts {
     pub(super) status: String,
@@ -282,17 +295,7 @@ pub fn drain(ctx: &mut WriteCtx<'_>) -> Result<usize> {
     if !any_room(ctx.conn)? {
         return Ok(0);
     }
-    let queued: Vec<i64> = {
-        // Held conversations are never queued; the condition also keeps out any a database from
-        // before holding existed has in its queue.
-        let mut stmt = ctx.conn.prepare_cached(&format!(
-            "SELECT c.id FROM conversations c WHERE c.queued_at IS NOT NULL AND c.assignee_id IS NULL AND c.status = 'open' AND {}
-             ORDER BY c.priority DESC, c.queued_at, c.id LIMIT ?1",
-            crate::store::numbers::configured_sql("c.phone_number_id")
-        ))?;
-        let rows = stmt.query_map([DRAIN_BATCH], |r| r.get(0))?;
-        rows.collect::<crate::store::db::Result<_>>()?
-    };
+    let queued = queued_ids(ctx.conn, DRAIN_BATCH)?;
     if queued.is_empty() {
         return Ok(0);
     }

@@ -99,14 +99,15 @@ fn monitor_inputs(conn: &Db, now: i64) -> Result<routing::monitor::MonitorInputs
     })
 }
 
+/// The conversations agent `?1` held since `?2` (assigned to them then, or theirs now and active).
+const HELD_SINCE: &str =
+    "SELECT conversation_id AS id FROM assignments WHERE to_user = ?1 AND at >= ?2
+     UNION SELECT id FROM conversations WHERE assignee_id = ?1 AND updated_at >= ?2";
+
 /// Conversations an agent held in the last 30 days (assigned to them then or now).
 pub fn agent_conversations(conn: &Db, agent: i64, now: i64) -> Result<Vec<Conversation>> {
     let ids: Vec<i64> = {
-        let mut stmt = conn.prepare(
-            "SELECT conversation_id FROM assignments WHERE to_user = ?1 AND at >= ?2
-             UNION SELECT id FROM conversations WHERE assignee_id = ?1 AND updated_at >= ?2
-             ORDER BY 1 DESC LIMIT 1000",
-        )?;
+        let mut stmt = conn.prepare(&format!("{HELD_SINCE} ORDER BY 1 DESC LIMIT 1000"))?;
         let rows = stmt.query_map(params![agent, now - 30 * DAY_MS], |r| r.get(0))?;
         rows.collect::<crate::store::db::Result<_>>()?
     };
@@ -161,15 +162,7 @@ const QUEUE_VIEW_LIMIT: i64 = 500;
 
 /// Conversations waiting for an agent at `now`, in queue order, each with why it waits.
 pub fn queue(conn: &Db, now: i64) -> Result<Vec<QueuedConversation>> {
-    let ids: Vec<i64> = {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT c.id FROM conversations c WHERE c.queued_at IS NOT NULL AND c.assignee_id IS NULL AND c.status = 'open' AND {}
-             ORDER BY c.priority DESC, c.queued_at, c.id LIMIT ?1",
-            crate::store::numbers::configured_sql("c.phone_number_id")
-        ))?;
-        let rows = stmt.query_map([QUEUE_VIEW_LIMIT], |r| r.get(0))?;
-        rows.collect::<crate::store::db::Result<_>>()?
-    };
+    let ids = queued_ids(conn, QUEUE_VIEW_LIMIT)?;
     let seats: Vec<routing::queue::Seat> = {
         let mut stmt = conn.prepare_cached(
             "SELECT user_id, presence, load, capacity, skills, teams, last_assigned_at FROM agent_routing
@@ -226,10 +219,7 @@ pub fn agent_report(conn: &Db, agent: i64, days: i64, now: i64) -> Result<AgentR
     }
     let since = now - days * DAY_MS;
     let conversations: i64 = conn
-        .prepare_cached(
-            "SELECT COUNT(*) FROM (SELECT conversation_id AS id FROM assignments WHERE to_user = ?1 AND at >= ?2
-             UNION SELECT id FROM conversations WHERE assignee_id = ?1 AND updated_at >= ?2) held",
-        )?
+        .prepare_cached(&format!("SELECT COUNT(*) FROM ({HELD_SINCE}) held"))?
         .query_row(params![agent, since], |r| r.get(0))?;
     let first_responses: Vec<i64> = {
         let mut stmt = conn.prepare_cached(
