@@ -7,6 +7,7 @@
 mod admin;
 mod alert_notice;
 mod allocator;
+mod credentials;
 mod error;
 mod files;
 mod home;
@@ -594,6 +595,10 @@ pub fn run() {
             admin::admin_update_auto_reply,
             admin::admin_test_auto_reply,
             admin::admin_users,
+            credentials::admin_business_accounts,
+            credentials::admin_update_business_account,
+            credentials::admin_meta_apps,
+            credentials::admin_set_meta_app_secret,
             admin::admin_create_user,
             admin::admin_update_user,
             admin::admin_reset_password,

@@ -248,6 +248,7 @@ mod tests {
                 updated_at: 0,
                 tags: Vec::new(),
                 marketing: None,
+                app_name: None,
             },
             status: status.into(),
             assignee_id,

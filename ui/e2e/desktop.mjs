@@ -151,6 +151,8 @@ async function main() {
     WA_VERIFY_TOKEN: "e2e-verify",
     WA_ACCESS_TOKEN: TOKEN,
     WA_GRAPH_URL: simUrl,
+    // Seals business accounts' tokens and apps' secrets at rest (a key for this test only).
+    SWITCHBOARD_SECRET_KEY: "5f0c3a9e1b7d2c4e6a8f0b1d3c5e7a9f2b4d6e8a0c1e3f5a7b9d1f3e5a7c9e1b",
   };
   const relayBin = path.join(bin, "switchboard-relay");
   const admin = (args, input) => {
@@ -436,6 +438,32 @@ async function main() {
       await s.waitFor("German marks", `const b = ${bubble}; return b && b.querySelector('[data-testid=edited-mark]')?.textContent === 'bearbeitet' && /Vom Kunden gelöscht/.test(b.querySelector('[data-testid=deleted-note]')?.textContent ?? '')`, { args: ["Ich brauche 5 Stück"], timeout: 5000 });
       assert(/Vom Kunden abbestellt/.test(await s.exec(`return document.querySelector('[data-testid=customer-marketing]').textContent`)), "German marketing state");
       await shot(s, "message-edited-deleted-de");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "en");
+      await s.click("[data-testid=settings-close]");
+    });
+
+    await test("what the business wrote from the phone app and the shared history show in place, marked; the phone app's name for the customer (English and German)", async () => {
+      const fromPhone = "Vom Handy: Ihr Paket ist unterwegs";
+      await json("POST", `${simUrl}/control/phone-app/messages`, { to: "4915112345678", text: fromPhone });
+      const bubble = `[...document.querySelectorAll('[data-testid=message]')].find(b => b.textContent.includes(arguments[0]))`;
+      await s.waitFor("the phone app's message, outbound and marked", `const b = ${bubble}; return b && b.classList.contains('out') && b.querySelector('[data-testid=origin-mark]')?.dataset.origin === 'phone_app' && /sent from the phone app/.test(b.textContent)`, { args: [fromPhone], timeout: 5000 });
+      // Its statuses come as for any message the business sent.
+      await s.waitFor("its ticks", `const b = ${bubble}; return b && ['delivered', 'read'].includes(b.dataset.status)`, { args: [fromPhone], timeout: 8000 });
+      const old = "Gibt es die Jacke auch in Blau?";
+      await json("POST", `${simUrl}/control/phone-app/history`, { wa_id: "4915112345678", messages: [
+        { text: old, secs_ago: 40 * 86400 },
+        { from_business: true, text: "Ja, ab nächster Woche.", secs_ago: 40 * 86400 - 120 },
+      ] });
+      await s.waitFor("the history, marked and placed before today's messages", `const all = [...document.querySelectorAll('[data-testid=message]')]; const i = all.findIndex(b => b.textContent.includes(arguments[0])); const j = all.findIndex(b => b.textContent.includes(arguments[1])); return i >= 0 && j > i && all[i].querySelector('[data-testid=origin-mark]')?.dataset.origin === 'history'`, { args: [old, fromPhone], timeout: 5000 });
+      await json("POST", `${simUrl}/control/phone-app/contacts`, { action: "add", phone_number: "4915112345678", full_name: "Erika (Stammkundin)" });
+      await s.waitFor("the phone app's name on the customer", `return document.querySelector('[data-testid=customer-app-name]')?.textContent === 'Erika (Stammkundin)'`, { timeout: 5000 });
+      await shot(s, "coexistence");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "de");
+      await s.click("[data-testid=settings-close]");
+      await s.waitFor("German marks", `const b = ${bubble}; return b && /vom Handy gesendet/.test(b.textContent) && [...document.querySelectorAll('[data-testid=origin-mark]')].some(m => m.textContent === 'aus dem geteilten Verlauf')`, { args: [fromPhone], timeout: 5000 });
+      await shot(s, "coexistence-de");
       await s.click("[data-testid=settings]");
       await choose(s, "[data-testid=language]", "en");
       await s.click("[data-testid=settings-close]");
@@ -991,6 +1019,59 @@ async function main() {
       const broken = verify();
       assert(broken.status !== 0 && `${broken.stdout}${broken.stderr}`.includes(`entry ${victim} `), `verify-audit after the edit: ${broken.status} ${broken.stdout}${broken.stderr}`);
       console.log(`     verify-audit after the edit: ${(broken.stdout + broken.stderr).trim().split("\n")[0]}`);
+    });
+
+    await test("business accounts: a Meta app's secret and an account's own token, refused beside the field until right, never shown again (English and German)", async () => {
+      await signInAs(ADMIN_EMAIL, ADMIN_PASSWORD);
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "en");
+      await s.click("[data-testid=settings-close]");
+      await s.click("[data-testid=open-admin]");
+      await s.click("[data-testid=admin-tab-numbers]");
+      const row = `document.querySelector('[data-testid=account-row][data-waba="${WABA}"]')`;
+      await s.waitFor("the number's account, on the relay's token", `const r = ${row}; return r && r.dataset.ownToken === 'false' && r.textContent.includes(arguments[0])`, { args: [PNID], timeout: 5000 });
+      // A Meta app: an id that is not Meta's refused in the form, then saved with its secret.
+      await fill("[data-testid=meta-app-id]", "app-x");
+      await fill("[data-testid=meta-app-secret]", "0123456789abcdef0123456789abcdef");
+      await s.click("[data-testid=meta-app-save]");
+      await s.waitFor("the id refused beside its field", `return document.querySelector('[data-testid=meta-app-id-error]')?.textContent === 'Digits only'`);
+      await fill("[data-testid=meta-app-id]", "555000111");
+      await s.click("[data-testid=meta-app-save]");
+      await s.waitFor("the app saved", `return !!document.querySelector('[data-testid=meta-app-saved]') && document.querySelector('[data-testid=meta-app-secret]').value === ''`, { timeout: 5000 });
+      // The account's own token: too short is refused beside it; the simulator's token is taken.
+      await s.exec(`${row}.querySelector('[data-testid=account-edit]').click()`);
+      await fill("[data-testid=account-name]", "E2E Konto");
+      await fill("[data-testid=account-token-input]", "short");
+      await s.click("[data-testid=account-save]");
+      await s.waitFor("the token refused beside its field", `return /8 to 1024 characters/.test(document.querySelector('[data-testid=account-token-error]')?.textContent ?? '')`);
+      await fill("[data-testid=account-token-input]", TOKEN);
+      await s.click("[data-testid=account-save]");
+      await s.waitFor("its own token now", `const r = ${row}; return r && r.dataset.ownToken === 'true' && !!r.querySelector('[data-testid=account-saved]') && r.textContent.includes('E2E Konto')`, { timeout: 5000 });
+      assert(!(await s.exec(`return document.body.innerText.includes(arguments[0])`, TOKEN)), "the token is shown again");
+      await shot(s, "admin-business-accounts");
+      // Sealed on the relay, and the audit says what changed, never the token.
+      const ada = await json("POST", `${relayUrl}/api/v1/auth/login`, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+      const audit = await (await fetch(`${relayUrl}/api/v1/admin/audit?limit=20`, { headers: { authorization: `Bearer ${ada.token}` } })).json();
+      const entry = audit.find((e) => e.action === "business_account.update");
+      assert(entry && entry.details.access_token === "replaced" && !JSON.stringify(audit).includes(TOKEN), `audit: ${JSON.stringify(audit.slice(0, 3))}`);
+      // Replies still go out: the relay now sends with the account's own token (the simulator's).
+      const before = (await json("GET", `${simUrl}/control/sent`)).length;
+      await json("POST", `${simUrl}/control/customers/4915112345678/messages`, { text: "Noch da?", name: "Erika Muster" });
+      const auth = { authorization: `Bearer ${ada.token}`, "content-type": "application/json" };
+      const list = await (await fetch(`${relayUrl}/api/v1/conversations`, { headers: auth })).json();
+      const conv = list.items.find((c) => c.contact.wa_id === "4915112345678");
+      const r = await fetch(`${relayUrl}/api/v1/conversations/${conv.id}/messages`, { method: "POST", headers: auth, body: JSON.stringify({ type: "text", text: "Ja, gern." }) });
+      assert(r.status === 202, `sending: HTTP ${r.status} ${await r.text()}`);
+      const deadline = Date.now() + 8000;
+      while ((await json("GET", `${simUrl}/control/sent`)).length === before && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 200));
+      const sent = (await json("GET", `${simUrl}/control/sent`)).length;
+      assert(sent > before, "the reply did not reach the simulator with the account's token");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "de");
+      await s.click("[data-testid=settings-close]");
+      await s.waitFor("German section", `return document.querySelector('[data-testid=business-accounts] h3')?.textContent === 'Business-Konten' && ${row}.querySelector('[data-testid=account-token]').textContent === 'Eigenes'`, { timeout: 5000 });
+      await shot(s, "admin-business-accounts-de");
+      console.log(`     sends the simulator accepted: ${before} before, ${sent} after the account's own token`);
     });
 
   } finally {

@@ -31,6 +31,7 @@ import { ErrorNote } from "./Team";
 import { FieldNote } from "./FieldNote";
 import { RoutingTab } from "./AdminRouting";
 import { NumberSettings } from "./NumberSettings";
+import { BusinessAccounts } from "./BusinessAccounts";
 import { AutoReplies } from "./AdminAutoReplies";
 import { Words } from "./AdminWords";
 import type { Account, AuditEntry, Permission, PermissionInfo, PhoneNumber, RoleInfo, UiError, User } from "./types";
@@ -640,6 +641,7 @@ function Numbers(props: { me: User; onChanged: () => void }) {
           </tbody>
         </table>
       )}
+      <BusinessAccounts />
     </>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { api, asUiError } from "./api";
 import { useUi } from "./App";
 import { formatTime } from "./i18n";
-import { ATTACHMENT_ACCEPT, attachmentType, canSendFreeText, formatCountdown, groupReactions, numberLabel, savedPlace, templateReady, tickGlyph, tickInfo, windowState, type Reaction } from "./logic";
+import { ATTACHMENT_ACCEPT, attachmentType, canSendFreeText, deletedNoteKey, formatCountdown, groupReactions, numberLabel, originLabel, placeHistory, savedPlace, templateReady, tickGlyph, tickInfo, windowState, type Reaction } from "./logic";
 import { ConversationActions } from "./Team";
 import type { Conversation, Directory, Message, PhoneNumber, Template, TimelineItem, UiError, User } from "./types";
 
@@ -53,7 +53,7 @@ export function ConversationView(props: {
   for (const i of items ?? []) if (i.kind === "message") byId.set(i.id, i);
   const name = conv.contact.name ?? (conv.contact.wa_id ? "+" + conv.contact.wa_id : "?");
   // Reactions sit on the message they react to, as in WhatsApp.
-  const grouped = groupReactions(items ?? []);
+  const grouped = groupReactions(placeHistory(items ?? []));
 
   return (
     <section className="conversation" data-testid="conversation-view" data-conversation-id={conv.id}>
@@ -125,10 +125,20 @@ function Bubble(props: { item: TimelineItem; quoted: Message | null; reactions: 
       {item.kind === "message" ? <Content m={item} /> : <p className="text">{item.text}</p>}
       {item.kind === "message" && item.deleted_at && (
         <p className="amended deleted-note" data-testid="deleted-note">
-          {t("deletedByCustomer", { time: formatTime(lang, item.deleted_at) })}
+          {t(deletedNoteKey(item), { time: formatTime(lang, item.deleted_at) })}
         </p>
       )}
       <div className="meta">
+        {item.kind === "message" && originLabel(item) && (
+          <span
+            className={"origin " + item.origin}
+            data-testid="origin-mark"
+            data-origin={item.origin}
+            title={t(originLabel(item) === "viaPhoneApp" ? "viaPhoneAppHint" : "fromHistoryHint")}
+          >
+            {t(originLabel(item)!)}
+          </span>
+        )}
         {item.kind === "message" && item.edited_at && (
           <span
             className="amended"
@@ -196,6 +206,8 @@ function Content({ m }: { m: Message }) {
     case "audio":
     case "voice":
       return <MediaAudio id={m.id} />;
+    case "media_placeholder":
+      return <p className="text hint" data-testid="history-media">{t("historyMedia")}</p>;
     case "location": {
       const loc = c.location ?? c;
       const lat = loc.latitude, lon = loc.longitude;

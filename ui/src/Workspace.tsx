@@ -347,6 +347,12 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
               <dl>
                 <dt>{t("name")}</dt>
                 <dd data-testid="customer-name">{openConv.contact.name ?? "—"}</dd>
+                {openConv.contact.app_name && (
+                  <>
+                    <dt>{t("savedInPhoneApp")}</dt>
+                    <dd data-testid="customer-app-name">{openConv.contact.app_name}</dd>
+                  </>
+                )}
                 <dt>{t("number")}</dt>
                 <dd data-testid="customer-number">{openConv.contact.wa_id ? "+" + openConv.contact.wa_id : openConv.contact.username ?? "—"}</dd>
                 <dt>{t("status")}</dt>

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { accountRefusalField, accountUpdate, validateAccount, validateApp } from "./accountForms";
 import { auditQuery, languageCodeError, languageLists, pausedBody, ruleBody, ruleForm, parseWordList, parseKeywords, ruleRefusalField, validateRule, numberRefusalField, permissionsDirty, validateNumber, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
 
 describe("user form", () => {
@@ -156,5 +157,33 @@ describe("per-language word lists", () => {
   });
   it("leaves out languages whose list is empty", () => {
     expect(languageLists({ de: "umsonst\n\nUMSONST", en: "  \n", tr: "bedava" })).toEqual({ de: ["umsonst"], tr: ["bedava"] });
+  });
+});
+
+describe("business account forms", () => {
+  const form = { waba: "100000000000009", name: "Agentur", app: "555", token: "", dropToken: false };
+  it("checks ids and credentials as the relay does", () => {
+    expect(validateAccount(form)).toEqual({});
+    expect(validateAccount({ ...form, waba: "" }).waba).toEqual({ key: "required" });
+    expect(validateAccount({ ...form, waba: "12a" }).waba).toEqual({ key: "digitsOnly" });
+    expect(validateAccount({ ...form, app: "x" }).app).toEqual({ key: "digitsOnly" });
+    expect(validateAccount({ ...form, token: "short" }).token).toEqual({ key: "credentialInvalid" });
+    expect(validateAccount({ ...form, token: "has a space in it" }).token).toEqual({ key: "credentialInvalid" });
+    expect(validateAccount({ ...form, token: "short", dropToken: true }).token).toBeUndefined();
+    expect(validateAccount({ ...form, name: "x".repeat(101) }).name).toEqual({ key: "atMost", vars: { n: 100 } });
+    expect(validateApp("555", "s3cret-value")).toEqual({});
+    expect(validateApp("", "s3cret-value").app).toEqual({ key: "required" });
+    expect(validateApp("555", "").secret).toEqual({ key: "credentialInvalid" });
+  });
+  it("sends a token only when one was typed, and an empty one to drop it", () => {
+    expect(accountUpdate(form)).toEqual({ name: "Agentur", app_id: "555" });
+    expect(accountUpdate({ ...form, token: " EAAG-token " })).toEqual({ name: "Agentur", app_id: "555", access_token: "EAAG-token" });
+    expect(accountUpdate({ ...form, token: "EAAG-token", dropToken: true }).access_token).toBe("");
+    expect(accountUpdate({ ...form, name: " ", app: "" })).toEqual({ name: null, app_id: null });
+  });
+  it("puts a refusal beside its field, a missing key above the form", () => {
+    expect(accountRefusalField({ code: "invalid", message: "access_token must be 8 to 1024 printable characters" })).toBe("token");
+    expect(accountRefusalField({ code: "invalid", message: "Meta app 9 is not known: add it with its app secret first" })).toBe("app");
+    expect(accountRefusalField({ code: "no_secret_key", message: "SWITCHBOARD_SECRET_KEY is not set" })).toBeNull();
   });
 });

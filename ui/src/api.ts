@@ -10,6 +10,8 @@ import type {
   AutoReplyBody,
   AutoReplyVerdict,
   Block,
+  BusinessAccount,
+  MetaApp,
   Change,
   AgentStatus,
   AgentReport,
@@ -118,6 +120,12 @@ export const api = {
   adminDeleteRole: (id: number) => call<void>("admin_delete_role", { id }),
   adminAddNumber: (number: { phone_number_id: string; display_phone_number: string; name: string; waba_id: string | null }) =>
     call<PhoneNumber>("admin_add_number", { number }),
+  // Credentials per business account (`manage_numbers`); tokens and secrets go to the relay only.
+  adminBusinessAccounts: () => call<BusinessAccount[]>("admin_business_accounts"),
+  adminUpdateBusinessAccount: (wabaId: string, update: { name: string | null; app_id: string | null; access_token?: string }) =>
+    call<BusinessAccount>("admin_update_business_account", { wabaId, update }),
+  adminMetaApps: () => call<MetaApp[]>("admin_meta_apps"),
+  adminSetMetaAppSecret: (appId: string, secret: string) => call<void>("admin_set_meta_app_secret", { appId, secret }),
   adminAutoReplies: () => call<AutoReply[]>("admin_auto_replies"),
   adminCreateAutoReply: (rule: AutoReplyBody) => call<AutoReply>("admin_create_auto_reply", { rule }),
   adminUpdateAutoReply: (id: number, rule: AutoReplyBody) => call<AutoReply>("admin_update_auto_reply", { id, rule }),

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
   blockState,
+  deletedNoteKey,
+  originLabel,
+  placeHistory,
   marketingState,
   blockText,
   sortBlocks,
@@ -131,12 +134,13 @@ describe("delivery ticks", () => {
     const f = tickInfo(pending({ state: "failed", error_code: "window_closed", error_message: "The 24-hour window is closed" }))!;
     expect(f).toEqual({ status: "failed", pending: true, reason: "The 24-hour window is closed", retryable: true });
   });
-  it("relay states: queued, sent, delivered, read (played counts as read), failed with Meta's reason", () => {
+  it("relay states: queued, sent, delivered, read, played (blue ticks too), failed with Meta's reason", () => {
     expect(tickInfo(msg({ status: "queued" }))!.status).toBe("queued");
     expect(tickInfo(msg({ status: "sent" }))!.status).toBe("sent");
     expect(tickInfo(msg({ status: "delivered" }))!.status).toBe("delivered");
     expect(tickInfo(msg({ status: "read" }))!.status).toBe("read");
-    expect(tickInfo(msg({ status: "played" }))!.status).toBe("read");
+    expect(tickInfo(msg({ status: "played" }))!.status).toBe("played");
+    expect(tickGlyph(tickInfo(msg({ status: "played" }))!)).toBe(tickGlyph(tickInfo(msg({ status: "read" }))!));
     const failed = tickInfo(msg({ status: "failed", error: { code: 131026, title: "Undeliverable", reason: "The number is not on WhatsApp.", details: null } }))!;
     expect(failed).toEqual({ status: "failed", pending: false, reason: "The number is not on WhatsApp.", retryable: true });
   });
@@ -382,5 +386,28 @@ describe("marketing preference", () => {
     expect(marketingState(null)).toEqual({ key: "marketingNone", stopped: false });
     expect(marketingState({ choice: "stop", at: 1 })).toEqual({ key: "marketingStopped", stopped: true });
     expect(marketingState({ choice: "resume", at: 2 })).toEqual({ key: "marketingResumed", stopped: false });
+  });
+});
+
+describe("coexistence in the timeline", () => {
+  const m = (id: number, created_at: number, origin: string | null = null, direction: "inbound" | "outbound" = "inbound"): Message => ({
+    kind: "message", id, conversation_id: 1, direction, type: "text", text: `m${id}`, content: {}, status: null,
+    error: null, reply_to: null, created_at, origin,
+  });
+  it("places history messages by their time among the others, which keep their order", () => {
+    const items: TimelineItem[] = [m(1, 500), m(2, 400), m(3, 600), m(4, 100, "history"), m(5, 550, "history"), m(6, 50, "history")];
+    expect(placeHistory(items).map((i) => (i as Message).id)).toEqual([6, 4, 1, 2, 5, 3]);
+    const live: TimelineItem[] = [m(1, 5), m(2, 1)];
+    expect(placeHistory(live)).toBe(live);
+    const pending = { kind: "pending", client_id: "c", local_id: 1, conversation_id: 1 } as unknown as TimelineItem;
+    expect(placeHistory([m(1, 5), pending, m(2, 1, "history")]).map((i) => i.kind)).toEqual(["message", "message", "pending"]);
+  });
+  it("labels the phone app and the history, and says who deleted", () => {
+    expect(originLabel({ origin: "phone_app" })).toBe("viaPhoneApp");
+    expect(originLabel({ origin: "history" })).toBe("fromHistory");
+    expect(originLabel({ origin: "agent" })).toBeNull();
+    expect(originLabel({})).toBeNull();
+    expect(deletedNoteKey({ direction: "outbound" })).toBe("deletedOnPhone");
+    expect(deletedNoteKey({ direction: "inbound" })).toBe("deletedByCustomer");
   });
 });

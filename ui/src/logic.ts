@@ -147,7 +147,7 @@ export function formatCountdown(ms: number): string {
 
 // ---------------------------------------------------------------- delivery ticks
 
-export type Tick = "queued" | "sent" | "delivered" | "read" | "failed";
+export type Tick = "queued" | "sent" | "delivered" | "read" | "played" | "failed";
 
 export interface TickInfo {
   /** What `data-status` says. */
@@ -173,8 +173,9 @@ export function tickInfo(item: TimelineItem): TickInfo | null {
     case "failed":
       return { status: "failed", pending: false, reason: item.error?.reason ?? item.error?.title ?? null, retryable: true };
     case "read":
-    case "played":
       return { status: "read", pending: false, reason: null, retryable: false };
+    case "played":
+      return { status: "played", pending: false, reason: null, retryable: false };
     case "delivered":
       return { status: "delivered", pending: false, reason: null, retryable: false };
     case "sent":
@@ -184,11 +185,49 @@ export function tickInfo(item: TimelineItem): TickInfo | null {
   }
 }
 
-/** WhatsApp's tick language: clock, one grey tick, two grey, two blue, a red mark. */
+/** WhatsApp's tick language: clock, one grey tick, two grey, two blue (also for a played voice
+ * message, whose colour and label say so), a red mark. */
 export function tickGlyph(t: TickInfo): string {
   if (t.status === "failed") return "!";
   if (t.status === "queued") return "\u25F7";
   return t.status === "sent" ? "\u2713" : "\u2713\u2713";
+}
+
+// ---------------------------------------------------------------- where a message came from
+
+/** The label of a message's origin, when it did not come through Switchboard: sent from the
+ * WhatsApp Business app on the phone (Coexistence), or part of the history shared at onboarding. */
+export function originLabel(m: Pick<Message, "origin">): "viaPhoneApp" | "fromHistory" | null {
+  if (m.origin === "phone_app") return "viaPhoneApp";
+  if (m.origin === "history") return "fromHistory";
+  return null;
+}
+
+/** What a deleted message's note says: the customer deleted theirs; the phone app deleted what
+ * the business sent from it. */
+export function deletedNoteKey(m: Pick<Message, "direction">): "deletedByCustomer" | "deletedOnPhone" {
+  return m.direction === "outbound" ? "deletedOnPhone" : "deletedByCustomer";
+}
+
+/** The timeline in time order where the shared history joins it: history messages arrive after
+ * the live ones (higher ids) but were written before them, so each is placed before the first
+ * other message written later; everything else keeps its order (the relay's). */
+export function placeHistory(items: TimelineItem[]): TimelineItem[] {
+  const isHistory = (i: TimelineItem) => i.kind === "message" && i.origin === "history";
+  const history = items
+    .filter(isHistory)
+    .sort((a, b) => (a as Message).created_at - (b as Message).created_at || (a as Message).id - (b as Message).id);
+  if (history.length === 0) return items;
+  const rest = items.filter((i) => !isHistory(i));
+  const out: TimelineItem[] = [];
+  let h = 0;
+  for (const item of rest) {
+    const at = item.kind === "message" ? item.created_at : Number.MAX_SAFE_INTEGER;
+    while (h < history.length && (history[h] as Message).created_at <= at) out.push(history[h++]);
+    out.push(item);
+  }
+  while (h < history.length) out.push(history[h++]);
+  return out;
 }
 
 // ---------------------------------------------------------------- search highlights

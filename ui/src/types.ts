@@ -123,6 +123,8 @@ export interface Contact {
   tags?: string[];
   /** The customer's latest choice about marketing messages (`stop` or `resume`), if any. */
   marketing?: { choice: string; at: number } | null;
+  /** The name the business saved for them in the WhatsApp Business app (Coexistence). */
+  app_name?: string | null;
 }
 
 export interface Conversation {
@@ -166,6 +168,9 @@ export interface Message {
   edits?: { text: string; content: unknown; replaced_at: number }[];
   /** Set when the customer deleted it for everyone (the team still reads it). */
   deleted_at?: number | null;
+  /** Where it came from: `agent`, `auto_reply`, `away`, `bulk`, `phone_app` (the WhatsApp
+   * Business app, Coexistence) or `history` (chat history shared at onboarding). */
+  origin?: string | null;
 }
 
 export interface Pending {
@@ -420,4 +425,19 @@ export interface SyncResult {
   waba_id: string;
   templates: number | null;
   error: string | null;
+}
+
+/** A WhatsApp Business Account as admins see it: never its token or its app's secret. */
+export interface BusinessAccount {
+  waba_id: string;
+  name: string | null;
+  app_id: string | null;
+  has_token: boolean;
+  numbers: string[];
+  updated_at: number | null;
+}
+
+export interface MetaApp {
+  app_id: string;
+  updated_at: number;
 }

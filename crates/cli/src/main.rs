@@ -377,14 +377,22 @@ async fn run(cli: Cli) -> AnyResult<()> {
                         } else {
                             m.text.clone()
                         };
-                        // What the customer changed afterwards, in words.
+                        // What the author changed afterwards, in words.
+                        let outbound = m.direction == Direction::Outbound;
                         let amended = match (m.edited_at, m.deleted_at) {
+                            (_, Some(_)) if outbound => " (deleted in the phone app)",
                             (_, Some(_)) => " (deleted by the customer)",
                             (Some(_), None) => " (edited)",
                             _ => "",
                         };
+                        // Messages that did not go through Switchboard.
+                        let via = match m.origin.as_deref() {
+                            Some(switchboard_protocol::api::origin::PHONE_APP) => " (phone app)",
+                            Some(switchboard_protocol::api::origin::HISTORY) => " (history)",
+                            _ => "",
+                        };
                         println!(
-                            "{arrow} {}{}{}{amended}",
+                            "{arrow} {}{}{}{via}{amended}",
                             terminal_safe(&body),
                             state,
                             terminal_safe(&err)

@@ -132,3 +132,53 @@ pub struct AuditQuery {
     #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1000))]
     pub limit: Option<usize>,
 }
+
+/// A WhatsApp Business Account as admins see it (`GET /api/v1/admin/business-accounts`): which
+/// numbers it holds, whether it has its own access token and which Meta app it belongs to. No
+/// token or secret ever leaves the relay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BusinessAccount {
+    pub waba_id: String,
+    pub name: Option<String>,
+    /// The Meta app whose secret verifies this account's webhooks; `None`: the relay's own.
+    pub app_id: Option<String>,
+    /// Whether sends of its numbers use a token of their own (else the relay's configured one).
+    pub has_token: bool,
+    /// Its business numbers (phone number ids) the relay knows.
+    pub numbers: Vec<String>,
+    /// When an admin last changed it (ms); `None` for an account only seen in webhooks.
+    pub updated_at: Option<i64>,
+}
+
+/// `PUT /api/v1/admin/business-accounts/{waba_id}`: the account's name, its Meta app (`null`:
+/// none, the relay's secret) and, when given, a new access token (absent: kept; `""`: removed,
+/// the relay's token is used again).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BusinessAccountUpdate {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub app_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+}
+
+/// A Meta app whose secret the relay holds (`GET /api/v1/admin/meta-apps`; never the secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MetaApp {
+    pub app_id: String,
+    pub updated_at: i64,
+}
+
+/// `PUT /api/v1/admin/meta-apps/{app_id}`: the app's secret (verifies the webhooks of its
+/// business accounts).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MetaAppSecret {
+    pub app_secret: String,
+}

@@ -94,6 +94,10 @@ pub struct Contact {
     /// they made one. Campaigns leave out customers who stopped them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marketing: Option<MarketingPreference>,
+    /// The name the business saved for the customer in the WhatsApp Business app's contacts
+    /// (Coexistence `smb_app_state_sync`), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_name: Option<String>,
 }
 
 /// A customer's choice about marketing messages, and when they made it.
@@ -200,6 +204,19 @@ pub struct Message {
     /// When the customer deleted it for everyone: it stays readable to the team, marked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<i64>,
+    /// Where an outbound message came from (`agent`, `auto_reply`, `away`, `bulk`, or
+    /// `phone_app`: sent from the WhatsApp Business app, Coexistence), or `history` for a message
+    /// of the chat history shared at onboarding. See [`origin`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+}
+
+/// Values of [`Message::origin`] that do not come from the relay's own sends.
+pub mod origin {
+    /// Sent by the business from the WhatsApp Business app (an `smb_message_echoes` echo).
+    pub const PHONE_APP: &str = "phone_app";
+    /// Part of the chat history shared when the number joined (`history` webhooks).
+    pub const HISTORY: &str = "history";
 }
 
 /// An earlier version of an edited message.

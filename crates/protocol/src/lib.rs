@@ -8,6 +8,7 @@
 pub mod access;
 pub mod admin;
 pub mod api;
+pub mod coexistence;
 pub mod graph;
 pub mod policy;
 pub mod routing;

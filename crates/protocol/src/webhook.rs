@@ -7,6 +7,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::coexistence::{
+    Echo, EchoesValue, HistoryChunk, HistoryMessage, HistoryThread, HistoryValue, StateSyncItem,
+    StateSyncValue,
+};
+
 /// Why a webhook body could not be understood. Such bodies are kept as dead letters.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ParseError {
@@ -36,6 +41,12 @@ pub enum Change {
     Messages(MessagesValue),
     /// `field: "user_preferences"`: customers stopping or resuming marketing messages.
     Preferences(PreferencesValue),
+    /// `field: "smb_message_echoes"`: what the business sent from the WhatsApp Business app.
+    Echoes(EchoesValue),
+    /// `field: "history"`: chat history shared at Coexistence onboarding.
+    History(HistoryValue),
+    /// `field: "smb_app_state_sync"`: the phone app's contact list changed.
+    StateSync(StateSyncValue),
     /// Any other field (template status updates, account alerts, ...): recorded as is.
     Other { field: String, value: Value },
 }
@@ -400,7 +411,7 @@ pub struct Status {
     pub raw: Value,
 }
 
-fn str_field(v: &Value, key: &str) -> Option<String> {
+pub(crate) fn str_field(v: &Value, key: &str) -> Option<String> {
     match v.get(key) {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -408,7 +419,7 @@ fn str_field(v: &Value, key: &str) -> Option<String> {
     }
 }
 
-fn timestamp(v: &Value) -> Result<i64, ParseError> {
+pub(crate) fn timestamp(v: &Value) -> Result<i64, ParseError> {
     match v.get("timestamp") {
         Some(Value::String(s)) => s
             .parse::<i64>()
@@ -420,14 +431,16 @@ fn timestamp(v: &Value) -> Result<i64, ParseError> {
     }
 }
 
-fn typed<T: serde::de::DeserializeOwned + Default>(v: Option<&Value>) -> Result<T, ParseError> {
+pub(crate) fn typed<T: serde::de::DeserializeOwned + Default>(
+    v: Option<&Value>,
+) -> Result<T, ParseError> {
     match v {
         None | Some(Value::Null) => Ok(T::default()),
         Some(v) => serde_json::from_value(v.clone()).map_err(|e| ParseError::Shape(e.to_string())),
     }
 }
 
-fn errors(v: &Value) -> Result<Vec<GraphError>, ParseError> {
+pub(crate) fn errors(v: &Value) -> Result<Vec<GraphError>, ParseError> {
     match v.get("errors") {
         None | Some(Value::Null) => Ok(vec![]),
         Some(Value::Array(items)) => items.iter().map(|e| typed(Some(e))).collect(),
@@ -435,7 +448,7 @@ fn errors(v: &Value) -> Result<Vec<GraphError>, ParseError> {
     }
 }
 
-fn array<'a>(v: &'a Value, key: &str) -> Result<&'a [Value], ParseError> {
+pub(crate) fn array<'a>(v: &'a Value, key: &str) -> Result<&'a [Value], ParseError> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(a)) => Ok(a),
@@ -465,6 +478,18 @@ pub fn parse_notification(body: &[u8]) -> Result<Notification, ParseError> {
                 changes.push(Change::Messages(parse_messages_value(&value)?));
             } else if field == "user_preferences" {
                 changes.push(Change::Preferences(parse_preferences_value(&value)?));
+            } else if field == "smb_message_echoes" {
+                changes.push(Change::Echoes(crate::coexistence::parse_echoes_value(
+                    &value,
+                )?));
+            } else if field == "history" {
+                changes.push(Change::History(crate::coexistence::parse_history_value(
+                    &value,
+                )?));
+            } else if field == "smb_app_state_sync" {
+                changes.push(Change::StateSync(
+                    crate::coexistence::parse_state_sync_value(&value)?,
+                ));
             } else {
                 changes.push(Change::Other {
                     field: field.to_string(),

@@ -301,3 +301,78 @@ fn marketing_preferences_are_typed_with_numeric_timestamps() {
     };
     assert_eq!(p.preferences[0].value, "resume");
 }
+
+#[test]
+fn coexistence_bodies_are_typed() {
+    let n = fixture("smb_message_echoes.json");
+    let Change::Echoes(e) = &n.entries[0].changes[0] else {
+        panic!("{n:?}")
+    };
+    assert_eq!(e.phone_number_id, "200000000000002");
+    let echo = &e.echoes[0];
+    assert_eq!(echo.to.as_deref(), Some("15551234567"));
+    assert_eq!(echo.to_user_id.as_deref(), Some("US.13491208655302741918"));
+    assert_eq!(
+        echo.message.content.preview(),
+        "Yes, we ship to Porto. Your parcel leaves today."
+    );
+    let n = fixture("smb_message_echoes_edit.json");
+    let Change::Echoes(e) = &n.entries[0].changes[0] else {
+        panic!("{n:?}")
+    };
+    assert_eq!(
+        e.echoes[0].message.content.amends(),
+        Some(echo.message.id.as_str())
+    );
+
+    let n = fixture("history.json");
+    let Change::History(h) = &n.entries[0].changes[0] else {
+        panic!("{n:?}")
+    };
+    let chunk = &h.chunks[0];
+    assert_eq!((chunk.phase, chunk.progress), (Some(0), Some(100)));
+    let thread = &chunk.threads[0];
+    assert_eq!(thread.customer.wa_id.as_deref(), Some("15551234567"));
+    assert_eq!(
+        thread.customer.user_id.as_deref(),
+        Some("US.13491208655302741918")
+    );
+    let from_business: Vec<bool> = thread.messages.iter().map(|m| m.from_business).collect();
+    assert_eq!(from_business, [false, true, false]);
+    assert_eq!(thread.messages[1].status.as_deref(), Some("read"));
+    assert_eq!(thread.messages[2].message.type_name, "media_placeholder");
+    let n = fixture("history_media.json");
+    let Change::History(h) = &n.entries[0].changes[0] else {
+        panic!("{n:?}")
+    };
+    assert_eq!(h.messages[0].id, thread.messages[2].message.id);
+    assert!(h.messages[0].content.media().is_some());
+    let n = fixture("history_declined.json");
+    let Change::History(h) = &n.entries[0].changes[0] else {
+        panic!("{n:?}")
+    };
+    assert_eq!(h.chunks[0].errors[0].code, 2593109);
+    assert!(h.chunks[0].threads.is_empty());
+
+    let n = fixture("smb_app_state_sync.json");
+    let Change::StateSync(s) = &n.entries[0].changes[0] else {
+        panic!("{n:?}")
+    };
+    let actions: Vec<(&str, Option<&str>)> = s
+        .items
+        .iter()
+        .map(|i| (i.action.as_str(), i.phone_number.as_deref()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("add", Some("15551234567")),
+            ("add", Some("4915112340000")),
+            ("remove", Some("4915112340000"))
+        ]
+    );
+    assert_eq!(
+        s.items[0].full_name.as_deref(),
+        Some("Ana Ferreira (Porto)")
+    );
+}

@@ -95,6 +95,10 @@ pub struct Config {
     pub app_secret: Secret,
     pub verify_token: Secret,
     pub access_token: Secret,
+    /// Seals the credentials of business accounts at rest (`SWITCHBOARD_SECRET_KEY`: 32 bytes
+    /// as 64 hex digits or base64; environment only). Without it, only the token and secret
+    /// above are used and admins cannot store others.
+    pub secret_key: Option<crate::secrets::SecretBox>,
     pub graph_url: String,
     pub api_version: String,
     pub numbers: Vec<NumberConfig>,
@@ -109,6 +113,15 @@ pub struct Config {
     pub send_rate: crate::policy::ratelimit::RateSettings,
     /// Upper bound of the on-disk media cache.
     pub media_cache_bytes: u64,
+    /// Upper bound of the media archive (`media_archive_mb`, `SWITCHBOARD_MEDIA_ARCHIVE_MB`;
+    /// default 10 GiB): the oldest files go first when it is full.
+    pub media_archive_bytes: u64,
+    /// Archived files older than this are removed (`media_archive_days`,
+    /// `SWITCHBOARD_MEDIA_ARCHIVE_DAYS`; default 365, 0 = only the size bound).
+    pub media_archive_retention: Option<Duration>,
+    /// The first wait before an archive download is retried (`media_archive_retry_ms`,
+    /// default 5000; it grows fourfold per failure).
+    pub media_archive_retry_base: Duration,
     /// Login attempts allowed per email per minute.
     pub login_attempts_per_minute: u32,
     /// A session's absolute lifetime.
@@ -172,6 +185,9 @@ struct FileConfig {
     #[serde(default)]
     sending: SendingFile,
     media_cache_mb: Option<u64>,
+    media_archive_mb: Option<u64>,
+    media_archive_days: Option<u64>,
+    media_archive_retry_ms: Option<u64>,
     login_attempts_per_minute: Option<u32>,
     token_ttl_hours: Option<u64>,
     session_idle_hours: Option<u64>,
@@ -263,6 +279,15 @@ impl Config {
         let app_secret = secret("WA_APP_SECRET", file.whatsapp.app_secret);
         let verify_token = secret("WA_VERIFY_TOKEN", file.whatsapp.verify_token);
         let access_token = secret("WA_ACCESS_TOKEN", file.whatsapp.access_token);
+        let secret_key = match get("SWITCHBOARD_SECRET_KEY") {
+            None => None,
+            Some(k) => Some(crate::secrets::SecretBox::from_text(&k).map_err(|e| {
+                ConfigError::Invalid {
+                    name: "SWITCHBOARD_SECRET_KEY".into(),
+                    reason: e.to_string(),
+                }
+            })?),
+        };
         let metrics_token =
             Some(secret("SWITCHBOARD_METRICS_TOKEN", file.metrics_token)).filter(|t| !t.is_empty());
         let trusted_proxies = match get("SWITCHBOARD_TRUSTED_PROXIES") {
@@ -336,6 +361,23 @@ impl Config {
         }
 
         let ms = |v: Option<u64>, d: u64| Duration::from_millis(v.unwrap_or(d));
+        let number = |name: &str, file_value: Option<u64>, default: u64| match get(name) {
+            None => Ok(file_value.unwrap_or(default)),
+            Some(v) => v.parse::<u64>().map_err(|_| ConfigError::Invalid {
+                name: name.into(),
+                reason: format!("{v:?} is not a whole number"),
+            }),
+        };
+        let archive_mb = number(
+            "SWITCHBOARD_MEDIA_ARCHIVE_MB",
+            file.media_archive_mb,
+            10 * 1024,
+        )?;
+        let archive_days = number(
+            "SWITCHBOARD_MEDIA_ARCHIVE_DAYS",
+            file.media_archive_days,
+            365,
+        )?;
         let config = Config {
             listen,
             data_dir,
@@ -343,6 +385,7 @@ impl Config {
             app_secret,
             verify_token,
             access_token,
+            secret_key,
             graph_url,
             api_version,
             numbers: file.numbers,
@@ -360,6 +403,10 @@ impl Config {
                 }
             },
             media_cache_bytes: file.media_cache_mb.unwrap_or(1024) * 1024 * 1024,
+            media_archive_bytes: archive_mb.saturating_mul(1024 * 1024),
+            media_archive_retention: (archive_days > 0)
+                .then(|| Duration::from_secs(archive_days.saturating_mul(86_400))),
+            media_archive_retry_base: ms(file.media_archive_retry_ms, 5_000),
             login_attempts_per_minute: file.login_attempts_per_minute.unwrap_or(10),
             token_ttl: Duration::from_secs(file.token_ttl_hours.unwrap_or(24 * 30) * 3600),
             session_idle: Duration::from_secs(file.session_idle_hours.unwrap_or(72) * 3600),
@@ -417,6 +464,7 @@ impl Config {
             app_secret: Secret::new(app_secret),
             verify_token: Secret::new("verify-me"),
             access_token: Secret::new("sim-access-token"),
+            secret_key: None,
             graph_url: graph_url.trim_end_matches('/').to_string(),
             api_version: DEFAULT_API_VERSION.into(),
             numbers: vec![NumberConfig {
@@ -438,6 +486,9 @@ impl Config {
                 pair_burst: 1,
             },
             media_cache_bytes: 64 * 1024 * 1024,
+            media_archive_bytes: 64 * 1024 * 1024,
+            media_archive_retention: None,
+            media_archive_retry_base: Duration::from_millis(200),
             login_attempts_per_minute: 30,
             token_ttl: Duration::from_secs(3600),
             session_idle: Duration::from_secs(3600),

@@ -23,7 +23,8 @@ pub struct GraphClient {
     http: reqwest::Client,
     base: String,
     version: String,
-    token: Secret,
+    /// The access token of each call: its number's account's, or the relay's.
+    pub creds: Arc<crate::credentials::Credentials>,
     media_fetches: Arc<tokio::sync::Semaphore>,
 }
 
@@ -81,7 +82,11 @@ impl GraphClient {
             http,
             base: config.graph_url.clone(),
             version: config.api_version.clone(),
-            token: config.access_token.clone(),
+            creds: Arc::new(crate::credentials::Credentials::new(
+                config.access_token.clone(),
+                config.app_secret.clone(),
+                config.secret_key.clone(),
+            )),
             media_fetches: Arc::new(tokio::sync::Semaphore::new(MEDIA_FETCHES)),
         }
     }
@@ -95,7 +100,7 @@ impl GraphClient {
         let resp = self
             .http
             .post(self.url(&format!("{phone_number_id}/messages")))
-            .bearer_auth(self.token.expose())
+            .bearer_auth(self.creds.token_for_number(phone_number_id).expose())
             .json(payload)
             .send()
             .await;
@@ -176,6 +181,7 @@ impl GraphClient {
         &self,
         waba_id: &str,
     ) -> Result<Vec<crate::policy::templates::StoredTemplate>, GraphError> {
+        let token = self.creds.token_for_waba(waba_id);
         let mut out = Vec::new();
         let mut url = Some(format!(
             "{}?limit=250",
@@ -186,7 +192,7 @@ impl GraphClient {
             let resp = self
                 .http
                 .get(&u)
-                .bearer_auth(self.token.expose())
+                .bearer_auth(token.expose())
                 .send()
                 .await
                 .map_err(|e| GraphError::Transport(without_url(&e)))?;
@@ -208,7 +214,7 @@ impl GraphClient {
         let resp = self
             .http
             .post(self.url(&format!("{phone_number_id}/messages")))
-            .bearer_auth(self.token.expose())
+            .bearer_auth(self.creds.token_for_number(phone_number_id).expose())
             .json(&body)
             .send()
             .await
@@ -238,7 +244,7 @@ impl GraphClient {
         let resp = self
             .http
             .post(self.url(&format!("{phone_number_id}/media")))
-            .bearer_auth(self.token.expose())
+            .bearer_auth(self.creds.token_for_number(phone_number_id).expose())
             .timeout(Duration::from_secs(120))
             .multipart(form)
             .send()
@@ -259,9 +265,11 @@ impl GraphClient {
     /// media hosts only), written chunk by chunk into `out` (never held whole in memory). At most
     /// [`MEDIA_FETCHES`] run at once; one that waits 30 s for its turn is [`GraphError::Busy`].
     /// A file over `max_bytes` stops the download with [`GraphError::TooLarge`].
+    /// `phone_number_id`: the number the file came on (its account's token is used).
     pub async fn fetch_media<W: tokio::io::AsyncWrite + Unpin>(
         &self,
         media_id: &str,
+        phone_number_id: Option<&str>,
         max_bytes: u64,
         out: &mut W,
     ) -> Result<MediaInfo, GraphError> {
@@ -269,20 +277,23 @@ impl GraphClient {
             .await
             .map_err(|_| GraphError::Busy)?
             .map_err(|_| GraphError::Busy)?;
-        let info = self.media_info(media_id).await?;
+        let token = self
+            .creds
+            .token_for_number(phone_number_id.unwrap_or_default());
+        let info = self.media_info(media_id, &token).await?;
         if !media_url_allowed(&info.url, &self.base) {
             return Err(GraphError::UntrustedMediaUrl);
         }
-        self.download(&info.url, max_bytes, out).await?;
+        self.download(&info.url, &token, max_bytes, out).await?;
         Ok(info)
     }
 
     /// `GET /{media_id}`: a short-lived download URL.
-    async fn media_info(&self, media_id: &str) -> Result<MediaInfo, GraphError> {
+    async fn media_info(&self, media_id: &str, token: &Secret) -> Result<MediaInfo, GraphError> {
         let resp = self
             .http
             .get(self.url(media_id))
-            .bearer_auth(self.token.expose())
+            .bearer_auth(token.expose())
             .send()
             .await
             .map_err(|e| GraphError::Transport(without_url(&e)))?;
@@ -296,13 +307,14 @@ impl GraphClient {
     async fn download<W: tokio::io::AsyncWrite + Unpin>(
         &self,
         url: &str,
+        token: &Secret,
         max_bytes: u64,
         out: &mut W,
     ) -> Result<u64, GraphError> {
         let mut resp = self
             .http
             .get(url)
-            .bearer_auth(self.token.expose())
+            .bearer_auth(token.expose())
             .timeout(Duration::from_secs(120))
             .send()
             .await

@@ -9,10 +9,12 @@
 //! so tests bind `127.0.0.1:0` and run the real thing.
 
 pub mod api;
+pub mod archive;
 pub mod auth;
 pub mod client_ip;
 pub mod cluster;
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod graph;
 pub mod hub;
@@ -20,6 +22,7 @@ pub mod media;
 pub mod metrics;
 pub mod policy;
 pub mod routing;
+pub mod secrets;
 pub mod sender;
 pub mod server;
 pub mod store;
@@ -68,6 +71,8 @@ pub struct AppState {
     pub sender_wake: Arc<Notify>,
     pub login_limiter: Arc<DefaultKeyedRateLimiter<String>>,
     pub media: Arc<media::MediaCache>,
+    /// Inbound media kept for good (downloaded on arrival by the leader).
+    pub archive: Arc<archive::Archive>,
     /// The compiled outbound policy and automations (swapped when admins change settings).
     pub policy: Arc<policy::PolicyEngine>,
     /// Send-rate state shared by the sender, /metrics and the queue route.
@@ -161,6 +166,7 @@ pub async fn serve_with_store(
             config.data_dir.join("media"),
             config.media_cache_bytes,
         )),
+        archive: Arc::new(archive::Archive::new(&config)),
         config: Arc::new(config),
         store: store.clone(),
         metrics: Arc::new(Metrics::default()),
@@ -179,6 +185,19 @@ pub async fn serve_with_store(
         )),
     };
     state.reload_rate_limits().await?;
+    // Credentials per business account (sealed in the store).
+    state.graph.creds.reload(&store).await?;
+    let creds_reload = tokio::spawn({
+        let (store, creds) = (store.clone(), state.graph.creds.clone());
+        async move {
+            loop {
+                tokio::time::sleep(credentials::RELOAD_EVERY).await;
+                if let Err(e) = creds.reload(&store).await {
+                    tracing::error!(error = %e, "credentials not reread");
+                }
+            }
+        }
+    });
     // Templates: synced in the background, so an unreachable Graph API does not delay start-up.
     // Once per cluster: only the leader syncs templates.
     let template_task = tokio::spawn({
@@ -189,6 +208,13 @@ pub async fn serve_with_store(
             sync.sync_all(&st, &graph).await;
         }
     });
+    // Inbound media to the archive, once per cluster.
+    let archiver = tokio::spawn(archive::run(
+        store.clone(),
+        state.graph.clone(),
+        state.archive.clone(),
+        leadership.clone(),
+    ));
     let stop = Arc::new(Notify::new());
     let sender = tokio::spawn(run_sender_while_leading(
         state.clone(),
@@ -342,6 +368,8 @@ pub async fn serve_with_store(
     sweeper.abort();
     router_tick.abort();
     template_task.abort();
+    archiver.abort();
+    creds_reload.abort();
     if let Some(t) = wake_task {
         t.abort();
     }

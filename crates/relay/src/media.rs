@@ -7,6 +7,10 @@
 //! ([`MediaCache::begin`]) and renamed when complete ([`MediaCache::finish`]), so a large file is
 //! never held in memory and a crash or failed download never leaves a half file under a real
 //! name; an abandoned [`Fill`] removes its temporary file.
+//!
+//! The same type keeps the media archive's files (`crate::archive`: its own folder, size bound
+//! and a retention [`MediaCache::sweep`]); this bounded cache stays for on-demand fetches and
+//! outbound uploads.
 
 use std::path::PathBuf;
 
@@ -80,7 +84,17 @@ impl MediaCache {
     /// Makes a complete download the cached file (flushed to disk first), opens it for reading,
     /// then evicts the oldest files over the bound. The open file stays readable even when it is
     /// itself evicted (a file larger than the whole cache).
-    pub async fn finish(&self, mut fill: Fill) -> std::io::Result<(tokio::fs::File, u64)> {
+    pub async fn finish(&self, fill: Fill) -> std::io::Result<(tokio::fs::File, u64)> {
+        self.finish_evicting(fill)
+            .await
+            .map(|(file, len, _)| (file, len))
+    }
+
+    /// [`finish`](Self::finish), also naming the files evicted to make room.
+    pub async fn finish_evicting(
+        &self,
+        mut fill: Fill,
+    ) -> std::io::Result<(tokio::fs::File, u64, Vec<String>)> {
         if let Some(file) = fill.file.take() {
             file.sync_all().await?;
         }
@@ -89,8 +103,15 @@ impl MediaCache {
         fill.tmp = PathBuf::new();
         let file = tokio::fs::File::open(&fill.path).await?;
         let len = file.metadata().await?.len();
-        self.evict().await?;
-        Ok((file, len))
+        let evicted = self.evict(None).await?;
+        Ok((file, len, evicted))
+    }
+
+    /// Removes the files last written before `cutoff` (a retention), then the oldest ones over
+    /// the size bound; returns the names removed.
+    pub async fn sweep(&self, cutoff: std::time::SystemTime) -> std::io::Result<Vec<String>> {
+        let _guard = self.lock.lock().await;
+        self.evict(Some(cutoff)).await
     }
 
     /// Caches a file held in memory (tests and small files).
@@ -100,10 +121,15 @@ impl MediaCache {
         self.finish(fill).await.map(|_| ())
     }
 
-    async fn evict(&self) -> std::io::Result<()> {
+    async fn evict(&self, cutoff: Option<std::time::SystemTime>) -> std::io::Result<Vec<String>> {
         let mut files = Vec::new();
         let mut total = 0u64;
-        let mut rd = tokio::fs::read_dir(&self.dir).await?;
+        let mut removed = Vec::new();
+        let mut rd = match tokio::fs::read_dir(&self.dir).await {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
+            Err(e) => return Err(e),
+        };
         while let Some(e) = rd.next_entry().await? {
             let meta = e.metadata().await?;
             // Downloads in progress (temporary dot files) are not the cache's to evict.
@@ -113,14 +139,18 @@ impl MediaCache {
             }
         }
         files.sort();
-        for (_, len, path) in files {
-            if total <= self.max_bytes {
+        for (modified, len, path) in files {
+            let expired = cutoff.is_some_and(|c| modified < c);
+            if total <= self.max_bytes && !expired {
                 break;
             }
             tokio::fs::remove_file(&path).await?;
             total -= len;
+            if let Some(name) = path.file_name() {
+                removed.push(name.to_string_lossy().into_owned());
+            }
         }
-        Ok(())
+        Ok(removed)
     }
 }
 
@@ -175,6 +205,42 @@ mod tests {
         assert_eq!(bytes, vec![3u8; 1000]);
         assert!(cache.open("../etc/passwd").await.is_none());
         assert!(cache.put("../x", b"no").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_sweep_removes_what_is_past_the_cutoff_and_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = MediaCache::new(dir.path().join("a"), 1 << 20);
+        assert!(
+            archive
+                .sweep(std::time::SystemTime::now())
+                .await
+                .unwrap()
+                .is_empty(),
+            "no folder yet"
+        );
+        archive.put("old", &[1u8; 10]).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        let cutoff = std::time::SystemTime::now();
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        archive.put("new", &[2u8; 10]).await.unwrap();
+        assert_eq!(
+            archive.sweep(cutoff).await.unwrap(),
+            vec!["old".to_string()]
+        );
+        assert!(archive.open("old").await.is_none());
+        assert!(archive.open("new").await.is_some());
+        // Over the bound, a finish names what it evicted.
+        let small = MediaCache::new(dir.path().join("b"), 15);
+        small.put("1", &[1u8; 10]).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let fill = small.begin("2").await.unwrap();
+        let mut fill = fill;
+        tokio::io::AsyncWriteExt::write_all(fill.file(), &[2u8; 10])
+            .await
+            .unwrap();
+        let (_, len, evicted) = small.finish_evicting(fill).await.unwrap();
+        assert_eq!((len, evicted), (10, vec!["1".to_string()]));
     }
 
     #[tokio::test]

@@ -119,7 +119,22 @@ async fn every_fixture_is_ingested_and_readable() {
         let v: Value = serde_json::from_slice(&fixture(name)).unwrap();
         for e in v["entry"].as_array().unwrap() {
             for c in e["changes"].as_array().unwrap() {
-                for m in c["value"]["messages"].as_array().into_iter().flatten() {
+                // Customers' messages, the phone app's echoes (Coexistence) and the shared
+                // history's messages are each stored once.
+                let value = &c["value"];
+                let history = value["history"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|h| h["threads"].as_array().into_iter().flatten())
+                    .flat_map(|t| t["messages"].as_array().into_iter().flatten());
+                let items = value["messages"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .chain(value["message_echoes"].as_array().into_iter().flatten())
+                    .chain(history);
+                for m in items {
                     // An edit or a deletion changes another message; it is none of its own.
                     if m["type"] == "edit" || m["type"] == "revoke" {
                         amendments += 1;
@@ -149,8 +164,9 @@ async fn every_fixture_is_ingested_and_readable() {
         assert!(seen.contains_key(w), "message {w} not readable");
     }
     assert_eq!(seen.len(), expected.len(), "each message once");
-    // `edit.json` and `revoke.json` amend the message of `text.json`, whatever the order.
-    assert_eq!(amendments, 2);
+    // `edit.json` and `revoke.json` amend the message of `text.json`, whatever the order;
+    // `smb_message_echoes_edit.json` the phone app's answer.
+    assert_eq!(amendments, 3);
     let text = &seen["wamid.HBgLMTU1NTEyMzQ1NjcVAgASGBQwMDAwQTFCMkMzRDRFNUY2MDAwMAA="];
     assert_eq!(text["text"], "Hello, do you ship to Porto?", "{text}");
     assert!(text["deleted_at"].is_i64(), "{text}");

@@ -25,6 +25,52 @@ pub struct SimConfig {
     pub retry_schedule: Vec<Duration>,
     /// How long one webhook POST may take before it counts as failed (and is retried).
     pub webhook_timeout: Duration,
+    /// Which generation of Meta's webhook format to speak (default: 2026).
+    pub format: WebhookFormat,
+    /// Business accounts with credentials of their own (a token for the Graph calls about their
+    /// numbers, the secret of their Meta app for their webhooks); the others use
+    /// `access_token` and `app_secret`.
+    pub accounts: Vec<SimAccount>,
+}
+
+/// A WhatsApp Business Account with its own access token and Meta app secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimAccount {
+    pub waba_id: String,
+    pub access_token: String,
+    pub app_secret: String,
+}
+
+impl SimConfig {
+    /// The token Graph calls about account `waba_id` must carry.
+    pub fn token_of(&self, waba_id: &str) -> &str {
+        self.accounts
+            .iter()
+            .find(|a| a.waba_id == waba_id)
+            .map_or(self.access_token.as_str(), |a| a.access_token.as_str())
+    }
+
+    /// The secret webhooks of account `waba_id` are signed with.
+    pub fn secret_of(&self, waba_id: &str) -> &str {
+        self.accounts
+            .iter()
+            .find(|a| a.waba_id == waba_id)
+            .map_or(self.app_secret.as_str(), |a| a.app_secret.as_str())
+    }
+}
+
+/// Meta's webhook format generations the simulator can speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookFormat {
+    /// 2026: every customer carries a business-scoped user id (`contacts[].user_id`,
+    /// `from_user_id`, statuses' `recipient_user_id` and `contacts[]`), whether or not one was
+    /// given (derived from the phone number); customers with a username may hide their phone.
+    #[default]
+    Meta2026,
+    /// Before April 2026: phone numbers only; a BSUID appears only for customers given one
+    /// explicitly (for tests of the transition).
+    Legacy,
 }
 
 impl SimConfig {
@@ -55,6 +101,8 @@ impl Default for SimConfig {
                 Duration::from_secs(30),
             ],
             webhook_timeout: Duration::from_secs(5),
+            format: WebhookFormat::default(),
+            accounts: Vec::new(),
         }
     }
 }

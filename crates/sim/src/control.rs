@@ -13,6 +13,9 @@
 //! | `GET /control/stats` | [`crate::SimStats`] |
 //! | `GET /control/idle?timeout_ms=N` | wait until no webhook is pending → `{"idle": bool}` |
 //! | `GET`/`POST /control/templates` | list / add a [`crate::Template`] |
+//! | `POST /control/phone-app/messages` | the business writes from the phone app (Coexistence echo): [`crate::PhoneAppMessage`] (+ `phone_number_id`) → `{"wamid"}` |
+//! | `POST /control/phone-app/history` | a chunk of shared chat history: [`crate::HistoryChunk`] (+ `phone_number_id`) → `{"wamids"}`; `{"declined": true}` for the refusal |
+//! | `POST /control/phone-app/contacts` | the phone app's contact list changed: `{action, phone_number, full_name}` |
 
 use std::time::{Duration, SystemTime};
 
@@ -49,6 +52,74 @@ pub(crate) fn routes() -> Router<Simulator> {
         .route("/control/stats", get(stats))
         .route("/control/idle", get(idle))
         .route("/control/templates", get(list_templates).post(add_template))
+        .route("/control/phone-app/messages", post(phone_app_message))
+        .route("/control/phone-app/history", post(phone_app_history))
+        .route("/control/phone-app/contacts", post(phone_app_contact))
+}
+
+#[derive(Debug, Deserialize)]
+struct OnNumber<T> {
+    phone_number_id: Option<String>,
+    #[serde(flatten)]
+    inner: T,
+}
+
+async fn phone_app_message(
+    State(sim): State<Simulator>,
+    body: Result<Json<OnNumber<crate::PhoneAppMessage>>, JsonRejection>,
+) -> Result<Json<Value>, ControlError> {
+    let Json(b) = body?;
+    let wamid = sim.phone_app_sends(b.phone_number_id.as_deref(), &b.inner)?;
+    Ok(Json(json!({ "wamid": wamid })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum HistoryBody {
+    Declined { declined: bool },
+    Chunk(crate::HistoryChunk),
+}
+
+async fn phone_app_history(
+    State(sim): State<Simulator>,
+    body: Result<Json<OnNumber<HistoryBody>>, JsonRejection>,
+) -> Result<Json<Value>, ControlError> {
+    let Json(b) = body?;
+    match b.inner {
+        HistoryBody::Declined { declined: true } => {
+            sim.decline_history(b.phone_number_id.as_deref())?;
+            Ok(Json(json!({ "declined": true })))
+        }
+        HistoryBody::Declined { .. } => Err(ControlError(
+            StatusCode::BAD_REQUEST,
+            "give a history chunk {wa_id, messages} or {declined: true}".into(),
+        )),
+        HistoryBody::Chunk(c) => {
+            let wamids = sim.share_history(b.phone_number_id.as_deref(), &c)?;
+            Ok(Json(json!({ "wamids": wamids })))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ContactBody {
+    action: String,
+    phone_number: String,
+    full_name: Option<String>,
+}
+
+async fn phone_app_contact(
+    State(sim): State<Simulator>,
+    body: Result<Json<OnNumber<ContactBody>>, JsonRejection>,
+) -> Result<Json<Value>, ControlError> {
+    let Json(b) = body?;
+    sim.phone_app_contact(
+        b.phone_number_id.as_deref(),
+        &b.inner.action,
+        &b.inner.phone_number,
+        b.inner.full_name.as_deref(),
+    )?;
+    Ok(Json(json!({ "queued": true })))
 }
 
 /// A control API error: `{"error": message}`.
@@ -85,6 +156,8 @@ struct CustomerMessage {
     caption: Option<String>,
     name: Option<String>,
     user_id: Option<String>,
+    /// A WhatsApp username: the customer's phone number is hidden behind it.
+    username: Option<String>,
     #[serde(default)]
     hide_phone: bool,
     #[serde(rename = "type", default)]
@@ -139,6 +212,7 @@ async fn customer_message(
         phone_number_id: m.phone_number_id,
         name: m.name,
         user_id: m.user_id,
+        username: m.username.filter(|u| !u.is_empty()),
         hide_phone: m.hide_phone,
         content,
     })?;

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use rand::Rng;
 use serde_json::json;
 
+use crate::config::WebhookFormat;
 use crate::error::SimError;
 use crate::ids::{derived_bsuid, Direction};
 use crate::media::{generate_png, MediaItem};
@@ -26,6 +27,7 @@ pub struct Customer {
     phone_number_id: Option<String>,
     name: Option<String>,
     user_id: Option<String>,
+    username: Option<String>,
     hide_phone: bool,
 }
 
@@ -54,6 +56,7 @@ pub(crate) struct InboundSpec {
     pub phone_number_id: Option<String>,
     pub name: Option<String>,
     pub user_id: Option<String>,
+    pub username: Option<String>,
     pub hide_phone: bool,
     pub content: InboundContent,
 }
@@ -73,6 +76,7 @@ impl Customer {
             phone_number_id: None,
             name: None,
             user_id: None,
+            username: None,
             hide_phone: false,
         }
     }
@@ -103,6 +107,14 @@ impl Customer {
         self
     }
 
+    /// The customer adopted a WhatsApp username (`contacts[].profile.username`) and hides the
+    /// phone number behind it.
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self.hide_phone = true;
+        self
+    }
+
     pub fn wa_id(&self) -> &str {
         &self.wa_id
     }
@@ -115,7 +127,10 @@ impl Customer {
                 let state = self.sim.inner.state.lock().expect("state lock");
                 state.customer(&self.wa_id).and_then(|c| c.user_id.clone())
             })
-            .or_else(|| self.hide_phone.then(|| derived_bsuid(&self.wa_id)))
+            .or_else(|| {
+                (self.hide_phone || self.sim.inner.config.format == WebhookFormat::Meta2026)
+                    .then(|| derived_bsuid(&self.wa_id))
+            })
     }
 
     fn spec(&self, content: InboundContent) -> InboundSpec {
@@ -124,6 +139,7 @@ impl Customer {
             phone_number_id: self.phone_number_id.clone(),
             name: self.name.clone(),
             user_id: self.user_id.clone(),
+            username: self.username.clone(),
             hide_phone: self.hide_phone,
             content,
         }
@@ -181,16 +197,19 @@ impl Simulator {
         let record = {
             let mut state = self.inner.state.lock().expect("state lock");
             let known_bsuid = state.customer(&spec.wa_id).and_then(|c| c.user_id.clone());
+            // 2026: every customer carries a BSUID; before, only one who hides the number.
+            let derive = spec.hide_phone || self.inner.config.format == WebhookFormat::Meta2026;
             let bsuid = spec
                 .user_id
                 .clone()
                 .or(known_bsuid)
-                .or_else(|| spec.hide_phone.then(|| derived_bsuid(&spec.wa_id)));
+                .or_else(|| derive.then(|| derived_bsuid(&spec.wa_id)));
             let rec = state.upsert_customer(
                 &spec.wa_id,
                 spec.name.as_deref(),
                 bsuid.as_deref(),
-                spec.hide_phone,
+                spec.username.as_deref(),
+                spec.hide_phone || spec.username.is_some(),
             );
             state.set_last_inbound(&number.phone_number_id, &spec.wa_id, now);
             rec

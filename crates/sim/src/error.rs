@@ -16,4 +16,6 @@ pub enum SimError {
     InvalidWaId(String),
     #[error("the simulator has been shut down")]
     ShutDown,
+    #[error("{0}")]
+    InvalidRequest(String),
 }

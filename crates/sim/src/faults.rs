@@ -78,6 +78,9 @@ pub enum FaultKind {
     DuplicateWebhooks,
     /// Webhook side: emit the status ladder of matching sends in reverse (read, delivered, sent).
     ReorderStatuses,
+    /// Media side: a download of a media file (from the URL `GET /{media_id}` gave) answers
+    /// HTTP 500, as WhatsApp's media hosts sometimes do.
+    MediaUnavailable,
 }
 
 impl FaultKind {
@@ -85,7 +88,7 @@ impl FaultKind {
     pub fn is_graph(&self) -> bool {
         !matches!(
             self,
-            FaultKind::DuplicateWebhooks | FaultKind::ReorderStatuses
+            FaultKind::DuplicateWebhooks | FaultKind::ReorderStatuses | FaultKind::MediaUnavailable
         )
     }
 }
@@ -113,6 +116,7 @@ enum FaultKindWire {
     },
     DuplicateWebhooks,
     ReorderStatuses,
+    MediaUnavailable,
 }
 
 fn default_rate_code() -> i64 {
@@ -135,6 +139,7 @@ impl From<FaultKind> for FaultKindWire {
             FaultKind::AsyncFailure { code } => FaultKindWire::AsyncFailure { code },
             FaultKind::DuplicateWebhooks => FaultKindWire::DuplicateWebhooks,
             FaultKind::ReorderStatuses => FaultKindWire::ReorderStatuses,
+            FaultKind::MediaUnavailable => FaultKindWire::MediaUnavailable,
         }
     }
 }
@@ -150,6 +155,7 @@ impl From<FaultKindWire> for FaultKind {
             FaultKindWire::AsyncFailure { code } => FaultKind::AsyncFailure { code },
             FaultKindWire::DuplicateWebhooks => FaultKind::DuplicateWebhooks,
             FaultKindWire::ReorderStatuses => FaultKind::ReorderStatuses,
+            FaultKindWire::MediaUnavailable => FaultKind::MediaUnavailable,
         }
     }
 }
@@ -163,6 +169,8 @@ pub(crate) enum Side {
     Duplicate,
     /// A status ladder about to be scheduled.
     Reorder,
+    /// A media file about to be downloaded.
+    Media,
 }
 
 /// The active rules, in the order they were added.
@@ -211,6 +219,7 @@ impl FaultBook {
                 Side::Graph => r.kind.is_graph(),
                 Side::Duplicate => r.kind == FaultKind::DuplicateWebhooks,
                 Side::Reorder => r.kind == FaultKind::ReorderStatuses,
+                Side::Media => r.kind == FaultKind::MediaUnavailable,
             };
             let number_ok = match (&r.phone_number_id, phone_number_id) {
                 (None, _) => true,

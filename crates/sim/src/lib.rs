@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod coexistence;
 mod config;
 mod control;
 mod customer;
@@ -46,7 +47,8 @@ mod templates;
 mod validate;
 mod webhooks;
 
-pub use config::{SimConfig, SimNumber, StatusDelays};
+pub use coexistence::{HistoryChunk, HistoryItem, PhoneAppMessage};
+pub use config::{SimAccount, SimConfig, SimNumber, StatusDelays, WebhookFormat};
 pub use customer::Customer;
 pub use error::SimError;
 pub use faults::{FaultKind, FaultRule};

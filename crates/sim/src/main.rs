@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use switchboard_sim::scenario::{Generator, GeneratorConfig};
-use switchboard_sim::{SimConfig, SimNumber, Simulator};
+use switchboard_sim::{SimConfig, SimNumber, Simulator, WebhookFormat};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -66,6 +66,10 @@ struct ServeArgs {
     /// After a send, when the `read` status webhook goes out (ms; default 120).
     #[arg(long)]
     read_delay_ms: Option<u64>,
+    /// Speak Meta's webhook format from before April 2026 (no BSUIDs unless a customer was
+    /// given one) instead of the 2026 format.
+    #[arg(long)]
+    legacy_webhooks: bool,
 }
 
 fn config(args: &ServeArgs) -> Result<SimConfig, String> {
@@ -78,6 +82,9 @@ fn config(args: &ServeArgs) -> Result<SimConfig, String> {
     }
     let mut config = SimConfig::new(args.webhook_url.clone(), args.app_secret.clone());
     config.access_token = args.access_token.clone();
+    if args.legacy_webhooks {
+        config.format = WebhookFormat::Legacy;
+    }
     if !args.phone_number_ids.is_empty() {
         config.phone_numbers = args
             .phone_number_ids

@@ -32,6 +32,8 @@ pub(crate) struct Party {
     /// BSUID, when the customer has one.
     pub user_id: Option<String>,
     pub name: Option<String>,
+    /// The WhatsApp username, when the customer has one.
+    pub username: Option<String>,
 }
 
 impl Party {
@@ -40,14 +42,22 @@ impl Party {
             wa_id: (!rec.hide_phone).then(|| rec.wa_id.clone()),
             user_id: rec.user_id.clone(),
             name: Some(rec.display_name()),
+            username: rec.username.clone(),
         }
     }
 
     /// A `value.contacts[]` item.
     fn contact(&self) -> Value {
         let mut c = Map::new();
+        let mut profile = Map::new();
         if let Some(n) = &self.name {
-            c.insert("profile".into(), json!({ "name": n }));
+            profile.insert("name".into(), json!(n));
+        }
+        if let Some(u) = &self.username {
+            profile.insert("username".into(), json!(u));
+        }
+        if !profile.is_empty() {
+            c.insert("profile".into(), Value::Object(profile));
         }
         if let Some(w) = &self.wa_id {
             c.insert("wa_id".into(), json!(w));
@@ -94,7 +104,7 @@ pub(crate) fn inbound(
 #[derive(Debug, Clone)]
 pub(crate) struct StatusUpdate {
     pub wamid: String,
-    /// `sent`, `delivered`, `read`, `failed`.
+    /// `sent`, `delivered`, `read`, `played`, `failed`.
     pub status: &'static str,
     pub timestamp: String,
     pub recipient: Party,
@@ -164,6 +174,7 @@ mod tests {
             name: Some("Test User".into()),
             user_id: Some("US.13491208655302741918".into()),
             hide_phone: false,
+            username: None,
         };
         let v = inbound(
             &number(),
@@ -196,6 +207,7 @@ mod tests {
             name: None,
             user_id: Some("US.1".into()),
             hide_phone: true,
+            username: Some("kim.b".into()),
         };
         let v = inbound(
             &number(),
@@ -209,6 +221,12 @@ mod tests {
         assert!(value["contacts"][0].get("wa_id").is_none());
         assert!(value["messages"][0].get("from").is_none());
         assert_eq!(value["messages"][0]["from_user_id"], "US.1");
+        assert_eq!(value["contacts"][0]["profile"]["username"], "kim.b");
+        let n = parse_notification(&to_meta_json(&v)).unwrap();
+        let Change::Messages(m) = &n.entries[0].changes[0] else {
+            panic!("not messages")
+        };
+        assert_eq!(m.contacts[0].username(), Some("kim.b"));
     }
 
     #[test]

@@ -80,12 +80,14 @@ impl Default for GeneratorConfig {
 }
 
 /// A generated customer: German (`49151…`) and British (`447700…`) mobile numbers, each with a
-/// BSUID; every tenth hides the phone number (2026 usernames).
+/// BSUID; every tenth hides the phone number behind a username (2026).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedCustomer {
     pub wa_id: String,
     pub name: String,
     pub user_id: String,
+    /// Set for those who hide the phone number.
+    pub username: Option<String>,
     pub hide_phone: bool,
 }
 
@@ -102,6 +104,14 @@ pub fn generated_customer(i: u32) -> GeneratedCustomer {
             7_300_000_000_000_000_000u64 + u64::from(i)
         ),
         name: NAMES[i as usize % NAMES.len()].to_string(),
+        username: (i % 10 == 9).then(|| {
+            let first = NAMES[i as usize % NAMES.len()]
+                .split(' ')
+                .next()
+                .unwrap_or("kunde")
+                .to_lowercase();
+            format!("{first}.{i}")
+        }),
         hide_phone: i % 10 == 9,
         wa_id,
     }
@@ -157,6 +167,7 @@ impl Generator {
                             phone_number_id: Some(numbers[i as usize % numbers.len()].clone()),
                             name: Some(c.name),
                             user_id: Some(c.user_id),
+                            username: c.username,
                             hide_phone: c.hide_phone,
                             content,
                         },
@@ -210,6 +221,8 @@ mod tests {
         );
         assert!(a.user_id.starts_with("DE.") && b.user_id.starts_with("GB."));
         assert!(generated_customer(9).hide_phone);
+        assert!(generated_customer(9).username.is_some());
+        assert!(generated_customer(8).username.is_none());
         assert_ne!(a.user_id, b.user_id);
     }
 }

@@ -43,6 +43,8 @@ pub(crate) struct CustomerRecord {
     pub user_id: Option<String>,
     /// 2026 usernames: the phone number is not shown to the business.
     pub hide_phone: bool,
+    /// The WhatsApp username (2026), shown as `contacts[].profile.username`.
+    pub username: Option<String>,
 }
 
 impl CustomerRecord {
@@ -70,6 +72,7 @@ impl SimState {
         wa_id: &str,
         name: Option<&str>,
         user_id: Option<&str>,
+        username: Option<&str>,
         hide_phone: bool,
     ) -> CustomerRecord {
         let rec = self
@@ -80,12 +83,16 @@ impl SimState {
                 name: None,
                 user_id: None,
                 hide_phone: false,
+                username: None,
             });
         if let Some(n) = name {
             rec.name = Some(n.to_string());
         }
         if let Some(u) = user_id {
             rec.user_id = Some(u.to_string());
+        }
+        if let Some(u) = username {
+            rec.username = Some(u.to_string());
         }
         rec.hide_phone = hide_phone;
         let rec = rec.clone();
@@ -170,8 +177,9 @@ mod tests {
     #[test]
     fn customers_are_found_by_bsuid() {
         let mut s = SimState::default();
-        s.upsert_customer("49151", Some("Anna"), Some("DE.1"), false);
-        let again = s.upsert_customer("49151", None, None, true);
+        s.upsert_customer("49151", Some("Anna"), Some("DE.1"), Some("anna"), false);
+        let again = s.upsert_customer("49151", None, None, None, true);
+        assert_eq!(again.username.as_deref(), Some("anna"));
         assert_eq!(again.name.as_deref(), Some("Anna"));
         assert!(again.hide_phone);
         assert_eq!(s.customer_by_bsuid("DE.1").unwrap().wa_id, "49151");

@@ -1,5 +1,5 @@
 //! Status ladders: after an accepted send, Meta reports `sent` → `delivered` → `read` (only
-//! `sent` for reactions), or a single `failed` with the error, each as its own webhook after the
+//! `sent` for reactions; `played` after `read` for voice messages), or a single `failed` with the error, each as its own webhook after the
 //! configured delay. A `ReorderStatuses` fault emits the same statuses in reverse order (their
 //! timestamps still tell the true order).
 
@@ -19,8 +19,9 @@ use crate::webhooks::Webhook;
 /// How an accepted send ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    /// The ordinary ladder; reactions only get `sent`.
-    Delivered { reaction: bool },
+    /// The ordinary ladder; reactions only get `sent`, audio (voice messages) also `played`
+    /// after `read`.
+    Delivered { reaction: bool, audio: bool },
     /// A `failed` status with this error code.
     Failed { code: i64 },
 }
@@ -47,11 +48,18 @@ impl Simulator {
         let delays = self.inner.config.status_delays;
         let steps: Vec<(&'static str, Duration)> = match ladder.outcome {
             Outcome::Failed { .. } => vec![("failed", delays.sent)],
-            Outcome::Delivered { reaction: true } => vec![("sent", delays.sent)],
-            Outcome::Delivered { reaction: false } => {
+            Outcome::Delivered { reaction: true, .. } => vec![("sent", delays.sent)],
+            Outcome::Delivered {
+                reaction: false,
+                audio,
+            } => {
                 let mut v = vec![("sent", delays.sent), ("delivered", delays.delivered)];
                 if let Some(read) = delays.read {
                     v.push(("read", read));
+                    if audio {
+                        // The customer plays the voice message a moment after opening the chat.
+                        v.push(("played", read + Duration::from_millis(30)));
+                    }
                 }
                 v
             }

@@ -83,6 +83,8 @@ pub(crate) struct WebhookEngine {
     pending: Arc<watch::Sender<u64>>,
     retry_schedule: Vec<Duration>,
     app_secret: Vec<u8>,
+    /// Accounts whose Meta app signs with a secret of its own, by WABA id.
+    secrets: HashMap<String, Vec<u8>>,
     url: RwLock<String>,
     /// lane → "first attempt done" signal of the last webhook queued in it.
     lanes: Mutex<HashMap<String, watch::Receiver<bool>>>,
@@ -108,6 +110,11 @@ impl WebhookEngine {
             pending: Arc::new(watch::channel(0).0),
             retry_schedule: config.retry_schedule.clone(),
             app_secret: config.app_secret.clone().into_bytes(),
+            secrets: config
+                .accounts
+                .iter()
+                .map(|a| (a.waba_id.clone(), a.app_secret.clone().into_bytes()))
+                .collect(),
             url: RwLock::new(config.webhook_url.clone()),
             lanes: Mutex::default(),
             counters,
@@ -150,7 +157,14 @@ impl WebhookEngine {
     pub(crate) fn deliver(self: &Arc<Self>, hook: Webhook, guard: Option<PendingGuard>) {
         let guard = guard.unwrap_or_else(|| self.reserve());
         let body = Bytes::from(to_meta_json(&hook.body));
-        let signature = sign(&self.app_secret, &body);
+        // Signed by the Meta app of the account the body is about.
+        let secret = hook
+            .body
+            .pointer("/entry/0/id")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|w| self.secrets.get(w))
+            .unwrap_or(&self.app_secret);
+        let signature = sign(secret, &body);
         let customers: Vec<&str> = hook.customers.iter().map(String::as_str).collect();
         let duplicate = self
             .faults

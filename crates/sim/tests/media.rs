@@ -188,3 +188,42 @@ async fn uploaded_media_can_be_sent_by_id_and_deleted() {
     .await;
     assert_eq!((status, e.code), (400, 131053));
 }
+
+#[tokio::test]
+async fn voice_messages_report_played_after_read() {
+    let (sim, rx) = setup().await;
+    sim.customer(CUSTOMER).says("Hallo").await.unwrap();
+    rx.wait_for(1).await;
+    let r = upload(
+        &sim,
+        &[("messaging_product", "whatsapp"), ("type", "audio/ogg")],
+        &[&b"OggS"[..], &[0u8; 60][..]].concat(),
+        "audio/ogg",
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = send(
+        &sim,
+        json!({"messaging_product": "whatsapp", "to": CUSTOMER, "type": "audio", "audio": {"id": id}}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let wamid = r.json::<SendResponse>().await.unwrap().messages[0]
+        .id
+        .clone();
+    let statuses = rx.wait_statuses(&wamid, 4).await;
+    let names: Vec<&str> = statuses.iter().map(|s| s.status_name.as_str()).collect();
+    assert_eq!(names, ["sent", "delivered", "read", "played"]);
+    // A text is never played.
+    let r = send(&sim, text(CUSTOMER, "x")).await;
+    let wamid = r.json::<SendResponse>().await.unwrap().messages[0]
+        .id
+        .clone();
+    rx.wait_statuses(&wamid, 3).await;
+    assert!(sim.wait_webhooks_idle(WAIT).await);
+    assert_eq!(rx.statuses_of(&wamid).len(), 3);
+}

@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod cache;
 pub mod client;
+pub mod credentials;
 pub mod download;
 pub mod engine;
 pub mod error;

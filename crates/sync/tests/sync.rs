@@ -796,3 +796,48 @@ async fn a_customers_edit_deletion_and_marketing_stop_reach_the_cache() {
         Some("stop".to_string())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_app_answers_history_and_saved_names_reach_the_cache() {
+    let world = World::start().await;
+    let relay = &world.relay;
+    let sup = engine_for(relay, "sam@example.com", Role::Supervisor).await;
+    for f in [
+        "text.json",
+        "smb_message_echoes.json",
+        "history.json",
+        "history_media.json",
+        "smb_app_state_sync.json",
+    ] {
+        relay.post_webhook(&switchboard_testkit::fixture(f)).await;
+    }
+    sup.sync_once().await.unwrap();
+    let convs = sup.cache().conversations(&Default::default()).unwrap();
+    assert_eq!(convs.len(), 1);
+    let c = &convs[0];
+    assert_eq!(c.contact.app_name.as_deref(), Some("Ana Ferreira (Porto)"));
+    assert_eq!(
+        sup.cache()
+            .contact(c.contact.id)
+            .unwrap()
+            .app_name
+            .as_deref(),
+        Some("Ana Ferreira (Porto)")
+    );
+    let items = sup.cache().timeline(c.id, None, 20).unwrap();
+    let msgs: Vec<(String, Option<String>)> = items
+        .iter()
+        .filter_map(|i| match i {
+            TimelineItem::Message(m) => Some((m.text.clone(), m.origin.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(msgs.len(), 5, "{msgs:?}");
+    assert!(msgs.contains(&(
+        "Yes, we ship to Porto. Your parcel leaves today.".into(),
+        Some("phone_app".into())
+    )));
+    assert!(msgs.contains(&("This one".into(), Some("history".into()))));
+    assert_eq!(sup.cache().search("parcel", 10).unwrap().len(), 1);
+    assert_eq!(sup.cache().search("size 38", 10).unwrap().len(), 1);
+}

@@ -54,6 +54,28 @@ pub static RULES: &[Rule] = &[
     // Numbers and what could not be delivered to them.
     rule(Method::POST, "/api/v1/admin/numbers", &[ManageNumbers]),
     rule(Method::GET, "/api/v1/admin/dead-letters", &[ManageNumbers]),
+    // Credentials per business account and Meta app.
+    rule(
+        Method::GET,
+        "/api/v1/admin/business-accounts",
+        &[ManageNumbers],
+    ),
+    rule(
+        Method::PUT,
+        "/api/v1/admin/business-accounts/{waba_id}",
+        &[ManageNumbers],
+    ),
+    rule(Method::GET, "/api/v1/admin/meta-apps", &[ManageNumbers]),
+    rule(
+        Method::PUT,
+        "/api/v1/admin/meta-apps/{app_id}",
+        &[ManageNumbers],
+    ),
+    rule(
+        Method::DELETE,
+        "/api/v1/admin/meta-apps/{app_id}",
+        &[ManageNumbers],
+    ),
     // The audit log.
     rule(Method::GET, "/api/v1/admin/audit", &[ViewAudit]),
     rule(Method::GET, "/api/v1/admin/audit/export", &[ViewAudit]),

@@ -13,9 +13,9 @@ use crate::media::MAX_MEDIA_BYTES;
 use crate::store::queries;
 use crate::AppState;
 
-/// The media file of a message, fetched from WhatsApp on first request (at most
-/// `graph::MEDIA_FETCHES` at once, only from WhatsApp's media hosts) and streamed from the cache
-/// afterwards. Sent with `X-Content-Type-Options: nosniff`; documents (and any type a browser
+/// The media file of a message: from the media archive (inbound files are downloaded when they
+/// arrive), else fetched from WhatsApp on first request (at most `graph::MEDIA_FETCHES` at once,
+/// only from WhatsApp's media hosts) and streamed from the cache afterwards. Sent with `X-Content-Type-Options: nosniff`; documents (and any type a browser
 /// would not just show) as `Content-Disposition: attachment`.
 #[utoipa::path(get, path = "/api/v1/messages/{id}/media", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, description = "the file"), (status = 404, body = switchboard_protocol::api::ErrorBody),
@@ -40,7 +40,12 @@ pub async fn download(
     let mime = media
         .mime
         .unwrap_or_else(|| "application/octet-stream".into());
-    if let Some((file, len)) = s.media.open(&media.media_id).await {
+    // The archive first (inbound media is kept there on arrival), then the bounded cache.
+    let kept = match s.archive.files.open(&media.media_id).await {
+        Some(f) => Some(f),
+        None => s.media.open(&media.media_id).await,
+    };
+    if let Some((file, len)) = kept {
         let body = Body::from_stream(file_chunks(file));
         return Ok(file_response(&media.kind, &mime, body, Some(len)));
     }
@@ -50,7 +55,12 @@ pub async fn download(
     let mut fill = s.media.begin(&media.media_id).await.map_err(cache_failed)?;
     let info = s
         .graph
-        .fetch_media(&media.media_id, MAX_MEDIA_BYTES, fill.file())
+        .fetch_media(
+            &media.media_id,
+            Some(&media.phone_number_id),
+            MAX_MEDIA_BYTES,
+            fill.file(),
+        )
         .await
         .map_err(|e| match e {
             GraphError::Busy => ApiError::busy(

@@ -3,6 +3,7 @@
 //! the router and cannot drift from it.
 
 pub mod access;
+pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod auth;
@@ -87,6 +88,10 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(roles::update_role, roles::delete_role))
         .routes(routes!(admin::add_number))
+        .routes(routes!(accounts::list_accounts))
+        .routes(routes!(accounts::put_account))
+        .routes(routes!(accounts::list_apps))
+        .routes(routes!(accounts::put_app, accounts::delete_app))
         .routes(routes!(
             policy::get_sensitive_words,
             policy::put_sensitive_words

@@ -53,8 +53,26 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
     let sig = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
-    if !switchboard_protocol::signature::verify(s.config.app_secret.expose().as_bytes(), &body, sig)
-    {
+    // The secret of the Meta app whose business account(s) the body names, where admins set
+    // one; the relay's own otherwise.
+    let creds = &s.graph.creds;
+    let secret = if creds.has_app_secrets() {
+        match creds.webhook_secret(&crate::credentials::claimed_accounts(&body)) {
+            Ok(secret) => secret,
+            Err(crate::credentials::MixedApps) => {
+                Metrics::inc(&s.metrics.webhooks_rejected_signature);
+                return ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_signature",
+                    "the body names business accounts of different Meta apps; each app signs its own",
+                )
+                .into_response();
+            }
+        }
+    } else {
+        s.config.app_secret.clone()
+    };
+    if !switchboard_protocol::signature::verify(secret.expose().as_bytes(), &body, sig) {
         Metrics::inc(&s.metrics.webhooks_rejected_signature);
         let why = if sig.is_none() {
             "X-Hub-Signature-256 header missing"
@@ -86,6 +104,10 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
                     s.metrics
                         .messages_in
                         .fetch_add(messages as u64, std::sync::atomic::Ordering::Relaxed);
+                    if messages > 0 {
+                        // Media of new messages waits for the archive.
+                        s.archive.wake.notify_one();
+                    }
                     if replies > 0 {
                         s.metrics
                             .auto_replies

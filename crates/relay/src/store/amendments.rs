@@ -5,15 +5,16 @@
 //! at once, or when the original arrives later (webhooks are unordered). An edit replaces the
 //! message's text and content and keeps the replaced version in `edits`; a deletion marks the
 //! message `deleted_at` and leaves it readable to the team. Each change goes out as
-//! `message.updated`, so caches and the desktop update the message in place. Only the
-//! customer's own inbound messages on the same business number can be amended; anything else is
-//! kept, not applied, and logged.
+//! `message.updated`, so caches and the desktop update the message in place. Only the author
+//! amends, on the same business number: the customer their inbound messages, the business's
+//! phone app (Coexistence echoes of type `edit`/`revoke`) what it sent; anything else is kept,
+//! not applied, and logged.
 //!
 //! [`amend`] is the decision (pure); the functions around it read and write.
 
 use serde_json::Value;
-use switchboard_protocol::api::{event_kind, Direction, MessageVersion};
-use switchboard_protocol::webhook::{Content, InboundMessage, MessagesValue};
+use switchboard_protocol::api::{event_kind, origin::PHONE_APP, Direction, MessageVersion};
+use switchboard_protocol::webhook::{Content, InboundMessage};
 
 use super::db::{params, Optional};
 use super::messages::{emit_message, message, message_id_by_wamid};
@@ -72,9 +73,15 @@ pub fn amend(mut s: Amendable, a: &Amendment, at: i64) -> Amendable {
     s
 }
 
-/// Keeps an inbound `edit` or `revoke` and applies it if its original is here. A redelivery
-/// changes nothing.
-pub fn record(ctx: &mut WriteCtx<'_>, v: &MessagesValue, m: &InboundMessage) -> Result<()> {
+/// Keeps an `edit` or `revoke` on number `pnid` and applies it if its original is here. A
+/// redelivery changes nothing. `by_business`: it came as an echo from the business's phone app
+/// (Coexistence) and may amend only a message sent from there; otherwise only the customer's own.
+pub fn record(
+    ctx: &mut WriteCtx<'_>,
+    pnid: &str,
+    m: &InboundMessage,
+    by_business: bool,
+) -> Result<()> {
     let Some(original) = m.content.amends() else {
         return Ok(());
     };
@@ -91,18 +98,19 @@ pub fn record(ctx: &mut WriteCtx<'_>, v: &MessagesValue, m: &InboundMessage) -> 
         _ => ("revoke", None),
     };
     ctx.conn.exec(
-        "INSERT INTO message_amendments (wamid, original_wamid, kind, content, at, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO message_amendments (wamid, original_wamid, kind, content, at, received_at, by_business)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             m.id,
             original,
             kind,
             content,
             m.timestamp.saturating_mul(1000),
-            ctx.now
+            ctx.now,
+            by_business
         ],
     )?;
-    apply_waiting(ctx, original, &v.phone_number_id)
+    apply_waiting(ctx, original, pnid)
 }
 
 /// Applies the amendments waiting for the message `wamid` (called when it arrives, and right
@@ -111,13 +119,13 @@ pub fn record(ctx: &mut WriteCtx<'_>, v: &MessagesValue, m: &InboundMessage) -> 
 pub fn apply_waiting(ctx: &mut WriteCtx<'_>, wamid: &str, pnid: &str) -> Result<()> {
     // Every inbound message asks: the waiting ones first (a lookup in a small partial index,
     // usually empty), the message only when something waits.
-    let waiting: Vec<(String, String, Option<String>, i64)> = {
+    let waiting: Vec<(String, String, Option<String>, i64, bool)> = {
         let mut stmt = ctx.conn.prepare_cached(
-            "SELECT wamid, kind, content, at FROM message_amendments
+            "SELECT wamid, kind, content, at, by_business FROM message_amendments
              WHERE original_wamid = ?1 AND applied_at IS NULL ORDER BY at, wamid",
         )?;
         let rows = stmt.query_map([wamid], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?;
         rows.collect::<super::db::Result<_>>()?
     };
@@ -133,10 +141,14 @@ pub fn apply_waiting(ctx: &mut WriteCtx<'_>, wamid: &str, pnid: &str) -> Result<
         [msg.conversation_id],
         |r| r.get(0),
     )?;
-    if msg.direction != Direction::Inbound || pnid != conv_pnid {
+    // The customer amends their own messages; the phone app amends what it sent.
+    let by_business = msg.direction == Direction::Outbound;
+    let authored = !by_business || msg.origin.as_deref() == Some(PHONE_APP);
+    let waiting: Vec<_> = waiting.into_iter().filter(|w| w.4 == by_business).collect();
+    if !authored || waiting.is_empty() || pnid != conv_pnid {
         tracing::warn!(
             message = id,
-            "an edit or deletion names a message that is not the customer's own: kept, not applied"
+            "an edit or deletion names a message its author did not send: kept, not applied"
         );
         return Ok(());
     }
@@ -147,7 +159,7 @@ pub fn apply_waiting(ctx: &mut WriteCtx<'_>, wamid: &str, pnid: &str) -> Result<
         edits: msg.edits.clone(),
         deleted_at: msg.deleted_at,
     };
-    for (_, kind, content, at) in &waiting {
+    for (_, kind, content, at, _) in &waiting {
         let a = match (kind.as_str(), content) {
             ("edit", Some(c)) => {
                 let inner: Content = serde_json::from_str(c)?;
@@ -174,8 +186,8 @@ pub fn apply_waiting(ctx: &mut WriteCtx<'_>, wamid: &str, pnid: &str) -> Result<
         ],
     )?;
     ctx.conn.exec(
-        "UPDATE message_amendments SET applied_at = ?2 WHERE original_wamid = ?1 AND applied_at IS NULL",
-        params![wamid, ctx.now],
+        "UPDATE message_amendments SET applied_at = ?2 WHERE original_wamid = ?1 AND applied_at IS NULL AND by_business = ?3",
+        params![wamid, ctx.now, by_business],
     )?;
     emit_message(ctx, id, event_kind::MESSAGE_UPDATED)?;
     // The conversation list shows the latest message's text: follow an edit of it.

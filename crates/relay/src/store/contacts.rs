@@ -189,7 +189,7 @@ pub fn set_marketing(
 
 pub fn contact(conn: &Db, id: i64) -> Result<Contact> {
     conn.prepare_cached(
-        "SELECT id, wa_id, bsuid, username, name, updated_at, marketing_pref, marketing_pref_at FROM contacts WHERE id = ?1",
+        "SELECT id, wa_id, bsuid, username, name, updated_at, marketing_pref, marketing_pref_at, app_name FROM contacts WHERE id = ?1",
     )?
     .query_row([id], |r| {
         Ok(Contact {
@@ -201,6 +201,7 @@ pub fn contact(conn: &Db, id: i64) -> Result<Contact> {
             updated_at: r.get(5)?,
             tags: Vec::new(),
             marketing: marketing(r.get(6)?, r.get(7)?),
+            app_name: r.get(8)?,
         })
     })
     .optional()?

@@ -12,7 +12,7 @@ use super::{Result, StoreError, WriteCtx};
 
 // ---------------------------------------------------------------- row mapping
 
-const CONVERSATION_COLS: &str = "c.id, c.phone_number_id, c.status, c.assignee_id, c.last_inbound_at, c.last_message_at, c.last_message_preview, c.unread_count, c.created_at, c.updated_at, k.id, k.wa_id, k.bsuid, k.username, k.name, k.updated_at, k.marketing_pref, k.marketing_pref_at";
+const CONVERSATION_COLS: &str = "c.id, c.phone_number_id, c.status, c.assignee_id, c.last_inbound_at, c.last_message_at, c.last_message_preview, c.unread_count, c.created_at, c.updated_at, k.id, k.wa_id, k.bsuid, k.username, k.name, k.updated_at, k.marketing_pref, k.marketing_pref_at, k.app_name";
 
 fn conversation_row(r: &Row<'_>) -> crate::store::db::Result<Conversation> {
     Ok(Conversation {
@@ -35,6 +35,7 @@ fn conversation_row(r: &Row<'_>) -> crate::store::db::Result<Conversation> {
             updated_at: r.get(15)?,
             tags: Vec::new(),
             marketing: super::contacts::marketing(r.get(16)?, r.get(17)?),
+            app_name: r.get(18)?,
         },
     })
 }

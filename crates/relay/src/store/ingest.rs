@@ -300,6 +300,29 @@ fn apply(
                     }
                 }
                 Change::Preferences(p) => super::preferences::apply(ctx, p)?,
+                Change::Echoes(v) => {
+                    note_number_seen(
+                        ctx.conn,
+                        &v.phone_number_id,
+                        &v.display_phone_number,
+                        &entry.id,
+                        ctx.now,
+                    )?;
+                    messages += super::coexistence::apply_echoes(ctx, v)?;
+                }
+                Change::History(v) => {
+                    note_number_seen(
+                        ctx.conn,
+                        &v.phone_number_id,
+                        &v.display_phone_number,
+                        &entry.id,
+                        ctx.now,
+                    )?;
+                    messages += super::coexistence::apply_history(ctx, v)?;
+                }
+                Change::StateSync(v) => {
+                    super::coexistence::apply_state_sync(ctx, v)?;
+                }
                 Change::Other { field, value } => {
                     let pnid = value
                         .pointer("/metadata/phone_number_id")
@@ -361,7 +384,7 @@ fn sender(
     (wa_id, bsuid, name, username)
 }
 
-fn find_contact(conn: &Db, column: &str, value: Option<&str>) -> Result<Option<i64>> {
+pub(super) fn find_contact(conn: &Db, column: &str, value: Option<&str>) -> Result<Option<i64>> {
     let Some(value) = value else { return Ok(None) };
     Ok(conn
         .prepare_cached(&format!("SELECT id FROM contacts WHERE {column} = ?1"))?
@@ -550,7 +573,7 @@ fn apply_message(
     }
     // An edit or a deletion changes an earlier message; it is no message of its own.
     if m.content.amends().is_some() {
-        super::amendments::record(ctx, v, m)?;
+        super::amendments::record(ctx, &v.phone_number_id, m, false)?;
         return Ok(None);
     }
     let (wa_id, bsuid, name, username) = sender(v, m);
@@ -630,6 +653,10 @@ fn apply_message(
             at,
             ctx.now
         ], |r| r.get(0))?;
+    // The file goes to the archive in the background, whether or not anyone opens it.
+    if let Some(media_id) = media.and_then(|x| x.id.as_deref()) {
+        super::archive::enqueue(ctx, media_id, msg_id, at)?;
+    }
     let fact = InboundFact {
         conversation_id: conv_id,
         phone_number_id: v.phone_number_id.clone(),

@@ -8,7 +8,7 @@ use switchboard_protocol::api::{DeliveryStatus, Direction, Message, MessageError
 use super::events::NewEvent;
 use super::{Result, StoreError, WriteCtx};
 
-const MESSAGE_COLS: &str = "id, conversation_id, direction, wamid, type, text, content, unsupported, status, error_code, error_title, error_details, reply_to, reply_to_wamid, sender_id, client_id, raw, created_at, updated_at, edited_at, edits, deleted_at";
+const MESSAGE_COLS: &str = "id, conversation_id, direction, wamid, type, text, content, unsupported, status, error_code, error_title, error_details, reply_to, reply_to_wamid, sender_id, client_id, raw, created_at, updated_at, edited_at, edits, deleted_at, origin";
 
 fn message_row(r: &Row<'_>) -> crate::store::db::Result<Message> {
     let direction: String = r.get(2)?;
@@ -52,6 +52,7 @@ fn message_row(r: &Row<'_>) -> crate::store::db::Result<Message> {
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default(),
         deleted_at: r.get(21)?,
+        origin: r.get(22)?,
     })
 }
 
@@ -110,17 +111,20 @@ pub struct MessageMedia {
     pub mime: Option<String>,
     /// The message's type (`image`, `document`, ...).
     pub kind: String,
+    /// The business number it came on (whose account's token fetches it).
+    pub phone_number_id: String,
 }
 
 pub fn message_media(conn: &Db, id: i64) -> Result<Option<MessageMedia>> {
     Ok(conn
-        .prepare_cached("SELECT conversation_id, media_id, media_mime, type FROM messages WHERE id = ?1 AND media_id IS NOT NULL")?
+        .prepare_cached("SELECT m.conversation_id, m.media_id, m.media_mime, m.type, c.phone_number_id FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?1 AND m.media_id IS NOT NULL")?
         .query_row([id], |r| {
             Ok(MessageMedia {
                 conversation_id: r.get(0)?,
                 media_id: r.get(1)?,
                 mime: r.get(2)?,
                 kind: r.get(3)?,
+                phone_number_id: r.get(4)?,
             })
         })
         .optional()?)

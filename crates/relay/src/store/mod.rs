@@ -20,9 +20,12 @@
 //!   and broadcasts them to its streams (the table is the source of truth; the doorbell only
 //!   wakes).
 
+pub mod accounts;
 pub mod amendments;
+pub mod archive;
 pub mod audit;
 pub mod automation;
+pub mod coexistence;
 pub mod contacts;
 pub mod conversations;
 pub mod db;
@@ -86,6 +89,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         16,
         include_str!("../../migrations/0016_marketing_preference.sql"),
     ),
+    (17, include_str!("../../migrations/0017_coexistence.sql")),
+    (18, include_str!("../../migrations/0018_media_archive.sql")),
+    (
+        19,
+        include_str!("../../migrations/0019_business_accounts.sql"),
+    ),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -140,6 +149,18 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         16,
         include_str!("../../migrations/postgres/0016_marketing_preference.sql"),
+    ),
+    (
+        17,
+        include_str!("../../migrations/postgres/0017_coexistence.sql"),
+    ),
+    (
+        18,
+        include_str!("../../migrations/postgres/0018_media_archive.sql"),
+    ),
+    (
+        19,
+        include_str!("../../migrations/postgres/0019_business_accounts.sql"),
     ),
 ];
 

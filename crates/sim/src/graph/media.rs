@@ -76,7 +76,7 @@ pub(crate) async fn upload(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, GraphFailure> {
     check_version(&version, &uri)?;
-    authorize(&sim, &headers, &uri)?;
+    super::authorize_number(&sim, &headers, &uri, &phone_number_id)?;
     if sim.number(&phone_number_id).is_none() {
         return Err(GraphFailure::object_not_found("post", &phone_number_id));
     }
@@ -179,6 +179,22 @@ pub(crate) async fn download(
     headers: HeaderMap,
 ) -> Result<Response, GraphFailure> {
     authorize(&sim, &headers, &uri)?;
+    let number = sim
+        .inner
+        .media
+        .lock()
+        .expect("media lock")
+        .by_token(&token)
+        .map(|i| i.phone_number_id.clone());
+    if number.is_some()
+        && sim
+            .inner
+            .faults
+            .take(crate::faults::Side::Media, number.as_deref(), &[])
+            .is_some()
+    {
+        return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    }
     let store = sim.inner.media.lock().expect("media lock");
     match store.by_token(&token) {
         Some(item) => Ok((

@@ -78,17 +78,54 @@ fn token(headers: &HeaderMap, uri: &Uri) -> Option<String> {
         .map(str::to_string)
 }
 
-/// 401 / code 190 unless the request carries the configured token.
+/// 401 / code 190 unless the request carries a token of this simulator (the default one or an
+/// account's).
 pub(crate) fn authorize(
     sim: &Simulator,
     headers: &HeaderMap,
     uri: &Uri,
 ) -> Result<(), GraphFailure> {
+    let config = &sim.inner.config;
     match token(headers, uri) {
         None => Err(GraphFailure::token_missing()),
         Some(t) if t.is_empty() => Err(GraphFailure::token_missing()),
-        Some(t) if t == sim.inner.config.access_token => Ok(()),
+        Some(t)
+            if t == config.access_token || config.accounts.iter().any(|a| a.access_token == t) =>
+        {
+            Ok(())
+        }
         Some(_) => Err(GraphFailure::token_invalid()),
+    }
+}
+
+/// 401 / code 190 unless the request carries the token of the business account `waba_id`
+/// (its own, where [`crate::SimConfig::accounts`] gives one; else the default).
+pub(crate) fn authorize_for(
+    sim: &Simulator,
+    headers: &HeaderMap,
+    uri: &Uri,
+    waba_id: &str,
+) -> Result<(), GraphFailure> {
+    let want = sim.inner.config.token_of(waba_id);
+    match token(headers, uri) {
+        None => Err(GraphFailure::token_missing()),
+        Some(t) if t.is_empty() => Err(GraphFailure::token_missing()),
+        Some(t) if t == want => Ok(()),
+        Some(_) => Err(GraphFailure::token_invalid()),
+    }
+}
+
+/// [`authorize_for`] the account of a business number (any known token for an unknown number,
+/// which is then refused as not found).
+pub(crate) fn authorize_number(
+    sim: &Simulator,
+    headers: &HeaderMap,
+    uri: &Uri,
+    phone_number_id: &str,
+) -> Result<(), GraphFailure> {
+    match sim.number(phone_number_id) {
+        Some(n) => authorize_for(sim, headers, uri, &n.waba_id.clone()),
+        None => authorize(sim, headers, uri),
     }
 }
 

@@ -60,7 +60,7 @@ pub(crate) async fn list_templates(
     headers: HeaderMap,
 ) -> Result<Response, GraphFailure> {
     check_version(&version, &uri)?;
-    authorize(&sim, &headers, &uri)?;
+    super::authorize_for(&sim, &headers, &uri, &waba_id)?;
     if !sim.phone_numbers().iter().any(|n| n.waba_id == waba_id) {
         return Err(GraphFailure::object_not_found("get", &waba_id));
     }

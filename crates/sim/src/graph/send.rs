@@ -14,8 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::config::WebhookFormat;
 use crate::faults::{FaultKind, Side};
-use crate::ids::Direction;
+use crate::ids::{derived_bsuid, Direction};
 use crate::meta_error::{http_status, GraphFailure};
 use crate::payloads::{self, Party};
 use crate::sim::Simulator;
@@ -25,7 +26,7 @@ use crate::statuses::{Ladder, Outcome};
 use crate::templates::TemplateStatus;
 use crate::validate::{self, Recipient, Request, SendRequest, TemplateRef};
 
-use super::{authorize, check_version};
+use super::{authorize_number, check_version};
 
 pub(crate) async fn post_messages(
     State(sim): State<Simulator>,
@@ -35,7 +36,7 @@ pub(crate) async fn post_messages(
     body: Bytes,
 ) -> Result<Response, GraphFailure> {
     check_version(&version, &uri)?;
-    authorize(&sim, &headers, &uri)?;
+    authorize_number(&sim, &headers, &uri, &phone_number_id)?;
     if sim.number(&phone_number_id).is_none() {
         return Err(GraphFailure::object_not_found("post", &phone_number_id));
     }
@@ -178,7 +179,9 @@ async fn apply_fault(sim: &Simulator, kind: FaultKind) -> Result<Option<i64>, Gr
         }
         FaultKind::TerminalError { code } => refuse(GraphFailure::whatsapp(code, None)),
         FaultKind::AsyncFailure { code } => Ok(Some(code)),
-        FaultKind::DuplicateWebhooks | FaultKind::ReorderStatuses => Ok(None),
+        FaultKind::DuplicateWebhooks | FaultKind::ReorderStatuses | FaultKind::MediaUnavailable => {
+            Ok(None)
+        }
     }
 }
 
@@ -202,6 +205,10 @@ async fn accept(
             Recipient::Phone { wa_id, .. } => {
                 let mut party = state.customer(wa_id).map(Party::of).unwrap_or_default();
                 party.wa_id = Some(wa_id.clone());
+                if party.user_id.is_none() && sim.inner.config.format == WebhookFormat::Meta2026 {
+                    // 2026: Meta names every recipient by BSUID too, also one who never wrote.
+                    party.user_id = Some(derived_bsuid(wa_id));
+                }
                 let open = state.window_open(&phone_number_id, wa_id, now);
                 (party, open, true, wa_id.clone(), wa_id.clone())
             }
@@ -252,6 +259,7 @@ async fn accept(
         None if media_missing => Outcome::Failed { code: 131053 },
         None => Outcome::Delivered {
             reaction: send.type_name == "reaction",
+            audio: send.type_name == "audio",
         },
     };
     let wamid = sim.inner.ids.wamid(&response_wa_id, Direction::Outbound);

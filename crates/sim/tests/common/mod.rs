@@ -47,7 +47,7 @@ impl Received {
             .flat_map(|e| e.changes.iter())
             .filter_map(|c| match c {
                 Change::Messages(m) => Some(m),
-                Change::Preferences(_) | Change::Other { .. } => None,
+                _ => None,
             })
     }
     pub fn json(&self) -> serde_json::Value {

@@ -361,9 +361,10 @@ fn upsert_contact(tx: &Connection, c: &Contact) -> Result<()> {
     let tags = serde_json::to_string(&c.tags)?;
     let changed = tx
         .prepare_cached(
-            "INSERT INTO contacts (id, wa_id, bsuid, username, name, updated_at, tags, marketing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO contacts (id, wa_id, bsuid, username, name, updated_at, tags, marketing, app_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (id) DO UPDATE SET wa_id = excluded.wa_id, bsuid = excluded.bsuid, username = excluded.username,
-            name = excluded.name, updated_at = excluded.updated_at, tags = excluded.tags, marketing = excluded.marketing
+            name = excluded.name, updated_at = excluded.updated_at, tags = excluded.tags, marketing = excluded.marketing,
+            app_name = excluded.app_name
          WHERE excluded.updated_at >= contacts.updated_at",
         )?
         .execute(params![
@@ -374,7 +375,8 @@ fn upsert_contact(tx: &Connection, c: &Contact) -> Result<()> {
             c.name,
             c.updated_at,
             tags,
-            c.marketing.as_ref().map(serde_json::to_string).transpose()?
+            c.marketing.as_ref().map(serde_json::to_string).transpose()?,
+            c.app_name
         ])?;
     if changed > 0 {
         tx.prepare_cached("DELETE FROM contact_tags WHERE contact_id = ?1")?

@@ -143,7 +143,7 @@ pub struct Counts {
     pub outbox_failed: i64,
 }
 
-const CONV_COLS: &str = "c.id, c.phone_number_id, c.status, c.assignee_id, c.last_inbound_at, c.last_message_at, c.preview, c.unread_count, c.created_at, c.updated_at, k.id, k.wa_id, k.bsuid, k.username, k.name, k.updated_at, k.tags, k.marketing";
+const CONV_COLS: &str = "c.id, c.phone_number_id, c.status, c.assignee_id, c.last_inbound_at, c.last_message_at, c.preview, c.unread_count, c.created_at, c.updated_at, k.id, k.wa_id, k.bsuid, k.username, k.name, k.updated_at, k.tags, k.marketing, k.app_name";
 
 fn conversation_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
@@ -166,6 +166,7 @@ fn conversation_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
             updated_at: r.get::<_, Option<i64>>(15)?.unwrap_or_default(),
             tags: parse_tags(r.get::<_, Option<String>>(16)?),
             marketing: parse_marketing(r.get(17)?),
+            app_name: r.get(18)?,
         },
     })
 }
@@ -249,7 +250,7 @@ impl Cache {
     pub fn contact(&self, id: i64) -> Result<Contact> {
         let conn = self.lock();
         conn.query_row(
-            "SELECT id, wa_id, bsuid, username, name, updated_at, tags, marketing FROM contacts WHERE id = ?1",
+            "SELECT id, wa_id, bsuid, username, name, updated_at, tags, marketing, app_name FROM contacts WHERE id = ?1",
             [id],
             |r| {
                 Ok(Contact {
@@ -261,6 +262,7 @@ impl Cache {
                     updated_at: r.get(5)?,
                     tags: parse_tags(r.get(6)?),
                     marketing: parse_marketing(r.get(7)?),
+                    app_name: r.get(8)?,
                 })
             },
         )
