@@ -1029,7 +1029,7 @@ async function main() {
       await s.click("[data-testid=open-admin]");
       await s.click("[data-testid=admin-tab-numbers]");
       const row = `document.querySelector('[data-testid=account-row][data-waba="${WABA}"]')`;
-      await s.waitFor("the number's account, on the relay's token", `const r = ${row}; return r && r.dataset.ownToken === 'false' && r.textContent.includes(arguments[0])`, { args: [PNID], timeout: 5000 });
+      await s.waitFor("the number's account, on the relay's token", `const r = ${row}; return r && r.dataset.ownToken === 'false' && r.textContent.includes(arguments[0])`, { args: ["E2E Support"], timeout: 5000 });
       // A Meta app: an id that is not Meta's refused in the form, then saved with its secret.
       await fill("[data-testid=meta-app-id]", "app-x");
       await fill("[data-testid=meta-app-secret]", "0123456789abcdef0123456789abcdef");

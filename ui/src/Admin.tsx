@@ -641,7 +641,7 @@ function Numbers(props: { me: User; onChanged: () => void }) {
           </tbody>
         </table>
       )}
-      <BusinessAccounts />
+      <BusinessAccounts numbers={numbers ?? []} />
     </>
   );
 }

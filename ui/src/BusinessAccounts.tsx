@@ -10,7 +10,8 @@ import { accountRefusalField, accountUpdate, validateAccount, validateApp, type 
 import type { FieldError } from "./adminForms";
 import { FieldNote } from "./FieldNote";
 import { ErrorNote } from "./Team";
-import type { BusinessAccount, MetaApp, UiError } from "./types";
+import { numberLabel } from "./logic";
+import type { BusinessAccount, MetaApp, PhoneNumber, UiError } from "./types";
 
 const fresh = (a?: BusinessAccount): AccountForm => ({
   waba: a?.waba_id ?? "",
@@ -20,7 +21,7 @@ const fresh = (a?: BusinessAccount): AccountForm => ({
   dropToken: false,
 });
 
-export function BusinessAccounts() {
+export function BusinessAccounts(props: { numbers: PhoneNumber[] }) {
   const { t } = useUi();
   const [accounts, setAccounts] = useState<BusinessAccount[] | null>(null);
   const [apps, setApps] = useState<MetaApp[]>([]);
@@ -82,7 +83,7 @@ export function BusinessAccounts() {
     setEditing((f) => (f ? { ...f, [k]: e.target.value } : f));
 
   return (
-    <section className="card" data-testid="business-accounts">
+    <section className="accounts" data-testid="business-accounts">
       <h3>{t("businessAccounts")}</h3>
       <p className="hint">{t("businessAccountsHint")}</p>
       {accounts && (
@@ -104,7 +105,7 @@ export function BusinessAccounts() {
                   <code>{a.waba_id}</code>
                 </td>
                 <td>{a.name ?? "—"}</td>
-                <td>{a.numbers.length ? a.numbers.join(", ") : "—"}</td>
+                <td title={a.numbers.join(", ")}>{a.numbers.length ? a.numbers.map((n) => numberLabel(n, props.numbers)).join(", ") : "—"}</td>
                 <td data-testid="account-token">{a.has_token ? t("ownToken") : t("relayToken")}</td>
                 <td>{a.app_id ?? t("relaySecret")}</td>
                 <td className="row-actions">
@@ -125,7 +126,7 @@ export function BusinessAccounts() {
       )}
       {editing && (
         <form
-          className="admin-form"
+          className="admin-form card"
           data-testid="account-form"
           onSubmit={(e) => {
             e.preventDefault();
@@ -184,7 +185,7 @@ export function BusinessAccounts() {
         </form>
       )}
       <form
-        className="admin-form"
+        className="admin-form card"
         data-testid="meta-app-form"
         onSubmit={(e) => {
           e.preventDefault();

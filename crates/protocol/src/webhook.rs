@@ -51,6 +51,20 @@ pub enum Change {
     Other { field: String, value: Value },
 }
 
+impl Change {
+    /// The business number (phone number id, display number) a change is about, where its
+    /// `metadata` names one.
+    pub fn business_number(&self) -> Option<(&str, &str)> {
+        let (id, display) = match self {
+            Change::Messages(v) => (&v.phone_number_id, &v.display_phone_number),
+            Change::Echoes(v) => (&v.phone_number_id, &v.display_phone_number),
+            Change::History(v) => (&v.phone_number_id, &v.display_phone_number),
+            Change::Preferences(_) | Change::StateSync(_) | Change::Other { .. } => return None,
+        };
+        Some((id.as_str(), display.as_str()))
+    }
+}
+
 /// `value` of a `user_preferences` change.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PreferencesValue {
@@ -202,6 +216,9 @@ pub enum Content {
     System(System),
     /// The customer opened the chat for the first time.
     RequestWelcome,
+    /// A photo, video, voice note or file of the shared chat history (Coexistence `history`)
+    /// whose media WhatsApp sends later, in a follow-up chunk, if at all.
+    MediaPlaceholder,
     /// The customer edited an earlier message (`original_message_id`); `message` is its new
     /// content.
     Edit {
@@ -252,6 +269,7 @@ impl Content {
             Content::System(s) => s.body.clone().unwrap_or_default(),
             Content::Edit { message, .. } => message.preview(),
             Content::RequestWelcome
+            | Content::MediaPlaceholder
             | Content::Revoke { .. }
             | Content::Unsupported { .. }
             | Content::Unknown { .. } => String::new(),
@@ -619,6 +637,7 @@ pub fn parse_message(m: &Value) -> Result<InboundMessage, ParseError> {
             previous_user_id: body.and_then(|b| str_field(b, "previous_user_id")),
         }),
         "request_welcome" => Content::RequestWelcome,
+        "media_placeholder" => Content::MediaPlaceholder,
         "edit" => {
             let original_message_id = body
                 .and_then(|b| str_field(b, "original_message_id"))

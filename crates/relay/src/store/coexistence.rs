@@ -20,14 +20,13 @@
 //!
 //! Every part is idempotent: a message is keyed by its wamid, a redelivered body changes nothing.
 
-use serde_json::Value;
 use switchboard_protocol::api::{event_kind, origin};
 use switchboard_protocol::webhook::{
     Echo, EchoesValue, HistoryValue, InboundMessage, StateSyncValue,
 };
 
 use super::db::{params, Optional};
-use super::ingest::{record_account_event, upsert_contact};
+use super::ingest::{message_parts, record_account_event, upsert_contact, Parts};
 use super::queries::{emit_contact, emit_conversation, emit_message, message_id_by_wamid};
 use super::statuses::apply_orphans;
 use super::{Result, WriteCtx};
@@ -160,20 +159,13 @@ fn store(ctx: &mut WriteCtx<'_>, i: &Incoming<'_>) -> Result<Option<(i64, i64)>>
     let at = m.timestamp.saturating_mul(1000);
     let conv = conversation_for(ctx, i.pnid, i.contact_id, at)?;
     let media = m.content.media();
-    let preview = m.content.preview();
-    let mut content = serde_json::to_value(&m.content)?;
-    if let (Value::Object(map), Some(c)) = (&mut content, &m.context) {
-        map.insert("context".into(), serde_json::to_value(c)?);
-    }
-    let reply_to_wamid = m.context.as_ref().and_then(|c| c.id.clone());
-    let reply_to = match &reply_to_wamid {
-        Some(w) => message_id_by_wamid(ctx.conn, w)?,
-        None => None,
-    };
-    let unsupported = matches!(
-        m.content,
-        switchboard_protocol::webhook::Content::Unsupported { .. }
-    );
+    let Parts {
+        content,
+        preview,
+        reply_to_wamid,
+        reply_to,
+        unsupported,
+    } = message_parts(ctx.conn, m)?;
     let id: i64 = ctx.conn.query_row(
         "INSERT INTO messages (conversation_id, direction, wamid, type, text, content, unsupported, status, status_at, reply_to, reply_to_wamid, raw, media_id, media_mime, origin, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?9, ?16) RETURNING id",
@@ -183,7 +175,7 @@ fn store(ctx: &mut WriteCtx<'_>, i: &Incoming<'_>) -> Result<Option<(i64, i64)>>
             m.id,
             m.type_name,
             preview,
-            content.to_string(),
+            content,
             unsupported,
             i.status,
             at,

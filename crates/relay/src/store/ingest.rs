@@ -269,15 +269,12 @@ fn apply(
     let (mut messages, mut statuses) = (0, 0);
     for entry in &n.entries {
         for change in &entry.changes {
+            // The number (and its account) the change is about, as Meta names it.
+            if let Some((pnid, display)) = change.business_number() {
+                note_number_seen(ctx.conn, pnid, display, &entry.id, ctx.now)?;
+            }
             match change {
                 Change::Messages(v) => {
-                    note_number_seen(
-                        ctx.conn,
-                        &v.phone_number_id,
-                        &v.display_phone_number,
-                        &entry.id,
-                        ctx.now,
-                    )?;
                     for m in &v.messages {
                         if let Some(fact) = apply_message(ctx, v, m)? {
                             messages += 1;
@@ -300,26 +297,8 @@ fn apply(
                     }
                 }
                 Change::Preferences(p) => super::preferences::apply(ctx, p)?,
-                Change::Echoes(v) => {
-                    note_number_seen(
-                        ctx.conn,
-                        &v.phone_number_id,
-                        &v.display_phone_number,
-                        &entry.id,
-                        ctx.now,
-                    )?;
-                    messages += super::coexistence::apply_echoes(ctx, v)?;
-                }
-                Change::History(v) => {
-                    note_number_seen(
-                        ctx.conn,
-                        &v.phone_number_id,
-                        &v.display_phone_number,
-                        &entry.id,
-                        ctx.now,
-                    )?;
-                    messages += super::coexistence::apply_history(ctx, v)?;
-                }
+                Change::Echoes(v) => messages += super::coexistence::apply_echoes(ctx, v)?,
+                Change::History(v) => messages += super::coexistence::apply_history(ctx, v)?,
                 Change::StateSync(v) => {
                     super::coexistence::apply_state_sync(ctx, v)?;
                 }
@@ -609,29 +588,14 @@ fn apply_message(
     if answerable {
         routing::customer_wrote(ctx, conv_id, at)?;
     }
-    let reply_to_wamid = m.context.as_ref().and_then(|c| c.id.clone());
-    let reply_to = match &reply_to_wamid {
-        Some(w) => message_id_by_wamid(ctx.conn, w)?,
-        None => None,
-    };
-    let unsupported = matches!(
-        m.content,
-        Content::Unsupported { .. } | Content::Unknown { .. }
-    );
+    let Parts {
+        content,
+        preview,
+        reply_to_wamid,
+        reply_to,
+        unsupported,
+    } = message_parts(ctx.conn, m)?;
     let media = m.content.media();
-    let preview = m.content.preview();
-    let mut content = serde_json::to_value(&m.content)?;
-    if let Value::Object(map) = &mut content {
-        if let Some(ctx_obj) = &m.context {
-            map.insert("context".into(), serde_json::to_value(ctx_obj)?);
-        }
-        if let Some(r) = &m.referral {
-            map.insert("referral".into(), r.clone());
-        }
-        if !m.errors.is_empty() {
-            map.insert("errors".into(), serde_json::to_value(&m.errors)?);
-        }
-    }
     let msg_id: i64 = ctx
         .conn
         .prepare_cached(
@@ -643,7 +607,7 @@ fn apply_message(
             m.id,
             m.type_name,
             preview,
-            content.to_string(),
+            content,
             unsupported,
             reply_to,
             reply_to_wamid,
@@ -687,6 +651,47 @@ fn apply_message(
     // Edits or a deletion that arrived before this message apply now.
     super::amendments::apply_waiting(ctx, &m.id, &v.phone_number_id)?;
     Ok(Some(fact))
+}
+
+/// What a message item stores besides its ids: its content as JSON (with the reply context,
+/// referral and errors Meta sent), its one-line text, the message it quotes, and whether the
+/// relay can show it. Shared by customers' messages and Coexistence's (`coexistence`).
+pub(super) struct Parts {
+    pub content: String,
+    pub preview: String,
+    pub reply_to_wamid: Option<String>,
+    pub reply_to: Option<i64>,
+    pub unsupported: bool,
+}
+
+pub(super) fn message_parts(conn: &Db, m: &InboundMessage) -> Result<Parts> {
+    let reply_to_wamid = m.context.as_ref().and_then(|c| c.id.clone());
+    let reply_to = match &reply_to_wamid {
+        Some(w) => message_id_by_wamid(conn, w)?,
+        None => None,
+    };
+    let mut content = serde_json::to_value(&m.content)?;
+    if let Value::Object(map) = &mut content {
+        if let Some(ctx_obj) = &m.context {
+            map.insert("context".into(), serde_json::to_value(ctx_obj)?);
+        }
+        if let Some(r) = &m.referral {
+            map.insert("referral".into(), r.clone());
+        }
+        if !m.errors.is_empty() {
+            map.insert("errors".into(), serde_json::to_value(&m.errors)?);
+        }
+    }
+    Ok(Parts {
+        content: content.to_string(),
+        preview: m.content.preview(),
+        reply_to_wamid,
+        reply_to,
+        unsupported: matches!(
+            m.content,
+            Content::Unsupported { .. } | Content::Unknown { .. }
+        ),
+    })
 }
 
 /// Finds or opens the conversation of (number, customer); a resolved one reopens.
