@@ -26,7 +26,7 @@ use switchboard_protocol::webhook::{
 };
 
 use super::db::{params, Optional};
-use super::ingest::{message_parts, record_account_event, upsert_contact, Parts};
+use super::ingest::{message_parts, record_account_event, upsert_contact};
 use super::queries::{emit_contact, emit_conversation, emit_message, message_id_by_wamid};
 use super::statuses::apply_orphans;
 use super::{Result, WriteCtx};
@@ -159,13 +159,7 @@ fn store(ctx: &mut WriteCtx<'_>, i: &Incoming<'_>) -> Result<Option<(i64, i64)>>
     let at = m.timestamp.saturating_mul(1000);
     let conv = conversation_for(ctx, i.pnid, i.contact_id, at)?;
     let media = m.content.media();
-    let Parts {
-        content,
-        preview,
-        reply_to_wamid,
-        reply_to,
-        unsupported,
-    } = message_parts(ctx.conn, m)?;
+    let p = message_parts(ctx.conn, m)?;
     let id: i64 = ctx.conn.query_row(
         "INSERT INTO messages (conversation_id, direction, wamid, type, text, content, unsupported, status, status_at, reply_to, reply_to_wamid, raw, media_id, media_mime, origin, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?9, ?16) RETURNING id",
@@ -174,13 +168,13 @@ fn store(ctx: &mut WriteCtx<'_>, i: &Incoming<'_>) -> Result<Option<(i64, i64)>>
             if i.outbound { "out" } else { "in" },
             m.id,
             m.type_name,
-            preview,
-            content,
-            unsupported,
+            p.preview,
+            p.content,
+            p.unsupported,
             i.status,
             at,
-            reply_to,
-            reply_to_wamid,
+            p.reply_to,
+            p.reply_to_wamid,
             m.raw.to_string(),
             media.and_then(|x| x.id.clone()),
             media.and_then(|x| x.mime_type.clone()),
@@ -189,11 +183,7 @@ fn store(ctx: &mut WriteCtx<'_>, i: &Incoming<'_>) -> Result<Option<(i64, i64)>>
         ],
         |r| r.get(0),
     )?;
-    let shown = if preview.is_empty() {
-        format!("[{}]", m.type_name)
-    } else {
-        preview
-    };
+    let shown = p.shown(&m.type_name);
     ctx.conn.exec(
         "UPDATE conversations SET
             last_inbound_at = CASE WHEN ?4 = 0 THEN last_inbound_at

@@ -588,13 +588,7 @@ fn apply_message(
     if answerable {
         routing::customer_wrote(ctx, conv_id, at)?;
     }
-    let Parts {
-        content,
-        preview,
-        reply_to_wamid,
-        reply_to,
-        unsupported,
-    } = message_parts(ctx.conn, m)?;
+    let p = message_parts(ctx.conn, m)?;
     let media = m.content.media();
     let msg_id: i64 = ctx
         .conn
@@ -606,11 +600,11 @@ fn apply_message(
             conv_id,
             m.id,
             m.type_name,
-            preview,
-            content,
-            unsupported,
-            reply_to,
-            reply_to_wamid,
+            p.preview,
+            p.content,
+            p.unsupported,
+            p.reply_to,
+            p.reply_to_wamid,
             m.raw.to_string(),
             media.and_then(|x| x.id.clone()),
             media.and_then(|x| x.mime_type.clone()),
@@ -625,17 +619,13 @@ fn apply_message(
         conversation_id: conv_id,
         phone_number_id: v.phone_number_id.clone(),
         wa_id: wa_id.clone(),
-        text: preview.clone(),
+        text: p.preview.clone(),
         // Reactions and system notices are not something to answer.
         answerable,
         opened,
         created: opened && before.is_none(),
     };
-    let shown = if preview.is_empty() {
-        format!("[{}]", m.type_name)
-    } else {
-        preview
-    };
+    let shown = p.shown(&m.type_name);
     ctx.conn
         .prepare_cached(
             "UPDATE conversations SET
@@ -662,6 +652,17 @@ pub(super) struct Parts {
     pub reply_to_wamid: Option<String>,
     pub reply_to: Option<i64>,
     pub unsupported: bool,
+}
+
+impl Parts {
+    /// What the conversation list shows for it: its text, or its type where it has none.
+    pub fn shown(&self, type_name: &str) -> String {
+        if self.preview.is_empty() {
+            format!("[{type_name}]")
+        } else {
+            self.preview.clone()
+        }
+    }
 }
 
 pub(super) fn message_parts(conn: &Db, m: &InboundMessage) -> Result<Parts> {
