@@ -36,6 +36,8 @@ const COMMANDS: &[&str] = &[
     "admin_business_accounts",
     "admin_update_business_account",
     "admin_meta_apps",
+    "admin_history_imports",
+    "admin_media_archive",
     "admin_set_meta_app_secret",
     "admin_create_user",
     "admin_update_user",

@@ -2,7 +2,9 @@
 //! engine's client each. A token or secret typed in the form goes to the relay and nowhere else
 //! (never logged, never stored on this machine).
 
-use switchboard_protocol::admin::{BusinessAccount, BusinessAccountUpdate, MetaApp};
+use switchboard_protocol::admin::{
+    ArchiveSummary, BusinessAccount, BusinessAccountUpdate, HistoryImport, MetaApp,
+};
 use tauri::State;
 
 use crate::error::UiResult;
@@ -25,6 +27,16 @@ pub async fn admin_update_business_account(
         .await
         .update_business_account(&waba_id, &update)
         .await?)
+}
+
+#[tauri::command]
+pub async fn admin_history_imports(app: State<'_, App>) -> UiResult<Vec<HistoryImport>> {
+    Ok(app.engine()?.client().await.history_imports().await?)
+}
+
+#[tauri::command]
+pub async fn admin_media_archive(app: State<'_, App>) -> UiResult<ArchiveSummary> {
+    Ok(app.engine()?.client().await.media_archive().await?)
 }
 
 #[tauri::command]

@@ -598,6 +598,8 @@ pub fn run() {
             credentials::admin_business_accounts,
             credentials::admin_update_business_account,
             credentials::admin_meta_apps,
+            credentials::admin_history_imports,
+            credentials::admin_media_archive,
             credentials::admin_set_meta_app_secret,
             admin::admin_create_user,
             admin::admin_update_user,

@@ -450,6 +450,14 @@ async function main() {
       await s.waitFor("the phone app's message, outbound and marked", `const b = ${bubble}; return b && b.classList.contains('out') && b.querySelector('[data-testid=origin-mark]')?.dataset.origin === 'phone_app' && /sent from the phone app/.test(b.textContent)`, { args: [fromPhone], timeout: 5000 });
       // Its statuses come as for any message the business sent.
       await s.waitFor("its ticks", `const b = ${bubble}; return b && ['delivered', 'read'].includes(b.dataset.status)`, { args: [fromPhone], timeout: 8000 });
+      // A voice note from the phone app: played by the customer, shown so.
+      const voices = `[...document.querySelectorAll('[data-testid=message][data-type=audio]')]`;
+      const before = await s.exec(`return ${voices}.length`);
+      await json("POST", `${simUrl}/control/phone-app/messages`, { to: "4915112345678", type: "audio" });
+      await s.waitFor("the voice note, played", `const a = ${voices}; const v = a[a.length - 1]; return a.length > arguments[0] && v.dataset.status === 'played' && v.querySelector('[data-testid=tick]').classList.contains('played') && v.querySelector('[data-testid=origin-mark]')?.dataset.origin === 'phone_app'`, { args: [before], timeout: 10000 });
+      // It plays from the relay (its media archive, or WhatsApp while the archive fetches it).
+      await s.exec(`const a = ${voices}; a[a.length - 1].querySelector('button.link').click()`);
+      await s.waitFor("the voice note's audio", `const a = ${voices}; const el = a[a.length - 1].querySelector('audio'); return !!el && !!el.src`, { timeout: 8000 });
       const old = "Gibt es die Jacke auch in Blau?";
       await json("POST", `${simUrl}/control/phone-app/history`, { wa_id: "4915112345678", messages: [
         { text: old, secs_ago: 40 * 86400 },
@@ -1048,6 +1056,8 @@ async function main() {
       await s.click("[data-testid=account-save]");
       await s.waitFor("its own token now", `const r = ${row}; return r && r.dataset.ownToken === 'true' && !!r.querySelector('[data-testid=account-saved]') && r.textContent.includes('E2E Konto')`, { timeout: 5000 });
       assert(!(await s.exec(`return document.body.innerText.includes(arguments[0])`, TOKEN)), "the token is shown again");
+      // The WhatsApp side: the history shared earlier arrived whole; the voice note is archived.
+      await s.waitFor("the history and the archive", `const h = document.querySelector('[data-testid=history-import][data-id="${PNID}"]'); const a = document.querySelector('[data-testid=media-archive]'); return h && h.dataset.state === 'historyDone' && /complete, 2 messages/.test(h.textContent) && a && Number(a.dataset.stored) >= 1`, { timeout: 5000 });
       await shot(s, "admin-business-accounts");
       // Sealed on the relay, and the audit says what changed, never the token.
       const ada = await json("POST", `${relayUrl}/api/v1/auth/login`, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });

@@ -32,6 +32,7 @@ import { FieldNote } from "./FieldNote";
 import { RoutingTab } from "./AdminRouting";
 import { NumberSettings } from "./NumberSettings";
 import { BusinessAccounts } from "./BusinessAccounts";
+import { WhatsAppSide } from "./WhatsAppSide";
 import { AutoReplies } from "./AdminAutoReplies";
 import { Words } from "./AdminWords";
 import type { Account, AuditEntry, Permission, PermissionInfo, PhoneNumber, RoleInfo, UiError, User } from "./types";
@@ -642,6 +643,7 @@ function Numbers(props: { me: User; onChanged: () => void }) {
         </table>
       )}
       <BusinessAccounts numbers={numbers ?? []} />
+      <WhatsAppSide numbers={numbers ?? []} />
     </>
   );
 }

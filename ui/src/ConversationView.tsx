@@ -116,6 +116,7 @@ function Bubble(props: { item: TimelineItem; quoted: Message | null; reactions: 
       data-status={tick?.status ?? "received"}
       data-pending={tick?.pending ? "true" : undefined}
       data-message-id={item.kind === "message" ? item.id : undefined}
+      data-type={item.kind === "message" ? item.type : undefined}
     >
       {props.quoted && (
         <blockquote className="quote" data-testid="reply-quote">

@@ -2,7 +2,7 @@
 // does) and which field a relay refusal belongs to. Tokens and secrets are never shown again
 // once saved; the form says only whether an account has its own.
 import type { FieldError } from "./adminForms";
-import type { UiError } from "./types";
+import type { HistoryImport, UiError } from "./types";
 
 export type AccountField = "waba" | "name" | "app" | "token";
 export interface AccountForm {
@@ -60,4 +60,33 @@ export function accountRefusalField(e: UiError): AccountField | null {
   if (m.includes("access_token")) return "token";
   if (m.includes("name")) return "name";
   return null;
+}
+
+/** A number's shared chat history in words: declined (with Meta's reason), on its way, complete,
+ * or nothing received. The newest phase counts; a refusal wins. */
+export function historyState(imports: HistoryImport[], phoneNumberId: string):
+  | { key: "historyDeclined"; vars: { reason: string } }
+  | { key: "historyProgress" | "historyDone"; vars: { progress: number; messages: number } }
+  | { key: "historyNone"; vars: Record<string, never> } {
+  const mine = imports.filter((h) => h.phone_number_id === phoneNumberId);
+  const declined = mine.find((h) => h.error);
+  if (declined) return { key: "historyDeclined", vars: { reason: declined.error ?? "" } };
+  if (mine.length === 0) return { key: "historyNone", vars: {} };
+  const messages = mine.reduce((n, h) => n + h.messages, 0);
+  const latest = mine.reduce((a, b) => (b.phase > a.phase ? b : a));
+  const progress = latest.progress ?? 0;
+  return { key: progress >= 100 ? "historyDone" : "historyProgress", vars: { progress, messages } };
+}
+
+/** Bytes for people: 1 decimal from kB on (1000-based, as disks are sold). */
+export function formatBytes(n: number, lang: "en" | "de"): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  const num = new Intl.NumberFormat(lang === "de" ? "de-DE" : "en-US", { maximumFractionDigits: u === 0 ? 0 : 1 }).format(v);
+  return `${num} ${units[u]}`;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { accountRefusalField, accountUpdate, validateAccount, validateApp } from "./accountForms";
+import { accountRefusalField, accountUpdate, formatBytes, historyState, validateAccount, validateApp } from "./accountForms";
+import type { HistoryImport } from "./types";
 import { auditQuery, languageCodeError, languageLists, pausedBody, ruleBody, ruleForm, parseWordList, parseKeywords, ruleRefusalField, validateRule, numberRefusalField, permissionsDirty, validateNumber, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
 
 describe("user form", () => {
@@ -185,5 +186,23 @@ describe("business account forms", () => {
     expect(accountRefusalField({ code: "invalid", message: "access_token must be 8 to 1024 printable characters" })).toBe("token");
     expect(accountRefusalField({ code: "invalid", message: "Meta app 9 is not known: add it with its app secret first" })).toBe("app");
     expect(accountRefusalField({ code: "no_secret_key", message: "SWITCHBOARD_SECRET_KEY is not set" })).toBeNull();
+  });
+});
+
+describe("the WhatsApp side of a number", () => {
+  const h = (over: Partial<HistoryImport>): HistoryImport => ({
+    phone_number_id: "1", phase: 0, chunk_order: 1, progress: 40, messages: 10, error: null, updated_at: 0, ...over,
+  });
+  it("says how far the shared history arrived, or why it did not", () => {
+    expect(historyState([], "1")).toEqual({ key: "historyNone", vars: {} });
+    expect(historyState([h({}), h({ phase: 1, progress: 70, messages: 5 })], "1")).toEqual({ key: "historyProgress", vars: { progress: 70, messages: 15 } });
+    expect(historyState([h({ progress: 100 })], "1").key).toBe("historyDone");
+    expect(historyState([h({ phone_number_id: "2", progress: 100 })], "1").key).toBe("historyNone");
+    expect(historyState([h({}), h({ phase: -1, progress: null, messages: 0, error: "turned off (2593109)" })], "1")).toEqual({ key: "historyDeclined", vars: { reason: "turned off (2593109)" } });
+  });
+  it("writes sizes for people", () => {
+    expect(formatBytes(512, "en")).toBe("512 B");
+    expect(formatBytes(3_200, "en")).toBe("3.2 kB");
+    expect(formatBytes(10 * 1024 ** 3, "de")).toBe("10,7 GB");
   });
 });

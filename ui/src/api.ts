@@ -10,7 +10,9 @@ import type {
   AutoReplyBody,
   AutoReplyVerdict,
   Block,
+  ArchiveSummary,
   BusinessAccount,
+  HistoryImport,
   MetaApp,
   Change,
   AgentStatus,
@@ -125,6 +127,8 @@ export const api = {
   adminUpdateBusinessAccount: (wabaId: string, update: { name: string | null; app_id: string | null; access_token?: string }) =>
     call<BusinessAccount>("admin_update_business_account", { wabaId, update }),
   adminMetaApps: () => call<MetaApp[]>("admin_meta_apps"),
+  adminHistoryImports: () => call<HistoryImport[]>("admin_history_imports"),
+  adminMediaArchive: () => call<ArchiveSummary>("admin_media_archive"),
   adminSetMetaAppSecret: (appId: string, secret: string) => call<void>("admin_set_meta_app_secret", { appId, secret }),
   adminAutoReplies: () => call<AutoReply[]>("admin_auto_replies"),
   adminCreateAutoReply: (rule: AutoReplyBody) => call<AutoReply>("admin_create_auto_reply", { rule }),

@@ -441,3 +441,26 @@ export interface MetaApp {
   app_id: string;
   updated_at: number;
 }
+
+/** How far a number's shared chat history (Coexistence) has arrived, per phase; phase -1 with an
+ * error when the business declined. */
+export interface HistoryImport {
+  phone_number_id: string;
+  phase: number;
+  chunk_order: number | null;
+  progress: number | null;
+  messages: number;
+  error: string | null;
+  updated_at: number;
+}
+
+export interface ArchiveSummary {
+  stored: number;
+  bytes: number;
+  pending: number;
+  failed: number;
+  evicted: number;
+  expired: number;
+  max_bytes: number;
+  retention_days: number | null;
+}

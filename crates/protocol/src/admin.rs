@@ -182,3 +182,39 @@ pub struct MetaApp {
 pub struct MetaAppSecret {
     pub app_secret: String,
 }
+
+/// How far the chat history a number's business shared at onboarding has arrived (Coexistence
+/// `history` webhooks), per phase (0: the last day, 1: up to 90 days, 2: up to 180 days); phase
+/// `-1` with an `error` when the business declined to share it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HistoryImport {
+    pub phone_number_id: String,
+    pub phase: i64,
+    pub chunk_order: Option<i64>,
+    /// 0–100; 100 when Meta has sent the whole history.
+    pub progress: Option<i64>,
+    /// Messages stored from it so far.
+    pub messages: i64,
+    pub error: Option<String>,
+    pub updated_at: i64,
+}
+
+/// The media archive at a glance (`GET /api/v1/admin/media-archive`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ArchiveSummary {
+    /// Files kept, and their size in bytes.
+    pub stored: i64,
+    pub bytes: i64,
+    /// Files waiting for their download (or its next try).
+    pub pending: i64,
+    /// Files given up (too large, or failing past every retry).
+    pub failed: i64,
+    /// Files removed to keep the archive under its size, or past its retention.
+    pub evicted: i64,
+    pub expired: i64,
+    /// The configured bound (bytes) and retention (days; `None`: the size bound only).
+    pub max_bytes: u64,
+    pub retention_days: Option<u64>,
+}

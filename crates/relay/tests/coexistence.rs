@@ -185,7 +185,7 @@ async fn shared_history_is_stored_in_place_without_disturbing_the_inbox() {
             .await,
         1
     );
-    // A business that declines is recorded, with the reason.
+    // A business that declines is recorded, with the reason; admins read both.
     ok(&relay, &fixture("history_declined.json")).await;
     assert_eq!(
         relay
@@ -193,6 +193,24 @@ async fn shared_history_is_stored_in_place_without_disturbing_the_inbox() {
             .await,
         1
     );
+    let admin = relay.login_as("admin@example.com", Role::Admin).await;
+    let (s, imports) = relay.get(&admin, "/api/v1/admin/history-imports").await;
+    assert_eq!(s, 200, "{imports}");
+    let phases: Vec<(i64, Option<i64>, i64)> = imports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["phase"].as_i64().unwrap(),
+                h["progress"].as_i64(),
+                h["messages"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(phases, [(-1, None, 0), (0, Some(100), 3)]);
+    let (s, _) = relay.get(&sup, "/api/v1/admin/history-imports").await;
+    assert_eq!(s, 403, "supervisors do not manage numbers");
 }
 
 #[tokio::test]

@@ -59,6 +59,12 @@ async fn a_picture_nobody_opened_is_archived_and_outlives_whatsapp() {
             (rows == [(media_id.clone(), "stored".to_string(), 0)]).then_some(())
         })
         .await;
+    let admin = w.relay.login_as("admin@example.com", Role::Admin).await;
+    let (_, summary) = w.relay.get(&admin, "/api/v1/admin/media-archive").await;
+    assert_eq!(summary["stored"], 1, "{summary}");
+    assert_eq!(summary["pending"], 0);
+    assert!(summary["bytes"].as_i64().unwrap() > 3_000);
+    assert_eq!(summary["max_bytes"], 64 * 1024 * 1024);
     let path = w.relay.dir.path().join("media-archive").join(&media_id);
     let bytes = std::fs::read(&path).expect("the file is in the data directory");
     // The same bytes WhatsApp had (its sha256 rode on the webhook).

@@ -1,8 +1,11 @@
 //! Credentials per WhatsApp Business Account (`/api/v1/admin/business-accounts`,
 //! `/api/v1/admin/meta-apps`, permission `manage_numbers`): each account's own access token and
-//! Meta app. Tokens and secrets only ever go to the relay; nothing here reads one back.
+//! Meta app; with them what the numbers' WhatsApp side holds: the shared history's progress and
+//! the media archive. Tokens and secrets only ever go to the relay; nothing here reads one back.
 
-use switchboard_protocol::admin::{BusinessAccount, BusinessAccountUpdate, MetaApp, MetaAppSecret};
+use switchboard_protocol::admin::{
+    ArchiveSummary, BusinessAccount, BusinessAccountUpdate, HistoryImport, MetaApp, MetaAppSecret,
+};
 
 use crate::client::RelayClient;
 use crate::error::Result;
@@ -23,6 +26,16 @@ impl RelayClient {
             update,
         )
         .await
+    }
+
+    /// How far each number's shared chat history has arrived (Coexistence).
+    pub async fn history_imports(&self) -> Result<Vec<HistoryImport>> {
+        self.get_json("/api/v1/admin/history-imports").await
+    }
+
+    /// The media archive's counts and limits.
+    pub async fn media_archive(&self) -> Result<ArchiveSummary> {
+        self.get_json("/api/v1/admin/media-archive").await
     }
 
     pub async fn meta_apps(&self) -> Result<Vec<MetaApp>> {

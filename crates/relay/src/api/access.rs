@@ -67,6 +67,12 @@ pub static RULES: &[Rule] = &[
     ),
     rule(Method::GET, "/api/v1/admin/meta-apps", &[ManageNumbers]),
     rule(
+        Method::GET,
+        "/api/v1/admin/history-imports",
+        &[ManageNumbers],
+    ),
+    rule(Method::GET, "/api/v1/admin/media-archive", &[ManageNumbers]),
+    rule(
         Method::PUT,
         "/api/v1/admin/meta-apps/{app_id}",
         &[ManageNumbers],

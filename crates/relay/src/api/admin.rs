@@ -113,6 +113,36 @@ pub async fn add_number(
     Ok(Json(out))
 }
 
+/// How far each number's shared chat history has arrived, or that the business declined.
+#[utoipa::path(get, path = "/api/v1/admin/history-imports", security(("bearer" = [])),
+    responses((status = 200, body = [switchboard_protocol::admin::HistoryImport])))]
+pub async fn history_imports(
+    State(s): State<AppState>,
+    _admin: AuthUser,
+) -> Result<Json<Vec<switchboard_protocol::admin::HistoryImport>>, ApiError> {
+    Ok(Json(
+        s.store
+            .read(crate::store::coexistence::history_imports)
+            .await?,
+    ))
+}
+
+/// The media archive: files kept, waiting, given up or removed, and its limits.
+#[utoipa::path(get, path = "/api/v1/admin/media-archive", security(("bearer" = [])),
+    responses((status = 200, body = switchboard_protocol::admin::ArchiveSummary)))]
+pub async fn media_archive(
+    State(s): State<AppState>,
+    _admin: AuthUser,
+) -> Result<Json<switchboard_protocol::admin::ArchiveSummary>, ApiError> {
+    let mut summary = s.store.read(crate::store::archive::summary).await?;
+    summary.max_bytes = s.config.media_archive_bytes;
+    summary.retention_days = s
+        .config
+        .media_archive_retention
+        .map(|d| d.as_secs() / 86_400);
+    Ok(Json(summary))
+}
+
 #[cfg(test)]
 mod number_tests {
     use super::*;

@@ -89,6 +89,8 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(roles::update_role, roles::delete_role))
         .routes(routes!(admin::add_number))
         .routes(routes!(accounts::list_accounts))
+        .routes(routes!(admin::history_imports))
+        .routes(routes!(admin::media_archive))
         .routes(routes!(accounts::put_account))
         .routes(routes!(accounts::list_apps))
         .routes(routes!(accounts::put_app, accounts::delete_app))

@@ -113,6 +113,41 @@ pub fn entries(conn: &Db) -> Result<Vec<(String, String, i64)>> {
     Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
+/// File counts per state and the stored bytes.
+pub fn summary(conn: &Db) -> Result<switchboard_protocol::admin::ArchiveSummary> {
+    let mut s = switchboard_protocol::admin::ArchiveSummary {
+        stored: 0,
+        bytes: 0,
+        pending: 0,
+        failed: 0,
+        evicted: 0,
+        expired: 0,
+        max_bytes: 0,
+        retention_days: None,
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT state, COUNT(*), COALESCE(SUM(bytes), 0) FROM media_archive GROUP BY state",
+    )?;
+    let rows = stmt.query_map((), |r| {
+        Ok((r.get::<String>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?))
+    })?;
+    for row in rows {
+        let (state, n, bytes) = row?;
+        match state.as_str() {
+            "stored" => {
+                s.stored = n;
+                s.bytes = bytes;
+            }
+            "pending" => s.pending = n,
+            "failed" => s.failed = n,
+            "evicted" => s.evicted = n,
+            "expired" => s.expired = n,
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -326,6 +326,28 @@ fn fill_placeholder(ctx: &mut WriteCtx<'_>, m: &InboundMessage) -> Result<bool> 
     Ok(changed > 0)
 }
 
+/// The history imports of every number, by number and phase.
+pub fn history_imports(
+    conn: &super::db::Db,
+) -> Result<Vec<switchboard_protocol::admin::HistoryImport>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT phone_number_id, phase, chunk_order, progress, messages, error, updated_at
+         FROM history_imports ORDER BY phone_number_id, phase",
+    )?;
+    let rows = stmt.query_map((), |r| {
+        Ok(switchboard_protocol::admin::HistoryImport {
+            phone_number_id: r.get(0)?,
+            phase: r.get(1)?,
+            chunk_order: r.get(2)?,
+            progress: r.get(3)?,
+            messages: r.get(4)?,
+            error: r.get(5)?,
+            updated_at: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<super::db::Result<_>>()?)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn record_progress(
     ctx: &mut WriteCtx<'_>,
