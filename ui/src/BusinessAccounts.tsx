@@ -30,6 +30,7 @@ export function BusinessAccounts(props: { numbers: PhoneNumber[] }) {
   const [errors, setErrors] = useState<Partial<Record<AccountField, FieldError>>>({});
   const [formError, setFormError] = useState<UiError | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
+  const [loadError, setLoadError] = useState<UiError | null>(null);
   const [app, setApp] = useState({ id: "", secret: "" });
   const [appErrors, setAppErrors] = useState<Partial<Record<AppField, FieldError>>>({});
   const [appError, setAppError] = useState<UiError | null>(null);
@@ -39,8 +40,9 @@ export function BusinessAccounts(props: { numbers: PhoneNumber[] }) {
       ([a, m]) => {
         setAccounts(a);
         setApps(m);
+        setLoadError(null);
       },
-      (e) => setFormError(asUiError(e)),
+      (e) => setLoadError(asUiError(e)),
     );
   useEffect(() => {
     load();
@@ -86,6 +88,7 @@ export function BusinessAccounts(props: { numbers: PhoneNumber[] }) {
     <section className="accounts" data-testid="business-accounts">
       <h3>{t("businessAccounts")}</h3>
       <p className="hint">{t("businessAccountsHint")}</p>
+      {loadError && <ErrorNote error={loadError} testid="accounts-error" />}
       {accounts && (
         <table className="monitor-table">
           <thead>

@@ -14,15 +14,23 @@ export function WhatsAppSide(props: { numbers: PhoneNumber[] }) {
   const [history, setHistory] = useState<HistoryImport[] | null>(null);
   const [archive, setArchive] = useState<ArchiveSummary | null>(null);
   const [error, setError] = useState<UiError | null>(null);
+  // Reread when the numbers change (an added number), not on every render of the tab.
+  const ids = props.numbers.map((n) => n.phone_number_id).join(",");
   useEffect(() => {
+    let live = true;
+    setError(null);
     Promise.all([api.adminHistoryImports(), api.adminMediaArchive()]).then(
       ([h, a]) => {
+        if (!live) return;
         setHistory(h);
         setArchive(a);
       },
-      (e) => setError(asUiError(e)),
+      (e) => live && setError(asUiError(e)),
     );
-  }, [props.numbers]);
+    return () => {
+      live = false;
+    };
+  }, [ids]);
   return (
     <section className="accounts" data-testid="whatsapp-side">
       <h3>{t("whatsappSide")}</h3>

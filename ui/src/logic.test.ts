@@ -141,6 +141,9 @@ describe("delivery ticks", () => {
     expect(tickInfo(msg({ status: "read" }))!.status).toBe("read");
     expect(tickInfo(msg({ status: "played" }))!.status).toBe("played");
     expect(tickGlyph(tickInfo(msg({ status: "played" }))!)).toBe(tickGlyph(tickInfo(msg({ status: "read" }))!));
+    expect(tickInfo(msg({ status: "failed" }))!.retryable).toBe(true);
+    expect(tickInfo(msg({ status: "failed", origin: "phone_app" }))!.retryable).toBe(false);
+    expect(tickInfo(msg({ status: "failed", origin: "history" }))!.retryable).toBe(false);
     const failed = tickInfo(msg({ status: "failed", error: { code: 131026, title: "Undeliverable", reason: "The number is not on WhatsApp.", details: null } }))!;
     expect(failed).toEqual({ status: "failed", pending: false, reason: "The number is not on WhatsApp.", retryable: true });
   });

@@ -169,9 +169,12 @@ export function tickInfo(item: TimelineItem): TickInfo | null {
     return { status: "queued", pending: true, reason: null, retryable: false };
   }
   if (item.direction !== "outbound") return null;
+  // What the phone app sent, or the shared history holds, did not go through Switchboard:
+  // nothing here can send it again.
+  const ours = item.origin !== "phone_app" && item.origin !== "history";
   switch (item.status) {
     case "failed":
-      return { status: "failed", pending: false, reason: item.error?.reason ?? item.error?.title ?? null, retryable: true };
+      return { status: "failed", pending: false, reason: item.error?.reason ?? item.error?.title ?? null, retryable: ours };
     case "read":
       return { status: "read", pending: false, reason: null, retryable: false };
     case "played":

@@ -151,19 +151,52 @@ pub struct BusinessAccount {
     pub updated_at: Option<i64>,
 }
 
-/// `PUT /api/v1/admin/business-accounts/{waba_id}`: the account's name, its Meta app (`null`:
-/// none, the relay's secret) and, when given, a new access token (absent: kept; `""`: removed,
-/// the relay's token is used again).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// `PUT /api/v1/admin/business-accounts/{waba_id}`: what to change; an absent field is kept.
+/// `name`; `app_id` (`null`: none, the relay's secret verifies its webhooks); `access_token`
+/// (`""`: removed, the relay's token is used again).
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct BusinessAccountUpdate {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub app_id: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub name: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub app_id: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
+}
+
+/// A field that is present (`Some`), possibly `null` (`Some(None)`); absent is `None` (the
+/// field's default).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl std::fmt::Debug for BusinessAccountUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BusinessAccountUpdate")
+            .field("name", &self.name)
+            .field("app_id", &self.app_id)
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// A Meta app whose secret the relay holds (`GET /api/v1/admin/meta-apps`; never the secret).
@@ -176,7 +209,7 @@ pub struct MetaApp {
 
 /// `PUT /api/v1/admin/meta-apps/{app_id}`: the app's secret (verifies the webhooks of its
 /// business accounts).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct MetaAppSecret {
@@ -217,4 +250,30 @@ pub struct ArchiveSummary {
     /// The configured bound (bytes) and retention (days; `None`: the size bound only).
     pub max_bytes: u64,
     pub retention_days: Option<u64>,
+}
+
+impl std::fmt::Debug for MetaAppSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetaAppSecret(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absent_field_is_kept_a_null_one_cleared_and_secrets_never_print() {
+        let u: BusinessAccountUpdate =
+            serde_json::from_str(r#"{"access_token": "EAAG-secret", "app_id": null}"#).unwrap();
+        assert_eq!(u.name, None);
+        assert_eq!(u.app_id, Some(None));
+        let u2: BusinessAccountUpdate = serde_json::from_str(r#"{"app_id": "555"}"#).unwrap();
+        assert_eq!(u2.app_id, Some(Some("555".into())));
+        assert!(!format!("{u:?}").contains("EAAG"));
+        let s = MetaAppSecret {
+            app_secret: "top".into(),
+        };
+        assert!(!format!("{s:?}").contains("top"));
+    }
 }

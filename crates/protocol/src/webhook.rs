@@ -52,6 +52,18 @@ pub enum Change {
 }
 
 impl Change {
+    /// The business number (phone number id) a change is about, where it names one.
+    pub fn phone_number_id(&self) -> Option<&str> {
+        match self {
+            Change::Preferences(p) => p.phone_number_id.as_deref(),
+            Change::StateSync(s) => Some(&s.phone_number_id),
+            Change::Other { value, .. } => value
+                .pointer("/metadata/phone_number_id")
+                .and_then(Value::as_str),
+            _ => self.business_number().map(|(id, _)| id),
+        }
+    }
+
     /// The business number (phone number id, display number) a change is about, where its
     /// `metadata` names one.
     pub fn business_number(&self) -> Option<(&str, &str)> {

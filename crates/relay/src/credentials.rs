@@ -6,11 +6,14 @@
 //! every [`RELOAD_EVERY`] (changes made through another relay of the cluster). Lookups are
 //! in memory: a send asks for its number's token, a webhook for the secret of the account(s)
 //! its `entry[].id` names ([`Credentials::webhook_secret`], decided by the pure
-//! [`secret_for`]).
+//! [`secret_for`]), and each of its changes must then be about a number of that account
+//! ([`numbers_belong`]), so one app's secret never writes into another app's numbers.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::Duration;
+
+use switchboard_protocol::webhook::Notification;
 
 use crate::config::Secret;
 use crate::secrets::{SecretBox, SecretError};
@@ -102,6 +105,14 @@ impl Credentials {
             .unwrap_or_else(|| self.default_token.clone())
     }
 
+    /// [`numbers_belong`] against the table in force.
+    pub fn check_numbers(&self, n: &Notification) -> Result<(), String> {
+        numbers_belong(
+            n,
+            &self.table.read().expect("credentials lock").waba_by_number,
+        )
+    }
+
     /// The secret a webhook body naming `wabas` must be signed with.
     pub fn webhook_secret(&self, wabas: &[String]) -> Result<Secret, MixedApps> {
         let t = self.table.read().expect("credentials lock");
@@ -167,33 +178,38 @@ pub fn app_purpose(app_id: &str) -> String {
     format!("app:{app_id}:secret")
 }
 
-/// The WABA ids a webhook body names (`entry[].id`), read without parsing the rest.
-pub fn claimed_accounts(body: &[u8]) -> Vec<String> {
-    #[derive(serde::Deserialize)]
-    struct Envelope {
-        #[serde(default)]
-        entry: Vec<EntryId>,
-    }
-    #[derive(serde::Deserialize)]
-    struct EntryId {
-        #[serde(default)]
-        id: Option<serde_json::Value>,
-    }
-    let Ok(env) = serde_json::from_slice::<Envelope>(body) else {
-        return Vec::new();
-    };
-    let mut ids: Vec<String> = env
-        .entry
-        .into_iter()
-        .filter_map(|e| match e.id? {
-            serde_json::Value::String(s) => Some(s),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
-        .collect();
+/// The WABA ids a parsed webhook body names (`entry[].id`; an entry without one names "").
+pub fn claimed_accounts(n: &Notification) -> Vec<String> {
+    let mut ids: Vec<String> = n.entries.iter().map(|e| e.id.clone()).collect();
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// Whether every change of a body (verified with the secret of the accounts it names) is about
+/// a number of the entry's own account (pure): a number the relay knows in another account is
+/// refused, so a body signed with one app's secret cannot write into another app's numbers.
+/// A number the relay does not know yet may appear (it is held until an admin adds it).
+pub fn numbers_belong(
+    n: &Notification,
+    waba_by_number: &HashMap<String, String>,
+) -> Result<(), String> {
+    for entry in &n.entries {
+        for change in &entry.changes {
+            let Some(pnid) = change.phone_number_id() else {
+                continue;
+            };
+            if let Some(waba) = waba_by_number.get(pnid) {
+                if *waba != entry.id {
+                    return Err(format!(
+                        "number {pnid} belongs to another business account than the entry {:?} names",
+                        entry.id
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -225,13 +241,26 @@ mod tests {
     }
 
     #[test]
-    fn claimed_accounts_are_read_from_the_entries() {
-        let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"2","changes":[]},{"id":1},{"id":"2"}]}"#;
+    fn a_body_writes_only_into_numbers_of_the_account_it_names() {
+        let body = |waba: &str, pnid: &str| {
+            let text = format!(
+                r#"{{"object":"whatsapp_business_account","entry":[{{"id":"{waba}","changes":[{{"field":"messages","value":{{"metadata":{{"phone_number_id":"{pnid}"}}}}}}]}},{{"id":1,"changes":[]}}]}}"#
+            );
+            switchboard_protocol::webhook::parse_notification(text.as_bytes()).unwrap()
+        };
         assert_eq!(
-            claimed_accounts(body),
+            claimed_accounts(&body("2", "20")),
             vec!["1".to_string(), "2".to_string()]
         );
-        assert!(claimed_accounts(b"not json").is_empty());
-        assert!(claimed_accounts(br#"{"entry":"x"}"#).is_empty());
+        let mut known = HashMap::new();
+        known.insert("20".to_string(), "2".to_string());
+        known.insert("30".to_string(), "3".to_string());
+        assert!(numbers_belong(&body("2", "20"), &known).is_ok());
+        assert!(
+            numbers_belong(&body("2", "40"), &known).is_ok(),
+            "an unknown number is held, not refused"
+        );
+        let e = numbers_belong(&body("2", "30"), &known).unwrap_err();
+        assert!(e.contains("30"), "{e}");
     }
 }

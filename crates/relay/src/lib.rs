@@ -11,6 +11,7 @@
 pub mod api;
 pub mod archive;
 pub mod auth;
+pub mod backup;
 pub mod client_ip;
 pub mod cluster;
 pub mod config;

@@ -196,6 +196,15 @@ async fn each_account_sends_with_its_token_and_verifies_with_its_apps_secret() {
     let b = body_for(WABA_B, PN_B, "wamid.accounts-1");
     assert_eq!(post_signed(&relay, &b, APP_SECRET).await, 401);
     assert_eq!(post_signed(&relay, &b, SECRET_B).await, 200);
+    // App B's secret cannot write into account A's number by naming its own account.
+    let cross = body_for(WABA_B, PN_A, "wamid.accounts-4");
+    assert_eq!(post_signed(&relay, &cross, SECRET_B).await, 401);
+    assert_eq!(
+        relay
+            .count("messages WHERE wamid = 'wamid.accounts-4'")
+            .await,
+        0
+    );
     let a = body_for(WABA_A, PN_A, "wamid.accounts-2");
     assert_eq!(post_signed(&relay, &a, SECRET_B).await, 401);
     assert_eq!(post_signed(&relay, &a, APP_SECRET).await, 200);
@@ -230,6 +239,23 @@ async fn each_account_sends_with_its_token_and_verifies_with_its_apps_secret() {
         .unwrap();
     assert_eq!(b["app_id"], "555");
     assert_eq!(b["numbers"], json!([PN_B]));
+    // A field left out is kept (the app stays, the token too); null clears it.
+    let (s, b) = relay
+        .put_json(
+            &admin,
+            &format!("/api/v1/admin/business-accounts/{WABA_B}"),
+            json!({"name": "Agentur B2"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (
+            b["name"].as_str(),
+            b["app_id"].as_str(),
+            b["has_token"].as_bool()
+        ),
+        (Some("Agentur B2"), Some("555"), Some(true))
+    );
     let (_, audit) = relay.get(&admin, "/api/v1/admin/audit").await;
     let text = audit.to_string();
     assert!(text.contains("business_account.update") && text.contains("meta_app.secret"));

@@ -322,3 +322,23 @@ async fn the_simulator_speaks_coexistence_and_voice_messages_report_played() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn history_media_that_overtakes_its_placeholder_is_kept() {
+    let relay = Relay::start(&no_graph()).await;
+    let sup = relay.login_as("sup@example.com", Role::Supervisor).await;
+    ok(&relay, &fixture("history_media.json")).await;
+    ok(&relay, &fixture("history.json")).await;
+    let conv = conversations(&relay, &sup).await[0]["id"].as_i64().unwrap();
+    let msgs = messages(&relay, &sup, conv).await;
+    assert_eq!(msgs.len(), 3, "{msgs:?}");
+    let image: Vec<&Value> = msgs.iter().filter(|m| m["type"] == "image").collect();
+    assert_eq!(
+        image.len(),
+        1,
+        "the media stands for its placeholder: {msgs:?}"
+    );
+    assert_eq!(image[0]["origin"], "history");
+    assert_eq!(image[0]["text"], "This one");
+    assert!(msgs.iter().all(|m| m["type"] != "media_placeholder"));
+}

@@ -65,19 +65,24 @@ pub async fn put_account(
     JsonBody(req): JsonBody<BusinessAccountUpdate>,
 ) -> Result<Json<BusinessAccount>, ApiError> {
     meta_id("waba_id", &waba_id)?;
-    let name = req.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    if name.is_some_and(|n| n.chars().count() > 100 || n.chars().any(char::is_control)) {
+    // Absent: kept; null or empty: cleared.
+    let name: Option<Option<String>> = req
+        .name
+        .map(|n| n.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()));
+    if name
+        .as_ref()
+        .and_then(|n| n.as_deref())
+        .is_some_and(|n| n.chars().count() > 100 || n.chars().any(char::is_control))
+    {
         return Err(ApiError::unprocessable(
             "invalid",
             "name must have at most 100 characters",
         ));
     }
-    let app_id = req
+    let app_id: Option<Option<String>> = req
         .app_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|a| !a.is_empty());
-    if let Some(a) = app_id {
+        .map(|a| a.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()));
+    if let Some(Some(a)) = &app_id {
         meta_id("app_id", a)?;
     }
     let sealed = match req.access_token.as_deref().map(str::trim) {
@@ -89,7 +94,6 @@ pub async fn put_account(
             Some(Some(key.seal(t, &token_purpose(&waba_id))))
         }
     };
-    let (name, app_id) = (name.map(str::to_string), app_id.map(str::to_string));
     let actor = admin.0.email.clone();
     let w = waba_id.clone();
     s.store
@@ -98,8 +102,8 @@ pub async fn put_account(
                 ctx,
                 &w,
                 &accounts::AccountChange {
-                    name: name.as_deref(),
-                    app_id: app_id.as_deref(),
+                    name: name.as_ref().map(|n| n.as_deref()),
+                    app_id: app_id.as_ref().map(|a| a.as_deref()),
                     token: sealed.as_ref().map(|t| t.as_deref()),
                 },
             )?;

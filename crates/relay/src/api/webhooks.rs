@@ -56,8 +56,16 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
     // The secret of the Meta app whose business account(s) the body names, where admins set
     // one; the relay's own otherwise.
     let creds = &s.graph.creds;
-    let secret = if creds.has_app_secrets() {
-        match creds.webhook_secret(&crate::credentials::claimed_accounts(&body)) {
+    // With apps of their own, the body is read first (as ingest will read it) to learn which
+    // account it names; a body that does not parse is checked with the relay's secret and kept
+    // as a dead letter, so it writes nothing.
+    let parsed = if creds.has_app_secrets() {
+        switchboard_protocol::webhook::parse_notification(&body).ok()
+    } else {
+        None
+    };
+    let secret = if let Some(n) = &parsed {
+        match creds.webhook_secret(&crate::credentials::claimed_accounts(n)) {
             Ok(secret) => secret,
             Err(crate::credentials::MixedApps) => {
                 Metrics::inc(&s.metrics.webhooks_rejected_signature);
@@ -79,6 +87,10 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
         } else {
             "X-Hub-Signature-256 does not match the body"
         };
+        return ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", why).into_response();
+    }
+    if let Some(Err(why)) = parsed.as_ref().map(|n| creds.check_numbers(n)) {
+        Metrics::inc(&s.metrics.webhooks_rejected_signature);
         return ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", why).into_response();
     }
     let bytes = body.to_vec();

@@ -74,17 +74,17 @@ pub fn apps(conn: &Db) -> Result<Vec<MetaApp>> {
     Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
-/// What an admin changes on an account; the token is sealed by the caller.
+/// What an admin changes on an account (`None`: kept); the token is sealed by the caller.
 pub struct AccountChange<'a> {
-    pub name: Option<&'a str>,
-    pub app_id: Option<&'a str>,
+    pub name: Option<Option<&'a str>>,
+    pub app_id: Option<Option<&'a str>>,
     /// `None`: kept; `Some(None)`: removed; `Some(Some(sealed))`: replaced.
     pub token: Option<Option<&'a str>>,
 }
 
 /// Creates or changes an account. An app it names must exist.
 pub fn put_account(ctx: &mut WriteCtx<'_>, waba_id: &str, c: &AccountChange<'_>) -> Result<()> {
-    if let Some(app) = c.app_id {
+    if let Some(Some(app)) = c.app_id {
         let known: Option<i64> = ctx
             .conn
             .query_row("SELECT 1 FROM meta_apps WHERE app_id = ?1", [app], |r| {
@@ -100,8 +100,18 @@ pub fn put_account(ctx: &mut WriteCtx<'_>, waba_id: &str, c: &AccountChange<'_>)
     ctx.conn.exec(
         "INSERT INTO business_accounts (waba_id, name, app_id, token, created_at, updated_at)
          VALUES (?1, ?2, ?3, NULL, ?4, ?4)
-         ON CONFLICT (waba_id) DO UPDATE SET name = excluded.name, app_id = excluded.app_id, updated_at = excluded.updated_at",
-        params![waba_id, c.name, c.app_id, ctx.now],
+         ON CONFLICT (waba_id) DO UPDATE SET
+            name = CASE WHEN ?5 = 1 THEN excluded.name ELSE business_accounts.name END,
+            app_id = CASE WHEN ?6 = 1 THEN excluded.app_id ELSE business_accounts.app_id END,
+            updated_at = excluded.updated_at",
+        params![
+            waba_id,
+            c.name.flatten(),
+            c.app_id.flatten(),
+            ctx.now,
+            i64::from(c.name.is_some()),
+            i64::from(c.app_id.is_some())
+        ],
     )?;
     if let Some(token) = c.token {
         ctx.conn.exec(

@@ -13,7 +13,8 @@
 //! [`amend`] is the decision (pure); the functions around it read and write.
 
 use serde_json::Value;
-use switchboard_protocol::api::{event_kind, origin::PHONE_APP, Direction, MessageVersion};
+use switchboard_protocol::api::origin::{HISTORY, PHONE_APP};
+use switchboard_protocol::api::{event_kind, Direction, MessageVersion};
 use switchboard_protocol::webhook::{Content, InboundMessage};
 
 use super::db::{params, Optional};
@@ -143,7 +144,7 @@ pub fn apply_waiting(ctx: &mut WriteCtx<'_>, wamid: &str, pnid: &str) -> Result<
     )?;
     // The customer amends their own messages; the phone app amends what it sent.
     let by_business = msg.direction == Direction::Outbound;
-    let authored = !by_business || msg.origin.as_deref() == Some(PHONE_APP);
+    let authored = !by_business || matches!(msg.origin.as_deref(), Some(PHONE_APP | HISTORY));
     let waiting: Vec<_> = waiting.into_iter().filter(|w| w.4 == by_business).collect();
     if !authored || waiting.is_empty() || pnid != conv_pnid {
         tracing::warn!(

@@ -22,7 +22,7 @@
 
 use switchboard_protocol::api::{event_kind, origin};
 use switchboard_protocol::webhook::{
-    Echo, EchoesValue, HistoryValue, InboundMessage, StateSyncValue,
+    Content, Echo, EchoesValue, HistoryValue, InboundMessage, StateSyncValue,
 };
 
 use super::db::{params, Optional};
@@ -63,14 +63,24 @@ pub fn apply_echoes(ctx: &mut WriteCtx<'_>, v: &EchoesValue) -> Result<usize> {
         let Some((conv, msg)) = store(ctx, &incoming)? else {
             continue;
         };
-        business_replied(ctx, conv, e.message.timestamp.saturating_mul(1000))?;
+        // A reaction or a notice is no answer (as for customers).
+        if !matches!(
+            e.message.content,
+            Content::Reaction { .. } | Content::System(_)
+        ) {
+            business_replied(ctx, conv, e.message.timestamp.saturating_mul(1000))?;
+        }
         emit_conversation(ctx, conv, None)?;
-        // Statuses that overtook the echo, then edits or a deletion that did.
-        apply_orphans(ctx, &e.message.id, msg)?;
-        super::amendments::apply_waiting(ctx, &e.message.id, &v.phone_number_id)?;
+        settle(ctx, &v.phone_number_id, &e.message.id, msg)?;
         stored += 1;
     }
     Ok(stored)
+}
+
+/// Statuses that overtook a message, then edits or a deletion that did.
+fn settle(ctx: &mut WriteCtx<'_>, pnid: &str, wamid: &str, msg: i64) -> Result<()> {
+    apply_orphans(ctx, wamid, msg)?;
+    super::amendments::apply_waiting(ctx, wamid, pnid)
 }
 
 /// The customer an echo went to; `None` (logged) when it names nobody.
@@ -209,7 +219,7 @@ fn history_status(s: Option<&str>) -> &'static str {
         Some("read") => "read",
         Some("played") => "played",
         Some("error") => "failed",
-        Some("pending") => "queued",
+        // Pending on the phone then; nothing will move it on: as far as anyone knows, sent.
         _ => "sent",
     }
 }
@@ -266,7 +276,8 @@ pub fn apply_history(ctx: &mut WriteCtx<'_>, v: &HistoryValue) -> Result<usize> 
                         .from_business
                         .then(|| history_status(hm.status.as_deref())),
                 };
-                if let Some((c, _)) = store(ctx, &i)? {
+                if let Some((c, msg)) = store(ctx, &i)? {
+                    settle(ctx, pnid, &hm.message.id, msg)?;
                     conv = Some(c);
                     in_chunk += 1;
                 }
@@ -286,41 +297,84 @@ pub fn apply_history(ctx: &mut WriteCtx<'_>, v: &HistoryValue) -> Result<usize> 
             None,
         )?;
     }
-    // The follow-up chunk: media for earlier placeholders.
+    // The follow-up chunk: media for earlier placeholders (the customer's in `messages`, the
+    // business's in `message_echoes`). Webhooks are unordered: media whose placeholder has not
+    // come yet is stored as the history message it is, and the placeholder then finds it there.
     for m in &v.messages {
-        stored += fill_placeholder(ctx, m)? as usize;
+        let who = (m.from.clone(), m.from_user_id.clone());
+        stored += fill_or_store(ctx, pnid, m, who, false)? as usize;
     }
     for e in &v.echoes {
-        stored += fill_placeholder(ctx, &e.message)? as usize;
+        let who = (e.to.clone(), e.to_user_id.clone());
+        stored += fill_or_store(ctx, pnid, &e.message, who, true)? as usize;
     }
     Ok(stored)
 }
 
-/// Replaces a `media_placeholder` message with the media a follow-up history chunk brought.
-fn fill_placeholder(ctx: &mut WriteCtx<'_>, m: &InboundMessage) -> Result<bool> {
+/// Replaces a `media_placeholder` message with the media a follow-up history chunk brought, or
+/// stores the media as a history message when its placeholder is not here.
+fn fill_or_store(
+    ctx: &mut WriteCtx<'_>,
+    pnid: &str,
+    m: &InboundMessage,
+    (wa_id, bsuid): (Option<String>, Option<String>),
+    outbound: bool,
+) -> Result<bool> {
     let Some(id) = message_id_by_wamid(ctx.conn, &m.id)? else {
-        tracing::warn!(wamid = %m.id, "history media for a message not in the history: skipped");
-        return Ok(false);
+        let (wa_id, bsuid) = (wa_id.filter(|w| !w.is_empty()), bsuid);
+        if wa_id.is_none() && bsuid.is_none() {
+            tracing::warn!(wamid = %m.id, "history media names no customer: skipped");
+            return Ok(false);
+        }
+        let contact_id = upsert_contact(ctx, wa_id.as_deref(), bsuid.as_deref(), None, None)?;
+        let i = Incoming {
+            pnid,
+            contact_id,
+            message: m,
+            outbound,
+            origin: origin::HISTORY,
+            status: outbound.then_some("sent"),
+        };
+        return Ok(match store(ctx, &i)? {
+            Some((conv, msg)) => {
+                settle(ctx, pnid, &m.id, msg)?;
+                emit_conversation(ctx, conv, None)?;
+                true
+            }
+            None => false,
+        });
     };
     let media = m.content.media();
+    let p = message_parts(ctx.conn, m)?;
     let changed = ctx.conn.exec(
-        "UPDATE messages SET type = ?2, text = ?3, content = ?4, raw = ?5, media_id = ?6, media_mime = ?7, updated_at = ?8
+        "UPDATE messages SET type = ?2, text = ?3, content = ?4, raw = ?5, media_id = ?6, media_mime = ?7, unsupported = ?8, updated_at = ?9
          WHERE id = ?1 AND type = 'media_placeholder'",
         params![
             id,
             m.type_name,
-            m.content.preview(),
-            serde_json::to_value(&m.content)?.to_string(),
+            p.preview,
+            p.content,
             m.raw.to_string(),
             media.and_then(|x| x.id.clone()),
             media.and_then(|x| x.mime_type.clone()),
+            p.unsupported,
             ctx.now
         ],
     )?;
     if changed > 0 {
-        emit_message(ctx, id, event_kind::MESSAGE_UPDATED)?;
+        let msg = emit_message(ctx, id, event_kind::MESSAGE_UPDATED)?;
         if let Some(media_id) = media.and_then(|x| x.id.as_deref()) {
             super::archive::enqueue(ctx, media_id, id, m.timestamp.saturating_mul(1000))?;
+        }
+        // The list shows the latest message: follow the placeholder's fill.
+        let shown = p.shown(&m.type_name);
+        let n = ctx.conn.exec(
+            "UPDATE conversations SET last_message_preview = ?2, updated_at = ?3
+             WHERE id = ?1 AND last_message_at = ?4 AND last_message_preview <> ?2",
+            params![msg.conversation_id, shown, ctx.now, msg.created_at],
+        )?;
+        if n > 0 {
+            emit_conversation(ctx, msg.conversation_id, None)?;
         }
     }
     Ok(changed > 0)

@@ -28,6 +28,12 @@ impl Simulator {
         format!("{}/media-download/{token}", self.inner.base_url)
     }
 
+    /// The business number a stored media file belongs to.
+    pub(crate) fn media_number(&self, media_id: &str) -> Option<String> {
+        let store = self.inner.media.lock().expect("media lock");
+        store.get(media_id).map(|i| i.phone_number_id.clone())
+    }
+
     /// `{messaging_product, url, mime_type, sha256, file_size, id}` for a stored media id.
     pub(crate) fn media_descriptor(
         &self,
@@ -178,7 +184,6 @@ pub(crate) async fn download(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, GraphFailure> {
-    authorize(&sim, &headers, &uri)?;
     let number = sim
         .inner
         .media
@@ -186,6 +191,11 @@ pub(crate) async fn download(
         .expect("media lock")
         .by_token(&token)
         .map(|i| i.phone_number_id.clone());
+    // Only with the token of the account the file's number belongs to.
+    match &number {
+        Some(n) => super::authorize_number(&sim, &headers, &uri, n)?,
+        None => authorize(&sim, &headers, &uri)?,
+    }
     if number.is_some()
         && sim
             .inner

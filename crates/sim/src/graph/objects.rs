@@ -23,7 +23,11 @@ pub(crate) async fn get_object(
     headers: HeaderMap,
 ) -> Result<Response, GraphFailure> {
     check_version(&version, &uri)?;
-    authorize(&sim, &headers, &uri)?;
+    match sim.media_number(&id) {
+        // A media file: only with its number's account's token.
+        Some(n) => super::authorize_number(&sim, &headers, &uri, &n)?,
+        None => authorize(&sim, &headers, &uri)?,
+    }
     if let Some(d) = sim.media_descriptor(&id, query.get("phone_number_id").map(String::as_str)) {
         return Ok(Json(d).into_response());
     }
