@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { api, asUiError } from "./api";
 import { useUi } from "./App";
 import { formatTime } from "./i18n";
-import { ATTACHMENT_ACCEPT, attachmentType, canSendFreeText, deletedNoteKey, formatCountdown, groupReactions, numberLabel, originLabel, placeHistory, savedPlace, templateReady, tickGlyph, tickInfo, windowState, type Reaction } from "./logic";
+import { ATTACHMENT_ACCEPT, attachmentType, canSendFreeText, deletedNoteKey, formatCountdown, groupReactions, numberLabel, originLabel, savedPlace, templateReady, tickGlyph, tickInfo, windowState, type Reaction } from "./logic";
 import { ConversationActions } from "./Team";
 import type { Conversation, Directory, Message, PhoneNumber, Template, TimelineItem, UiError, User } from "./types";
 
@@ -53,7 +53,7 @@ export function ConversationView(props: {
   for (const i of items ?? []) if (i.kind === "message") byId.set(i.id, i);
   const name = conv.contact.name ?? (conv.contact.wa_id ? "+" + conv.contact.wa_id : "?");
   // Reactions sit on the message they react to, as in WhatsApp.
-  const grouped = groupReactions(placeHistory(items ?? []));
+  const grouped = groupReactions(items ?? []);
 
   return (
     <section className="conversation" data-testid="conversation-view" data-conversation-id={conv.id}>

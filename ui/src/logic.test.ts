@@ -3,7 +3,6 @@ import {
   blockState,
   deletedNoteKey,
   originLabel,
-  placeHistory,
   marketingState,
   blockText,
   sortBlocks,
@@ -392,19 +391,7 @@ describe("marketing preference", () => {
   });
 });
 
-describe("coexistence in the timeline", () => {
-  const m = (id: number, created_at: number, origin: string | null = null, direction: "inbound" | "outbound" = "inbound"): Message => ({
-    kind: "message", id, conversation_id: 1, direction, type: "text", text: `m${id}`, content: {}, status: null,
-    error: null, reply_to: null, created_at, origin,
-  });
-  it("places history messages by their time among the others, which keep their order", () => {
-    const items: TimelineItem[] = [m(1, 500), m(2, 400), m(3, 600), m(4, 100, "history"), m(5, 550, "history"), m(6, 50, "history")];
-    expect(placeHistory(items).map((i) => (i as Message).id)).toEqual([6, 4, 1, 2, 5, 3]);
-    const live: TimelineItem[] = [m(1, 5), m(2, 1)];
-    expect(placeHistory(live)).toBe(live);
-    const pending = { kind: "pending", client_id: "c", local_id: 1, conversation_id: 1 } as unknown as TimelineItem;
-    expect(placeHistory([m(1, 5), pending, m(2, 1, "history")]).map((i) => i.kind)).toEqual(["message", "message", "pending"]);
-  });
+describe("coexistence marks", () => {
   it("labels the phone app and the history, and says who deleted", () => {
     expect(originLabel({ origin: "phone_app" })).toBe("viaPhoneApp");
     expect(originLabel({ origin: "history" })).toBe("fromHistory");

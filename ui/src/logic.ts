@@ -212,27 +212,6 @@ export function deletedNoteKey(m: Pick<Message, "direction">): "deletedByCustome
   return m.direction === "outbound" ? "deletedOnPhone" : "deletedByCustomer";
 }
 
-/** The timeline in time order where the shared history joins it: history messages arrive after
- * the live ones (higher ids) but were written before them, so each is placed before the first
- * other message written later; everything else keeps its order (the relay's). */
-export function placeHistory(items: TimelineItem[]): TimelineItem[] {
-  const isHistory = (i: TimelineItem) => i.kind === "message" && i.origin === "history";
-  const history = items
-    .filter(isHistory)
-    .sort((a, b) => (a as Message).created_at - (b as Message).created_at || (a as Message).id - (b as Message).id);
-  if (history.length === 0) return items;
-  const rest = items.filter((i) => !isHistory(i));
-  const out: TimelineItem[] = [];
-  let h = 0;
-  for (const item of rest) {
-    const at = item.kind === "message" ? item.created_at : Number.MAX_SAFE_INTEGER;
-    while (h < history.length && (history[h] as Message).created_at <= at) out.push(history[h++]);
-    out.push(item);
-  }
-  while (h < history.length) out.push(history[h++]);
-  return out;
-}
-
 // ---------------------------------------------------------------- search highlights
 
 export interface Segment {

@@ -161,6 +161,35 @@ async fn shared_history_is_stored_in_place_without_disturbing_the_inbox() {
     assert_eq!(conv["unread_count"], before["unread_count"]);
     let msgs = messages(&relay, &sup, conv["id"].as_i64().unwrap()).await;
     assert_eq!(msgs.len(), 4, "three from the history, once: {msgs:?}");
+    // In the order they were written: the history before the live message that came first.
+    let at: Vec<i64> = msgs
+        .iter()
+        .map(|m| m["created_at"].as_i64().unwrap())
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] <= w[1]), "{at:?}");
+    assert_eq!(msgs[3]["text"], "Hello, do you ship to Lisbon?");
+    // Pages follow the same order.
+    let c = conv["id"].as_i64().unwrap();
+    let (_, p1) = relay
+        .get(&sup, &format!("/api/v1/conversations/{c}/messages?limit=2"))
+        .await;
+    let before = p1["next_before"].as_i64().expect("a next page");
+    let (_, p2) = relay
+        .get(
+            &sup,
+            &format!("/api/v1/conversations/{c}/messages?limit=2&before={before}"),
+        )
+        .await;
+    let paged: Vec<&Value> = p2["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(p1["items"].as_array().unwrap())
+        .collect();
+    assert_eq!(
+        paged.iter().map(|m| &m["id"]).collect::<Vec<_>>(),
+        msgs.iter().map(|m| &m["id"]).collect::<Vec<_>>()
+    );
     let history: Vec<&Value> = msgs.iter().filter(|m| m["origin"] == "history").collect();
     assert_eq!(history.len(), 3);
     assert_eq!(history[0]["direction"], "inbound");

@@ -833,6 +833,32 @@ async fn phone_app_answers_history_and_saved_names_reach_the_cache() {
         })
         .collect();
     assert_eq!(msgs.len(), 5, "{msgs:?}");
+    // In the order they were written: the shared history first, though it arrived last.
+    let at: Vec<i64> = items
+        .iter()
+        .filter_map(|i| match i {
+            TimelineItem::Message(m) => Some(m.created_at),
+            _ => None,
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] <= w[1]), "{at:?}");
+    let older = sup
+        .cache()
+        .timeline(
+            c.id,
+            items.first().and_then(|i| match i {
+                TimelineItem::Message(m) => Some(m.id),
+                _ => None,
+            }),
+            20,
+        )
+        .unwrap();
+    assert!(older.is_empty(), "nothing before the oldest: {older:?}");
+    let last_two = sup.cache().timeline(c.id, None, 2).unwrap();
+    let TimelineItem::Message(newest) = &last_two[1] else {
+        panic!()
+    };
+    assert_eq!(newest.created_at, *at.last().unwrap());
     assert!(msgs.contains(&(
         "Yes, we ship to Porto. Your parcel leaves today.".into(),
         Some("phone_app".into())

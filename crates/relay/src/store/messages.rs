@@ -77,18 +77,30 @@ pub fn emit_message(ctx: &mut WriteCtx<'_>, id: i64, kind: &'static str) -> Resu
     Ok(m)
 }
 
-/// A page of messages, oldest first, older than `before` (a message id).
+/// A page of messages in the order they were written (`created_at`, then arrival), oldest
+/// first, before the message `before` (an id from the page after it). Written order, not
+/// arrival: a shared chat history arrives after the live messages but precedes them.
 pub fn list_messages(
     conn: &Db,
     conversation_id: i64,
     before: Option<i64>,
     limit: usize,
 ) -> Result<Vec<Message>> {
+    let cursor: (i64, i64) = match before {
+        None => (i64::MAX, i64::MAX),
+        Some(id) => conn
+            .prepare_cached("SELECT created_at FROM messages WHERE id = ?1")?
+            .query_row([id], |r| r.get::<i64>(0))
+            .optional()?
+            .map_or((i64::MAX, id), |at| (at, id)),
+    };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+        "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1
+           AND (created_at < ?2 OR (created_at = ?2 AND id < ?3))
+         ORDER BY created_at DESC, id DESC LIMIT ?4"
     ))?;
     let rows = stmt.query_map(
-        params![conversation_id, before.unwrap_or(i64::MAX), limit as i64],
+        params![conversation_id, cursor.0, cursor.1, limit as i64],
         message_row,
     )?;
     let mut items: Vec<Message> = rows.collect::<crate::store::db::Result<_>>()?;

@@ -95,6 +95,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         19,
         include_str!("../../migrations/0019_business_accounts.sql"),
     ),
+    (
+        20,
+        include_str!("../../migrations/0020_messages_by_time.sql"),
+    ),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -161,6 +165,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         19,
         include_str!("../../migrations/postgres/0019_business_accounts.sql"),
+    ),
+    (
+        20,
+        include_str!("../../migrations/postgres/0020_messages_by_time.sql"),
     ),
 ];
 

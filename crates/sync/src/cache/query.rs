@@ -305,9 +305,25 @@ impl Cache {
     ) -> Result<Vec<TimelineItem>> {
         let mut items: Vec<TimelineItem> = {
             let conn = self.lock();
-            let mut stmt = conn.prepare_cached("SELECT data FROM messages WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3")?;
+            // In the order they were written, as the relay pages them (`before`: the oldest
+            // message of the page after).
+            let cursor: (i64, i64) = match before {
+                None => (i64::MAX, i64::MAX),
+                Some(id) => conn
+                    .query_row("SELECT created_at FROM messages WHERE id = ?1", [id], |r| {
+                        r.get::<_, Option<i64>>(0)
+                    })
+                    .optional()?
+                    .flatten()
+                    .map_or((i64::MAX, id), |at| (at, id)),
+            };
+            let mut stmt = conn.prepare_cached(
+                "SELECT data FROM messages WHERE conversation_id = ?1
+                   AND (created_at < ?2 OR (created_at = ?2 AND id < ?3))
+                 ORDER BY created_at DESC, id DESC LIMIT ?4",
+            )?;
             let rows = stmt.query_map(
-                params![conversation_id, before.unwrap_or(i64::MAX), limit as i64],
+                params![conversation_id, cursor.0, cursor.1, limit as i64],
                 |r| r.get::<_, String>(0),
             )?;
             let mut v = Vec::new();
