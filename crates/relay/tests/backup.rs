@@ -83,17 +83,7 @@ async fn a_backup_under_load_restores_to_a_relay_that_answers_the_same() {
         .sends_image("Beleg")
         .await
         .unwrap();
-    w.relay
-        .eventually(Duration::from_secs(10), "the archived picture", || async {
-            let rows = w
-                .relay
-                .store
-                .read(switchboard_relay::store::archive::entries)
-                .await
-                .ok()?;
-            rows.iter().any(|r| r.1 == "stored").then_some(())
-        })
-        .await;
+    a_file_archived(&w.relay, "the archived picture").await;
 
     // Load: webhooks keep arriving while the backup runs.
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();

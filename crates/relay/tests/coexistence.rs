@@ -335,21 +335,7 @@ async fn the_simulator_speaks_coexistence_and_voice_messages_report_played() {
                 .then_some(m["id"].as_i64()?)
         })
         .await;
-    w.relay
-        .eventually(
-            Duration::from_secs(10),
-            "the voice note archived",
-            || async {
-                let rows = w
-                    .relay
-                    .store
-                    .read(switchboard_relay::store::archive::entries)
-                    .await
-                    .ok()?;
-                rows.iter().any(|r| r.1 == "stored").then_some(())
-            },
-        )
-        .await;
+    a_file_archived(&w.relay, "the voice note archived").await;
 }
 
 #[tokio::test]
