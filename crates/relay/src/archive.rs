@@ -67,7 +67,7 @@ async fn fetch_one(
     graph: &GraphClient,
     media_id: &str,
     phone_number_id: Option<&str>,
-) -> Result<(u64, Vec<String>), GraphError> {
+) -> Result<(u64, Vec<crate::media::Removed>), GraphError> {
     if let Some((_, len)) = archive.files.open(media_id).await {
         // Stored before a crash, recorded now.
         return Ok((len, Vec::new()));
@@ -108,7 +108,7 @@ pub async fn round(store: &Store, graph: &GraphClient, archive: &Archive) -> sto
                 store
                     .write(move |ctx| {
                         store::archive::stored(ctx, &id, len)?;
-                        store::archive::removed(ctx, &evicted, "evicted")
+                        store::archive::removed(ctx, &evicted)
                     })
                     .await?
             }
@@ -145,7 +145,7 @@ pub async fn sweep(store: &Store, archive: &Archive) -> store::Result<usize> {
     let n = gone.len();
     if n > 0 {
         store
-            .write(move |ctx| store::archive::removed(ctx, &gone, "expired"))
+            .write(move |ctx| store::archive::removed(ctx, &gone))
             .await?;
     }
     Ok(n)

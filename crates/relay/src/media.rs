@@ -94,7 +94,7 @@ impl MediaCache {
     pub async fn finish_evicting(
         &self,
         mut fill: Fill,
-    ) -> std::io::Result<(tokio::fs::File, u64, Vec<String>)> {
+    ) -> std::io::Result<(tokio::fs::File, u64, Vec<Removed>)> {
         if let Some(file) = fill.file.take() {
             file.sync_all().await?;
         }
@@ -109,7 +109,7 @@ impl MediaCache {
 
     /// Removes the files last written before `cutoff` (a retention), then the oldest ones over
     /// the size bound; returns the names removed.
-    pub async fn sweep(&self, cutoff: std::time::SystemTime) -> std::io::Result<Vec<String>> {
+    pub async fn sweep(&self, cutoff: std::time::SystemTime) -> std::io::Result<Vec<Removed>> {
         let _guard = self.lock.lock().await;
         self.evict(Some(cutoff)).await
     }
@@ -121,7 +121,7 @@ impl MediaCache {
         self.finish(fill).await.map(|_| ())
     }
 
-    async fn evict(&self, cutoff: Option<std::time::SystemTime>) -> std::io::Result<Vec<String>> {
+    async fn evict(&self, cutoff: Option<std::time::SystemTime>) -> std::io::Result<Vec<Removed>> {
         let mut files = Vec::new();
         let mut total = 0u64;
         let mut removed = Vec::new();
@@ -144,14 +144,32 @@ impl MediaCache {
             if total <= self.max_bytes && !expired {
                 break;
             }
-            tokio::fs::remove_file(&path).await?;
+            // One file that cannot be removed does not lose the others' record.
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "a media file could not be removed");
+                    continue;
+                }
+            }
             total -= len;
             if let Some(name) = path.file_name() {
-                removed.push(name.to_string_lossy().into_owned());
+                removed.push(Removed {
+                    name: name.to_string_lossy().into_owned(),
+                    expired,
+                });
             }
         }
         Ok(removed)
     }
+}
+
+/// A file removed from the folder: past the retention (`expired`) or to keep under the size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    pub name: String,
+    pub expired: bool,
 }
 
 /// Numbers temporary files apart within this process.
@@ -226,7 +244,10 @@ mod tests {
         archive.put("new", &[2u8; 10]).await.unwrap();
         assert_eq!(
             archive.sweep(cutoff).await.unwrap(),
-            vec!["old".to_string()]
+            vec![Removed {
+                name: "old".into(),
+                expired: true
+            }]
         );
         assert!(archive.open("old").await.is_none());
         assert!(archive.open("new").await.is_some());
@@ -240,7 +261,16 @@ mod tests {
             .await
             .unwrap();
         let (_, len, evicted) = small.finish_evicting(fill).await.unwrap();
-        assert_eq!((len, evicted), (10, vec!["1".to_string()]));
+        assert_eq!(
+            (len, evicted),
+            (
+                10,
+                vec![Removed {
+                    name: "1".into(),
+                    expired: false
+                }]
+            )
+        );
     }
 
     #[tokio::test]

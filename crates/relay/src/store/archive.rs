@@ -92,12 +92,14 @@ pub fn failed(
     Ok(())
 }
 
-/// Files that left the archive: `state` is `evicted` (size) or `expired` (retention).
-pub fn removed(ctx: &mut WriteCtx<'_>, media_ids: &[String], state: &str) -> Result<()> {
-    for id in media_ids {
+/// Files that left the archive: `expired` (past the retention) or `evicted` (to keep it under
+/// its size).
+pub fn removed(ctx: &mut WriteCtx<'_>, files: &[crate::media::Removed]) -> Result<()> {
+    for f in files {
+        let state = if f.expired { "expired" } else { "evicted" };
         ctx.conn.exec(
             "UPDATE media_archive SET state = ?2 WHERE media_id = ?1 AND state = 'stored'",
-            params![id, state],
+            params![f.name, state],
         )?;
     }
     Ok(())
