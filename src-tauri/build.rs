@@ -33,6 +33,8 @@ const COMMANDS: &[&str] = &[
     "add_note",
     "save_media",
     "admin_users",
+    "export_contact",
+    "export_all",
     "admin_business_accounts",
     "admin_update_business_account",
     "admin_meta_apps",

@@ -92,6 +92,35 @@ pub async fn admin_audit_export(
     Ok(path.display().to_string())
 }
 
+/// One customer's data (GDPR access requests) as JSON Lines into the Downloads folder.
+#[tauri::command]
+pub async fn export_contact(
+    handle: tauri::AppHandle,
+    app: State<'_, App>,
+    contact_id: i64,
+) -> UiResult<String> {
+    let dir = crate::files::downloads_dir(&handle)?;
+    let response = app
+        .engine()?
+        .client()
+        .await
+        .export_contact(contact_id)
+        .await?;
+    let name = format!("customer-{contact_id}.jsonl");
+    let path = switchboard_sync::download::save_response(response, &dir, &name, &name).await?;
+    Ok(path.display().to_string())
+}
+
+/// Everything as JSON Lines into the Downloads folder, streamed.
+#[tauri::command]
+pub async fn export_all(handle: tauri::AppHandle, app: State<'_, App>) -> UiResult<String> {
+    let dir = crate::files::downloads_dir(&handle)?;
+    let response = app.engine()?.client().await.export_all().await?;
+    let name = "switchboard-export.jsonl";
+    let path = switchboard_sync::download::save_response(response, &dir, name, name).await?;
+    Ok(path.display().to_string())
+}
+
 #[tauri::command]
 pub async fn review_blocks(app: State<'_, App>) -> UiResult<Vec<Block>> {
     Ok(app.engine()?.client().await.blocks().await?)

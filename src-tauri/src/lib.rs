@@ -611,6 +611,8 @@ pub fn run() {
             admin::admin_delete_role,
             admin::admin_audit,
             admin::admin_audit_export,
+            admin::export_contact,
+            admin::export_all,
             admin::review_blocks,
             admin::review_allow,
             admin::review_reject,

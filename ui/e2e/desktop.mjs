@@ -1084,6 +1084,30 @@ async function main() {
       console.log(`     sends the simulator accepted: ${before} before, ${sent} after the account's own token`);
     });
 
+    await test("exports: everything from the admin console and one customer's data from the customer panel, as JSON Lines in Downloads", async () => {
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "en");
+      await s.click("[data-testid=settings-close]");
+      await s.click("[data-testid=admin-tab-audit]");
+      await s.click("[data-testid=export-all]");
+      const all = await s.waitFor("everything saved", `return document.querySelector('[data-testid=export-all-saved]')?.getAttribute('title')`, { timeout: 15000 });
+      const rows = fs.readFileSync(all, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const kinds = new Set(rows.map((r) => r.kind));
+      for (const k of ["contact", "conversation", "message", "note"]) assert(kinds.has(k), `no ${k} line in ${all}: ${[...kinds]}`);
+      await shot(s, "export-everything");
+      await s.click("[data-testid=close-admin]");
+      await s.exec(`[...document.querySelectorAll('[data-testid=conversation]')].find(r => r.textContent.includes('Erika Muster')).click()`);
+      await s.waitFor("the customer panel's export", `return !!document.querySelector('[data-testid=export-customer]')`, { timeout: 5000 });
+      await s.click("[data-testid=export-customer]");
+      const one = await s.waitFor("the customer's data saved", `return document.querySelector('[data-testid=export-customer-saved]')?.getAttribute('title')`, { timeout: 15000 });
+      const mine = fs.readFileSync(one, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const contact = mine.find((r) => r.kind === "contact");
+      assert(contact && contact.wa_id === "4915112345678", `the customer: ${JSON.stringify(contact)}`);
+      assert(mine.filter((r) => r.kind === "contact").length === 1, "only this customer");
+      assert(mine.some((r) => r.kind === "message" && r.text === "Ja, gern."), "her messages");
+      console.log(`     ${rows.length} lines in everything, ${mine.length} for Erika`);
+    });
+
   } finally {
     await s.end().catch(() => {});
     for (const c of children.reverse()) await stop(c);

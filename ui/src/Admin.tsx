@@ -33,6 +33,7 @@ import { RoutingTab } from "./AdminRouting";
 import { NumberSettings } from "./NumberSettings";
 import { BusinessAccounts } from "./BusinessAccounts";
 import { WhatsAppSide } from "./WhatsAppSide";
+import { ExportEverything } from "./ExportData";
 import { AutoReplies } from "./AdminAutoReplies";
 import { Words } from "./AdminWords";
 import type { Account, AuditEntry, Permission, PermissionInfo, PhoneNumber, RoleInfo, UiError, User } from "./types";
@@ -100,6 +101,7 @@ export function AdminView(props: { me: User; onClose: () => void; onNumbers: () 
         {tab === "routing" && <RoutingTab />}
         {tab === "replies" && <AutoReplies />}
         {tab === "words" && <Words />}
+        {tab === "audit" && can(props.me, "export") && <ExportEverything />}
         {tab === "audit" && <AuditLog users={users ?? []} />}
       </div>
     </section>

@@ -9,6 +9,7 @@ import { ReviewView } from "./Review";
 import { AlertBell } from "./Alerts";
 import { formatTime } from "./i18n";
 import { CustomerExtras, StatusMenu } from "./Team";
+import { ExportCustomer } from "./ExportData";
 import { can, defaultFilter, filterConversations, marketingState, upsert, visibleTo, type ListFilter } from "./logic";
 import type { Change, ConnectionState, Conversation, Directory, PhoneNumber, Presence, SearchHit, User } from "./types";
 
@@ -362,6 +363,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
                   {t(marketingState(openConv.contact.marketing).key, { time: openConv.contact.marketing ? formatTime(lang, openConv.contact.marketing.at) : "" })}
                 </dd>
               </dl>
+              {can(props.me, "export") && <ExportCustomer contactId={openConv.contact.id} />}
               <CustomerExtras
                 key={openConv.contact.id}
                 conv={openConv}

@@ -147,6 +147,10 @@ export const api = {
   adminAudit: (query: AuditQuery) => call<AuditEntry[]>("admin_audit", { query }),
   /** The filtered audit log as CSV into the Downloads folder; answers the path written. */
   adminAuditExport: (query: AuditQuery) => call<string>("admin_audit_export", { query }),
+  /** One customer's data as JSON Lines into Downloads (permission `export`); answers the path. */
+  exportContact: (contactId: number) => call<string>("export_contact", { contactId }),
+  /** Everything as JSON Lines into Downloads (permission `export`); answers the path. */
+  exportAll: () => call<string>("export_all"),
   // Supervisor tools (permission `monitor`) and escalation alerts (local cache).
   waitingQueue: () => call<QueuedConversation[]>("waiting_queue"),
   agentReport: (id: number, days: number) => call<AgentReport>("agent_report", { id, days }),

@@ -74,6 +74,14 @@ enum Admin {
     Backup { file: PathBuf },
     /// Restore a backup into the configured data directory, which must be empty.
     Restore { file: PathBuf },
+    /// Export everything (or one customer) as JSON Lines into FILE, which must not exist.
+    /// Works while relays run; audited.
+    Export {
+        file: PathBuf,
+        /// Only this customer (their record, conversations, messages and notes).
+        #[arg(long)]
+        contact: Option<i64>,
+    },
     /// Show webhook bodies that could not be parsed.
     DeadLetters {
         #[arg(long, default_value_t = 20)]
@@ -264,6 +272,45 @@ async fn admin(
                 ),
                 Err(broken) => anyhow::bail!("audit log broken: {broken}"),
             }
+        }
+        Admin::Export { file, contact } => {
+            use std::io::Write;
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&file)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", file.display()))?;
+            let scope = match contact {
+                Some(c) => switchboard_relay::store::export::Scope::Contact(c),
+                None => switchboard_relay::store::export::Scope::All {
+                    from: None,
+                    to: None,
+                },
+            };
+            let details = json!({ "contact_id": contact, "format": "jsonl" });
+            store
+                .write(move |ctx| queries::audit(ctx.conn, "cli", "export", &details, ctx.now))
+                .await?;
+            let mut cursor = switchboard_relay::store::export::ExportCursor::default();
+            let mut lines = 0u64;
+            while !cursor.done() {
+                let scope = scope.clone();
+                let mut cur = cursor.clone();
+                let (page, cur) = store
+                    .read(move |c| {
+                        let l =
+                            switchboard_relay::store::export::next_lines(c, &scope, &mut cur, 500)?;
+                        Ok((l, cur))
+                    })
+                    .await?;
+                cursor = cur;
+                for l in page {
+                    writeln!(out, "{l}")?;
+                    lines += 1;
+                }
+            }
+            out.sync_all()?;
+            println!("exported {lines} lines to {}", file.display());
         }
         Admin::Backup { .. } | Admin::Restore { .. } => {
             unreachable!("backup and restore run without opening the store")

@@ -93,6 +93,17 @@ impl RelayClient {
             .await
     }
 
+    /// Everything as JSON Lines (permission `export`), the answer's body not yet read.
+    pub async fn export_all(&self) -> Result<reqwest::Response> {
+        self.get_response("/api/v1/admin/export").await
+    }
+
+    /// One customer's record, conversations, messages and notes as JSON Lines (`export`).
+    pub async fn export_contact(&self, contact_id: i64) -> Result<reqwest::Response> {
+        self.get_response(&format!("/api/v1/contacts/{contact_id}/export"))
+            .await
+    }
+
     /// Blocked outbound messages, newest first (permission `review_blocked`).
     pub async fn blocks(&self) -> Result<Vec<Block>> {
         self.get_json("/api/v1/policy/blocks").await

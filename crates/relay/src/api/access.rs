@@ -72,6 +72,9 @@ pub static RULES: &[Rule] = &[
         &[ManageNumbers],
     ),
     rule(Method::GET, "/api/v1/admin/media-archive", &[ManageNumbers]),
+    // Exports.
+    rule(Method::GET, "/api/v1/admin/export", &[Export]),
+    rule(Method::GET, "/api/v1/contacts/{id}/export", &[Export]),
     rule(
         Method::PUT,
         "/api/v1/admin/meta-apps/{app_id}",

@@ -12,6 +12,7 @@ pub mod body_timeout;
 pub mod contacts;
 pub mod conversations;
 pub mod events;
+pub mod export;
 pub mod media;
 pub mod policy;
 pub mod roles;
@@ -89,6 +90,8 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(roles::update_role, roles::delete_role))
         .routes(routes!(admin::add_number))
         .routes(routes!(accounts::list_accounts))
+        .routes(routes!(export::export_all))
+        .routes(routes!(export::export_contact))
         .routes(routes!(admin::history_imports))
         .routes(routes!(admin::media_archive))
         .routes(routes!(accounts::put_account))

@@ -86,7 +86,7 @@ pub fn notes(conn: &Db, contact: i64) -> Result<Vec<Note>> {
     Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
-fn note(conn: &Db, id: i64) -> Result<Note> {
+pub(crate) fn note(conn: &Db, id: i64) -> Result<Note> {
     conn.prepare_cached(
         "SELECT id, contact_id, author_id, author_name, text, created_at FROM contact_notes WHERE id = ?1",
     )?

@@ -108,6 +108,35 @@ pub fn list_messages(
     Ok(items)
 }
 
+/// Up to `limit` messages after id `after`, by id: all, or one customer's, written in
+/// `[from, to)` (ms). For exports.
+pub fn messages_after(
+    conn: &Db,
+    after: i64,
+    contact: Option<i64>,
+    from: i64,
+    to: i64,
+    limit: usize,
+) -> Result<Vec<Message>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLS} FROM messages WHERE id > ?1 AND created_at >= ?2 AND created_at < ?3
+           AND (?4 = 0 OR conversation_id IN (SELECT id FROM conversations WHERE contact_id = ?5))
+         ORDER BY id LIMIT ?6"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            after,
+            from,
+            to,
+            i64::from(contact.is_some()),
+            contact.unwrap_or(0),
+            limit as i64
+        ],
+        message_row,
+    )?;
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
+}
+
 pub fn message_id_by_wamid(conn: &Db, wamid: &str) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached("SELECT id FROM messages WHERE wamid = ?1")?

@@ -30,6 +30,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod db;
 pub mod events;
+pub mod export;
 pub mod follower;
 pub mod ingest;
 pub mod media;
