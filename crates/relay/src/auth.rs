@@ -140,13 +140,27 @@ impl FromRequestParts<AppState> for AuthSession {
         let hash = token_hash(token);
         let idle = state.config.session_idle.as_millis() as i64;
         let now = now_ms();
+        let h = hash.clone();
         let live = state
             .store
-            .read(move |c| users::session_for_token(c, &hash, now, idle))
-            .await?
-            .ok_or_else(|| {
+            .read(move |c| users::session_for_token(c, &h, now, idle))
+            .await?;
+        let Some(live) = live else {
+            // Deactivated: the app deletes what it stored when it reads this code.
+            let reason = state
+                .store
+                .read(move |c| users::ended_reason(c, &hash))
+                .await?;
+            return Err(if reason.as_deref() == Some("deactivated") {
+                ApiError::new(
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    "account_deactivated",
+                    "your account was deactivated; the messages stored on this device are deleted",
+                )
+            } else {
                 ApiError::unauthorized("your session has expired or was signed out; sign in again")
-            })?;
+            });
+        };
         if now - live.last_used_at > TOUCH_EVERY_MS {
             let id = live.id;
             state

@@ -67,7 +67,14 @@ impl RelayClient {
             return serde_json::from_slice(&body).map_err(|e| SyncError::Protocol(e.to_string()));
         }
         if status.as_u16() == 401 {
-            return Err(SyncError::AuthExpired);
+            // Why the session ended decides what happens to the cache.
+            let deactivated = serde_json::from_slice::<ErrorBody>(&body)
+                .is_ok_and(|e| e.code == "account_deactivated");
+            return Err(if deactivated {
+                SyncError::Deactivated
+            } else {
+                SyncError::AuthExpired
+            });
         }
         let err: ErrorBody = serde_json::from_slice(&body).unwrap_or(ErrorBody {
             code: format!("http_{}", status.as_u16()),

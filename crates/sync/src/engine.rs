@@ -3,7 +3,8 @@
 //! Lifecycle (published as [`ConnectionState`]): `Connecting` → catch up from the event log in
 //! pages and flush the outbox → open the live stream from the cursor → `Online`. A dropped
 //! connection goes `Offline` and retries with exponential backoff and jitter (capped at 30 s);
-//! a 401 goes `AuthExpired` and waits for a new sign-in. Live frames whose `prev` is beyond the
+//! a 401 goes `AuthExpired` and waits for a new sign-in; a 401 `account_deactivated` first
+//! deletes the cache (the person no longer works here). Live frames whose `prev` is beyond the
 //! cursor reveal a gap and trigger a refetch; frames at or below the cursor are ignored.
 //!
 //! Every change to the cache is announced on the change feed ([`Change`]), so a UI refreshes only
@@ -261,7 +262,10 @@ impl Engine {
                     self.inner.cache.settle(&p.client_id, &message)?;
                     report.sent += 1;
                 }
-                Err(e) if e.is_transient() || matches!(e, SyncError::AuthExpired) => {
+                Err(e)
+                    if e.is_transient()
+                        || matches!(e, SyncError::AuthExpired | SyncError::Deactivated) =>
+                {
                     // The rest stays queued (pending.len() - i rows) for the next flush.
                     tracing::info!(remaining = pending.len() - i, error = %e, "outbox flush paused");
                     self.announce_outbox(p.conversation_id);
@@ -289,7 +293,7 @@ impl Engine {
 
     /// Catch up and flush once (the CLI's `sync`, and the first step of every connection).
     pub async fn sync_once(&self) -> Result<(usize, FlushReport)> {
-        let applied = self.catch_up().await?;
+        let applied = self.catch_up().await.inspect_err(|e| self.on_error(e))?;
         let report = self.flush_outbox().await?;
         // Apply the echoes of what was just sent.
         let more = if report.sent > 0 {
@@ -342,6 +346,21 @@ impl Engine {
         self.client().await.mark_read(conversation_id).await
     }
 
+    /// A deactivated account's cache is deleted at the first answer that says so (outbox,
+    /// alerts and all), so a device that is no longer the person's keeps nothing of customers.
+    fn on_error(&self, e: &SyncError) {
+        if matches!(e, SyncError::Deactivated) {
+            match self.inner.cache.wipe() {
+                Ok(()) => tracing::warn!("account deactivated: the local cache was deleted"),
+                Err(err) => {
+                    tracing::error!(error = %err, "account deactivated, but the cache could not be deleted")
+                }
+            }
+            // Screens read everything again (and find nothing).
+            let _ = self.inner.changes.send(Change::Resync);
+        }
+    }
+
     /// Runs the sync loop until `shutdown` resolves.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
@@ -351,8 +370,13 @@ impl Engine {
                 _ = &mut shutdown => return,
                 r = self.connect_and_stream() => r,
             };
+            if let Err(e) = &outcome {
+                self.on_error(e);
+            }
             let wait = match outcome {
-                Err(SyncError::AuthExpired) | Err(SyncError::NotSignedIn) => {
+                Err(SyncError::AuthExpired)
+                | Err(SyncError::NotSignedIn)
+                | Err(SyncError::Deactivated) => {
                     self.set_state(ConnectionState::AuthExpired);
                     None
                 }

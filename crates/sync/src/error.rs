@@ -7,6 +7,9 @@ pub enum SyncError {
     Offline(String),
     #[error("your session has expired; sign in again")]
     AuthExpired,
+    /// An admin deactivated the account: the cache has been (or is to be) deleted.
+    #[error("your account was deactivated; the messages stored on this device were deleted")]
+    Deactivated,
     #[error("not signed in: run `switchboard login` first")]
     NotSignedIn,
     #[error("{message}")]
@@ -39,6 +42,7 @@ impl SyncError {
         match self {
             SyncError::Offline(_) => "offline",
             SyncError::AuthExpired => "auth_expired",
+            SyncError::Deactivated => "account_deactivated",
             SyncError::NotSignedIn => "not_signed_in",
             SyncError::Relay { code, .. } => code,
             SyncError::Cache(_) | SyncError::CacheOpen { .. } | SyncError::CacheTooNew { .. } => {

@@ -867,3 +867,83 @@ async fn phone_app_answers_history_and_saved_names_reach_the_cache() {
     assert_eq!(sup.cache().search("parcel", 10).unwrap().len(), 1);
     assert_eq!(sup.cache().search("size 38", 10).unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivated_users_cache_is_deleted_at_the_next_contact() {
+    let world = World::start().await;
+    let relay = &world.relay;
+    let admin = relay.login_as("ada@example.com", Role::Admin).await;
+    let erin = engine_for(relay, "erin@example.com", Role::Supervisor).await;
+    let sam = engine_for(relay, "sam@example.com", Role::Supervisor).await;
+    relay
+        .post_webhook(&switchboard_testkit::fixture("text.json"))
+        .await;
+    erin.sync_once().await.unwrap();
+    sam.sync_once().await.unwrap();
+    assert_eq!(
+        erin.cache()
+            .conversations(&Default::default())
+            .unwrap()
+            .len(),
+        1
+    );
+    // Erin leaves the company; Sam's session merely ends (signed out elsewhere).
+    let (_, users) = relay.get(&admin, "/api/v1/admin/users").await;
+    let id_of = |email: &str| {
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (s, _) = relay
+        .call(
+            reqwest::Method::PATCH,
+            &admin,
+            &format!("/api/v1/admin/users/{}", id_of("erin@example.com")),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = relay
+        .call(
+            reqwest::Method::POST,
+            &admin,
+            &format!("/api/v1/admin/users/{}/password", id_of("sam@example.com")),
+            Some(json!({"password": "ein-neues-passwort-2026"})),
+        )
+        .await;
+    assert!(s == 200 || s == 204, "{s}");
+    let e = erin.sync_once().await.unwrap_err();
+    assert_eq!(e.code(), "account_deactivated");
+    assert!(erin
+        .cache()
+        .conversations(&Default::default())
+        .unwrap()
+        .is_empty());
+    assert!(erin.cache().search("Lisbon", 10).unwrap().is_empty());
+    // Active again: her old token just ends (she signs in anew).
+    let (s, _) = relay
+        .call(
+            reqwest::Method::PATCH,
+            &admin,
+            &format!("/api/v1/admin/users/{}", id_of("erin@example.com")),
+            Some(json!({"active": true})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(erin.sync_once().await.unwrap_err().code(), "auth_expired");
+    let e = sam.sync_once().await.unwrap_err();
+    assert_eq!(e.code(), "auth_expired");
+    assert_eq!(
+        sam.cache()
+            .conversations(&Default::default())
+            .unwrap()
+            .len(),
+        1,
+        "an ended session keeps the cache"
+    );
+}

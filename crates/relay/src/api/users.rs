@@ -109,6 +109,9 @@ pub async fn update_user(
     let account = s
         .store
         .write(move |ctx| {
+            if let Some(active) = patch.active {
+                users::remember_deactivation(ctx, id, active)?;
+            }
             let end = users::update_user(
                 ctx.conn,
                 id,

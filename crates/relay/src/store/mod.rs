@@ -100,6 +100,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         20,
         include_str!("../../migrations/0020_messages_by_time.sql"),
     ),
+    (21, include_str!("../../migrations/0021_ended_tokens.sql")),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -170,6 +171,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         20,
         include_str!("../../migrations/postgres/0020_messages_by_time.sql"),
+    ),
+    (
+        21,
+        include_str!("../../migrations/postgres/0021_ended_tokens.sql"),
     ),
 ];
 

@@ -410,8 +410,37 @@ pub struct Purged {
 /// Removes bookkeeping nobody needs any more: sessions past their lifetime or idle time,
 /// idempotency keys older than a day (a retry after that is a new message, as at Stripe), and
 /// revocations older than an hour (every relay has polled them).
+/// Remembers the tokens of a user being deactivated (before their sessions end), so their app
+/// learns why at its next contact; forgets them when the user is active again.
+pub fn remember_deactivation(ctx: &mut WriteCtx<'_>, user_id: i64, active: bool) -> Result<()> {
+    if active {
+        ctx.conn
+            .execute("DELETE FROM ended_tokens WHERE user_id = ?1", [user_id])?;
+    } else {
+        ctx.conn.execute(
+            "INSERT INTO ended_tokens (token_hash, user_id, reason, at)
+             SELECT token_hash, user_id, 'deactivated', ?2 FROM sessions WHERE user_id = ?1
+             ON CONFLICT (token_hash) DO NOTHING",
+            params![user_id, ctx.now],
+        )?;
+    }
+    Ok(())
+}
+
+/// Why a token that opens no session ended, where the relay remembers (`deactivated`).
+pub fn ended_reason(conn: &Db, token_hash: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT reason FROM ended_tokens WHERE token_hash = ?1")?
+        .query_row([token_hash], |r| r.get(0))
+        .optional()?)
+}
+
 pub fn purge(conn: &Db, now: i64, idle_ms: i64) -> Result<Purged> {
     const DAY_MS: i64 = 24 * 3600 * 1000;
+    conn.execute(
+        "DELETE FROM ended_tokens WHERE at <= ?1",
+        [now - 90 * DAY_MS],
+    )?;
     Ok(Purged {
         sessions: conn.execute(
             "DELETE FROM sessions WHERE expires_at <= ?1 OR last_used_at <= ?2",

@@ -187,15 +187,21 @@ impl Cache {
         Ok(())
     }
 
-    /// Deletes everything (sign-out with "wipe local data").
+    /// Deletes everything (sign-out with "wipe local data", a deactivated account): the rows,
+    /// their freed pages overwritten (`secure_delete`), the write-ahead log emptied and the file
+    /// compacted, so no customer text stays in the file.
     pub fn wipe(&self) -> Result<()> {
         self.known_contacts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
-        self.lock().execute_batch(
-            "DELETE FROM messages; DELETE FROM conversations; DELETE FROM notes; DELETE FROM contact_tags; DELETE FROM contacts; DELETE FROM outbox; DELETE FROM alerts; DELETE FROM meta;",
+        let conn = self.lock();
+        conn.execute_batch(
+            "PRAGMA secure_delete = ON;
+             DELETE FROM messages; DELETE FROM conversations; DELETE FROM notes; DELETE FROM contact_tags; DELETE FROM contacts; DELETE FROM outbox; DELETE FROM alerts; DELETE FROM meta;",
         )?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        conn.execute_batch("VACUUM;")?;
         Ok(())
     }
 }
@@ -255,6 +261,36 @@ mod tests {
             .unwrap()
             .is_empty());
         assert!(cache.notes(1).unwrap().is_empty());
+    }
+
+    /// A wipe leaves no customer text in the cache's files (database, write-ahead log).
+    #[test]
+    fn a_wipe_leaves_no_customer_text_in_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        let cache = Cache::open(&path).unwrap();
+        let secret = "Kundengeheimnis-4711";
+        cache
+            .lock()
+            .execute_batch(&format!(
+                "INSERT INTO contacts (id, wa_id, name, updated_at) VALUES (1, '4915', '{secret}', 5);
+                 INSERT INTO conversations (id, phone_number_id, contact_id, status, last_message_at, preview, unread_count, created_at, updated_at)
+                    VALUES (9, 'pn', 1, 'open', 5, '{secret}', 1, 5, 5);
+                 INSERT INTO messages (id, conversation_id, text, client_id, data)
+                    VALUES (1, 9, '{secret}', NULL, '{{\"created_at\": 5, \"text\": \"{secret}\"}}');"
+            ))
+            .unwrap();
+        cache.wipe().unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            if let Ok(bytes) = std::fs::read(PathBuf::from(name)) {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "the text is still in cache.db{suffix}"
+                );
+            }
+        }
     }
 
     #[cfg(unix)]
