@@ -792,7 +792,7 @@ async function main() {
       });
       assert(r.status === 200, `deactivating Quinn: HTTP ${r.status}`);
       const t0 = Date.now();
-      await s.waitFor("Quinn's app signed out", `return document.querySelector('[data-testid=connection-state]')?.dataset.state === 'auth_expired'`, { timeout: 10000 });
+      await s.waitFor("Quinn's app signed out, told why, its messages deleted", `const c = document.querySelector('[data-testid=connection-state]'); return c?.dataset.state === 'deactivated' && /deactivated/.test(c.textContent) && document.querySelectorAll('[data-testid=conversation]').length === 0`, { timeout: 10000 });
       console.log(`     signed out ${Date.now() - t0} ms after the deactivation`);
       await shot(s, "deactivated");
     });

@@ -1,6 +1,6 @@
 // Shapes the backend sends (serde of switchboard-protocol and switchboard-sync types).
 
-export type ConnectionState = "offline" | "connecting" | "online" | "auth_expired";
+export type ConnectionState = "offline" | "connecting" | "online" | "auth_expired" | "deactivated";
 /** A role's name: "agent", "supervisor", "admin" or one an admin defined. */
 export type Role = string;
 export type Permission =

@@ -212,6 +212,11 @@ async fn run(cli: Cli) -> AnyResult<()> {
                 Err(SyncError::AuthExpired) | Err(SyncError::NotSignedIn) => {
                     ConnectionState::AuthExpired
                 }
+                Err(SyncError::Deactivated) => {
+                    // The account is gone: delete what this machine kept of it.
+                    engine.cache().wipe()?;
+                    ConnectionState::Deactivated
+                }
                 Err(_) => ConnectionState::Offline,
             };
             let counts = engine.cache().counts()?;

@@ -34,6 +34,8 @@ pub enum ConnectionState {
     Connecting,
     Online,
     AuthExpired,
+    /// An admin deactivated the account; the cache was deleted.
+    Deactivated,
 }
 
 /// What changed in the cache.
@@ -374,9 +376,11 @@ impl Engine {
                 self.on_error(e);
             }
             let wait = match outcome {
-                Err(SyncError::AuthExpired)
-                | Err(SyncError::NotSignedIn)
-                | Err(SyncError::Deactivated) => {
+                Err(SyncError::Deactivated) => {
+                    self.set_state(ConnectionState::Deactivated);
+                    None
+                }
+                Err(SyncError::AuthExpired) | Err(SyncError::NotSignedIn) => {
                     self.set_state(ConnectionState::AuthExpired);
                     None
                 }
