@@ -795,6 +795,14 @@ async function main() {
       await s.waitFor("Quinn's app signed out, told why, its messages deleted", `const c = document.querySelector('[data-testid=connection-state]'); return c?.dataset.state === 'deactivated' && /deactivated/.test(c.textContent) && document.querySelectorAll('[data-testid=conversation]').length === 0`, { timeout: 10000 });
       console.log(`     signed out ${Date.now() - t0} ms after the deactivation`);
       await shot(s, "deactivated");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "de");
+      await s.click("[data-testid=settings-close]");
+      await s.waitFor("the German notice", `return /deaktiviert/.test(document.querySelector('[data-testid=connection-state]')?.textContent ?? '')`, { timeout: 5000 });
+      await shot(s, "deactivated-de");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "en");
+      await s.click("[data-testid=settings-close]");
     });
     await test("a message with a sensitive word is refused, reviewed by the supervisor and released once (English and German)", async () => {
       const ada = await json("POST", `${relayUrl}/api/v1/auth/login`, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
@@ -1095,6 +1103,14 @@ async function main() {
       const kinds = new Set(rows.map((r) => r.kind));
       for (const k of ["contact", "conversation", "message", "note"]) assert(kinds.has(k), `no ${k} line in ${all}: ${[...kinds]}`);
       await shot(s, "export-everything");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "de");
+      await s.click("[data-testid=settings-close]");
+      await s.waitFor("the German export", `return document.querySelector('[data-testid=export-all]')?.textContent === 'Alles exportieren (JSON Lines)'`, { timeout: 5000 });
+      await shot(s, "export-everything-de");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "en");
+      await s.click("[data-testid=settings-close]");
       await s.click("[data-testid=close-admin]");
       await s.exec(`[...document.querySelectorAll('[data-testid=conversation]')].find(r => r.textContent.includes('Erika Muster')).click()`);
       await s.waitFor("the customer panel's export", `return !!document.querySelector('[data-testid=export-customer]')`, { timeout: 5000 });
@@ -1105,6 +1121,15 @@ async function main() {
       assert(contact && contact.wa_id === "4915112345678", `the customer: ${JSON.stringify(contact)}`);
       assert(mine.filter((r) => r.kind === "contact").length === 1, "only this customer");
       assert(mine.some((r) => r.kind === "message" && r.text === "Ja, gern."), "her messages");
+      await shot(s, "export-customer");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "de");
+      await s.click("[data-testid=settings-close]");
+      await s.waitFor("the German export button", `return document.querySelector('[data-testid=export-customer]')?.textContent === 'Daten dieses Kunden exportieren' && /Gespeichert als/.test(document.querySelector('[data-testid=export-customer-saved]')?.textContent ?? '')`, { timeout: 5000 });
+      await shot(s, "export-customer-de");
+      await s.click("[data-testid=settings]");
+      await choose(s, "[data-testid=language]", "en");
+      await s.click("[data-testid=settings-close]");
       console.log(`     ${rows.length} lines in everything, ${mine.length} for Erika`);
     });
 

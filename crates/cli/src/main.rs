@@ -202,21 +202,21 @@ async fn run(cli: Cli) -> AnyResult<()> {
                 return Ok(());
             };
             let (engine, _) = open(&home).await?;
-            let state = match engine
+            let answer = engine
                 .client()
                 .await
                 .events(engine.cache().cursor()?, 1)
-                .await
-            {
+                .await;
+            if let Err(e) = &answer {
+                // A deactivated account: the engine deletes what this machine kept of it.
+                engine.on_error(e);
+            }
+            let state = match answer {
                 Ok(_) => ConnectionState::Online,
                 Err(SyncError::AuthExpired) | Err(SyncError::NotSignedIn) => {
                     ConnectionState::AuthExpired
                 }
-                Err(SyncError::Deactivated) => {
-                    // The account is gone: delete what this machine kept of it.
-                    engine.cache().wipe()?;
-                    ConnectionState::Deactivated
-                }
+                Err(SyncError::Deactivated) => ConnectionState::Deactivated,
                 Err(_) => ConnectionState::Offline,
             };
             let counts = engine.cache().counts()?;

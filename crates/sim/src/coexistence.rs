@@ -81,16 +81,6 @@ fn metadata(number: &SimNumber) -> Value {
 }
 
 impl Simulator {
-    fn number_or_default(&self, pnid: Option<&str>) -> Result<SimNumber, SimError> {
-        Ok(match pnid {
-            Some(id) => self
-                .number(id)
-                .ok_or_else(|| SimError::UnknownPhoneNumber(id.to_string()))?
-                .clone(),
-            None => self.default_number().clone(),
-        })
-    }
-
     fn party(&self, wa_id: &str) -> Party {
         let state = self.inner.state.lock().expect("state lock");
         let mut p = state.customer(wa_id).map(Party::of).unwrap_or_default();

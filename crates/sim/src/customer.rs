@@ -186,13 +186,7 @@ impl Simulator {
         if spec.wa_id.is_empty() || !spec.wa_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(SimError::InvalidWaId(spec.wa_id));
         }
-        let number = match &spec.phone_number_id {
-            Some(id) => self
-                .number(id)
-                .ok_or_else(|| SimError::UnknownPhoneNumber(id.clone()))?,
-            None => self.default_number(),
-        }
-        .clone();
+        let number = self.number_or_default(spec.phone_number_id.as_deref())?;
         let now = SystemTime::now();
         let record = {
             let mut state = self.inner.state.lock().expect("state lock");

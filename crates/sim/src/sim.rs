@@ -244,6 +244,17 @@ impl Simulator {
             .find(|n| n.phone_number_id == phone_number_id)
     }
 
+    /// The business number `pnid`, or the first one.
+    pub(crate) fn number_or_default(&self, pnid: Option<&str>) -> Result<SimNumber, SimError> {
+        Ok(match pnid {
+            Some(id) => self
+                .number(id)
+                .ok_or_else(|| SimError::UnknownPhoneNumber(id.to_string()))?
+                .clone(),
+            None => self.default_number().clone(),
+        })
+    }
+
     pub(crate) fn default_number(&self) -> &SimNumber {
         &self.inner.config.phone_numbers[0]
     }

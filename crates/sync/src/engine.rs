@@ -350,7 +350,9 @@ impl Engine {
 
     /// A deactivated account's cache is deleted at the first answer that says so (outbox,
     /// alerts and all), so a device that is no longer the person's keeps nothing of customers.
-    fn on_error(&self, e: &SyncError) {
+    /// The engine calls it on its own errors; a caller that asked the relay itself passes its
+    /// error here too.
+    pub fn on_error(&self, e: &SyncError) {
         if matches!(e, SyncError::Deactivated) {
             match self.inner.cache.wipe() {
                 Ok(()) => tracing::warn!("account deactivated: the local cache was deleted"),

@@ -53,89 +53,69 @@ fn csv_wanted(q: &ExportQuery) -> Result<bool, ApiError> {
 
 /// The body: JSON Lines, or the messages as CSV, read a page at a time.
 fn body(store: Store, scope: Scope, csv: bool) -> Body {
-    let stream = futures_util::stream::unfold(
-        (store, ExportCursor::default(), 0i64, true),
-        move |(store, cursor, after, first)| {
-            let scope = scope.clone();
-            async move {
-                if csv {
-                    let (from, to, contact) = match &scope {
-                        Scope::All { from, to } => {
-                            (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX), None)
-                        }
-                        Scope::Contact(c) => (i64::MIN, i64::MAX, Some(*c)),
-                    };
-                    let page = store
-                        .read(move |c| {
-                            crate::store::messages::messages_after(
-                                c, after, contact, from, to, PAGE,
-                            )
-                        })
-                        .await;
-                    let page = match page {
-                        Ok(p) => p,
-                        Err(e) => {
-                            return Some((
-                                Err(std::io::Error::other(e.to_string())),
-                                (store, cursor, after, false),
-                            ))
-                        }
-                    };
-                    if page.is_empty() && !first {
-                        return None;
-                    }
-                    let mut w = csv::Writer::from_writer(Vec::new());
-                    if first {
-                        let _ = w.write_record(csv_header());
-                    }
-                    for m in &page {
-                        let row = csv_row(m);
-                        let _ =
-                            w.write_record(row.iter().map(|c| spreadsheet_safe(c).into_owned()));
-                    }
-                    let bytes = w.into_inner().unwrap_or_default();
-                    let next = page.last().map_or(after, |m| m.id);
-                    let last = page.len() < PAGE;
-                    // A short page is the last one: end after it (the next call sees none).
-                    let state = (store, cursor, if last { i64::MAX } else { next }, false);
-                    Some((Ok::<_, std::io::Error>(Bytes::from(bytes)), state))
-                } else {
-                    if cursor.done() {
-                        return None;
-                    }
-                    let mut cur = cursor;
-                    let read = store
-                        .read(move |c| {
-                            let lines = next_lines(c, &scope, &mut cur, PAGE)?;
-                            Ok((lines, cur))
-                        })
-                        .await;
-                    match read {
-                        Ok((lines, cur)) => {
-                            let mut out = String::new();
-                            for l in lines {
-                                out.push_str(&l);
-                                out.push('\n');
-                            }
-                            Some((Ok(Bytes::from(out)), (store, cur, after, false)))
-                        }
-                        Err(e) => Some((
-                            Err(std::io::Error::other(e.to_string())),
-                            (store, done_cursor(), after, false),
-                        )),
-                    }
+    if csv {
+        csv_body(store, scope)
+    } else {
+        jsonl_body(store, scope)
+    }
+}
+
+/// JSON Lines, a store page at a time, until the cursor is done (or a read fails).
+fn jsonl_body(store: Store, scope: Scope) -> Body {
+    let stream = futures_util::stream::unfold(Some(ExportCursor::default()), move |cursor| {
+        let (store, scope) = (store.clone(), scope.clone());
+        async move {
+            let mut cur = cursor.filter(|c| !c.done())?;
+            let read = store
+                .read(move |c| Ok((next_lines(c, &scope, &mut cur, PAGE)?, cur)))
+                .await;
+            Some(match read {
+                Ok((lines, cur)) => {
+                    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+                    (Ok(Bytes::from(text)), Some(cur))
                 }
-            }
-        },
-    );
+                Err(e) => (Err(std::io::Error::other(e.to_string())), None),
+            })
+        }
+    });
     Body::from_stream(stream)
 }
 
-/// A cursor that ends the stream (after an error).
-fn done_cursor() -> ExportCursor {
-    let mut c = ExportCursor::default();
-    c.finish();
-    c
+/// The messages as CSV (the header first), a page at a time after the last id written.
+fn csv_body(store: Store, scope: Scope) -> Body {
+    let (from, to, contact) = match scope {
+        Scope::All { from, to } => (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX), None),
+        Scope::Contact(c) => (i64::MIN, i64::MAX, Some(c)),
+    };
+    let stream = futures_util::stream::unfold(Some((0i64, true)), move |state| {
+        let store = store.clone();
+        async move {
+            let (after, first) = state?;
+            let page = match store
+                .read(move |c| {
+                    crate::store::messages::messages_after(c, after, contact, from, to, PAGE)
+                })
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => return Some((Err(std::io::Error::other(e.to_string())), None)),
+            };
+            if page.is_empty() && !first {
+                return None;
+            }
+            let mut w = csv::Writer::from_writer(Vec::new());
+            if first {
+                let _ = w.write_record(csv_header());
+            }
+            for m in &page {
+                let _ = w.write_record(csv_row(m).iter().map(|c| spreadsheet_safe(c).into_owned()));
+            }
+            // A short page is the last one.
+            let next = (page.len() == PAGE).then(|| (page.last().map_or(after, |m| m.id), false));
+            Some((Ok(Bytes::from(w.into_inner().unwrap_or_default())), next))
+        }
+    });
+    Body::from_stream(stream)
 }
 
 fn download(body: Body, csv: bool, name: &str) -> Response {
@@ -162,7 +142,7 @@ fn download(body: Body, csv: bool, name: &str) -> Response {
 /// Everything (or what was written in `[from, to)`), one JSON object per line with its `kind`
 /// (`contact`, `conversation`, `message`, `note`); `format=csv`: the messages as a table.
 #[utoipa::path(get, path = "/api/v1/admin/export", params(ExportQuery), security(("bearer" = [])),
-    responses((status = 200, description = "JSON Lines (application/x-ndjson) or CSV (text/csv)", content_type = "application/x-ndjson"),
+    responses((status = 200, description = "JSON Lines, or with `format=csv` the messages as CSV", content((String = "application/x-ndjson"), (String = "text/csv"))),
               (status = 400, body = switchboard_protocol::api::ErrorBody)))]
 pub async fn export_all(
     State(s): State<AppState>,
@@ -188,7 +168,7 @@ pub async fn export_all(
 /// One customer: their record, conversations, messages and notes (JSON Lines); `format=csv`:
 /// their messages as a table.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/export", params(("id" = i64, Path), ExportQuery), security(("bearer" = [])),
-    responses((status = 200, description = "JSON Lines (application/x-ndjson) or CSV (text/csv)", content_type = "application/x-ndjson"),
+    responses((status = 200, description = "JSON Lines, or with `format=csv` the messages as CSV", content((String = "application/x-ndjson"), (String = "text/csv"))),
               (status = 400, body = switchboard_protocol::api::ErrorBody), (status = 404, body = switchboard_protocol::api::ErrorBody)))]
 pub async fn export_contact(
     State(s): State<AppState>,

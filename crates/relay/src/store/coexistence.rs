@@ -68,7 +68,7 @@ pub fn apply_echoes(ctx: &mut WriteCtx<'_>, v: &EchoesValue) -> Result<usize> {
             e.message.content,
             Content::Reaction { .. } | Content::System(_)
         ) {
-            business_replied(ctx, conv, e.message.timestamp.saturating_mul(1000))?;
+            super::routing::phone_app_replied(ctx, conv, e.message.timestamp.saturating_mul(1000))?;
         }
         emit_conversation(ctx, conv, None)?;
         settle(ctx, &v.phone_number_id, &e.message.id, msg)?;
@@ -107,35 +107,6 @@ fn echo_contact(ctx: &mut WriteCtx<'_>, v: &EchoesValue, e: &Echo) -> Result<Opt
         None,
         username.as_deref(),
     )?))
-}
-
-/// The business answered at `at` (ms): the customer no longer waits; the open period's first
-/// response is taken (no agent credited).
-fn business_replied(ctx: &mut WriteCtx<'_>, conv: i64, at: i64) -> Result<()> {
-    let waiting: Option<Option<i64>> = ctx
-        .conn
-        .query_row(
-            "SELECT waiting_since FROM conversations WHERE id = ?1 AND status = 'open'",
-            [conv],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(Some(since)) = waiting else {
-        return Ok(());
-    };
-    if at < since {
-        return Ok(());
-    }
-    ctx.conn.exec(
-        "UPDATE conversation_periods SET first_response_at = COALESCE(first_response_at, ?2)
-         WHERE id = (SELECT period_id FROM conversations WHERE id = ?1)",
-        params![conv, at],
-    )?;
-    ctx.conn.exec(
-        "UPDATE conversations SET waiting_since = NULL, alerted_at = NULL, overdue_at = NULL WHERE id = ?1",
-        [conv],
-    )?;
-    Ok(())
 }
 
 /// The conversation of (number, customer), created resolved when there is none: a message from

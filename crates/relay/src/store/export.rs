@@ -50,11 +50,6 @@ impl ExportCursor {
     pub fn done(&self) -> bool {
         self.stage == Stage::Done
     }
-
-    /// Ends the export (nothing more is read).
-    pub fn finish(&mut self) {
-        self.stage = Stage::Done;
-    }
 }
 
 fn line(kind: &str, mut v: Value) -> String {

@@ -53,13 +53,35 @@ pub fn needs_routing(conn: &Db, conv: i64, opened: bool) -> Result<bool> {
 
 /// A person replied: first response time is measured, the customer no longer waits.
 pub fn human_replied(ctx: &mut WriteCtx<'_>, conv: i64, user: i64) -> Result<()> {
+    let now = ctx.now;
+    answered(ctx, conv, now, Some(user))
+}
+
+/// The business replied from the WhatsApp Business app at `at` (ms, the echo's time): as
+/// [`human_replied`] with no agent credited, when the open conversation waits since before it.
+pub fn phone_app_replied(ctx: &mut WriteCtx<'_>, conv: i64, at: i64) -> Result<()> {
+    let waiting: Option<Option<i64>> = ctx
+        .conn
+        .prepare_cached(
+            "SELECT waiting_since FROM conversations WHERE id = ?1 AND status = 'open'",
+        )?
+        .query_row([conv], |r| r.get(0))
+        .optional()?;
+    match waiting {
+        Some(Some(since)) if at >= since => answered(ctx, conv, at, None),
+        _ => Ok(()),
+    }
+}
+
+/// The period's first response (at `at`, by `responder` if a person) and the end of the wait.
+fn answered(ctx: &mut WriteCtx<'_>, conv: i64, at: i64, responder: Option<i64>) -> Result<()> {
     ctx.conn
         .prepare_cached(
             "UPDATE conversation_periods SET first_response_at = COALESCE(first_response_at, ?2),
                 first_responder_id = COALESCE(first_responder_id, ?3)
              WHERE id = (SELECT period_id FROM conversations WHERE id = ?1)",
         )?
-        .execute(params![conv, ctx.now, user])?;
+        .execute(params![conv, at, responder])?;
     ctx.conn
         .prepare_cached(
             "UPDATE conversations SET waiting_since = NULL, alerted_at = NULL, overdue_at = NULL WHERE id = ?1",
