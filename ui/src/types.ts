@@ -14,7 +14,8 @@ export type Permission =
   | "manage_automations"
   | "view_audit"
   | "export"
-  | "broadcast";
+  | "broadcast"
+  | "manage_data";
 
 export interface User {
   id: number;

@@ -37,10 +37,12 @@ pub enum Permission {
     Export,
     /// Send template broadcasts to many customers.
     Broadcast,
+    /// Data governance: retention per number, legal holds, erasing a customer.
+    ManageData,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::SeeAllConversations,
         Permission::Reassign,
         Permission::Monitor,
@@ -52,6 +54,7 @@ impl Permission {
         Permission::ViewAudit,
         Permission::Export,
         Permission::Broadcast,
+        Permission::ManageData,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +70,7 @@ impl Permission {
             Permission::ViewAudit => "view_audit",
             Permission::Export => "export",
             Permission::Broadcast => "broadcast",
+            Permission::ManageData => "manage_data",
         }
     }
 
@@ -92,6 +96,7 @@ impl Permission {
             Permission::ViewAudit => "Read the audit log",
             Permission::Export => "Export conversations and customers",
             Permission::Broadcast => "Send template broadcasts",
+            Permission::ManageData => "Retention, legal holds and erasing customers",
         }
     }
 }

@@ -285,6 +285,13 @@ pub mod event_kind {
     /// A note was written on a customer: `data` is a [`Note`](super::Note). Seen by whoever sees
     /// one of the customer's conversations.
     pub const NOTE_CREATED: &str = "note.created";
+    /// A retention purge finished for a business number: `data` is a
+    /// [`RetentionPurged`](crate::governance::RetentionPurged). Seen by everyone; caches drop the
+    /// same messages.
+    pub const RETENTION_PURGED: &str = "retention.purged";
+    /// A customer was erased: `data` is a [`ContactErased`](crate::governance::ContactErased)
+    /// (ids only). Seen by everyone; caches drop the customer, their conversations and notes.
+    pub const CONTACT_ERASED: &str = "contact.erased";
 }
 
 /// Presence as a person sets it (`PUT /api/v1/me/status`) and as the relay derives it.

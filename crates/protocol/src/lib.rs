@@ -9,6 +9,7 @@ pub mod access;
 pub mod admin;
 pub mod api;
 pub mod coexistence;
+pub mod governance;
 pub mod graph;
 pub mod policy;
 pub mod routing;

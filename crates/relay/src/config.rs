@@ -122,6 +122,12 @@ pub struct Config {
     /// The first wait before an archive download is retried (`media_archive_retry_ms`,
     /// default 5000; it grows fourfold per failure).
     pub media_archive_retry_base: Duration,
+    /// How often the leader purges what is past each number's retention (`retention_check_ms`,
+    /// default one hour).
+    pub retention_every: Duration,
+    /// Rows a purge removes per write job (`retention_batch`, default 500): small jobs keep
+    /// webhooks' acknowledgements quick while a purge runs.
+    pub retention_batch: usize,
     /// Login attempts allowed per email per minute.
     pub login_attempts_per_minute: u32,
     /// A session's absolute lifetime.
@@ -188,6 +194,8 @@ struct FileConfig {
     media_archive_mb: Option<u64>,
     media_archive_days: Option<u64>,
     media_archive_retry_ms: Option<u64>,
+    retention_check_ms: Option<u64>,
+    retention_batch: Option<usize>,
     login_attempts_per_minute: Option<u32>,
     token_ttl_hours: Option<u64>,
     session_idle_hours: Option<u64>,
@@ -407,6 +415,8 @@ impl Config {
             media_archive_retention: (archive_days > 0)
                 .then(|| Duration::from_secs(archive_days.saturating_mul(86_400))),
             media_archive_retry_base: ms(file.media_archive_retry_ms, 5_000),
+            retention_every: ms(file.retention_check_ms, 3_600_000),
+            retention_batch: file.retention_batch.unwrap_or(500).clamp(10, 100_000),
             login_attempts_per_minute: file.login_attempts_per_minute.unwrap_or(10),
             token_ttl: Duration::from_secs(file.token_ttl_hours.unwrap_or(24 * 30) * 3600),
             session_idle: Duration::from_secs(file.session_idle_hours.unwrap_or(72) * 3600),
@@ -489,6 +499,8 @@ impl Config {
             media_archive_bytes: 64 * 1024 * 1024,
             media_archive_retention: None,
             media_archive_retry_base: Duration::from_millis(200),
+            retention_every: Duration::from_secs(3600),
+            retention_batch: 500,
             login_attempts_per_minute: 30,
             token_ttl: Duration::from_secs(3600),
             session_idle: Duration::from_secs(3600),

@@ -22,6 +22,7 @@ pub mod hub;
 pub mod media;
 pub mod metrics;
 pub mod policy;
+pub mod retention;
 pub mod routing;
 pub mod secrets;
 pub mod sender;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub graph: GraphClient,
     pub metrics: Arc<Metrics>,
     pub sender_wake: Arc<Notify>,
+    /// Rings the retention purge (a retention was set or shortened).
+    pub retention_wake: Arc<Notify>,
     pub login_limiter: Arc<DefaultKeyedRateLimiter<String>>,
     pub media: Arc<media::MediaCache>,
     /// Inbound media kept for good (downloaded on arrival by the leader).
@@ -172,6 +175,7 @@ pub async fn serve_with_store(
         store: store.clone(),
         metrics: Arc::new(Metrics::default()),
         sender_wake: Arc::new(Notify::new()),
+        retention_wake: Arc::new(Notify::new()),
         login_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
         limiter: Arc::new(std::sync::Mutex::new(
             policy::ratelimit::Limiter::new(send_rate).with_pause_base(pause_base),
@@ -327,6 +331,12 @@ pub async fn serve_with_store(
             }
         }
     });
+    // Past each number's retention, once per cluster.
+    let retention_task = tokio::spawn(retention::run(
+        state.clone(),
+        leadership.clone(),
+        state.retention_wake.clone(),
+    ));
     // Every email and address tried stays in the limiter until pruned.
     let limiter_pruner = tokio::spawn({
         let limiter = state.login_limiter.clone();
@@ -360,6 +370,7 @@ pub async fn serve_with_store(
     heartbeat.abort();
     revocations.abort();
     purger.abort();
+    retention_task.abort();
     limiter_pruner.abort();
     let me = store.instance_id().to_string();
     let _ = store

@@ -114,6 +114,19 @@ impl MediaCache {
         self.evict(Some(cutoff)).await
     }
 
+    /// Deletes a file (a purge or an erasure took its message); `false` when there was none.
+    pub async fn remove(&self, media_id: &str) -> std::io::Result<bool> {
+        let Some(path) = self.path(media_id) else {
+            return Ok(false);
+        };
+        let _guard = self.lock.lock().await;
+        match tokio::fs::remove_file(path).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Caches a file held in memory (tests and small files).
     pub async fn put(&self, media_id: &str, bytes: &[u8]) -> std::io::Result<()> {
         let mut fill = self.begin(media_id).await?;

@@ -85,6 +85,39 @@ pub static RULES: &[Rule] = &[
         "/api/v1/admin/meta-apps/{app_id}",
         &[ManageNumbers],
     ),
+    // Data governance.
+    rule(
+        Method::GET,
+        "/api/v1/admin/retention",
+        &[ManageData, ManageNumbers],
+    ),
+    rule(
+        Method::PUT,
+        "/api/v1/admin/numbers/{phone_number_id}/retention",
+        &[ManageData],
+    ),
+    rule(Method::GET, "/api/v1/admin/legal-holds", &[ManageData]),
+    rule(
+        Method::PUT,
+        "/api/v1/contacts/{id}/legal-hold",
+        &[ManageData],
+    ),
+    rule(
+        Method::DELETE,
+        "/api/v1/contacts/{id}/legal-hold",
+        &[ManageData],
+    ),
+    rule(
+        Method::PUT,
+        "/api/v1/conversations/{id}/legal-hold",
+        &[ManageData],
+    ),
+    rule(
+        Method::DELETE,
+        "/api/v1/conversations/{id}/legal-hold",
+        &[ManageData],
+    ),
+    rule(Method::DELETE, "/api/v1/contacts/{id}", &[ManageData]),
     // The audit log.
     rule(Method::GET, "/api/v1/admin/audit", &[ViewAudit]),
     rule(Method::GET, "/api/v1/admin/audit/export", &[ViewAudit]),

@@ -13,6 +13,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod events;
 pub mod export;
+pub mod governance;
 pub mod media;
 pub mod policy;
 pub mod roles;
@@ -92,6 +93,18 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::list_accounts))
         .routes(routes!(export::export_all))
         .routes(routes!(export::export_contact))
+        .routes(routes!(governance::list_retention))
+        .routes(routes!(governance::put_retention))
+        .routes(routes!(governance::list_holds))
+        .routes(routes!(
+            governance::hold_contact,
+            governance::release_contact
+        ))
+        .routes(routes!(
+            governance::hold_conversation,
+            governance::release_conversation
+        ))
+        .routes(routes!(governance::erase_contact))
         .routes(routes!(admin::history_imports))
         .routes(routes!(admin::media_archive))
         .routes(routes!(accounts::put_account))

@@ -29,6 +29,7 @@ pub mod coexistence;
 pub mod contacts;
 pub mod conversations;
 pub mod db;
+pub mod erasure;
 pub mod events;
 pub mod export;
 pub mod follower;
@@ -40,6 +41,7 @@ pub mod outbox;
 pub mod policy;
 pub mod preferences;
 pub mod queries;
+pub mod retention;
 pub mod roles;
 pub mod routing;
 pub mod statuses;
@@ -101,6 +103,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0020_messages_by_time.sql"),
     ),
     (21, include_str!("../../migrations/0021_ended_tokens.sql")),
+    (
+        22,
+        include_str!("../../migrations/0022_data_governance.sql"),
+    ),
 ];
 /// The PostgreSQL twins of [`MIGRATIONS`], version for version.
 const PG_MIGRATIONS: &[(i64, &str)] = &[
@@ -175,6 +181,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         21,
         include_str!("../../migrations/postgres/0021_ended_tokens.sql"),
+    ),
+    (
+        22,
+        include_str!("../../migrations/postgres/0022_data_governance.sql"),
     ),
 ];
 
@@ -376,6 +386,8 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection> {
     // Connection rules in one place: WAL (readers never block the writer), foreign keys,
     // synchronous=FULL so a committed batch survives power loss, not just a process crash.
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Freed space is overwritten: an erased customer's text does not linger in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -567,6 +579,41 @@ impl Store {
     }
 
     /// Live events, in `seq` order, as they are committed.
+    /// After an erasure: no copy of what was deleted stays in the database's files. SQLite: the
+    /// write-ahead log is checkpointed and truncated (freed pages were already overwritten,
+    /// `secure_delete`), retried while readers hold old snapshots. PostgreSQL: the touched
+    /// tables are vacuumed (dead rows removed; see the README for what that does not cover).
+    pub async fn scrub(&self) -> Result<()> {
+        let location = self.location().clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let conn = location.connect(false)?;
+            match conn.backend() {
+                db::Backend::Sqlite => {
+                    for _ in 0..50 {
+                        let (busy, _, _): (i64, i64, i64) = conn.query_row(
+                            "PRAGMA wal_checkpoint(TRUNCATE)",
+                            (),
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        )?;
+                        if busy == 0 {
+                            return Ok(());
+                        }
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    Err(StoreError::Conflict(
+                        "the write-ahead log could not be emptied (readers kept it busy)".into(),
+                    ))
+                }
+                db::Backend::Postgres => Ok(conn.execute_batch(
+                    "VACUUM messages, events, webhook_inbox, contacts, conversations, contact_notes, \
+                     contact_tags, account_events, orphan_statuses, message_amendments",
+                )?),
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("scrub task: {e}")))?
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LoggedEvent>> {
         self.inner.events.subscribe()
     }

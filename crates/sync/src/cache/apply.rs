@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use switchboard_protocol::api::{event_kind, Contact, Conversation, Event, Message};
+use switchboard_protocol::governance::{ContactErased, RetentionPurged};
 
 use super::raw::{IdOnly, MessageHead, RawEvent};
 use super::{set_meta, Cache};
@@ -33,6 +34,9 @@ pub struct Applied {
     pub bare_contacts: bool,
     /// Escalation alerts stored.
     pub alerts: usize,
+    /// A customer was erased: their text must not stay in the file (the search index is rebuilt
+    /// and the write-ahead log emptied after the commit).
+    pub erased: bool,
     pub cursor: i64,
 }
 
@@ -117,9 +121,19 @@ impl Cache {
                     .clear();
             }
         }
+        if out.erased {
+            // FTS5 keeps deleted terms in its segments until they are merged.
+            tx.execute_batch(
+                "INSERT INTO message_fts (message_fts) VALUES ('optimize');
+                 INSERT INTO contact_fts (contact_fts) VALUES ('optimize');",
+            )?;
+        }
         out.cursor = max_seq.max(next_after).max(cursor);
         set_meta(&tx, "cursor", &out.cursor.to_string())?;
         tx.commit()?;
+        if out.erased {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
         Ok(out)
     }
 }
@@ -245,6 +259,57 @@ fn apply_event(
                      ON CONFLICT (seq) DO NOTHING",
                 )?
                 .execute(params![e.seq, e.kind, a.conversation_id, a.waiting_since, e.at])?;
+        }
+        event_kind::RETENTION_PURGED => {
+            let p: RetentionPurged = serde_json::from_str(e.data.get())?;
+            let held = serde_json::to_string(&p.held)?;
+            let convs: Vec<i64> = tx
+                .prepare_cached(
+                    "SELECT DISTINCT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                     WHERE c.phone_number_id = ?1 AND m.created_at < ?2
+                       AND c.id NOT IN (SELECT value FROM json_each(?3))",
+                )?
+                .query_map(params![p.phone_number_id, p.before, held], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for conv in convs {
+                tx.prepare_cached(
+                    "DELETE FROM messages WHERE conversation_id = ?1 AND created_at < ?2",
+                )?
+                .execute(params![conv, p.before])?;
+                out.messages.insert(conv);
+            }
+            let blanked: Vec<i64> = tx
+                .prepare_cached(
+                    "UPDATE conversations SET preview = '' WHERE phone_number_id = ?1 AND last_message_at < ?2
+                       AND preview <> '' AND id NOT IN (SELECT value FROM json_each(?3)) RETURNING id",
+                )?
+                .query_map(params![p.phone_number_id, p.before, held], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            out.conversations.extend(blanked);
+        }
+        event_kind::CONTACT_ERASED => {
+            let p: ContactErased = serde_json::from_str(e.data.get())?;
+            let mut convs: HashSet<i64> = p.conversation_ids.into_iter().collect();
+            let mut stmt =
+                tx.prepare_cached("SELECT id FROM conversations WHERE contact_id = ?1")?;
+            for c in stmt.query_map([p.id], |r| r.get::<_, i64>(0))? {
+                convs.insert(c?);
+            }
+            drop(stmt);
+            for conv in convs {
+                tx.execute("DELETE FROM outbox WHERE conversation_id = ?1", [conv])?;
+                remove_conversation(tx, conv)?;
+                out.removed.insert(conv);
+            }
+            tx.execute("DELETE FROM notes WHERE contact_id = ?1", [p.id])?;
+            tx.execute("DELETE FROM contact_tags WHERE contact_id = ?1", [p.id])?;
+            tx.execute("DELETE FROM contacts WHERE id = ?1", [p.id])?;
+            known
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&p.id);
+            out.contacts.insert(p.id);
+            out.erased = true;
         }
         // Kinds from newer relays are skipped, not fatal: the cursor still moves on.
         _ => {}

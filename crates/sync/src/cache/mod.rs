@@ -107,6 +107,8 @@ impl Cache {
     fn init(mut conn: Connection, path: Option<PathBuf>) -> Result<Cache> {
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Freed space is overwritten: an erased customer's text does not linger in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.pragma_update(None, "cache_size", -32_000)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

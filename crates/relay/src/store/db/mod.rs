@@ -97,6 +97,24 @@ pub const MIGRATE_LOCK: i32 = 2;
 /// The leader lock: timers and the sender run on one relay of the cluster.
 pub const LEADER_LOCK: i32 = 3;
 
+/// `?from, ?from+1, ...`: `n` numbered placeholders for an `IN (...)` list.
+pub fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The SQL condition "the text or bytes of `column` contain parameter `?param`" (SQLite's
+/// `instr`, PostgreSQL's `strpos`/`position`).
+pub fn contains_sql(backend: Backend, column: &str, param: usize, bytes: bool) -> String {
+    match (backend, bytes) {
+        (Backend::Sqlite, _) => format!("instr({column}, ?{param}) > 0"),
+        (Backend::Postgres, false) => format!("strpos({column}, ?{param}) > 0"),
+        (Backend::Postgres, true) => format!("position(?{param} in {column}) > 0"),
+    }
+}
+
 impl Db {
     pub fn sqlite(conn: rusqlite::Connection) -> Db {
         Db {

@@ -1,0 +1,131 @@
+//! The retention purge: on the cluster's leader, every `retention_every` (and when an admin
+//! shortens a retention), each number with a finite retention is purged up to its cutoff
+//! (`governance::retention_cutoff`) in small write jobs (`retention_batch` rows each) so that
+//! webhooks queued at the writer between two jobs are acknowledged without waiting for the
+//! purge. Files of purged messages leave the media archive and the cache after each job. The SQL
+//! is `store::retention`; legal holds are skipped there.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_protocol::governance::retention_cutoff;
+use tokio::sync::Notify;
+
+use crate::cluster::Leadership;
+use crate::media::MediaCache;
+use crate::store::retention::{self as sql, PurgeCursor, Step};
+use crate::store::{self, Store};
+
+/// What one purge of every number removed.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Report {
+    pub messages: usize,
+    pub events: usize,
+    pub bodies: usize,
+    pub files: usize,
+}
+
+/// Purges every number past its retention at `now` (ms).
+pub async fn purge_all(
+    store: &Store,
+    files: &[&MediaCache],
+    now: i64,
+    batch: usize,
+) -> store::Result<Report> {
+    let numbers = store.read(sql::with_retention).await?;
+    let cutoffs: Arc<HashMap<String, i64>> = Arc::new(
+        numbers
+            .iter()
+            .map(|(n, days)| (n.clone(), retention_cutoff(now, *days)))
+            .collect(),
+    );
+    let mut report = Report::default();
+    for (number, days) in numbers {
+        let mut cur = PurgeCursor {
+            phone_number_id: number,
+            cutoff: retention_cutoff(now, days),
+            after_conversation: 0,
+            after_inbox: 0,
+        };
+        let before = report.clone();
+        loop {
+            let (step, next) = store
+                .write(move |ctx| {
+                    let s = sql::purge_step(ctx, &mut cur, batch)?;
+                    Ok((s, cur))
+                })
+                .await?;
+            cur = next;
+            add(&mut report, &step, files).await;
+            if step.done {
+                break;
+            }
+        }
+        loop {
+            let cutoffs = cutoffs.clone();
+            let (step, next) = store
+                .write(move |ctx| {
+                    let s = sql::purge_bodies(ctx, &mut cur, &cutoffs, batch)?;
+                    Ok((s, cur))
+                })
+                .await?;
+            cur = next;
+            add(&mut report, &step, files).await;
+            if step.done {
+                break;
+            }
+        }
+        let purged = report != before;
+        let done = cur.clone();
+        store
+            .write(move |ctx| sql::finish(ctx, &done, purged))
+            .await?;
+        if purged {
+            tracing::info!(number = %cur.phone_number_id, cutoff = cur.cutoff, "retention purge finished");
+        }
+    }
+    Ok(report)
+}
+
+async fn add(report: &mut Report, step: &Step, files: &[&MediaCache]) {
+    report.messages += step.messages;
+    report.events += step.events;
+    report.bodies += step.bodies;
+    for id in &step.media_ids {
+        for cache in files {
+            match cache.remove(id).await {
+                Ok(true) => report.files += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "a purged media file could not be removed"),
+            }
+        }
+    }
+}
+
+/// The leader's loop: a purge every `every`, and at once when `wake` rings (a retention was
+/// set).
+pub async fn run(state: crate::AppState, leadership: Leadership, wake: Arc<Notify>) {
+    let every = state.config.retention_every;
+    let batch = state.config.retention_batch;
+    let mut wait = FIRST_PURGE_AFTER.min(every);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = wake.notified() => {}
+        }
+        wait = every;
+        if !leadership.is_leader() {
+            continue;
+        }
+        let files = [&state.archive.files, state.media.as_ref()];
+        match purge_all(&state.store, &files, store::now_ms(), batch).await {
+            Ok(r) if r != Report::default() => tracing::info!(?r, "retention purge"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "retention purge failed"),
+        }
+    }
+}
+
+/// How long the loop waits before its first purge after start-up.
+pub const FIRST_PURGE_AFTER: Duration = Duration::from_secs(5);
