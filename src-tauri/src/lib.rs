@@ -10,6 +10,7 @@ mod allocator;
 mod credentials;
 mod error;
 mod files;
+mod governance;
 mod home;
 mod idle;
 mod notice_text;
@@ -613,6 +614,12 @@ pub fn run() {
             admin::admin_audit_export,
             admin::export_contact,
             admin::export_all,
+            governance::governance_retention,
+            governance::governance_set_retention,
+            governance::governance_holds,
+            governance::governance_hold,
+            governance::governance_release,
+            governance::governance_erase,
             admin::review_blocks,
             admin::review_allow,
             admin::review_reject,

@@ -1133,6 +1133,75 @@ async function main() {
       console.log(`     ${rows.length} lines in everything, ${mine.length} for Erika`);
     });
 
+    await test("data governance: a number's retention, a legal hold that refuses the erasure, and the erasure emptying the app (English and German)", async () => {
+      const lang = async (l) => {
+        await s.click("[data-testid=settings]");
+        await choose(s, "[data-testid=language]", l);
+        await s.click("[data-testid=settings-close]");
+      };
+      const ada = await json("POST", `${relayUrl}/api/v1/auth/login`, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+      const relayGet = async (p) => (await fetch(`${relayUrl}${p}`, { headers: { authorization: `Bearer ${ada.token}` } })).json();
+      await s.click("[data-testid=open-admin]");
+      await s.click("[data-testid=admin-tab-data]");
+      const row = `[data-testid=retention-row][data-id="${PNID}"]`;
+      await s.waitFor("the number's retention", `return !!document.querySelector(arguments[0])`, { args: [row], timeout: 10000 });
+      // Too short: refused beside the field, nothing changes.
+      await choose(s, `${row} [data-testid=retention-choice]`, "custom");
+      await s.waitFor("the days field", `return !!document.querySelector(arguments[0])`, { args: [`${row} [data-testid=retention-days]`] });
+      await fill(`${row} [data-testid=retention-days]`, "30");
+      await s.click(`${row} [data-testid=retention-save]`);
+      await s.waitFor("the refusal", `return /90 days/.test(document.querySelector(arguments[0])?.textContent ?? '')`, { args: [`${row} [data-testid=retention-error]`] });
+      let kept = (await relayGet("/api/v1/admin/retention")).find((r) => r.phone_number_id === PNID);
+      assert(kept.days === null, `the refused retention changed the relay: ${JSON.stringify(kept)}`);
+      await choose(s, `${row} [data-testid=retention-choice]`, "365");
+      await s.click(`${row} [data-testid=retention-save]`);
+      await s.waitFor("one year", `return document.querySelector(arguments[0])?.dataset.days === '365'`, { args: [row], timeout: 10000 });
+      kept = (await relayGet("/api/v1/admin/retention")).find((r) => r.phone_number_id === PNID);
+      assert(kept.days === 365, `the relay keeps ${JSON.stringify(kept)}`);
+      await shot(s, "data-retention");
+      await lang("de");
+      await s.waitFor("the German tab", `return /1 Jahr/.test(document.querySelector(arguments[0] + ' [data-testid=retention-current]')?.textContent ?? '')`, { args: [row] });
+      await shot(s, "data-retention-de");
+      await lang("en");
+      await s.click("[data-testid=close-admin]");
+
+      // A customer to erase.
+      await json("POST", `${simUrl}/control/customers/4915700000815/messages`, { text: "Bitte alles löschen 0815", name: "Xaver Löschmich" });
+      await s.waitFor("Xaver's conversation", `return [...document.querySelectorAll('[data-testid=conversation]')].some(r => r.textContent.includes('Xaver'))`, { timeout: 10000 });
+      await s.exec(`[...document.querySelectorAll('[data-testid=conversation]')].find(r => r.textContent.includes('Xaver')).click()`);
+      await s.waitFor("the customer's data section", `return !!document.querySelector('[data-testid=customer-governance]')`, { timeout: 5000 });
+      await s.click("[data-testid=hold-customer-button]");
+      await s.waitFor("a reason is asked for", `return /reason/.test(document.querySelector('[data-testid=governance-error]')?.textContent ?? '')`);
+      await fill("[data-testid=hold-reason]", "Az. 3 O 815/26");
+      await s.click("[data-testid=hold-customer-button]");
+      await s.waitFor("the hold", `return document.querySelector('[data-testid=customer-governance]')?.dataset.held === 'true' && document.querySelector('[data-testid=erase-customer]')?.disabled === true`, { timeout: 5000 });
+      await shot(s, "customer-legal-hold");
+      await lang("de");
+      await s.waitFor("the German hold", `return /Legal Hold/.test(document.querySelector('[data-testid=hold-customer]')?.textContent ?? '')`);
+      await shot(s, "customer-legal-hold-de");
+      await lang("en");
+      const holds = await relayGet("/api/v1/admin/legal-holds");
+      assert(holds.some((h) => h.reason === "Az. 3 O 815/26"), `holds: ${JSON.stringify(holds)}`);
+      await s.click("[data-testid=release-customer-hold]");
+      await s.waitFor("the hold released", `return document.querySelector('[data-testid=customer-governance]')?.dataset.held === 'false' && document.querySelector('[data-testid=erase-customer]')?.disabled === false`, { timeout: 5000 });
+      await s.click("[data-testid=erase-customer]");
+      await fill("[data-testid=erase-word]", "ERASE");
+      await s.waitFor("erasing allowed", `return document.querySelector('[data-testid=erase-go]')?.disabled === false`);
+      await shot(s, "customer-erase");
+      await lang("de");
+      // The German word is another: what was typed no longer confirms.
+      await s.waitFor("the German confirmation", `return /LÖSCHEN/.test(document.querySelector('[data-testid=erase-confirm]')?.textContent ?? '') && document.querySelector('[data-testid=erase-go]')?.disabled === true`);
+      await fill("[data-testid=erase-word]", "löschen");
+      await shot(s, "customer-erase-de");
+      await s.click("[data-testid=erase-go]");
+      await s.waitFor("Xaver gone from the app", `return ![...document.querySelectorAll('[data-testid=conversation]')].some(r => r.textContent.includes('Xaver'))`, { timeout: 10000 });
+      await lang("en");
+      const list = await relayGet("/api/v1/conversations?limit=500");
+      assert(!list.items.some((c) => c.contact.wa_id === "4915700000815"), "the relay still has Xaver");
+      const found = await s.exec(`return document.body.innerText.includes('0815')`);
+      assert(!found, "the app still shows Xaver's text");
+    });
+
   } finally {
     await s.end().catch(() => {});
     for (const c of children.reverse()) await stop(c);

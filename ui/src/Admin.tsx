@@ -33,6 +33,7 @@ import { RoutingTab } from "./AdminRouting";
 import { NumberSettings } from "./NumberSettings";
 import { BusinessAccounts } from "./BusinessAccounts";
 import { WhatsAppSide } from "./WhatsAppSide";
+import { DataTab } from "./DataGovernance";
 import { ExportEverything } from "./ExportData";
 import { AutoReplies } from "./AdminAutoReplies";
 import { Words } from "./AdminWords";
@@ -41,11 +42,11 @@ import type { Account, AuditEntry, Permission, PermissionInfo, PhoneNumber, Role
 /** The relay's default minimum password length (it names a higher one in its refusal). */
 const MIN_PASSWORD = 8;
 
-type Tab = "users" | "roles" | "numbers" | "routing" | "replies" | "words" | "audit";
+type Tab = "users" | "roles" | "numbers" | "routing" | "replies" | "words" | "data" | "audit";
 
 /** Whether the person sees the admin console at all. */
 export function showsAdmin(me: User): boolean {
-  return can(me, "manage_users") || can(me, "manage_numbers") || can(me, "manage_routing") || can(me, "manage_automations") || can(me, "view_audit");
+  return can(me, "manage_users") || can(me, "manage_numbers") || can(me, "manage_routing") || can(me, "manage_automations") || can(me, "view_audit") || can(me, "manage_data");
 }
 
 export function AdminView(props: { me: User; onClose: () => void; onNumbers: () => void }) {
@@ -56,6 +57,7 @@ export function AdminView(props: { me: User; onClose: () => void; onNumbers: () 
     ...(can(props.me, "manage_numbers") ? (["numbers"] as Tab[]) : []),
     ...(can(props.me, "manage_routing") ? (["routing"] as Tab[]) : []),
     ...(can(props.me, "manage_automations") ? (["replies", "words"] as Tab[]) : []),
+    ...(can(props.me, "manage_data") ? (["data"] as Tab[]) : []),
     ...(can(props.me, "view_audit") ? (["audit"] as Tab[]) : []),
   ];
   const [tab, setTab] = useState<Tab>(tabs[0] ?? "audit");
@@ -84,7 +86,7 @@ export function AdminView(props: { me: User; onClose: () => void; onNumbers: () 
         <div className="views" role="tablist">
           {tabs.map((x) => (
             <button key={x} role="tab" data-testid={`admin-tab-${x}`} aria-selected={tab === x} className={tab === x ? "active" : ""} onClick={() => setTab(x)}>
-              {t(x === "audit" ? "auditLog" : x === "numbers" ? "numbersTab" : x === "routing" ? "routingTab" : x === "replies" ? "autoRepliesTab" : x === "words" ? "wordsTab" : x)}
+              {t(x === "audit" ? "auditLog" : x === "numbers" ? "numbersTab" : x === "routing" ? "routingTab" : x === "replies" ? "autoRepliesTab" : x === "words" ? "wordsTab" : x === "data" ? "dataTab" : x)}
             </button>
           ))}
         </div>
@@ -101,6 +103,7 @@ export function AdminView(props: { me: User; onClose: () => void; onNumbers: () 
         {tab === "routing" && <RoutingTab />}
         {tab === "replies" && <AutoReplies />}
         {tab === "words" && <Words />}
+        {tab === "data" && <DataTab />}
         {tab === "audit" && can(props.me, "export") && <ExportEverything />}
         {tab === "audit" && <AuditLog users={users ?? []} />}
       </div>

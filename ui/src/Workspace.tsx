@@ -9,6 +9,7 @@ import { ReviewView } from "./Review";
 import { AlertBell } from "./Alerts";
 import { formatTime } from "./i18n";
 import { CustomerExtras, StatusMenu } from "./Team";
+import { CustomerGovernance } from "./DataGovernance";
 import { ExportCustomer } from "./ExportData";
 import { can, defaultFilter, filterConversations, marketingState, upsert, visibleTo, type ListFilter } from "./logic";
 import type { Change, ConnectionState, Conversation, Directory, PhoneNumber, Presence, SearchHit, User } from "./types";
@@ -364,6 +365,7 @@ export function Workspace(props: { me: User; initialState: ConnectionState; init
                 </dd>
               </dl>
               {can(props.me, "export") && <ExportCustomer contactId={openConv.contact.id} />}
+              {can(props.me, "manage_data") && <CustomerGovernance key={`gov-${openConv.id}`} conv={openConv} />}
               <CustomerExtras
                 key={openConv.contact.id}
                 conv={openConv}

@@ -11,6 +11,9 @@ import type {
   AutoReplyVerdict,
   Block,
   ArchiveSummary,
+  Erased,
+  LegalHold,
+  Retention,
   BusinessAccount,
   HistoryImport,
   MetaApp,
@@ -151,6 +154,15 @@ export const api = {
   exportContact: (contactId: number) => call<string>("export_contact", { contactId }),
   /** Everything as JSON Lines into Downloads (permission `export`); answers the path. */
   exportAll: () => call<string>("export_all"),
+  // Data governance (`manage_data`): retention per number, legal holds, erasure.
+  retention: () => call<Retention[]>("governance_retention"),
+  setRetention: (phoneNumberId: string, days: number | null) => call<Retention>("governance_set_retention", { phoneNumberId, days }),
+  legalHolds: () => call<LegalHold[]>("governance_holds"),
+  setLegalHold: (on: { contactId?: number; conversationId?: number }, reason: string) =>
+    call<LegalHold>("governance_hold", { contactId: on.contactId ?? null, conversationId: on.conversationId ?? null, reason }),
+  releaseLegalHold: (on: { contactId?: number; conversationId?: number }) =>
+    call<void>("governance_release", { contactId: on.contactId ?? null, conversationId: on.conversationId ?? null }),
+  eraseContact: (contactId: number) => call<Erased>("governance_erase", { contactId }),
   // Supervisor tools (permission `monitor`) and escalation alerts (local cache).
   waitingQueue: () => call<QueuedConversation[]>("waiting_queue"),
   agentReport: (id: number, days: number) => call<AgentReport>("agent_report", { id, days }),

@@ -465,3 +465,33 @@ export interface ArchiveSummary {
   max_bytes: number;
   retention_days: number | null;
 }
+
+/** `GET /api/v1/admin/retention`: one business number's retention. */
+export interface Retention {
+  phone_number_id: string;
+  display_phone_number: string;
+  name: string;
+  /** null: kept for ever. */
+  days: number | null;
+  /** How far the last purge reached (ms). */
+  purged_before: number | null;
+}
+
+export interface LegalHold {
+  id: number;
+  contact_id: number | null;
+  conversation_id: number | null;
+  reason: string;
+  set_by: string;
+  set_at: number;
+}
+
+/** What erasing a customer removed. */
+export interface Erased {
+  contact_id: number;
+  conversations: number;
+  messages: number;
+  notes: number;
+  media_files: number;
+  webhook_bodies: number;
+}

@@ -354,6 +354,22 @@ impl RelayClient {
         Self::decode(resp).await
     }
 
+    /// `{method} {path}` without a body (a `DELETE` that answers what it removed), decoded.
+    pub async fn call_json_no_body<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<T> {
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.token()?)
+            .send()
+            .await
+            .map_err(Self::offline)?;
+        Self::decode(resp).await
+    }
+
     /// `{method} {path}` (with a JSON body, if any) answered 204 No Content.
     pub async fn call_no_content<B: Serialize + ?Sized>(
         &self,

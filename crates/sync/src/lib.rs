@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod download;
 pub mod engine;
 pub mod error;
+pub mod governance;
 pub mod private;
 pub mod secret;
 pub mod supervise;
