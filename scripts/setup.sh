@@ -13,10 +13,11 @@ pkg-config --exists dbus-1 2>/dev/null || need_apt+=(libdbus-1-dev)
 # The desktop app (Tauri 2 on WebKitGTK) and its headless end-to-end tests: Xvfb, WebKitWebDriver,
 # a D-Bus session with gnome-keyring (the keychain) and dunst (notifications), ImageMagick for
 # screenshots; squashfs-tools (mksquashfs) for the AppImage (scripts/build-appimage.sh and the
-# runtime's tests). Checked per package so a second run installs nothing.
+# runtime's tests); unzip to read the zip exports in the e2e. Checked per package so a second run
+# installs nothing.
 for pkg in libssl-dev libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev \
   xvfb xauth webkit2gtk-driver dbus gnome-keyring libsecret-tools keyutils dunst imagemagick \
-  fonts-dejavu-core x11-utils xdotool squashfs-tools; do
+  fonts-dejavu-core x11-utils xdotool squashfs-tools unzip; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 

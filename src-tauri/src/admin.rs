@@ -106,7 +106,7 @@ pub async fn export_contact(
         .await
         .export_contact(contact_id)
         .await?;
-    let name = format!("customer-{contact_id}.jsonl");
+    let name = format!("customer-{contact_id}.zip");
     let path = switchboard_sync::download::save_response(response, &dir, &name, &name).await?;
     Ok(path.display().to_string())
 }

@@ -1092,7 +1092,7 @@ async function main() {
       console.log(`     sends the simulator accepted: ${before} before, ${sent} after the account's own token`);
     });
 
-    await test("exports: everything from the admin console and one customer's data from the customer panel, as JSON Lines in Downloads", async () => {
+    await test("exports: everything from the admin console as JSON Lines, one customer's data (with their files) from the customer panel as a zip, in Downloads", async () => {
       await s.click("[data-testid=settings]");
       await choose(s, "[data-testid=language]", "en");
       await s.click("[data-testid=settings-close]");
@@ -1116,7 +1116,10 @@ async function main() {
       await s.waitFor("the customer panel's export", `return !!document.querySelector('[data-testid=export-customer]')`, { timeout: 5000 });
       await s.click("[data-testid=export-customer]");
       const one = await s.waitFor("the customer's data saved", `return document.querySelector('[data-testid=export-customer-saved]')?.getAttribute('title')`, { timeout: 15000 });
-      const mine = fs.readFileSync(one, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      assert(one.endsWith(".zip"), `the customer's export is a zip: ${one}`);
+      const listed = spawnSync("unzip", ["-Z1", one], { encoding: "utf8" });
+      assert(listed.status === 0 && /export\.jsonl/.test(listed.stdout) && /messages\.csv/.test(listed.stdout), `the zip holds ${listed.stdout} ${listed.stderr}`);
+      const mine = spawnSync("unzip", ["-p", one, "export.jsonl"], { encoding: "utf8" }).stdout.trim().split("\n").map((l) => JSON.parse(l));
       const contact = mine.find((r) => r.kind === "contact");
       assert(contact && contact.wa_id === "4915112345678", `the customer: ${JSON.stringify(contact)}`);
       assert(mine.filter((r) => r.kind === "contact").length === 1, "only this customer");

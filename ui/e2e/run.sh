@@ -15,7 +15,7 @@ skip() {
   if [ "${SWITCHBOARD_E2E_ALLOW_SKIP:-}" = 1 ]; then exit 0; fi
   exit 1
 }
-for tool in Xvfb dbus-run-session gnome-keyring-daemon WebKitWebDriver dbus-monitor secret-tool xdotool xmessage node; do
+for tool in Xvfb dbus-run-session gnome-keyring-daemon WebKitWebDriver dbus-monitor secret-tool xdotool xmessage node unzip; do
   command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed (scripts/setup.sh installs it)"
 done
 command -v tauri-driver >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/tauri-driver" ] || skip "tauri-driver is not installed (cargo install tauri-driver --locked)"

@@ -157,3 +157,111 @@ async fn the_archive_keeps_to_its_size_by_evicting_the_oldest() {
     assert!(!dir.join(&ids[0]).exists());
     assert!(dir.join(&ids[2]).exists());
 }
+
+/// Unpacks a zip into `(name, bytes)` in its order.
+async fn unzip(data: Vec<u8>) -> Vec<(String, Vec<u8>)> {
+    let reader = async_zip::base::read::mem::ZipFileReader::new(data)
+        .await
+        .expect("a valid zip");
+    let mut out = Vec::new();
+    for i in 0..reader.file().entries().len() {
+        let name = reader.file().entries()[i]
+            .filename()
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut bytes = Vec::new();
+        reader
+            .reader_with_entry(i)
+            .await
+            .unwrap()
+            .read_to_end_checked(&mut bytes)
+            .await
+            .unwrap();
+        out.push((name, bytes));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_customers_zip_export_holds_their_lines_their_messages_and_their_files() {
+    let w = World::start().await;
+    let admin = w.relay.login_as("admin@example.com", Role::Admin).await;
+    let (msg, media_id) = image_message(&w, &admin, "4915122220077", "Rechnung").await;
+    w.sim
+        .customer("4915122220077")
+        .says("Und hier der Text dazu")
+        .await
+        .unwrap();
+    // Another customer's file stays out of it.
+    image_message(&w, &admin, "4915122220088", "Fremd").await;
+    w.relay
+        .eventually(Duration::from_secs(10), "both files archived", || async {
+            let rows = archive_rows(&w.relay).await;
+            (rows.len() == 2 && rows.iter().all(|r| r.1 == "stored")).then_some(())
+        })
+        .await;
+    let (_, list) = w.relay.get(&admin, "/api/v1/conversations").await;
+    let contact = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["contact"]["wa_id"] == "4915122220077")
+        .unwrap()["contact"]["id"]
+        .as_i64()
+        .unwrap();
+    let export = |format: &'static str| {
+        let (relay, admin) = (&w.relay, admin.clone());
+        async move {
+            let r = relay
+                .http
+                .get(relay.url(&format!(
+                    "/api/v1/contacts/{contact}/export?format={format}"
+                )))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+            (ct, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (ct, zip) = export("zip").await;
+    assert_eq!(ct, "application/zip");
+    let files = unzip(zip).await;
+    let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    let picture = format!("media/{msg}-{media_id}.png");
+    assert_eq!(
+        names,
+        vec!["export.jsonl", "messages.csv", picture.as_str()],
+        "{names:?}"
+    );
+    // The same lines as the JSON Lines export, the same bytes as the archive.
+    let (_, jsonl) = export("jsonl").await;
+    assert_eq!(files[0].1, jsonl);
+    let csv = String::from_utf8(files[1].1.clone()).unwrap();
+    assert!(
+        csv.contains("Und hier der Text dazu") && !csv.contains("Fremd"),
+        "{csv}"
+    );
+    let archived = std::fs::read(w.relay.dir.path().join("media-archive").join(&media_id)).unwrap();
+    assert_eq!(files[2].1, archived);
+    // A file the relay no longer holds is listed, not silently left out.
+    std::fs::remove_file(w.relay.dir.path().join("media-archive").join(&media_id)).unwrap();
+    let _ = std::fs::remove_file(w.relay.dir.path().join("media").join(&media_id));
+    let files = unzip(export("zip").await.1).await;
+    let missing = files
+        .iter()
+        .find(|f| f.0 == "media/MISSING.txt")
+        .expect("the list of missing files");
+    assert!(String::from_utf8_lossy(&missing.1).contains(&media_id));
+    let (s, _) = w
+        .relay
+        .get(
+            &admin,
+            &format!("/api/v1/contacts/{contact}/export?format=rar"),
+        )
+        .await;
+    assert_eq!(s, 400);
+}

@@ -98,9 +98,10 @@ impl RelayClient {
         self.get_response("/api/v1/admin/export").await
     }
 
-    /// One customer's record, conversations, messages and notes as JSON Lines (`export`).
+    /// One customer's record, conversations, messages and notes as a zip (`export`): the JSON
+    /// Lines, the messages as CSV and the files they carry.
     pub async fn export_contact(&self, contact_id: i64) -> Result<reqwest::Response> {
-        self.get_response(&format!("/api/v1/contacts/{contact_id}/export"))
+        self.get_response(&format!("/api/v1/contacts/{contact_id}/export?format=zip"))
             .await
     }
 

@@ -1,7 +1,8 @@
 //! Exports (permission `export`, audited): everything, or everything written in a period, as
 //! JSON Lines (`GET /api/v1/admin/export`), or one customer (`GET /api/v1/contacts/{id}/export`);
-//! `?format=csv` gives the messages as a table. Streamed page by page from the store
-//! (`store::export`), so the relay's memory does not grow with the export.
+//! `?format=csv` gives the messages as a table, `?format=zip` both with the files the messages
+//! carry (`export_zip`). Streamed page by page from the store (`store::export`), so the relay's
+//! memory does not grow with the export.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -26,8 +27,26 @@ pub struct ExportQuery {
     from: Option<String>,
     /// Only what was written before this time (RFC 3339).
     to: Option<String>,
-    /// `jsonl` (default) or `csv` (the messages as a table).
+    /// `jsonl` (default), `csv` (the messages as a table) or `zip` (both, and the files the
+    /// messages carry).
     format: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Format {
+    Jsonl,
+    Csv,
+    Zip,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+            Format::Zip => "zip",
+        }
+    }
 }
 
 fn time(name: &str, v: Option<&str>) -> Result<Option<i64>, ApiError> {
@@ -43,20 +62,22 @@ fn time(name: &str, v: Option<&str>) -> Result<Option<i64>, ApiError> {
     .transpose()
 }
 
-fn csv_wanted(q: &ExportQuery) -> Result<bool, ApiError> {
+fn format(q: &ExportQuery) -> Result<Format, ApiError> {
     match q.format.as_deref() {
-        None | Some("jsonl") => Ok(false),
-        Some("csv") => Ok(true),
-        Some(_) => Err(ApiError::bad_request("format must be jsonl or csv")),
+        None | Some("jsonl") => Ok(Format::Jsonl),
+        Some("csv") => Ok(Format::Csv),
+        Some("zip") => Ok(Format::Zip),
+        Some(_) => Err(ApiError::bad_request("format must be jsonl, csv or zip")),
     }
 }
 
-/// The body: JSON Lines, or the messages as CSV, read a page at a time.
-fn body(store: Store, scope: Scope, csv: bool) -> Body {
-    if csv {
-        csv_body(store, scope)
-    } else {
-        jsonl_body(store, scope)
+/// The body: JSON Lines, the messages as CSV, or a zip of both with the files, read a page at a
+/// time.
+fn body(s: &AppState, scope: Scope, format: Format) -> Body {
+    match format {
+        Format::Jsonl => jsonl_body(s.store.clone(), scope),
+        Format::Csv => csv_body(s.store.clone(), scope),
+        Format::Zip => super::export_zip::zip_body(s.clone(), scope),
     }
 }
 
@@ -118,21 +139,18 @@ fn csv_body(store: Store, scope: Scope) -> Body {
     Body::from_stream(stream)
 }
 
-fn download(body: Body, csv: bool, name: &str) -> Response {
+fn download(body: Body, format: Format, name: &str) -> Response {
     let mut response = body.into_response();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(if csv {
-            "text/csv; charset=utf-8"
-        } else {
-            "application/x-ndjson"
+        HeaderValue::from_static(match format {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Jsonl => "application/x-ndjson",
+            Format::Zip => "application/zip",
         }),
     );
-    let file = format!(
-        "attachment; filename=\"{name}.{}\"",
-        if csv { "csv" } else { "jsonl" }
-    );
+    let file = format!("attachment; filename=\"{name}.{}\"", format.name());
     if let Ok(v) = HeaderValue::from_str(&file) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -142,25 +160,25 @@ fn download(body: Body, csv: bool, name: &str) -> Response {
 /// Everything (or what was written in `[from, to)`), one JSON object per line with its `kind`
 /// (`contact`, `conversation`, `message`, `note`); `format=csv`: the messages as a table.
 #[utoipa::path(get, path = "/api/v1/admin/export", params(ExportQuery), security(("bearer" = [])),
-    responses((status = 200, description = "JSON Lines, or with `format=csv` the messages as CSV", content((String = "application/x-ndjson"), (String = "text/csv"))),
+    responses((status = 200, description = "JSON Lines; with `format=csv` the messages as CSV; with `format=zip` both and the files", content((String = "application/x-ndjson"), (String = "text/csv"), (Vec<u8> = "application/zip"))),
               (status = 400, body = switchboard_protocol::api::ErrorBody)))]
 pub async fn export_all(
     State(s): State<AppState>,
     AuthUser(user): AuthUser,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let csv = csv_wanted(&q)?;
+    let format = format(&q)?;
     let (from, to) = (
         time("from", q.from.as_deref())?,
         time("to", q.to.as_deref())?,
     );
-    let details = json!({"from": q.from, "to": q.to, "format": if csv { "csv" } else { "jsonl" }});
+    let details = json!({"from": q.from, "to": q.to, "format": format.name()});
     s.store
         .write(move |ctx| queries::audit(ctx.conn, &user.email, "export.all", &details, ctx.now))
         .await?;
     Ok(download(
-        body(s.store.clone(), Scope::All { from, to }, csv),
-        csv,
+        body(&s, Scope::All { from, to }, format),
+        format,
         "switchboard-export",
     ))
 }
@@ -168,7 +186,7 @@ pub async fn export_all(
 /// One customer: their record, conversations, messages and notes (JSON Lines); `format=csv`:
 /// their messages as a table.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/export", params(("id" = i64, Path), ExportQuery), security(("bearer" = [])),
-    responses((status = 200, description = "JSON Lines, or with `format=csv` the messages as CSV", content((String = "application/x-ndjson"), (String = "text/csv"))),
+    responses((status = 200, description = "JSON Lines; with `format=csv` the messages as CSV; with `format=zip` both and the files", content((String = "application/x-ndjson"), (String = "text/csv"), (Vec<u8> = "application/zip"))),
               (status = 400, body = switchboard_protocol::api::ErrorBody), (status = 404, body = switchboard_protocol::api::ErrorBody)))]
 pub async fn export_contact(
     State(s): State<AppState>,
@@ -176,20 +194,20 @@ pub async fn export_contact(
     Path(id): Path<i64>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let csv = csv_wanted(&q)?;
+    let format = format(&q)?;
     let u = user.clone();
     s.store
         .read(move |c| crate::store::contacts::check_visible(c, &u, id))
         .await?;
-    let details = json!({"contact_id": id, "format": if csv { "csv" } else { "jsonl" }});
+    let details = json!({"contact_id": id, "format": format.name()});
     s.store
         .write(move |ctx| {
             queries::audit(ctx.conn, &user.email, "export.contact", &details, ctx.now)
         })
         .await?;
     Ok(download(
-        body(s.store.clone(), Scope::Contact(id), csv),
-        csv,
+        body(&s, Scope::Contact(id), format),
+        format,
         &format!("customer-{id}"),
     ))
 }

@@ -13,6 +13,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod events;
 pub mod export;
+mod export_zip;
 pub mod governance;
 pub mod media;
 pub mod policy;

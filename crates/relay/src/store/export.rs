@@ -52,6 +52,38 @@ impl ExportCursor {
     }
 }
 
+/// Messages carrying a file in the scope, after message id `after`: `(message id, media id,
+/// mime type)`, at most `limit`, by id (the zip export's media part).
+pub fn media_after(
+    conn: &Db,
+    scope: &Scope,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<(i64, String, Option<String>)>> {
+    let (from, to, contact) = match scope {
+        Scope::All { from, to } => (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX), None),
+        Scope::Contact(c) => (i64::MIN, i64::MAX, Some(*c)),
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, media_id, media_mime FROM messages
+         WHERE id > ?1 AND media_id IS NOT NULL AND created_at >= ?2 AND created_at < ?3
+           AND (?4 = 0 OR conversation_id IN (SELECT id FROM conversations WHERE contact_id = ?5))
+         ORDER BY id LIMIT ?6",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            after,
+            from,
+            to,
+            i64::from(contact.is_some()),
+            contact.unwrap_or(0),
+            limit as i64
+        ],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    Ok(rows.collect::<super::db::Result<_>>()?)
+}
+
 fn line(kind: &str, mut v: Value) -> String {
     if let Value::Object(map) = &mut v {
         map.insert("kind".into(), json!(kind));

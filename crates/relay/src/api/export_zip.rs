@@ -1,0 +1,169 @@
+//! `?format=zip` of the exports: one zip streamed as it is written (entries with data
+//! descriptors, so nothing is buffered whole): `export.jsonl` (the JSON Lines export),
+//! `messages.csv` (the messages as a table) and `media/`, every file the export's messages carry
+//! that the relay holds (media archive first, then the cache), named
+//! `media/<message id>-<media id>.<extension>`; `media/MISSING.txt` lists those it does not hold
+//! (never archived, or removed from the archive and from Meta).
+
+use async_zip::base::write::ZipFileWriter;
+use async_zip::{Compression, ZipEntryBuilder};
+use axum::body::Body;
+use tokio::io::{AsyncWriteExt, DuplexStream};
+use tokio_util::compat::{FuturesAsyncWriteCompatExt, TokioAsyncWriteCompatExt};
+
+use crate::api::audit::spreadsheet_safe;
+use crate::store::export::{csv_header, csv_row, media_after, next_lines, ExportCursor, Scope};
+use crate::store::messages::messages_after;
+use crate::AppState;
+
+const PAGE: usize = 500;
+
+/// The zip as a response body; written by a task of its own into a small pipe.
+pub fn zip_body(state: AppState, scope: Scope) -> Body {
+    let (w, r) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        if let Err(e) = write_zip(&state, &scope, w).await {
+            // The client sees a truncated zip (its reader reports it); the log says why.
+            tracing::warn!(error = %e, "the zip export stopped");
+        }
+    });
+    Body::from_stream(tokio_util::io::ReaderStream::new(r))
+}
+
+type Zip = ZipFileWriter<tokio_util::compat::Compat<DuplexStream>>;
+
+async fn write_zip(s: &AppState, scope: &Scope, w: DuplexStream) -> anyhow::Result<()> {
+    let mut zip: Zip = ZipFileWriter::new(w.compat_write());
+    // The JSON Lines.
+    let mut entry = zip
+        .write_entry_stream(ZipEntryBuilder::new(
+            "export.jsonl".into(),
+            Compression::Deflate,
+        ))
+        .await?
+        .compat_write();
+    let mut cur = ExportCursor::default();
+    while !cur.done() {
+        let sc = scope.clone();
+        let (lines, next) = s
+            .store
+            .read(move |c| Ok((next_lines(c, &sc, &mut cur, PAGE)?, cur)))
+            .await?;
+        cur = next;
+        for l in lines {
+            entry.write_all(l.as_bytes()).await?;
+            entry.write_all(b"\n").await?;
+        }
+    }
+    entry.into_inner().close().await?;
+    // The messages as CSV.
+    let mut entry = zip
+        .write_entry_stream(ZipEntryBuilder::new(
+            "messages.csv".into(),
+            Compression::Deflate,
+        ))
+        .await?
+        .compat_write();
+    let (from, to, contact) = match scope {
+        Scope::All { from, to } => (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX), None),
+        Scope::Contact(c) => (i64::MIN, i64::MAX, Some(*c)),
+    };
+    let mut header = csv::Writer::from_writer(Vec::new());
+    header.write_record(csv_header())?;
+    entry.write_all(&header.into_inner()?).await?;
+    let mut after = 0i64;
+    loop {
+        let page = s
+            .store
+            .read(move |c| messages_after(c, after, contact, from, to, PAGE))
+            .await?;
+        let mut rows = csv::Writer::from_writer(Vec::new());
+        for m in &page {
+            rows.write_record(csv_row(m).iter().map(|c| spreadsheet_safe(c).into_owned()))?;
+        }
+        entry.write_all(&rows.into_inner()?).await?;
+        match page.last() {
+            Some(m) if page.len() == PAGE => after = m.id,
+            _ => break,
+        }
+    }
+    entry.into_inner().close().await?;
+    // The files.
+    let mut missing = Vec::new();
+    let mut after = 0i64;
+    loop {
+        let sc = scope.clone();
+        let page = s
+            .store
+            .read(move |c| media_after(c, &sc, after, PAGE))
+            .await?;
+        for (message, media_id, mime) in &page {
+            let file = match s.archive.files.open(media_id).await {
+                Some(f) => Some(f),
+                None => s.media.open(media_id).await,
+            };
+            let Some((mut file, _len)) = file else {
+                missing.push(format!("{message}\t{media_id}"));
+                continue;
+            };
+            let name = format!("media/{message}-{media_id}.{}", extension(mime.as_deref()));
+            let mut entry = zip
+                .write_entry_stream(ZipEntryBuilder::new(name.into(), Compression::Stored))
+                .await?
+                .compat_write();
+            tokio::io::copy(&mut file, &mut entry).await?;
+            entry.into_inner().close().await?;
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE => after = last.0,
+            _ => break,
+        }
+    }
+    if !missing.is_empty() {
+        let mut text = String::from("message id\tmedia id (not held by the relay)\n");
+        for m in missing {
+            text.push_str(&m);
+            text.push('\n');
+        }
+        let entry = ZipEntryBuilder::new("media/MISSING.txt".into(), Compression::Deflate);
+        zip.write_entry_whole(entry, text.as_bytes()).await?;
+    }
+    let mut w = zip.close().await?.into_inner();
+    w.shutdown().await?;
+    Ok(())
+}
+
+/// A file name extension for a MIME type (`bin` when unknown).
+pub fn extension(mime: Option<&str>) -> &'static str {
+    let base = mime.unwrap_or("").split(';').next().unwrap_or("").trim();
+    match base {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "audio/ogg" => "ogg",
+        "audio/mpeg" => "mp3",
+        "audio/mp4" | "audio/aac" => "m4a",
+        "audio/amr" => "amr",
+        "video/mp4" => "mp4",
+        "video/3gpp" => "3gp",
+        "application/pdf" => "pdf",
+        "text/plain" => "txt",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+        "application/msword" => "doc",
+        "application/vnd.ms-excel" => "xls",
+        _ => "bin",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn extensions() {
+        assert_eq!(super::extension(Some("image/jpeg")), "jpg");
+        assert_eq!(super::extension(Some("audio/ogg; codecs=opus")), "ogg");
+        assert_eq!(super::extension(None), "bin");
+        assert_eq!(super::extension(Some("../../etc")), "bin");
+    }
+}
