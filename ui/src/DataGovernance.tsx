@@ -27,6 +27,11 @@ function RetentionRow(props: { row: Retention; onSaved: (r: Retention) => void }
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
+  // Follows the relay's value when it changes (saved here, or reloaded).
+  useEffect(() => {
+    setChoice(choiceOf(props.row.days));
+    setCustom(props.row.days === null ? "" : String(props.row.days));
+  }, [props.row.days]);
   const save = async () => {
     setSaved(false);
     const parsed = parseRetention(choice, custom);
@@ -57,6 +62,12 @@ function RetentionRow(props: { row: Retention; onSaved: (r: Retention) => void }
           <>
             <br />
             <small>{t("purgedBefore", { time: formatTime(lang, props.row.purged_before) })}</small>
+          </>
+        )}
+        {props.row.purged_messages > 0 && (
+          <>
+            <br />
+            <small data-testid="retention-purged">{t("purgedSoFar", { messages: props.row.purged_messages, conversations: props.row.purged_conversations })}</small>
           </>
         )}
       </td>
@@ -97,6 +108,7 @@ export function DataTab() {
       ([r, h]) => {
         setRows(r);
         setHolds(h);
+        setError(null);
       },
       (e) => setError(asUiError(e)),
     );
@@ -226,7 +238,7 @@ export function CustomerGovernance(props: { conv: Conversation }) {
         </div>
       )}
       {!erasing ? (
-        <button className="danger" disabled={busy || held} title={held ? t("eraseHeld") : undefined} data-testid="erase-customer" onClick={() => setErasing(true)}>
+        <button className="danger" disabled={busy || held || holds === null} title={held ? t("eraseHeld") : undefined} data-testid="erase-customer" onClick={() => setErasing(true)}>
           {t("eraseCustomer")}
         </button>
       ) : (

@@ -475,6 +475,9 @@ export interface Retention {
   days: number | null;
   /** How far the last purge reached (ms). */
   purged_before: number | null;
+  /** What purges took so far (tombstones). */
+  purged_conversations: number;
+  purged_messages: number;
 }
 
 export interface LegalHold {

@@ -43,6 +43,9 @@ pub struct Retention {
     /// How far the last finished purge reached (ms): everything older is gone, except what a
     /// legal hold keeps.
     pub purged_before: Option<i64>,
+    /// What purges took so far (the tombstones): conversations that lost messages, and messages.
+    pub purged_conversations: i64,
+    pub purged_messages: i64,
 }
 
 /// `PUT /api/v1/contacts/{id}/legal-hold` and `PUT /api/v1/conversations/{id}/legal-hold`.

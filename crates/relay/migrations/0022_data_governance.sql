@@ -29,6 +29,10 @@ CREATE TABLE conversation_tombstones (
     purged_at        INTEGER NOT NULL
 );
 
+-- Who sent an edit or deletion (wa_id or BSUID), so erasing the customer finds those whose
+-- original never arrived.
+ALTER TABLE message_amendments ADD COLUMN sender TEXT;
+
 CREATE INDEX events_by_conversation ON events (conversation_id, seq) WHERE conversation_id IS NOT NULL;
 CREATE INDEX webhook_inbox_received ON webhook_inbox (received_at);
 

@@ -105,12 +105,19 @@ pub async fn round(store: &Store, graph: &GraphClient, archive: &Archive) -> sto
         let id = job.media_id.clone();
         match outcome {
             Ok((len, evicted)) => {
-                store
+                let kept = store
                     .write(move |ctx| {
-                        store::archive::stored(ctx, &id, len)?;
-                        store::archive::removed(ctx, &evicted)
+                        let kept = store::archive::stored(ctx, &id, len)?;
+                        store::archive::removed(ctx, &evicted)?;
+                        Ok(kept)
                     })
-                    .await?
+                    .await?;
+                if !kept {
+                    // Its message was purged or erased while the file downloaded.
+                    if let Err(e) = archive.files.remove(&job.media_id).await {
+                        tracing::warn!(error = %e, "a file whose message is gone could not be removed");
+                    }
+                }
             }
             Err(e) => {
                 let retry = retryable(&e)

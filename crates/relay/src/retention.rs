@@ -26,7 +26,8 @@ pub struct Report {
     pub files: usize,
 }
 
-/// Purges every number past its retention at `now` (ms).
+/// Purges every number past its retention at `now` (ms). A number that fails does not stop the
+/// others; the first error is returned after all were tried.
 pub async fn purge_all(
     store: &Store,
     files: &[&MediaCache],
@@ -41,27 +42,27 @@ pub async fn purge_all(
             .collect(),
     );
     let mut report = Report::default();
+    let mut first_error = None;
     for (number, days) in numbers {
-        let mut cur = PurgeCursor {
+        let cur = PurgeCursor {
             phone_number_id: number,
             cutoff: retention_cutoff(now, days),
             after_conversation: 0,
             after_inbox: 0,
         };
-        let before = report.clone();
-        loop {
-            let (step, next) = store
-                .write(move |ctx| {
-                    let s = sql::purge_step(ctx, &mut cur, batch)?;
-                    Ok((s, cur))
-                })
-                .await?;
-            cur = next;
-            add(&mut report, &step, files).await;
-            if step.done {
-                break;
-            }
+        if let Err(e) = purge_number(store, files, cur.clone(), batch, &mut report).await {
+            tracing::error!(number = %cur.phone_number_id, error = %e, "retention purge of a number failed");
+            first_error.get_or_insert(e);
         }
+    }
+    // Webhook bodies and what names no number: one pass for all numbers.
+    if let (Some(&latest), Some(&earliest)) = (cutoffs.values().max(), cutoffs.values().min()) {
+        let mut cur = PurgeCursor {
+            phone_number_id: String::new(),
+            cutoff: latest,
+            after_conversation: 0,
+            after_inbox: 0,
+        };
         loop {
             let cutoffs = cutoffs.clone();
             let (step, next) = store
@@ -76,16 +77,40 @@ pub async fn purge_all(
                 break;
             }
         }
-        let purged = report != before;
-        let done = cur.clone();
         store
-            .write(move |ctx| sql::finish(ctx, &done, purged))
+            .write(move |ctx| sql::finish_unattributed(ctx.conn, earliest))
             .await?;
-        if purged {
-            tracing::info!(number = %cur.phone_number_id, cutoff = cur.cutoff, "retention purge finished");
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+async fn purge_number(
+    store: &Store,
+    files: &[&MediaCache],
+    mut cur: PurgeCursor,
+    batch: usize,
+    report: &mut Report,
+) -> store::Result<()> {
+    loop {
+        let (step, next) = store
+            .write(move |ctx| {
+                let s = sql::purge_step(ctx, &mut cur, batch)?;
+                Ok((s, cur))
+            })
+            .await?;
+        cur = next;
+        add(report, &step, files).await;
+        if step.done {
+            break;
         }
     }
-    Ok(report)
+    let done = cur.clone();
+    store.write(move |ctx| sql::finish(ctx, &done)).await?;
+    tracing::debug!(number = %cur.phone_number_id, cutoff = cur.cutoff, "retention purge finished");
+    Ok(())
 }
 
 async fn add(report: &mut Report, step: &Step, files: &[&MediaCache]) {

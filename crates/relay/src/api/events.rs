@@ -146,6 +146,22 @@ pub async fn stream(
         }))
 }
 
+/// A live event as this user may read it (`store::events::for_agent`).
+async fn agent_view(s: &AppState, user: &User, e: &Event) -> Result<Event, String> {
+    if user.sees_all() || e.kind != switchboard_protocol::api::event_kind::RETENTION_PURGED {
+        return Ok(e.clone());
+    }
+    let (kind, data, uid) = (e.kind.clone(), e.data.to_string(), user.id);
+    let data = s
+        .store
+        .read(move |c| log::for_agent(c, &kind, data, uid))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = e.clone();
+    out.data = serde_json::from_str(&data).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
 /// Sends one event; `sent` is the seq of the previous event sent on this stream.
 async fn send_event(socket: &mut WebSocket, e: &Event, sent: &mut i64) -> Result<(), String> {
     let frame = StreamFrame {
@@ -235,7 +251,8 @@ async fn run_stream(
                 // Only events this user may see arrive here, in seq order.
                 Some(ev) => {
                     if ev.event.seq <= last { continue; }
-                    send_event(&mut socket, &ev.event, &mut sent).await?;
+                    let event = agent_view(&s, &user, &ev.event).await?;
+                    send_event(&mut socket, &event, &mut sent).await?;
                     last = ev.event.seq;
                 }
                 None => return Ok(()),

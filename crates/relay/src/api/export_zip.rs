@@ -17,6 +17,23 @@ use crate::store::messages::messages_after;
 use crate::AppState;
 
 const PAGE: usize = 500;
+/// Files listed by name in `media/MISSING.txt` (the rest are counted).
+const MAX_MISSING_LISTED: usize = 100_000;
+
+/// Why a zip export stopped (the client sees a truncated zip; the log says which).
+#[derive(Debug, thiserror::Error)]
+enum ZipExportError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("zip: {0}")]
+    Zip(#[from] async_zip::error::ZipError),
+    #[error("writing: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("csv: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("csv: {0}")]
+    CsvBuffer(#[from] csv::IntoInnerError<csv::Writer<Vec<u8>>>),
+}
 
 /// The zip as a response body; written by a task of its own into a small pipe.
 pub fn zip_body(state: AppState, scope: Scope) -> Body {
@@ -32,7 +49,7 @@ pub fn zip_body(state: AppState, scope: Scope) -> Body {
 
 type Zip = ZipFileWriter<tokio_util::compat::Compat<DuplexStream>>;
 
-async fn write_zip(s: &AppState, scope: &Scope, w: DuplexStream) -> anyhow::Result<()> {
+async fn write_zip(s: &AppState, scope: &Scope, w: DuplexStream) -> Result<(), ZipExportError> {
     let mut zip: Zip = ZipFileWriter::new(w.compat_write());
     // The JSON Lines.
     let mut entry = zip
@@ -90,6 +107,7 @@ async fn write_zip(s: &AppState, scope: &Scope, w: DuplexStream) -> anyhow::Resu
     entry.into_inner().close().await?;
     // The files.
     let mut missing = Vec::new();
+    let mut missing_count = 0usize;
     let mut after = 0i64;
     loop {
         let sc = scope.clone();
@@ -103,7 +121,11 @@ async fn write_zip(s: &AppState, scope: &Scope, w: DuplexStream) -> anyhow::Resu
                 None => s.media.open(media_id).await,
             };
             let Some((mut file, _len)) = file else {
-                missing.push(format!("{message}\t{media_id}"));
+                // Bounded: past the cap only the count grows.
+                if missing.len() < MAX_MISSING_LISTED {
+                    missing.push(format!("{message}\t{}", media_id.escape_debug()));
+                }
+                missing_count += 1;
                 continue;
             };
             let name = format!("media/{message}-{media_id}.{}", extension(mime.as_deref()));
@@ -124,6 +146,12 @@ async fn write_zip(s: &AppState, scope: &Scope, w: DuplexStream) -> anyhow::Resu
         for m in missing {
             text.push_str(&m);
             text.push('\n');
+        }
+        if missing_count > MAX_MISSING_LISTED {
+            text.push_str(&format!(
+                "... and {} more\n",
+                missing_count - MAX_MISSING_LISTED
+            ));
         }
         let entry = ZipEntryBuilder::new("media/MISSING.txt".into(), Compression::Deflate);
         zip.write_entry_whole(entry, text.as_bytes()).await?;

@@ -172,8 +172,13 @@ pub async fn erase_contact(
             }
         }
     }
-    if let Err(e) = s.store.scrub().await {
-        tracing::warn!(error = %e, "scrubbing the database after an erasure failed");
-    }
+    // The write-ahead log emptied (SQLite) or the tables vacuumed (PostgreSQL) in the
+    // background: the erasure is committed, the answer need not wait.
+    let store = s.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.scrub().await {
+            tracing::warn!(error = %e, "scrubbing the database after an erasure failed");
+        }
+    });
     Ok(Json(done.report))
 }

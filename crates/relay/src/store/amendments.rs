@@ -99,8 +99,8 @@ pub fn record(
         _ => ("revoke", None),
     };
     ctx.conn.exec(
-        "INSERT INTO message_amendments (wamid, original_wamid, kind, content, at, received_at, by_business)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO message_amendments (wamid, original_wamid, kind, content, at, received_at, by_business, sender)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             m.id,
             original,
@@ -108,7 +108,8 @@ pub fn record(
             content,
             m.timestamp.saturating_mul(1000),
             ctx.now,
-            by_business
+            by_business,
+            m.from_user_id.as_ref().or(m.from.as_ref())
         ],
     )?;
     apply_waiting(ctx, original, pnid)

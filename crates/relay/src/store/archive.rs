@@ -63,13 +63,14 @@ pub fn due(conn: &Db, now: i64, limit: usize) -> Result<Vec<Due>> {
     Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
-/// A download finished: the file is stored with `bytes`.
-pub fn stored(ctx: &mut WriteCtx<'_>, media_id: &str, bytes: u64) -> Result<()> {
-    ctx.conn.exec(
+/// A download finished: the file is stored with `bytes`. `false` when its row is gone (a purge
+/// or an erasure took the message meanwhile): the caller deletes the file.
+pub fn stored(ctx: &mut WriteCtx<'_>, media_id: &str, bytes: u64) -> Result<bool> {
+    let n = ctx.conn.exec(
         "UPDATE media_archive SET state = 'stored', bytes = ?2, stored_at = ?3, error = NULL WHERE media_id = ?1",
         params![media_id, bytes as i64, ctx.now],
     )?;
-    Ok(())
+    Ok(n > 0)
 }
 
 /// A download failed: tried again after `retry` (from [`retry_delay`]), or given up.

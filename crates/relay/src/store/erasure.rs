@@ -146,7 +146,22 @@ pub fn erase_contact(ctx: &mut WriteCtx<'_>, contact: i64, actor: &str) -> Resul
         }
     }
     let backend = conn.backend();
-    for ident in wa_id.iter().chain(bsuid.iter()).filter(|s| s.len() >= 6) {
+    // Edits and deletions they sent whose original never arrived.
+    for ident in wa_id.iter().chain(bsuid.iter()) {
+        conn.execute(
+            "DELETE FROM message_amendments WHERE sender = ?1",
+            [ident.as_str()],
+        )?;
+    }
+    // Stored JSON names them as a whole string ("4915...", "+4915...", "DE.123..."): matching the
+    // quoted form does not catch another customer whose id merely contains theirs.
+    let quoted: Vec<String> = wa_id
+        .iter()
+        .chain(bsuid.iter())
+        .filter(|s| !s.is_empty())
+        .flat_map(|s| [format!("\"{s}\""), format!("\"+{s}\"")])
+        .collect();
+    for ident in &quoted {
         conn.execute(
             &format!(
                 "DELETE FROM events WHERE conversation_id IS NULL AND {}",
@@ -168,9 +183,10 @@ pub fn erase_contact(ctx: &mut WriteCtx<'_>, contact: i64, actor: &str) -> Resul
             ),
             [ident.as_str()],
         )?;
+        // Pending ones too: a body not applied yet would bring them back at the next start.
         let bodies: Vec<i64> = conn
             .prepare(&format!(
-                "SELECT id FROM webhook_inbox WHERE state <> 'pending' AND {}",
+                "SELECT id FROM webhook_inbox WHERE state <> 'erased' AND {}",
                 contains_sql(backend, "body", 1, true)
             ))?
             .query_map([ident.as_bytes().to_vec()], |r| r.get(0))?
@@ -187,8 +203,8 @@ pub fn erase_contact(ctx: &mut WriteCtx<'_>, contact: i64, actor: &str) -> Resul
     report.notes =
         conn.execute("DELETE FROM contact_notes WHERE contact_id = ?1", [contact])? as i64;
     conn.execute("DELETE FROM contacts WHERE id = ?1", [contact])?;
-    media.sort();
-    media.dedup();
+    // Files another message or upload still names stay.
+    let media = super::retention::unreferenced(conn, media)?;
     report.media_files = media.len() as i64;
     super::audit::audit(
         conn,

@@ -263,11 +263,36 @@ pub fn page_raw(
             if out.len() == limit {
                 break;
             }
+            let mut ev = ev;
+            if !sees_all {
+                ev.data = for_agent(conn, &ev.kind, ev.data, user_id)?;
+            }
             out.push(ev);
         }
         scanned_to = seq;
     }
     Ok((out, scanned_to))
+}
+
+/// What an agent reads of an event's snapshot: of a purge's held conversations only those they
+/// see now (an agent does not learn of a hold elsewhere); every other snapshot as it is.
+pub fn for_agent(conn: &Db, kind: &str, data: String, user_id: i64) -> Result<String> {
+    if kind != switchboard_protocol::api::event_kind::RETENTION_PURGED {
+        return Ok(data);
+    }
+    let mut p: switchboard_protocol::governance::RetentionPurged = serde_json::from_str(&data)?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT 1 FROM conversations c WHERE c.id = ?1 AND (c.assignee_id IS NULL OR c.assignee_id = ?2) AND {}",
+        super::numbers::configured_sql("c.phone_number_id")
+    ))?;
+    let mut seen = Vec::new();
+    for id in p.held {
+        if stmt.exists(params![id, user_id])? {
+            seen.push(id);
+        }
+    }
+    p.held = seen;
+    Ok(serde_json::to_string(&p)?)
 }
 
 /// The customer an event without a conversation is about (contact snapshots and notes).

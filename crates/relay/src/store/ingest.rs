@@ -515,6 +515,8 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
                     "UPDATE uploads SET conversation_id = ?2 WHERE conversation_id = ?1",
                     params![conv, t],
                 )?;
+                // A legal hold follows the messages it keeps.
+                super::retention::move_holds(ctx.conn, "conversation_id", conv, t)?;
                 ctx.conn
                     .exec("DELETE FROM conversations WHERE id = ?1", [conv])?;
                 // Held (the number is not configured): supervisors and admins only.
@@ -535,6 +537,7 @@ fn merge_contacts(ctx: &mut WriteCtx<'_>, from: i64, into: i64) -> Result<()> {
     }
     // Tags and notes follow the person; the surviving snapshot carries the merged tags.
     super::contacts::merge_into(ctx, from, into)?;
+    super::retention::move_holds(ctx.conn, "contact_id", from, into)?;
     ctx.conn
         .exec("DELETE FROM contacts WHERE id = ?1", [from])?;
     emit_contact(ctx, into)?;

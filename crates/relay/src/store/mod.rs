@@ -578,7 +578,6 @@ impl Store {
         .map_err(|_| StoreError::Closed)?
     }
 
-    /// Live events, in `seq` order, as they are committed.
     /// After an erasure: no copy of what was deleted stays in the database's files. SQLite: the
     /// write-ahead log is checkpointed and truncated (freed pages were already overwritten,
     /// `secure_delete`), retried while readers hold old snapshots. PostgreSQL: the touched
@@ -614,6 +613,7 @@ impl Store {
         .map_err(|e| StoreError::Corrupt(format!("scrub task: {e}")))?
     }
 
+    /// Live events, in `seq` order, as they are committed.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LoggedEvent>> {
         self.inner.events.subscribe()
     }

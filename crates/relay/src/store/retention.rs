@@ -35,8 +35,10 @@ pub fn set_retention(conn: &Db, phone_number_id: &str, days: Option<i64>) -> Res
 
 pub fn list_retention(conn: &Db) -> Result<Vec<Retention>> {
     let mut stmt = conn.prepare(
-        "SELECT phone_number_id, display_phone_number, name, retention_days, retention_cutoff
-         FROM phone_numbers ORDER BY configured DESC, name, phone_number_id",
+        "SELECT p.phone_number_id, p.display_phone_number, p.name, p.retention_days, p.retention_cutoff,
+            (SELECT COUNT(*) FROM conversation_tombstones t WHERE t.phone_number_id = p.phone_number_id),
+            (SELECT COALESCE(SUM(t.messages_in + t.messages_out), 0) FROM conversation_tombstones t WHERE t.phone_number_id = p.phone_number_id)
+         FROM phone_numbers p ORDER BY p.configured DESC, p.name, p.phone_number_id",
     )?;
     let rows = stmt.query_map((), |r| {
         Ok(Retention {
@@ -45,6 +47,8 @@ pub fn list_retention(conn: &Db) -> Result<Vec<Retention>> {
             name: r.get(2)?,
             days: r.get(3)?,
             purged_before: r.get(4)?,
+            purged_conversations: r.get(5)?,
+            purged_messages: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
@@ -64,7 +68,8 @@ pub fn with_retention(conn: &Db) -> Result<Vec<(String, i64)>> {
 pub struct PurgeCursor {
     pub phone_number_id: String,
     pub cutoff: i64,
-    /// Conversations up to this id are done.
+    /// Conversations up to this id are done. (For the webhook bodies' pass, which belongs to no
+    /// one number, `phone_number_id` is empty and `cutoff` the latest of all.)
     pub after_conversation: i64,
     /// Webhook bodies up to this inbox id were looked at.
     pub after_inbox: i64,
@@ -81,26 +86,33 @@ pub struct Step {
     pub done: bool,
 }
 
-/// Purges at most about `budget` rows of the number's conversations past the cursor.
+/// Purges at most about `budget` rows of the number's conversations past the cursor (each
+/// conversation looked at counts as one).
 pub fn purge_step(ctx: &mut WriteCtx<'_>, cur: &mut PurgeCursor, budget: usize) -> Result<Step> {
     let mut step = Step::default();
     let mut left = budget;
     while left > 0 {
+        // Only conversations with something past the cutoff (both probes use an index).
         let convs: Vec<(i64, i64)> = ctx
             .conn
             .prepare_cached(&format!(
                 "SELECT c.id, c.last_message_at FROM conversations c
-                 WHERE c.phone_number_id = ?1 AND c.id > ?2 AND NOT {HELD_SQL} ORDER BY c.id LIMIT 50"
+                 WHERE c.phone_number_id = ?1 AND c.id > ?2 AND NOT {HELD_SQL}
+                   AND (EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.created_at < ?3)
+                     OR EXISTS (SELECT 1 FROM events e WHERE e.conversation_id = c.id AND e.at < ?3))
+                 ORDER BY c.id LIMIT 50"
             ))?
-            .query_map(params![cur.phone_number_id, cur.after_conversation], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
+            .query_map(
+                params![cur.phone_number_id, cur.after_conversation, cur.cutoff],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
             .collect::<std::result::Result<_, _>>()?;
         if convs.is_empty() {
             step.done = true;
-            return Ok(step);
+            break;
         }
         for (conv, last_message_at) in convs {
+            left = left.saturating_sub(1);
             let (messages, media) = purge_messages(ctx, conv, cur.cutoff, left)?;
             step.messages += messages;
             step.media_ids.extend(media);
@@ -113,13 +125,49 @@ pub fn purge_step(ctx: &mut WriteCtx<'_>, cur: &mut PurgeCursor, budget: usize) 
             left = left.saturating_sub(events);
             if left == 0 {
                 // Not known to be finished: the next step looks at this conversation again.
-                return Ok(step);
+                break;
             }
             purge_conversation_side(ctx, conv, cur.cutoff, last_message_at)?;
             cur.after_conversation = conv;
         }
     }
+    step.media_ids = unreferenced(ctx.conn, std::mem::take(&mut step.media_ids))?;
     Ok(step)
+}
+
+/// The media ids no message or upload still names (their files may go).
+pub(crate) fn unreferenced(conn: &Db, mut ids: Vec<String>) -> Result<Vec<String>> {
+    ids.sort();
+    ids.dedup();
+    let mut out = Vec::new();
+    for id in ids {
+        let used = conn
+            .prepare_cached(
+                "SELECT 1 WHERE EXISTS (SELECT 1 FROM messages WHERE media_id = ?1)
+                    OR EXISTS (SELECT 1 FROM uploads WHERE media_id = ?1)",
+            )?
+            .exists([id.as_str()])?;
+        if !used {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Moves the hold on `column` = `from` to `into` (two records turned out to be one), keeping
+/// one hold where both had one.
+pub fn move_holds(conn: &Db, column: &str, from: i64, into: i64) -> Result<()> {
+    conn.execute(
+        &format!(
+            "DELETE FROM legal_holds WHERE {column} = ?1 AND EXISTS (SELECT 1 FROM legal_holds h WHERE h.{column} = ?2)"
+        ),
+        params![from, into],
+    )?;
+    conn.execute(
+        &format!("UPDATE legal_holds SET {column} = ?2 WHERE {column} = ?1"),
+        params![from, into],
+    )?;
+    Ok(())
 }
 
 /// Deletes up to `limit` messages of `conv` created before `cutoff` (not those still waiting in
@@ -226,12 +274,22 @@ fn purge_conversation_side(
     ctx.conn
         .prepare_cached("DELETE FROM uploads WHERE conversation_id = ?1 AND created_at < ?2")?
         .execute(params![conv, cutoff])?;
-    if last_message_at < cutoff {
-        ctx.conn
+    let blanked = last_message_at < cutoff
+        && ctx
+            .conn
             .prepare_cached(
                 "UPDATE conversations SET last_message_preview = '' WHERE id = ?1 AND last_message_preview <> ''",
             )?
-            .execute([conv])?;
+            .execute([conv])?
+            > 0;
+    // The conversation stays (with its tombstone): a cache built from the log after this purge
+    // must still learn of it, so the log keeps a current snapshot (without the purged preview).
+    let snapshot_left = ctx
+        .conn
+        .prepare_cached("SELECT 1 FROM events WHERE conversation_id = ?1 AND kind = ?2")?
+        .exists(params![conv, event_kind::CONVERSATION_UPDATED])?;
+    if blanked || !snapshot_left {
+        super::conversations::emit_conversation(ctx, conv, None)?;
     }
     Ok(())
 }
@@ -313,37 +371,51 @@ pub(crate) fn empty_body(conn: &Db, id: i64, state: &str) -> Result<()> {
     Ok(())
 }
 
-/// Ends a number's purge: other records of the number past the cutoff, the cutoff recorded, and
-/// `retention.purged` logged for every client when anything went.
-pub fn finish(ctx: &mut WriteCtx<'_>, cur: &PurgeCursor, purged_anything: bool) -> Result<()> {
+/// Ends a number's purge: its account events past the cutoff, the cutoff recorded, and
+/// `retention.purged` logged for every client (also when this run found nothing: an earlier run
+/// that stopped before its end may not have announced what it removed).
+pub fn finish(ctx: &mut WriteCtx<'_>, cur: &PurgeCursor) -> Result<()> {
     ctx.conn.execute(
         "DELETE FROM account_events WHERE phone_number_id = ?1 AND received_at < ?2",
         params![cur.phone_number_id, cur.cutoff],
     )?;
     ctx.conn.execute(
-        "DELETE FROM orphan_statuses WHERE received_at < ?1",
-        [cur.cutoff],
-    )?;
-    ctx.conn.execute(
         "UPDATE phone_numbers SET retention_cutoff = ?2 WHERE phone_number_id = ?1",
         params![cur.phone_number_id, cur.cutoff],
     )?;
-    if purged_anything {
-        let held = held_conversations(ctx.conn, &cur.phone_number_id)?;
-        ctx.emit(NewEvent {
-            kind: event_kind::RETENTION_PURGED,
-            conversation_id: None,
-            audience: Audience {
-                all_agents: true,
-                users: Vec::new(),
-            },
-            data: serde_json::to_value(RetentionPurged {
-                phone_number_id: cur.phone_number_id.clone(),
-                before: cur.cutoff,
-                held,
-            })?,
-        })?;
-    }
+    let held = held_conversations(ctx.conn, &cur.phone_number_id)?;
+    ctx.emit(NewEvent {
+        kind: event_kind::RETENTION_PURGED,
+        conversation_id: None,
+        audience: Audience {
+            all_agents: true,
+            users: Vec::new(),
+        },
+        data: serde_json::to_value(RetentionPurged {
+            phone_number_id: cur.phone_number_id.clone(),
+            before: cur.cutoff,
+            held,
+        })?,
+    })?;
+    Ok(())
+}
+
+/// What belongs to no number: parked statuses whose message never came, edits whose original
+/// never came, account events naming no number; removed past `cutoff` (the longest finite
+/// retention's).
+pub fn finish_unattributed(conn: &Db, cutoff: i64) -> Result<()> {
+    conn.execute(
+        "DELETE FROM orphan_statuses WHERE received_at < ?1",
+        [cutoff],
+    )?;
+    conn.execute(
+        "DELETE FROM message_amendments WHERE applied_at IS NULL AND received_at < ?1",
+        [cutoff],
+    )?;
+    conn.execute(
+        "DELETE FROM account_events WHERE phone_number_id IS NULL AND received_at < ?1",
+        [cutoff],
+    )?;
     Ok(())
 }
 
@@ -356,15 +428,6 @@ pub fn held_conversations(conn: &Db, phone_number_id: &str) -> Result<Vec<i64>> 
         .query_map([phone_number_id], |r| r.get(0))?
         .collect::<std::result::Result<_, _>>()?;
     Ok(rows)
-}
-
-/// Tombstone figures of a number: `(conversations, messages)` purged.
-pub fn tombstones(conn: &Db, phone_number_id: &str) -> Result<(i64, i64)> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(messages_in + messages_out), 0) FROM conversation_tombstones WHERE phone_number_id = ?1",
-        [phone_number_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?)
 }
 
 fn hold_row(r: &super::db::Row<'_>) -> super::db::Result<LegalHold> {
