@@ -31,8 +31,15 @@ enum ZipExportError {
     Io(#[from] std::io::Error),
     #[error("csv: {0}")]
     Csv(#[from] csv::Error),
+    /// Only the message is kept (the error holds the whole writer).
     #[error("csv: {0}")]
-    CsvBuffer(#[from] csv::IntoInnerError<csv::Writer<Vec<u8>>>),
+    CsvBuffer(String),
+}
+
+impl From<csv::IntoInnerError<csv::Writer<Vec<u8>>>> for ZipExportError {
+    fn from(e: csv::IntoInnerError<csv::Writer<Vec<u8>>>) -> Self {
+        ZipExportError::CsvBuffer(e.error().to_string())
+    }
 }
 
 /// The zip as a response body; written by a task of its own into a small pipe.
