@@ -332,6 +332,12 @@ async fn a_purge_takes_the_events_and_webhook_bodies_past_the_period_too() {
     for b in &bodies {
         assert!(relay.post_webhook(b).await.status().is_success());
     }
+    // More conversations than one window of a purge step looks at.
+    for i in 0..230 {
+        let wa = format!("49153{i:08}");
+        let body = text_at(&wa, &format!("wamid.many-{i}"), "Eine von vielen", 1);
+        assert!(relay.post_webhook(&body).await.status().is_success());
+    }
     let (anna, _) = conversation_of(relay, &admin, "4915200000001").await;
     let (bert_conv, bert) = conversation_of(relay, &admin, "4915200000002").await;
     let (s, _) = relay
@@ -355,8 +361,16 @@ async fn a_purge_takes_the_events_and_webhook_bodies_past_the_period_too() {
         switchboard_relay::retention::purge_all(&relay.store, &[], now_ms() + 365 * DAY_MS, 3)
             .await
             .unwrap();
-    assert_eq!(report.messages, 1, "{report:?}");
-    assert!(report.events >= 2 && report.bodies == 2, "{report:?}");
+    assert_eq!(report.messages, 1 + 230, "{report:?}");
+    assert_eq!(
+        count(relay, "SELECT COUNT(*) FROM messages".into()).await,
+        1,
+        "only Bert's message is left"
+    );
+    assert!(
+        report.events >= 2 * 231 && report.bodies == 232,
+        "{report:?}"
+    );
     let events = |conv: i64| {
         count(
             relay,
@@ -371,7 +385,7 @@ async fn a_purge_takes_the_events_and_webhook_bodies_past_the_period_too() {
             "SELECT COUNT(*) FROM webhook_inbox WHERE state = 'purged'".into()
         )
         .await,
-        2
+        232
     );
     // A replay of a purged body is still recognised (its hash stays) and not applied again.
     assert!(relay.post_webhook(&bodies[0]).await.status().is_success());
@@ -471,17 +485,7 @@ async fn erasing_a_customer_leaves_no_trace_in_the_relay_or_a_synced_cache() {
         )
         .await;
     assert_eq!(s, 200);
-    // The image reaches the archive.
-    relay
-        .eventually(Duration::from_secs(10), "the archived image", || async {
-            let rows = relay
-                .store
-                .read(switchboard_relay::store::archive::entries)
-                .await
-                .ok()?;
-            rows.iter().any(|r| r.1 == "stored").then_some(())
-        })
-        .await;
+    relay.a_file_archived("the archived image").await;
     let files = tempfile::tempdir().unwrap();
     let sue = engine_at(
         relay,

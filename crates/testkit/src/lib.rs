@@ -257,6 +257,19 @@ impl Relay {
             .unwrap()
     }
 
+    /// Waits until the media archive holds at least one stored file.
+    pub async fn a_file_archived(&self, what: &str) {
+        self.eventually(Duration::from_secs(10), what, || async {
+            let rows = self
+                .store
+                .read(switchboard_relay::store::archive::entries)
+                .await
+                .ok()?;
+            rows.iter().any(|r| r.1 == "stored").then_some(())
+        })
+        .await;
+    }
+
     /// Creates a user with a role (a predefined `switchboard_protocol::api::Role` or a role's name); returns their id.
     pub async fn user(&self, email: &str, role: impl AsRef<str>) -> i64 {
         let hash = switchboard_relay::auth::hash_password("password123").unwrap();

@@ -11,10 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::audit::spreadsheet_safe;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::store::export::{csv_header, csv_row, next_lines, ExportCursor, Scope};
+use crate::store::export::{csv_page, next_lines, ExportCursor, Scope};
 use crate::store::{queries, Store};
 use crate::AppState;
 
@@ -104,36 +103,17 @@ fn jsonl_body(store: Store, scope: Scope) -> Body {
 
 /// The messages as CSV (the header first), a page at a time after the last id written.
 fn csv_body(store: Store, scope: Scope) -> Body {
-    let (from, to, contact) = match scope {
-        Scope::All { from, to } => (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX), None),
-        Scope::Contact(c) => (i64::MIN, i64::MAX, Some(c)),
-    };
     let stream = futures_util::stream::unfold(Some((0i64, true)), move |state| {
-        let store = store.clone();
+        let (store, scope) = (store.clone(), scope.clone());
         async move {
             let (after, first) = state?;
-            let page = match store
-                .read(move |c| {
-                    crate::store::messages::messages_after(c, after, contact, from, to, PAGE)
-                })
+            match store
+                .read(move |c| csv_page(c, &scope, after, first, PAGE))
                 .await
             {
-                Ok(p) => p,
-                Err(e) => return Some((Err(std::io::Error::other(e.to_string())), None)),
-            };
-            if page.is_empty() && !first {
-                return None;
+                Ok((bytes, next)) => Some((Ok(Bytes::from(bytes)), next.map(|n| (n, false)))),
+                Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
             }
-            let mut w = csv::Writer::from_writer(Vec::new());
-            if first {
-                let _ = w.write_record(csv_header());
-            }
-            for m in &page {
-                let _ = w.write_record(csv_row(m).iter().map(|c| spreadsheet_safe(c).into_owned()));
-            }
-            // A short page is the last one.
-            let next = (page.len() == PAGE).then(|| (page.last().map_or(after, |m| m.id), false));
-            Some((Ok(Bytes::from(w.into_inner().unwrap_or_default())), next))
         }
     });
     Body::from_stream(stream)

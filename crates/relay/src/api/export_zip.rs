@@ -11,9 +11,7 @@ use axum::body::Body;
 use tokio::io::{AsyncWriteExt, DuplexStream};
 use tokio_util::compat::{FuturesAsyncWriteCompatExt, TokioAsyncWriteCompatExt};
 
-use crate::api::audit::spreadsheet_safe;
-use crate::store::export::{csv_header, csv_row, media_after, next_lines, ExportCursor, Scope};
-use crate::store::messages::messages_after;
+use crate::store::export::{csv_page, media_after, next_lines, ExportCursor, Scope};
 use crate::AppState;
 
 const PAGE: usize = 500;
@@ -29,17 +27,6 @@ enum ZipExportError {
     Zip(#[from] async_zip::error::ZipError),
     #[error("writing: {0}")]
     Io(#[from] std::io::Error),
-    #[error("csv: {0}")]
-    Csv(#[from] csv::Error),
-    /// Only the message is kept (the error holds the whole writer).
-    #[error("csv: {0}")]
-    CsvBuffer(String),
-}
-
-impl From<csv::IntoInnerError<csv::Writer<Vec<u8>>>> for ZipExportError {
-    fn from(e: csv::IntoInnerError<csv::Writer<Vec<u8>>>) -> Self {
-        ZipExportError::CsvBuffer(e.error().to_string())
-    }
 }
 
 /// The zip as a response body; written by a task of its own into a small pipe.
@@ -88,28 +75,17 @@ async fn write_zip(s: &AppState, scope: &Scope, w: DuplexStream) -> Result<(), Z
         ))
         .await?
         .compat_write();
-    let (from, to, contact) = match scope {
-        Scope::All { from, to } => (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX), None),
-        Scope::Contact(c) => (i64::MIN, i64::MAX, Some(*c)),
-    };
-    let mut header = csv::Writer::from_writer(Vec::new());
-    header.write_record(csv_header())?;
-    entry.write_all(&header.into_inner()?).await?;
-    let mut after = 0i64;
-    loop {
-        let page = s
+    let mut next = Some(0i64);
+    let mut first = true;
+    while let Some(after) = next {
+        let sc = scope.clone();
+        let (bytes, more) = s
             .store
-            .read(move |c| messages_after(c, after, contact, from, to, PAGE))
+            .read(move |c| csv_page(c, &sc, after, first, PAGE))
             .await?;
-        let mut rows = csv::Writer::from_writer(Vec::new());
-        for m in &page {
-            rows.write_record(csv_row(m).iter().map(|c| spreadsheet_safe(c).into_owned()))?;
-        }
-        entry.write_all(&rows.into_inner()?).await?;
-        match page.last() {
-            Some(m) if page.len() == PAGE => after = m.id,
-            _ => break,
-        }
+        entry.write_all(&bytes).await?;
+        first = false;
+        next = more;
     }
     entry.into_inner().close().await?;
     // The files.

@@ -21,6 +21,52 @@ pub enum Scope {
     Contact(i64),
 }
 
+impl Scope {
+    /// The messages' bounds: `[from, to)` (ms) and the customer, for [`messages_after`] and
+    /// [`media_after`].
+    pub fn bounds(&self) -> (i64, i64, Option<i64>) {
+        match self {
+            Scope::All { from, to } => (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX), None),
+            Scope::Contact(c) => (i64::MIN, i64::MAX, Some(*c)),
+        }
+    }
+}
+
+/// A page of the messages as CSV rows after message id `after` (with the header when `first`),
+/// and the id to continue after (`None`: that was the last page).
+pub fn csv_page(
+    conn: &Db,
+    scope: &Scope,
+    after: i64,
+    first: bool,
+    limit: usize,
+) -> Result<(Vec<u8>, Option<i64>)> {
+    let (from, to, contact) = scope.bounds();
+    let page = messages_after(conn, after, contact, from, to, limit)?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| super::StoreError::Corrupt(format!("csv: {e}"));
+    if first {
+        w.write_record(csv_header()).map_err(fail)?;
+    }
+    for m in &page {
+        w.write_record(
+            csv_row(m)
+                .iter()
+                .map(|c| crate::api::audit::spreadsheet_safe(c).into_owned()),
+        )
+        .map_err(fail)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| super::StoreError::Corrupt(format!("csv: {}", e.error())))?;
+    // A short page is the last one.
+    let next = match page.last() {
+        Some(m) if page.len() == limit => Some(m.id),
+        _ => None,
+    };
+    Ok((bytes, next))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Contacts,
@@ -60,10 +106,7 @@ pub fn media_after(
     after: i64,
     limit: usize,
 ) -> Result<Vec<(i64, String, Option<String>)>> {
-    let (from, to, contact) = match scope {
-        Scope::All { from, to } => (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX), None),
-        Scope::Contact(c) => (i64::MIN, i64::MAX, Some(*c)),
-    };
+    let (from, to, contact) = scope.bounds();
     let mut stmt = conn.prepare_cached(
         "SELECT id, media_id, media_mime FROM messages
          WHERE id > ?1 AND media_id IS NOT NULL AND created_at >= ?2 AND created_at < ?3

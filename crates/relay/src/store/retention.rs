@@ -86,31 +86,49 @@ pub struct Step {
     pub done: bool,
 }
 
+/// Conversations looked at per window of a step.
+const WINDOW: usize = 200;
+
 /// Purges at most about `budget` rows of the number's conversations past the cursor (each
 /// conversation looked at counts as one).
 pub fn purge_step(ctx: &mut WriteCtx<'_>, cur: &mut PurgeCursor, budget: usize) -> Result<Step> {
     let mut step = Step::default();
     let mut left = budget;
-    while left > 0 {
-        // Only conversations with something past the cutoff (both probes use an index).
+    'windows: while left > 0 {
+        // The next conversations by id (of any number), then those of this number with something
+        // past the cutoff among them: looked up by id, so a step costs the same at the start and
+        // at the end of a large table (a query by number would scan all the number's
+        // conversations every step).
+        let window: Vec<i64> = ctx
+            .conn
+            .prepare_cached("SELECT id FROM conversations WHERE id > ?1 ORDER BY id LIMIT ?2")?
+            .query_map(params![cur.after_conversation, WINDOW as i64], |r| r.get(0))?
+            .collect::<std::result::Result<_, _>>()?;
+        let Some(&window_end) = window.last() else {
+            step.done = true;
+            break;
+        };
+        left = left.saturating_sub(window.len() / 10 + 1);
+        let ids = placeholders(3, window.len());
+        let mut args: Vec<Box<dyn super::db::ToDb>> =
+            vec![Box::new(cur.phone_number_id.clone()), Box::new(cur.cutoff)];
+        args.extend(
+            window
+                .iter()
+                .map(|&id| Box::new(id) as Box<dyn super::db::ToDb>),
+        );
+        let refs: Vec<&dyn super::db::ToDb> = args.iter().map(|b| b.as_ref()).collect();
         let convs: Vec<(i64, i64)> = ctx
             .conn
             .prepare_cached(&format!(
                 "SELECT c.id, c.last_message_at FROM conversations c
-                 WHERE c.phone_number_id = ?1 AND c.id > ?2 AND NOT {HELD_SQL}
-                   AND (EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.created_at < ?3)
-                     OR EXISTS (SELECT 1 FROM events e WHERE e.conversation_id = c.id AND e.at < ?3))
-                 ORDER BY c.id LIMIT 50"
+                 WHERE c.id IN ({ids}) AND c.phone_number_id = ?1 AND NOT {HELD_SQL}
+                   AND (EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.created_at < ?2)
+                     OR EXISTS (SELECT 1 FROM events e WHERE e.conversation_id = c.id AND e.at < ?2))
+                 ORDER BY c.id"
             ))?
-            .query_map(
-                params![cur.phone_number_id, cur.after_conversation, cur.cutoff],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?
+            .query_map(refs.as_slice(), |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<std::result::Result<_, _>>()?;
-        if convs.is_empty() {
-            step.done = true;
-            break;
-        }
         for (conv, last_message_at) in convs {
             left = left.saturating_sub(1);
             let (messages, media) = purge_messages(ctx, conv, cur.cutoff, left)?;
@@ -125,11 +143,12 @@ pub fn purge_step(ctx: &mut WriteCtx<'_>, cur: &mut PurgeCursor, budget: usize) 
             left = left.saturating_sub(events);
             if left == 0 {
                 // Not known to be finished: the next step looks at this conversation again.
-                break;
+                break 'windows;
             }
             purge_conversation_side(ctx, conv, cur.cutoff, last_message_at)?;
             cur.after_conversation = conv;
         }
+        cur.after_conversation = window_end;
     }
     step.media_ids = unreferenced(ctx.conn, std::mem::take(&mut step.media_ids))?;
     Ok(step)

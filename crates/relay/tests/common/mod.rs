@@ -170,14 +170,5 @@ pub fn text_body(wa: &str, wamid: &str, text: &str) -> Vec<u8> {
 /// Waits until the media archive holds at least one stored file.
 #[allow(dead_code)]
 pub async fn a_file_archived(relay: &Relay, what: &str) {
-    relay
-        .eventually(std::time::Duration::from_secs(10), what, || async {
-            let rows = relay
-                .store
-                .read(switchboard_relay::store::archive::entries)
-                .await
-                .ok()?;
-            rows.iter().any(|r| r.1 == "stored").then_some(())
-        })
-        .await;
+    relay.a_file_archived(what).await
 }
