@@ -44,25 +44,16 @@ pub async fn purge_all(
     let mut report = Report::default();
     let mut first_error = None;
     for (number, days) in numbers {
-        let cur = PurgeCursor {
-            phone_number_id: number,
-            cutoff: retention_cutoff(now, days),
-            after_conversation: 0,
-            after_inbox: 0,
-        };
-        if let Err(e) = purge_number(store, files, cur.clone(), batch, &mut report).await {
-            tracing::error!(number = %cur.phone_number_id, error = %e, "retention purge of a number failed");
+        let cutoff = retention_cutoff(now, days);
+        if let Err(e) = purge_number(store, files, number.clone(), cutoff, batch, &mut report).await
+        {
+            tracing::error!(number = %number, error = %e, "retention purge of a number failed");
             first_error.get_or_insert(e);
         }
     }
     // Webhook bodies and what names no number: one pass for all numbers.
     if let (Some(&latest), Some(&earliest)) = (cutoffs.values().max(), cutoffs.values().min()) {
-        let mut cur = PurgeCursor {
-            phone_number_id: String::new(),
-            cutoff: latest,
-            after_conversation: 0,
-            after_inbox: 0,
-        };
+        let mut cur = store.read(move |c| PurgeCursor::bodies(c, latest)).await?;
         loop {
             let cutoffs = cutoffs.clone();
             let (step, next) = store
@@ -90,10 +81,29 @@ pub async fn purge_all(
 async fn purge_number(
     store: &Store,
     files: &[&MediaCache],
-    mut cur: PurgeCursor,
+    number: String,
+    cutoff: i64,
     batch: usize,
     report: &mut Report,
 ) -> store::Result<()> {
+    let mut cur = store
+        .read(move |c| PurgeCursor::start(c, &number, cutoff))
+        .await?;
+    // The event log (in order), then the messages (conversation by conversation): a
+    // conversation whose last snapshot went with the old events is logged afresh.
+    loop {
+        let (step, next) = store
+            .write(move |ctx| {
+                let s = sql::purge_events_step(ctx, &mut cur, batch)?;
+                Ok((s, cur))
+            })
+            .await?;
+        cur = next;
+        add(report, &step, files).await;
+        if step.done {
+            break;
+        }
+    }
     loop {
         let (step, next) = store
             .write(move |ctx| {

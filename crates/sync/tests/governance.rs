@@ -377,7 +377,16 @@ async fn a_purge_takes_the_events_and_webhook_bodies_past_the_period_too() {
             format!("SELECT COUNT(*) FROM events WHERE conversation_id = {conv}"),
         )
     };
-    assert_eq!(events(anna).await, 0);
+    // Of Anna's events only her conversation's fresh snapshot is left (no message, no preview).
+    assert_eq!(events(anna).await, 1);
+    assert_eq!(
+        count(
+            relay,
+            format!("SELECT COUNT(*) FROM events WHERE conversation_id = {anna} AND kind = 'conversation.updated' AND data NOT LIKE '%Ereignis%'"),
+        )
+        .await,
+        1
+    );
     assert!(events(bert_conv).await > 0, "the hold keeps Bert's events");
     assert_eq!(
         count(
@@ -397,7 +406,8 @@ async fn a_purge_takes_the_events_and_webhook_bodies_past_the_period_too() {
         .await,
         0
     );
-    // A client starting now gets Bert's conversation and nothing of Anna's.
+    // A client starting now gets Bert's conversation with his message, and Anna's (it stays, as a
+    // tombstone) without hers: its snapshot was logged afresh, with an empty preview.
     let files = tempfile::tempdir().unwrap();
     let fresh = engine_at(
         relay,
@@ -408,14 +418,13 @@ async fn a_purge_takes_the_events_and_webhook_bodies_past_the_period_too() {
     .await;
     fresh.sync_once().await.unwrap();
     assert_eq!(hits(&fresh, "Ereignis"), 1);
-    let ids: Vec<i64> = fresh
-        .cache()
-        .conversations(&Default::default())
-        .unwrap()
-        .iter()
-        .map(|c| c.id)
-        .collect();
-    assert_eq!(ids, vec![bert_conv]);
+    let anna_now = fresh.cache().conversation(anna).unwrap();
+    assert_eq!(anna_now.last_message_preview, "");
+    assert!(fresh.cache().timeline(anna, None, 50).unwrap().is_empty());
+    assert_eq!(
+        fresh.cache().timeline(bert_conv, None, 50).unwrap().len(),
+        1
+    );
 }
 
 /// Every file under `dir` holding one of `needles`: `(file, needle)`.

@@ -24,12 +24,24 @@ pub const HELD_SQL: &str = "(EXISTS (SELECT 1 FROM legal_holds h WHERE h.convers
 /// Sets a number's retention (`None`: forever). The number must exist.
 pub fn set_retention(conn: &Db, phone_number_id: &str, days: Option<i64>) -> Result<()> {
     let n = conn.execute(
-        "UPDATE phone_numbers SET retention_days = ?2 WHERE phone_number_id = ?1",
+        "UPDATE phone_numbers SET retention_days = ?2, events_purged_seq = 0 WHERE phone_number_id = ?1",
         params![phone_number_id, days],
     )?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("number {phone_number_id}")));
     }
+    // What a longer retention kept may be due now: the next passes read from the start.
+    reset_cursors(conn)
+}
+
+/// The next purge reads the event log and the inbox from their start (what was passed over
+/// because it was kept may be due now: a retention changed, a hold was released).
+fn reset_cursors(conn: &Db) -> Result<()> {
+    conn.execute("UPDATE phone_numbers SET events_purged_seq = 0", ())?;
+    conn.execute(
+        "UPDATE retention_state SET inbox_purged_id = 0 WHERE id = 1",
+        (),
+    )?;
     Ok(())
 }
 
@@ -73,6 +85,45 @@ pub struct PurgeCursor {
     pub after_conversation: i64,
     /// Webhook bodies up to this inbox id were looked at.
     pub after_inbox: i64,
+    /// Events up to this seq were looked at (the number's `events_purged_seq`).
+    pub after_event: i64,
+}
+
+impl PurgeCursor {
+    /// A number's purge up to `cutoff`, from where the last one left the event log.
+    pub fn start(conn: &Db, phone_number_id: &str, cutoff: i64) -> Result<PurgeCursor> {
+        let after_event: i64 = conn
+            .prepare_cached(
+                "SELECT events_purged_seq FROM phone_numbers WHERE phone_number_id = ?1",
+            )?
+            .query_row([phone_number_id], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        Ok(PurgeCursor {
+            phone_number_id: phone_number_id.to_string(),
+            cutoff,
+            after_conversation: 0,
+            after_inbox: 0,
+            after_event,
+        })
+    }
+
+    /// The webhook bodies' pass (no one number; `cutoff` the latest of all), from where the last
+    /// one left the inbox.
+    pub fn bodies(conn: &Db, cutoff: i64) -> Result<PurgeCursor> {
+        let after_inbox: i64 = conn.query_row(
+            "SELECT inbox_purged_id FROM retention_state WHERE id = 1",
+            (),
+            |r| r.get(0),
+        )?;
+        Ok(PurgeCursor {
+            phone_number_id: String::new(),
+            cutoff,
+            after_conversation: 0,
+            after_inbox,
+            after_event: 0,
+        })
+    }
 }
 
 /// What one step removed.
@@ -94,7 +145,10 @@ const WINDOW: usize = 200;
 pub fn purge_step(ctx: &mut WriteCtx<'_>, cur: &mut PurgeCursor, budget: usize) -> Result<Step> {
     let mut step = Step::default();
     let mut left = budget;
-    'windows: while left > 0 {
+    // Every step moves on (a conversation done, a message purged or a window passed), however
+    // small the budget.
+    let mut progressed = false;
+    'windows: while left > 0 || !progressed {
         // The next conversations by id (of any number), then those of this number with something
         // past the cutoff among them: looked up by id, so a step costs the same at the start and
         // at the end of a large table (a query by number would scan all the number's
@@ -118,37 +172,38 @@ pub fn purge_step(ctx: &mut WriteCtx<'_>, cur: &mut PurgeCursor, budget: usize) 
                 .map(|&id| Box::new(id) as Box<dyn super::db::ToDb>),
         );
         let refs: Vec<&dyn super::db::ToDb> = args.iter().map(|b| b.as_ref()).collect();
-        let convs: Vec<(i64, i64)> = ctx
+        // Old messages, or unchanged since before the cutoff (its last snapshot in the log is
+        // about to go with the old events).
+        let convs: Vec<(i64, i64, i64)> = ctx
             .conn
             .prepare_cached(&format!(
-                "SELECT c.id, c.last_message_at FROM conversations c
+                "SELECT c.id, c.last_message_at, c.updated_at FROM conversations c
                  WHERE c.id IN ({ids}) AND c.phone_number_id = ?1 AND NOT {HELD_SQL}
-                   AND (EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.created_at < ?2)
-                     OR EXISTS (SELECT 1 FROM events e WHERE e.conversation_id = c.id AND e.at < ?2))
+                   AND (c.updated_at < ?2
+                     OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.created_at < ?2))
                  ORDER BY c.id"
             ))?
-            .query_map(refs.as_slice(), |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(refs.as_slice(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<std::result::Result<_, _>>()?;
-        for (conv, last_message_at) in convs {
-            left = left.saturating_sub(1);
-            let (messages, media) = purge_messages(ctx, conv, cur.cutoff, left)?;
-            step.messages += messages;
-            step.media_ids.extend(media);
-            left = left.saturating_sub(messages);
-            let events = ctx.conn.execute(
-                "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE conversation_id = ?1 AND at < ?2 ORDER BY seq LIMIT ?3)",
-                params![conv, cur.cutoff, left.max(1) as i64],
-            )?;
-            step.events += events;
-            left = left.saturating_sub(events);
-            if left == 0 {
-                // Not known to be finished: the next step looks at this conversation again.
+        for (conv, last_message_at, updated_at) in convs {
+            if left == 0 && progressed {
                 break 'windows;
             }
-            purge_conversation_side(ctx, conv, cur.cutoff, last_message_at)?;
+            let limit = left.saturating_sub(1).max(1);
+            let (messages, media) = purge_messages(ctx, conv, cur.cutoff, limit)?;
+            step.messages += messages;
+            step.media_ids.extend(media);
+            left = left.saturating_sub(1 + messages);
+            progressed = true;
+            if messages == limit {
+                // Perhaps more: the next step looks at this conversation again.
+                break 'windows;
+            }
+            purge_conversation_side(ctx, conv, cur.cutoff, last_message_at, updated_at)?;
             cur.after_conversation = conv;
         }
         cur.after_conversation = window_end;
+        progressed = true;
     }
     step.media_ids = unreferenced(ctx.conn, std::mem::take(&mut step.media_ids))?;
     Ok(step)
@@ -279,13 +334,16 @@ pub(crate) fn delete_messages(conn: &Db, ids: &[i64], wamids: &[String]) -> Resu
     Ok(media)
 }
 
-/// The rest of a conversation past the cutoff: blocked-message reports, uploads, and the
-/// preview once the last message is gone.
+/// The rest of a conversation past the cutoff: blocked-message reports, uploads, the preview
+/// once the last message is gone, and a current snapshot in the log when the last one is about to
+/// be purged with the old events (a cache built from the log later still learns of the
+/// conversation, which stays with its tombstone).
 fn purge_conversation_side(
     ctx: &mut WriteCtx<'_>,
     conv: i64,
     cutoff: i64,
     last_message_at: i64,
+    updated_at: i64,
 ) -> Result<()> {
     ctx.conn
         .prepare_cached("DELETE FROM policy_blocks WHERE conversation_id = ?1 AND created_at < ?2")?
@@ -301,16 +359,72 @@ fn purge_conversation_side(
             )?
             .execute([conv])?
             > 0;
-    // The conversation stays (with its tombstone): a cache built from the log after this purge
-    // must still learn of it, so the log keeps a current snapshot (without the purged preview).
-    let snapshot_left = ctx
-        .conn
-        .prepare_cached("SELECT 1 FROM events WHERE conversation_id = ?1 AND kind = ?2")?
-        .exists(params![conv, event_kind::CONVERSATION_UPDATED])?;
-    if blanked || !snapshot_left {
+    if blanked || updated_at < cutoff {
+        ctx.conn
+            .prepare_cached("UPDATE conversations SET updated_at = ?2 WHERE id = ?1")?
+            .execute(params![conv, ctx.now])?;
         super::conversations::emit_conversation(ctx, conv, None)?;
     }
     Ok(())
+}
+
+/// Purges at most `budget` of the number's events older than the cutoff, reading the log in
+/// order from the cursor (events are appended in time order, so the first one at or after the
+/// cutoff ends the pass). Events of held conversations and of other numbers are passed over.
+pub fn purge_events_step(
+    ctx: &mut WriteCtx<'_>,
+    cur: &mut PurgeCursor,
+    budget: usize,
+) -> Result<Step> {
+    let rows: Vec<(i64, i64, Option<i64>)> = ctx
+        .conn
+        .prepare_cached(
+            "SELECT seq, at, conversation_id FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?
+        .query_map(params![cur.after_event, budget as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<std::result::Result<_, _>>()?;
+    let mut step = Step {
+        done: rows.len() < budget,
+        ..Step::default()
+    };
+    let mut ours: std::collections::HashMap<i64, bool> = std::collections::HashMap::new();
+    let mut gone = Vec::new();
+    for (seq, at, conv) in rows {
+        if at >= cur.cutoff {
+            step.done = true;
+            break;
+        }
+        cur.after_event = seq;
+        let Some(conv) = conv else { continue };
+        let purge = match ours.get(&conv) {
+            Some(&p) => p,
+            None => {
+                let p = ctx
+                    .conn
+                    .prepare_cached(&format!(
+                        "SELECT 1 FROM conversations c WHERE c.id = ?1 AND c.phone_number_id = ?2 AND NOT {HELD_SQL}"
+                    ))?
+                    .exists(params![conv, cur.phone_number_id])?;
+                ours.insert(conv, p);
+                p
+            }
+        };
+        if purge {
+            gone.push(seq);
+        }
+    }
+    for chunk in gone.chunks(200) {
+        step.events += ctx.conn.execute(
+            &format!(
+                "DELETE FROM events WHERE seq IN ({})",
+                placeholders(1, chunk.len())
+            ),
+            chunk.to_vec(),
+        )?;
+    }
+    Ok(step)
 }
 
 /// The phone number ids a webhook body names (`entry[].changes[].value.metadata`); empty for a
@@ -350,34 +464,43 @@ pub fn body_expired(
 }
 
 /// Empties up to `limit` raw webhook bodies received before the cursor's cutoff whose numbers
-/// are all past retention (`cutoffs`: every number's cutoff now).
+/// are all past retention (`cutoffs`: every number's cutoff now), reading the inbox in order
+/// from the cursor; the first body not yet past the cutoff (or not yet applied) ends the pass.
 pub fn purge_bodies(
     ctx: &mut WriteCtx<'_>,
     cur: &mut PurgeCursor,
     cutoffs: &std::collections::HashMap<String, i64>,
     limit: usize,
 ) -> Result<Step> {
-    let rows: Vec<(i64, i64, Vec<u8>)> = ctx
+    let rows: Vec<(i64, i64, String, Vec<u8>)> = ctx
         .conn
         .prepare_cached(
-            "SELECT id, received_at, body FROM webhook_inbox
-             WHERE id > ?1 AND received_at < ?2 AND state IN ('processed', 'dead') ORDER BY id LIMIT ?3",
+            "SELECT id, received_at, state, body FROM webhook_inbox WHERE id > ?1 ORDER BY id LIMIT ?2",
         )?
-        .query_map(params![cur.after_inbox, cur.cutoff, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        .query_map(params![cur.after_inbox, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?
         .collect::<std::result::Result<_, _>>()?;
     let mut step = Step {
         done: rows.len() < limit,
         ..Step::default()
     };
-    for (id, received_at, body) in rows {
+    for (id, received_at, state, body) in rows {
+        if received_at >= cur.cutoff || state == "pending" {
+            step.done = true;
+            break;
+        }
         cur.after_inbox = id;
-        if body_expired(&body_numbers(&body), cutoffs, received_at, cur.cutoff) {
+        if (state == "processed" || state == "dead")
+            && body_expired(&body_numbers(&body), cutoffs, received_at, cur.cutoff)
+        {
             empty_body(ctx.conn, id, "purged")?;
             step.bodies += 1;
         }
     }
+    ctx.conn
+        .prepare_cached("UPDATE retention_state SET inbox_purged_id = ?1 WHERE id = 1")?
+        .execute([cur.after_inbox])?;
     Ok(step)
 }
 
@@ -399,8 +522,8 @@ pub fn finish(ctx: &mut WriteCtx<'_>, cur: &PurgeCursor) -> Result<()> {
         params![cur.phone_number_id, cur.cutoff],
     )?;
     ctx.conn.execute(
-        "UPDATE phone_numbers SET retention_cutoff = ?2 WHERE phone_number_id = ?1",
-        params![cur.phone_number_id, cur.cutoff],
+        "UPDATE phone_numbers SET retention_cutoff = ?2, events_purged_seq = ?3 WHERE phone_number_id = ?1",
+        params![cur.phone_number_id, cur.cutoff, cur.after_event],
     )?;
     let held = held_conversations(ctx.conn, &cur.phone_number_id)?;
     ctx.emit(NewEvent {
@@ -542,6 +665,7 @@ pub fn release_hold(ctx: &mut WriteCtx<'_>, on: HoldOn, actor: &str) -> Result<(
     if n == 0 {
         return Err(StoreError::NotFound(format!("legal hold on {col} {id}")));
     }
+    reset_cursors(ctx.conn)?;
     super::audit::audit(
         ctx.conn,
         actor,
