@@ -1,13 +1,16 @@
 //! Retention per business number and legal holds: the SQL of the purge (`crate::retention` runs
 //! it on the leader, a small step per write job so ingest never waits long) and of the holds.
 //!
-//! A purge takes, conversation by conversation, the messages created before the number's cutoff
-//! (with what only they referenced: amendments, parked statuses, archived media, idempotency
-//! keys) and the conversation's events older than the cutoff; the conversation itself stays,
-//! with a tombstone counting what went (`conversation_tombstones`) and an empty preview once its
-//! last message is gone. A conversation on hold (its own hold or its customer's) is skipped. Raw
-//! webhook bodies keep their SHA-256 (a replayed body is still recognised) but lose their bytes.
-//! When a number's purge finishes, `retention.purged` tells every client to drop the same.
+//! A purge first reads the event log in order from the number's cursor (`events_purged_seq`)
+//! and takes its conversations' events older than the cutoff ([`purge_events_step`]); then,
+//! conversation by conversation (looked up by id in windows), the messages created before the
+//! cutoff with what only they referenced: amendments, parked statuses, archived media,
+//! idempotency keys ([`purge_step`]). The conversation itself stays, with a tombstone counting
+//! what went (`conversation_tombstones`), an empty preview once its last message is gone, and a
+//! fresh snapshot in the log. A conversation on hold (its own hold or its customer's) is skipped.
+//! Raw webhook bodies are read in order from one cursor for all numbers ([`purge_bodies`]); they
+//! keep their SHA-256 (a replayed body is still recognised) but lose their bytes. When a number's
+//! purge finishes, `retention.purged` tells every client to drop the same.
 
 use serde_json::json;
 use switchboard_protocol::api::event_kind;
