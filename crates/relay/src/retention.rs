@@ -53,21 +53,11 @@ pub async fn purge_all(
     }
     // Webhook bodies and what names no number: one pass for all numbers.
     if let (Some(&latest), Some(&earliest)) = (cutoffs.values().max(), cutoffs.values().min()) {
-        let mut cur = store.read(move |c| PurgeCursor::bodies(c, latest)).await?;
-        loop {
-            let cutoffs = cutoffs.clone();
-            let (step, next) = store
-                .write(move |ctx| {
-                    let s = sql::purge_bodies(ctx, &mut cur, &cutoffs, batch)?;
-                    Ok((s, cur))
-                })
-                .await?;
-            cur = next;
-            add(&mut report, &step, files).await;
-            if step.done {
-                break;
-            }
-        }
+        let cur = store.read(move |c| PurgeCursor::bodies(c, latest)).await?;
+        steps(store, files, cur, &mut report, move |ctx, cur| {
+            sql::purge_bodies(ctx, cur, &cutoffs, batch)
+        })
+        .await?;
         store
             .write(move |ctx| sql::finish_unattributed(ctx.conn, earliest))
             .await?;
@@ -86,41 +76,54 @@ async fn purge_number(
     batch: usize,
     report: &mut Report,
 ) -> store::Result<()> {
-    let mut cur = store
+    let cur = store
         .read(move |c| PurgeCursor::start(c, &number, cutoff))
         .await?;
     // The event log (in order), then the messages (conversation by conversation): a
     // conversation whose last snapshot went with the old events is logged afresh.
-    loop {
-        let (step, next) = store
-            .write(move |ctx| {
-                let s = sql::purge_events_step(ctx, &mut cur, batch)?;
-                Ok((s, cur))
-            })
-            .await?;
-        cur = next;
-        add(report, &step, files).await;
-        if step.done {
-            break;
-        }
-    }
-    loop {
-        let (step, next) = store
-            .write(move |ctx| {
-                let s = sql::purge_step(ctx, &mut cur, batch)?;
-                Ok((s, cur))
-            })
-            .await?;
-        cur = next;
-        add(report, &step, files).await;
-        if step.done {
-            break;
-        }
-    }
+    let cur = steps(store, files, cur, report, move |ctx, cur| {
+        sql::purge_events_step(ctx, cur, batch)
+    })
+    .await?;
+    let cur = steps(store, files, cur, report, move |ctx, cur| {
+        sql::purge_step(ctx, cur, batch)
+    })
+    .await?;
     let done = cur.clone();
     store.write(move |ctx| sql::finish(ctx, &done)).await?;
     tracing::debug!(number = %cur.phone_number_id, cutoff = cur.cutoff, "retention purge finished");
     Ok(())
+}
+
+/// Runs `step` as write jobs, one after another, until it says it is done; each job's files are
+/// removed once it committed. Returns the cursor where it ended.
+async fn steps<F>(
+    store: &Store,
+    files: &[&MediaCache],
+    mut cur: PurgeCursor,
+    report: &mut Report,
+    step: F,
+) -> store::Result<PurgeCursor>
+where
+    F: Fn(&mut store::WriteCtx<'_>, &mut PurgeCursor) -> store::Result<Step>
+        + Clone
+        + Send
+        + 'static,
+{
+    loop {
+        let f = step.clone();
+        let (done, next) = store
+            .write(move |ctx| {
+                let s = f(ctx, &mut cur)?;
+                Ok((s, cur))
+            })
+            .await?;
+        cur = next;
+        add(report, &done, files).await;
+        if done.done {
+            return Ok(cur);
+        }
+    }
 }
 
 async fn add(report: &mut Report, step: &Step, files: &[&MediaCache]) {
