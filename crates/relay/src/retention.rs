@@ -130,15 +130,25 @@ async fn add(report: &mut Report, step: &Step, files: &[&MediaCache]) {
     report.messages += step.messages;
     report.events += step.events;
     report.bodies += step.bodies;
-    for id in &step.media_ids {
+    report.files += remove_files(files, &step.media_ids).await;
+}
+
+/// Deletes the files of `media_ids` from every one of `files` (the archive, the cache) once the
+/// rows naming them are gone; returns how many existed. A failure is logged, not fatal.
+pub async fn remove_files(files: &[&MediaCache], media_ids: &[String]) -> usize {
+    let mut removed = 0;
+    for id in media_ids {
         for cache in files {
             match cache.remove(id).await {
-                Ok(true) => report.files += 1,
+                Ok(true) => removed += 1,
                 Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "a purged media file could not be removed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a media file whose message is gone could not be removed")
+                }
             }
         }
     }
+    removed
 }
 
 /// The leader's loop: a purge every `every`, and at once when `wake` rings (a retention was

@@ -165,13 +165,7 @@ pub async fn erase_contact(
         .store
         .write(move |ctx| erasure::erase_contact(ctx, id, &actor))
         .await?;
-    for m in &done.media_ids {
-        for cache in [&s.archive.files, s.media.as_ref()] {
-            if let Err(e) = cache.remove(m).await {
-                tracing::warn!(error = %e, "an erased customer's file could not be removed");
-            }
-        }
-    }
+    crate::retention::remove_files(&[&s.archive.files, s.media.as_ref()], &done.media_ids).await;
     // The write-ahead log emptied (SQLite) or the tables vacuumed (PostgreSQL) in the
     // background: the erasure is committed, the answer need not wait.
     let store = s.store.clone();

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use switchboard_protocol::api::Message;
 
 use super::db::{params, Db};
-use super::messages::messages_after;
+use super::messages::{after_args, messages_after, AFTER_IN_SCOPE};
 use super::Result;
 
 /// What to export.
@@ -107,23 +107,13 @@ pub fn media_after(
     limit: usize,
 ) -> Result<Vec<(i64, String, Option<String>)>> {
     let (from, to, contact) = scope.bounds();
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, media_id, media_mime FROM messages
-         WHERE id > ?1 AND media_id IS NOT NULL AND created_at >= ?2 AND created_at < ?3
-           AND (?4 = 0 OR conversation_id IN (SELECT id FROM conversations WHERE contact_id = ?5))
-         ORDER BY id LIMIT ?6",
-    )?;
-    let rows = stmt.query_map(
-        params![
-            after,
-            from,
-            to,
-            i64::from(contact.is_some()),
-            contact.unwrap_or(0),
-            limit as i64
-        ],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
+         WHERE {AFTER_IN_SCOPE} AND media_id IS NOT NULL ORDER BY id LIMIT ?6"
+    ))?;
+    let rows = stmt.query_map(after_args(after, contact, from, to, limit), |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
     Ok(rows.collect::<super::db::Result<_>>()?)
 }
 

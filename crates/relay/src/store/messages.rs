@@ -108,6 +108,29 @@ pub fn list_messages(
     Ok(items)
 }
 
+/// The condition of a page of messages after id `?1`, written in `[?2, ?3)` (ms), of customer
+/// `?5` when `?4` is 1 (`?6`: the page's size); [`after_args`] gives the values.
+pub(crate) const AFTER_IN_SCOPE: &str = "id > ?1 AND created_at >= ?2 AND created_at < ?3
+           AND (?4 = 0 OR conversation_id IN (SELECT id FROM conversations WHERE contact_id = ?5))";
+
+/// The values of [`AFTER_IN_SCOPE`] and the page's size.
+pub(crate) fn after_args(
+    after: i64,
+    contact: Option<i64>,
+    from: i64,
+    to: i64,
+    limit: usize,
+) -> [i64; 6] {
+    [
+        after,
+        from,
+        to,
+        i64::from(contact.is_some()),
+        contact.unwrap_or(0),
+        limit as i64,
+    ]
+}
+
 /// Up to `limit` messages after id `after`, by id: all, or one customer's, written in
 /// `[from, to)` (ms). For exports.
 pub fn messages_after(
@@ -119,21 +142,9 @@ pub fn messages_after(
     limit: usize,
 ) -> Result<Vec<Message>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLS} FROM messages WHERE id > ?1 AND created_at >= ?2 AND created_at < ?3
-           AND (?4 = 0 OR conversation_id IN (SELECT id FROM conversations WHERE contact_id = ?5))
-         ORDER BY id LIMIT ?6"
+        "SELECT {MESSAGE_COLS} FROM messages WHERE {AFTER_IN_SCOPE} ORDER BY id LIMIT ?6"
     ))?;
-    let rows = stmt.query_map(
-        params![
-            after,
-            from,
-            to,
-            i64::from(contact.is_some()),
-            contact.unwrap_or(0),
-            limit as i64
-        ],
-        message_row,
-    )?;
+    let rows = stmt.query_map(after_args(after, contact, from, to, limit), message_row)?;
     Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
