@@ -35,6 +35,9 @@ else
   echo "== SKIPPED: the relay's integration suite on PostgreSQL (SWITCHBOARD_TEST_PG_URL is not set)"
 fi
 
+echo "== the API against its OpenAPI document: openapi-spec-validator and Schemathesis (scripts/api-conformance.sh)"
+scripts/api-conformance.sh
+
 echo "== desktop: the idle/lock D-Bus probe against stand-in services on a private session bus"
 # --workspace keeps the feature set of the build above, so nothing is compiled again.
 dbus-run-session -- cargo test --workspace --lib --locked -- --ignored

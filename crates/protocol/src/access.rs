@@ -194,18 +194,14 @@ pub struct RolePatch {
 
 /// A role name as stored: trimmed; 1 to 40 characters of letters, digits, spaces, `-`, `_`.
 pub fn valid_role_name(name: &str) -> Result<String, String> {
-    let name = name.trim();
     let len = name.chars().count();
-    if len == 0 || len > 40 {
+    if name.trim().is_empty() || len > 40 {
         return Err("a role name has 1 to 40 characters".into());
     }
-    if !name
-        .chars()
-        .all(|c| c.is_alphanumeric() || c == ' ' || c == '-' || c == '_')
-    {
+    if !crate::rules::fits(crate::rules::ROLE_NAME, name) {
         return Err("a role name holds letters, digits, spaces, '-' and '_' only".into());
     }
-    Ok(name.to_string())
+    Ok(name.trim().to_string())
 }
 
 #[cfg(test)]

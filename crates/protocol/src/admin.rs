@@ -10,10 +10,15 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct NewUser {
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub name: String,
     /// A role's name (`agent`, `supervisor`, `admin` or one an admin defined).
     pub role: String,
+    /// At least the relay's configured length (`password_min_length`, default 8), at most
+    /// 1,024 characters; not a common password, not the email.
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub password: String,
 }
 
@@ -23,6 +28,7 @@ pub struct NewUser {
 pub struct NewNumber {
     pub phone_number_id: String,
     pub display_phone_number: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub name: String,
     pub waba_id: Option<String>,
 }
@@ -49,6 +55,7 @@ pub struct Account {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct UserPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -100,7 +107,7 @@ pub struct AuditEntry {
     pub id: i64,
     pub actor: String,
     pub action: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    /// What was done: an object for most actions, a list for some (any JSON value).
     pub details: serde_json::Value,
     pub at: i64,
 }

@@ -20,14 +20,20 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    /// For a refused request: the parameter or body field at fault (`limit`, `rules[2].pattern`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 pub use crate::access::{Permission, Role};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct LoginRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub password: String,
 }
 
@@ -339,6 +345,8 @@ pub struct Note {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct NoteRequest {
+    /// Up to 4,000 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub text: String,
 }
 
@@ -347,6 +355,8 @@ pub struct NoteRequest {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Tags {
+    /// At most 30 tags of at most 40 characters; stored trimmed and lower-case.
+    #[cfg_attr(feature = "openapi", schema(max_items = 30))]
     pub tags: Vec<String>,
 }
 
@@ -697,6 +707,7 @@ impl SendRequest {
 
 /// Body of `POST /api/v1/conversations/{id}/read`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct MarkReadRequest {
     /// Mark up to and including this message; the newest inbound message when absent.

@@ -120,15 +120,14 @@ pub fn retention_cutoff(now: i64, days: i64) -> i64 {
 
 /// A hold's reason as stored: trimmed, 1 to 200 characters, no control characters.
 pub fn valid_hold_reason(reason: &str) -> Result<String, String> {
-    let r = reason.trim();
-    let n = r.chars().count();
-    if n == 0 || n > 200 {
+    let n = reason.chars().count();
+    if reason.trim().is_empty() || n > 200 {
         return Err("a legal hold's reason has 1 to 200 characters".into());
     }
-    if r.chars().any(char::is_control) {
+    if !crate::rules::fits(crate::rules::LABEL, reason) {
         return Err("a legal hold's reason is one line of text".into());
     }
-    Ok(r.to_string())
+    Ok(reason.trim().to_string())
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod governance;
 pub mod graph;
 pub mod policy;
 pub mod routing;
+pub mod rules;
 pub mod signature;
 pub mod template_text;
 pub mod webhook;

@@ -14,15 +14,20 @@ use utoipa::ToSchema;
 
 /// Limits of one number.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RateSettings {
     /// Sends per minute (20..=120 via the admin API; default 80).
+    #[cfg_attr(feature = "openapi", schema(minimum = 20, maximum = 120))]
     pub per_minute: u32,
     /// Sends allowed at once before the rate applies.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 120))]
     pub burst: u32,
     /// Minimum spacing of messages to one customer, ms (Meta: 6000). 0 disables the pair limit.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 60000))]
     pub pair_interval_ms: i64,
     /// Messages to one customer allowed at once (1 = strict spacing; Meta allows up to 45).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 45))]
     pub pair_burst: u32,
 }
 
@@ -405,7 +410,7 @@ pub struct BusinessHours {
     pub time_zone: String,
     /// Opening intervals per weekday: keys `mon` .. `sun`; a missing day is closed.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = weekly_schema))]
     pub weekly: std::collections::BTreeMap<String, Vec<Interval>>,
     /// Dates (`YYYY-MM-DD`, local) closed all day (holidays).
     #[serde(default)]
@@ -433,8 +438,38 @@ pub struct BusinessHours {
 pub struct Exception {
     pub date: String,
     /// Opening intervals that day (`[["09:00", "12:00"]]`); empty = closed.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<String>>))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = intervals_schema))]
     pub open: Vec<Interval>,
+}
+
+/// `[["09:00", "12:00"], ...]`: each interval a pair of `HH:MM` times.
+#[cfg(feature = "openapi")]
+fn intervals_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let time = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r"^[0-9]{2}:[0-9]{2}$"))
+        .build();
+    let pair = ArrayBuilder::new()
+        .items(time)
+        .min_items(Some(2))
+        .max_items(Some(2))
+        .build();
+    ArrayBuilder::new()
+        .items(utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Array(pair)))
+        .build()
+}
+
+/// Weekday (`mon` .. `sun`) to its opening intervals.
+#[cfg(feature = "openapi")]
+fn weekly_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::RefOr(
+            intervals_schema().into(),
+        )))
+        .build()
 }
 
 fn default_period() -> i64 {

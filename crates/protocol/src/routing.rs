@@ -78,6 +78,7 @@ impl SkillRules {
 
 /// A number's routing policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Policy {
     pub mode: Mode,
@@ -117,10 +118,13 @@ impl Policy {
 pub struct Settings {
     /// An agent with no open stream for this long counts as offline (their conversations return
     /// to the queue, per team).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 31536000))]
     pub grace_period_s: i64,
     /// A customer waiting this long for a reply re-alerts the assigned agent.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 31536000))]
     pub alert_after_s: i64,
-    /// Past this, the conversation shows as overdue to supervisors.
+    /// Past this, the conversation shows as overdue to supervisors (at least `alert_after_s`).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 31536000))]
     pub overdue_after_s: i64,
 }
 
@@ -149,6 +153,7 @@ pub struct Team {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct NewTeam {
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub name: String,
     #[serde(default)]
     pub members: Vec<i64>,
@@ -163,6 +168,7 @@ pub struct NewTeam {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct AgentSettings {
     /// Open conversations this agent is given at most (default 6).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000))]
     pub capacity: i64,
     pub skills: Vec<String>,
     pub teams: Vec<i64>,

@@ -17,6 +17,8 @@ pub struct ApiError {
     pub details: Option<serde_json::Value>,
     /// Seconds the client should wait before trying again (`Retry-After`).
     pub retry_after: Option<u32>,
+    /// The parameter or body field at fault, for a refused request.
+    pub field: Option<String>,
 }
 
 impl ApiError {
@@ -27,7 +29,13 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after: None,
+            field: None,
         }
+    }
+    /// Names the parameter or body field at fault (`field` in the body).
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
     }
     /// 503 `busy` with `Retry-After`: the relay is saturated for a moment.
     pub fn busy(message: impl Into<String>, retry_after_secs: u32) -> Self {
@@ -98,6 +106,9 @@ impl IntoResponse for ApiError {
         let mut response = if let Some(serde_json::Value::Object(mut body)) = self.details {
             body.insert("code".into(), self.code.into());
             body.insert("message".into(), self.message.into());
+            if let Some(field) = self.field {
+                body.insert("field".into(), field.into());
+            }
             (self.status, Json(serde_json::Value::Object(body))).into_response()
         } else {
             (
@@ -105,6 +116,7 @@ impl IntoResponse for ApiError {
                 Json(ErrorBody {
                     code: self.code.to_string(),
                     message: self.message,
+                    field: self.field,
                 }),
             )
                 .into_response()
@@ -118,7 +130,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// JSON body extractor whose rejections are `ApiError`s (clear message, our error shape).
+/// JSON body extractor whose rejections are `ApiError`s (clear message, our error shape, the
+/// field at fault).
 pub struct JsonBody<T>(pub T);
 
 impl<S, T> axum::extract::FromRequest<S> for JsonBody<T>
@@ -129,17 +142,173 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(JsonBody(v)),
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == "application"
+                    && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+            });
+        if !json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be JSON (Content-Type: application/json)",
+            ));
+        }
+        let bytes = match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => b,
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::new(
+                return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "too_large",
                     "the request body is larger than this route accepts",
                 ))
             }
-            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
+            Err(rejection) => return Err(ApiError::bad_request(rejection.body_text())),
+        };
+        decode_json(&bytes).map(JsonBody)
+    }
+}
+
+/// A route whose body may be left out: no body (and no Content-Type) is `None`, anything else
+/// is read as [`JsonBody`].
+impl<S, T> axum::extract::OptionalFromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        if !req.headers().contains_key(header::CONTENT_TYPE) {
+            return Ok(None);
         }
+        <JsonBody<T> as axum::extract::FromRequest<S>>::from_request(req, state)
+            .await
+            .map(Some)
+    }
+}
+
+/// Decodes a JSON body, naming the field at fault when it does not fit. A number with no
+/// fraction (`3.0`) is an integer, as JSON Schema says, so it fits an integer field.
+pub fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    }
+    integral_floats_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let err = ApiError::bad_request(format!("the body is not valid: {}", e.into_inner()));
+        if path == "." {
+            err
+        } else {
+            err.at(path)
+        }
+    })
+}
+
+fn integral_floats_as_integers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            // Only where the float holds the integer exactly (|f| < 2^53); beyond, a number
+            // out of an integer field's range must not turn into its nearest end.
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+                *v = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
+}
+
+/// Path parameters whose rejections are `ApiError`s (400, our error shape, the parameter).
+pub struct Path<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        // Meta's ids in a path are digits, as the document says (`api::openapi`).
+        if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await {
+            for (name, value) in raw.iter() {
+                if crate::api::META_ID_PATH_PARAMS.contains(&name)
+                    && !switchboard_protocol::rules::fits(switchboard_protocol::rules::META_ID, value)
+                {
+                    return Err(
+                        ApiError::bad_request(format!("{name} must be Meta's numeric id")).at(name),
+                    );
+                }
+            }
+        }
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let message = format!("the path is not valid: {}", e.body_text());
+                let field = match e.kind() {
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::DeserializeError { key, .. } => Some(key.clone()),
+                    _ => None,
+                };
+                let err = ApiError::bad_request(message);
+                Err(match field {
+                    Some(f) => err.at(f),
+                    None => err,
+                })
+            }
+            Err(other) => Err(ApiError::bad_request(other.body_text())),
+        }
+    }
+}
+
+/// Query parameters whose rejections are `ApiError`s (400, our error shape, the parameter).
+pub struct Query<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(Query)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let err =
+                    ApiError::bad_request(format!("the query is not valid: {}", e.into_inner()));
+                if path == "." {
+                    err
+                } else {
+                    err.at(path)
+                }
+            })
     }
 }
 

@@ -830,7 +830,15 @@ async fn a_teams_business_hours_win_over_its_numbers() {
         w.relay.call(del.clone(), &w.admin, &path, None).await.0,
         204
     );
-    assert_eq!(w.relay.call(del, &w.admin, &path, None).await.0, 404);
+    // Deleting again is idempotent; a team that does not exist is 404.
+    assert_eq!(w.relay.call(del.clone(), &w.admin, &path, None).await.0, 204);
+    assert_eq!(
+        w.relay
+            .call(del, &w.admin, "/api/v1/admin/teams/999999/business-hours", None)
+            .await
+            .0,
+        404
+    );
     w.customer_writes("4915100000704", "Hallo").await;
     let sent = w.sent_to("4915100000704", 1).await;
     assert_eq!(sent[0]["text"]["body"], "Nummer: wir melden uns bald.");

@@ -86,7 +86,7 @@ async fn roles_are_managed_and_a_change_applies_on_the_next_request() {
             Some(json!({"name": "staff"})),
         )
         .await;
-    assert_eq!(s, 422, "a predefined role keeps its name");
+    assert_eq!(s, 409, "a predefined role keeps its name");
     let (s, _) = relay
         .call(
             Method::DELETE,
@@ -95,7 +95,7 @@ async fn roles_are_managed_and_a_change_applies_on_the_next_request() {
             None,
         )
         .await;
-    assert_eq!(s, 422, "a predefined role stays");
+    assert_eq!(s, 409, "a predefined role stays");
     let admin_id = role_id(&relay, &ada, "admin").await;
     let (s, e) = relay
         .call(

@@ -897,7 +897,7 @@ async fn assignment_routes_roles_validation_and_audit() {
         put("/api/v1/admin/skills".into(), json!({"skills":[]}))
             .await
             .0,
-        422,
+        409,
         "a skill in use cannot go"
     );
     let (_, audit) = relay.get(&admin, "/api/v1/admin/audit").await;

@@ -169,6 +169,25 @@ async fn a_role_change_and_a_password_reset_end_sessions_a_name_change_does_not(
     assert_eq!(status(&relay, &ben, "/api/v1/me").await, 401);
     relay.login("ben@example.com", "Tee mit Zitrone 42").await;
 
+    // An admin cannot lock themselves out: no self-deactivation, no own role change, no reset of
+    // their own password without the current one. Their session goes on.
+    let ada_id = relay.get(&admin, "/api/v1/me").await.1["id"].as_i64().unwrap();
+    let own = format!("/api/v1/admin/users/{ada_id}");
+    for patch in [json!({"active": false}), json!({"role": "agent"})] {
+        let (code, body) = relay.call(Method::PATCH, &admin, &own, Some(patch)).await;
+        assert_eq!((code, body["code"].as_str()), (409, Some("own_account")));
+    }
+    let (code, body) = relay
+        .post(&admin, &format!("{own}/password"), json!({"password": "Tee mit Zitrone 43"}))
+        .await;
+    assert_eq!((code, body["code"].as_str()), (409, Some("own_account")));
+    let (code, me) = relay.get(&admin, "/api/v1/me").await;
+    assert_eq!((code, me["role"].as_str()), (200, Some("admin")));
+    let (code, _) = relay
+        .call(Method::PATCH, &admin, &own, Some(json!({"name": "Ada L."})))
+        .await;
+    assert_eq!(code, 200, "renaming oneself is fine");
+
     // Bad input: unknown fields, an empty name, an unknown user.
     let (code, _) = relay
         .call(
@@ -258,6 +277,19 @@ async fn ones_own_sessions_are_listed_and_any_can_be_ended() {
     let other = list.iter().find(|s| s["current"] == false).unwrap();
     assert_eq!(other["user_agent"], "Switchboard Desktop/1.0 (Windows)");
     assert_eq!(other["ip"], "127.0.0.1");
+
+    // The session making the request is ended by signing out, not from this list.
+    let mine = current[0]["id"].as_i64().unwrap();
+    let (code, body) = relay
+        .call(
+            Method::DELETE,
+            &laptop,
+            &format!("/api/v1/me/sessions/{mine}"),
+            None,
+        )
+        .await;
+    assert_eq!((code, body["code"].as_str()), (409, Some("current_session")));
+    assert_eq!(status(&relay, &laptop, "/api/v1/me").await, 200);
 
     let id = other["id"].as_i64().unwrap();
     let (code, _) = relay

@@ -79,6 +79,7 @@ impl RelayClient {
         let err: ErrorBody = serde_json::from_slice(&body).unwrap_or(ErrorBody {
             code: format!("http_{}", status.as_u16()),
             message: format!("the relay answered HTTP {status}"),
+            field: None,
         });
         Err(SyncError::Relay {
             status: status.as_u16(),

@@ -4,7 +4,8 @@
 //! and the audit log records that they changed, not what they are. Every relay picks up a change
 //! within `credentials::RELOAD_EVERY`; this one at once.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
+use crate::error::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
@@ -66,30 +67,34 @@ pub async fn put_account(
 ) -> Result<Json<BusinessAccount>, ApiError> {
     meta_id("waba_id", &waba_id)?;
     // Absent: kept; null or empty: cleared.
-    let name: Option<Option<String>> = req
+    use switchboard_protocol::rules::{fits, CREDENTIAL_OR_EMPTY, META_ID_OR_EMPTY, ONE_LINE};
+    if req
         .name
-        .map(|n| n.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()));
-    if name
         .as_ref()
         .and_then(|n| n.as_deref())
-        .is_some_and(|n| n.chars().count() > 100 || n.chars().any(char::is_control))
+        .is_some_and(|n| n.chars().count() > 100 || !fits(ONE_LINE, n))
     {
         return Err(ApiError::unprocessable(
             "invalid",
             "name must have at most 100 characters",
         ));
     }
-    let app_id: Option<Option<String>> = req
-        .app_id
-        .map(|a| a.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()));
-    if let Some(Some(a)) = &app_id {
-        meta_id("app_id", a)?;
+    let name: Option<Option<String>> = req
+        .name
+        .map(|n| n.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()));
+    if let Some(Some(a)) = &req.app_id {
+        if !fits(META_ID_OR_EMPTY, a) {
+            meta_id("app_id", a)?;
+        }
     }
-    let sealed = match req.access_token.as_deref().map(str::trim) {
+    let app_id: Option<Option<String>> = req.app_id.map(|a| a.filter(|a| !a.is_empty()));
+    let sealed = match req.access_token.as_deref() {
         None => None,
         Some("") => Some(None),
         Some(t) => {
-            credential("access_token", t)?;
+            if !fits(CREDENTIAL_OR_EMPTY, t) {
+                credential("access_token", t)?;
+            }
             let key = s.graph.creds.key().map_err(no_key)?;
             Some(Some(key.seal(t, &token_purpose(&waba_id))))
         }

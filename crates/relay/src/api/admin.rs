@@ -1,7 +1,8 @@
 //! Admin routes: dead letters and numbers (users: `api::users`, roles: `api::roles`, the audit
 //! log: `api::audit`). Every change is audited.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
+use crate::error::Query;
 use axum::Json;
 use serde::Deserialize;
 use switchboard_protocol::api::{DeadLetter, PhoneNumber};
@@ -14,6 +15,7 @@ use crate::AppState;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct LimitQuery {
     /// 1..=1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
@@ -46,8 +48,8 @@ pub use switchboard_protocol::admin::NewNumber;
 /// the phone number is 6 to 15 digits (`+`, spaces, dashes and brackets dropped), the name
 /// 1 to 100 characters people can read.
 pub fn checked_number(n: NewNumber) -> Result<NewNumber, String> {
-    let digits = |s: &str| !s.is_empty() && s.len() <= 32 && s.chars().all(|c| c.is_ascii_digit());
-    if !digits(n.phone_number_id.trim()) {
+    use switchboard_protocol::rules::{fits, LABEL, META_ID, META_ID_OR_EMPTY, PHONE};
+    if !fits(META_ID, &n.phone_number_id) {
         return Err("phone_number_id must be Meta's numeric phone number id".into());
     }
     let phone: String = n
@@ -55,23 +57,23 @@ pub fn checked_number(n: NewNumber) -> Result<NewNumber, String> {
         .chars()
         .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+' | '/'))
         .collect();
-    if !phone.chars().all(|c| c.is_ascii_digit()) || !(6..=15).contains(&phone.len()) {
+    if !fits(PHONE, &n.display_phone_number) {
         return Err(
             "display_phone_number must be a phone number of 6 to 15 digits (like +49 30 123456)"
                 .into(),
         );
     }
-    let name = n.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+    if !fits(LABEL, &n.name) || n.name.chars().count() > 100 {
         return Err("name must have 1 to 100 characters".into());
     }
-    let waba_id = match n.waba_id.as_deref().map(str::trim) {
+    let name = n.name.trim();
+    let waba_id = match n.waba_id.as_deref() {
         None | Some("") => None,
-        Some(w) if digits(w) => Some(w.to_string()),
+        Some(w) if fits(META_ID_OR_EMPTY, w) => Some(w.to_string()),
         Some(_) => return Err("waba_id must be Meta's numeric account id".into()),
     };
     Ok(NewNumber {
-        phone_number_id: n.phone_number_id.trim().to_string(),
+        phone_number_id: n.phone_number_id.clone(),
         display_phone_number: phone,
         name: name.to_string(),
         waba_id,

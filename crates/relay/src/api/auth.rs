@@ -10,7 +10,8 @@
 //! limited, recorded with the session and audited is the TCP peer, or the client a trusted proxy
 //! names (`client_ip`).
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
+use crate::error::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::json;
@@ -23,8 +24,9 @@ use crate::error::{ApiError, JsonBody};
 use crate::store::{now_ms, queries, users};
 use crate::AppState;
 
-/// Largest sign-in body read (an email of 254 and a password of 1,024 characters fit well).
-pub const MAX_LOGIN_BODY: usize = 8 * 1024;
+/// Largest sign-in body read: an email of 254 and a password of 1,024 characters fit, even with
+/// every character written as a JSON escape.
+pub const MAX_LOGIN_BODY: usize = 16 * 1024;
 
 /// Longest email accepted at sign-in (RFC 5321's path limit).
 const MAX_EMAIL: usize = 254;
@@ -60,11 +62,13 @@ pub async fn login(
     headers: HeaderMap,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let email = req.email.trim().to_lowercase();
-    if email.is_empty() || req.password.is_empty() {
+    if !switchboard_protocol::rules::fits(switchboard_protocol::rules::TEXT, &req.email)
+        || req.password.is_empty()
+    {
         return Err(ApiError::bad_request("email and password are required"));
     }
-    if email.len() > MAX_EMAIL || req.password.len() > 1024 {
+    let email = req.email.trim().to_lowercase();
+    if req.email.chars().count() > MAX_EMAIL || req.password.chars().count() > 1024 {
         return Err(ApiError::bad_request(
             "email or password too long (at most 254 and 1024 characters)",
         ));
@@ -249,12 +253,20 @@ pub async fn list_sessions(
 
 /// Ends one of one's sessions (for example a laptop left signed in).
 #[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = switchboard_protocol::api::ErrorBody)))]
+    responses((status = 204), (status = 404, body = switchboard_protocol::api::ErrorBody),
+              (status = 409, description = "the session making the request: sign out with `POST /api/v1/auth/logout`", body = switchboard_protocol::api::ErrorBody)))]
 pub async fn end_session(
     State(s): State<AppState>,
     me: AuthSession,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
+    if id == me.session_id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "current_session",
+            "this is the session you are using: sign out instead",
+        ));
+    }
     let uid = me.user.id;
     let ended = s
         .store

@@ -2,7 +2,8 @@
 //! delete, and try a sample message against the rules in force. Every change is validated as on
 //! creation, audited, and recompiles the shared policy snapshot.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
+use crate::error::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
@@ -143,6 +144,13 @@ pub async fn test_auto_reply(
 ) -> Result<Json<AutoReplyVerdict>, ApiError> {
     if req.text.chars().count() > 4096 {
         return Err(ApiError::bad_request("text is longer than 4096 characters"));
+    }
+    if !switchboard_protocol::rules::fits(switchboard_protocol::rules::META_ID, &req.phone_number_id)
+    {
+        return Err(ApiError::bad_request(
+            "phone_number_id must be Meta's numeric phone number id",
+        )
+        .at("phone_number_id"));
     }
     let compiled = s.policy.current();
     let Some(rules) = compiled.rules.get(&req.phone_number_id) else {

@@ -3,7 +3,8 @@
 //! through a conversation they may see; supervisors and admins reach every customer.
 
 use crate::store::db::Db;
-use axum::extract::{Path, State};
+use axum::extract::State;
+use crate::error::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;

@@ -1,6 +1,7 @@
 //! Conversations, their messages, sending and mark-read.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::error::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
@@ -26,13 +27,17 @@ pub async fn list_numbers(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
     /// `open` or `resolved`.
+    #[param(pattern = "^(open|resolved)$")]
     status: Option<String>,
     /// A user id, `me`, or `none` (unassigned).
+    #[param(pattern = "^(me|none|[0-9]{1,18})$")]
     assignee: Option<String>,
     phone_number_id: Option<String>,
     /// Cursor from the previous page's `next_before`.
+    #[param(pattern = "^-?[0-9]{1,18}_-?[0-9]{1,18}$")]
     before: Option<String>,
     /// 1..=500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
@@ -57,8 +62,8 @@ pub async fn list(
         None => None,
         Some("none") => Some(None),
         Some("me") => Some(Some(user.id)),
-        Some(id) => Some(Some(id.parse::<i64>().map_err(|_| {
-            ApiError::bad_request("assignee must be a user id, me or none")
+        Some(id) => Some(Some(super::params::strict_int(id).ok_or_else(|| {
+            ApiError::bad_request("assignee must be a user id, me or none").at("assignee")
         })?)),
     };
     let before = match q.before.as_deref() {
@@ -91,7 +96,7 @@ pub async fn list(
 
 fn parse_cursor(c: &str) -> Option<(i64, i64)> {
     let (a, b) = c.split_once('_')?;
-    Some((a.parse().ok()?, b.parse().ok()?))
+    Some((super::params::strict_int(a)?, super::params::strict_int(b)?))
 }
 
 async fn visible(
@@ -129,6 +134,7 @@ pub struct MessagesQuery {
     /// Only messages with a smaller id (older).
     before: Option<i64>,
     /// 1..=500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
@@ -180,15 +186,14 @@ pub async fn send(
         Some(v) => {
             let k = v
                 .to_str()
-                .map_err(|_| ApiError::bad_request("Idempotency-Key must be ASCII"))?
-                .trim()
-                .to_string();
-            if k.is_empty() || k.len() > 200 {
+                .map_err(|_| ApiError::bad_request("Idempotency-Key must be ASCII"))?;
+            if !switchboard_protocol::rules::fits(switchboard_protocol::rules::IDEMPOTENCY_KEY, k) {
                 return Err(ApiError::bad_request(
-                    "Idempotency-Key must have 1 to 200 characters",
-                ));
+                    "Idempotency-Key must have 1 to 200 printable ASCII characters",
+                )
+                .at("Idempotency-Key"));
             }
-            Some(k)
+            Some(k.to_string())
         }
     };
     // A template the store does not know yet may have been approved since the last sync.
@@ -255,7 +260,7 @@ pub async fn mark_read(
     State(s): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-    body: Option<Json<MarkReadRequest>>,
+    body: Option<JsonBody<MarkReadRequest>>,
 ) -> Result<StatusCode, ApiError> {
     visible(&s, &user, id).await?;
     let up_to = body.and_then(|b| b.0.up_to);

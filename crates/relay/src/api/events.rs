@@ -17,7 +17,8 @@
 //! every [`SESSION_CHECK`]).
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::State;
+use crate::error::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -32,8 +33,10 @@ use crate::AppState;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
     /// Return events with a larger seq (default 0: from the start).
+    #[param(minimum = 0)]
     after: Option<i64>,
     /// 1..=1000, default 500.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 

@@ -5,7 +5,8 @@
 //! memory does not grow with the export.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::error::{Path, Query};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -23,11 +24,22 @@ const PAGE: usize = 500;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ExportQuery {
     /// Only what was written from this time on (RFC 3339, e.g. `2026-01-01T00:00:00Z`).
+    #[param(format = DateTime)]
     from: Option<String>,
     /// Only what was written before this time (RFC 3339).
+    #[param(format = DateTime)]
     to: Option<String>,
     /// `jsonl` (default), `csv` (the messages as a table) or `zip` (both, and the files the
     /// messages carry).
+    #[param(pattern = "^(jsonl|csv|zip)$")]
+    format: Option<String>,
+}
+
+/// The query of a customer's export: the format only (a customer's export holds all of them).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ContactExportQuery {
+    /// `jsonl` (default), `csv` or `zip`.
+    #[param(pattern = "^(jsonl|csv|zip)$")]
     format: Option<String>,
 }
 
@@ -50,8 +62,8 @@ impl Format {
 
 fn time(name: &str, v: Option<&str>) -> Result<Option<i64>, ApiError> {
     v.map(|t| {
-        chrono::DateTime::parse_from_rfc3339(t)
-            .map(|d| d.timestamp_millis())
+        super::params::rfc3339_ms(t)
+            .ok_or(())
             .map_err(|_| {
                 ApiError::bad_request(format!(
                     "{name} must be a time like 2026-01-01T00:00:00Z (RFC 3339)"
@@ -61,8 +73,8 @@ fn time(name: &str, v: Option<&str>) -> Result<Option<i64>, ApiError> {
     .transpose()
 }
 
-fn format(q: &ExportQuery) -> Result<Format, ApiError> {
-    match q.format.as_deref() {
+fn format(f: Option<&str>) -> Result<Format, ApiError> {
+    match f {
         None | Some("jsonl") => Ok(Format::Jsonl),
         Some("csv") => Ok(Format::Csv),
         Some("zip") => Ok(Format::Zip),
@@ -147,7 +159,7 @@ pub async fn export_all(
     AuthUser(user): AuthUser,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let format = format(&q)?;
+    let format = format(q.format.as_deref())?;
     let (from, to) = (
         time("from", q.from.as_deref())?,
         time("to", q.to.as_deref())?,
@@ -165,16 +177,16 @@ pub async fn export_all(
 
 /// One customer: their record, conversations, messages and notes (JSON Lines); `format=csv`:
 /// their messages as a table.
-#[utoipa::path(get, path = "/api/v1/contacts/{id}/export", params(("id" = i64, Path), ExportQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/export", params(("id" = i64, Path), ContactExportQuery), security(("bearer" = [])),
     responses((status = 200, description = "JSON Lines; with `format=csv` the messages as CSV; with `format=zip` both and the files", content((String = "application/x-ndjson"), (String = "text/csv"), (Vec<u8> = "application/zip"))),
               (status = 400, body = switchboard_protocol::api::ErrorBody), (status = 404, body = switchboard_protocol::api::ErrorBody)))]
 pub async fn export_contact(
     State(s): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-    Query(q): Query<ExportQuery>,
+    Query(q): Query<ContactExportQuery>,
 ) -> Result<Response, ApiError> {
-    let format = format(&q)?;
+    let format = format(q.format.as_deref())?;
     let u = user.clone();
     s.store
         .read(move |c| crate::store::contacts::check_visible(c, &u, id))

@@ -2,7 +2,8 @@
 //! `POST /api/v1/conversations/{id}/media`: uploads for sending.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
+use crate::error::{Path, Query};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 
@@ -210,7 +211,7 @@ pub async fn upload(
     State(s): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-    axum::extract::Query(q): axum::extract::Query<UploadQuery>,
+    Query(q): Query<UploadQuery>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(axum::http::StatusCode, axum::Json<Uploaded>), ApiError> {

@@ -15,7 +15,10 @@ pub mod events;
 pub mod export;
 mod export_zip;
 pub mod governance;
+mod params;
 pub mod media;
+mod openapi;
+pub use openapi::META_ID_PATH_PARAMS;
 pub mod policy;
 pub mod roles;
 pub mod routing;
@@ -54,9 +57,9 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The router and the OpenAPI document generated from it.
-pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
-    let (router, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// Every route, registered with its OpenAPI annotation.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(scrape::metrics))
@@ -164,6 +167,19 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(OpenApiRouter::new().routes(routes!(media::upload)).layer(
             axum::extract::DefaultBodyLimit::max(media::MAX_UPLOAD_BYTES + 1),
         ))
+}
+
+/// The OpenAPI document as served at `/api/v1/openapi.json`.
+pub fn openapi_document() -> serde_json::Value {
+    let (_, mut spec) = routes().split_for_parts();
+    document_common_errors(&mut spec);
+    openapi::finish(&spec)
+}
+
+/// The router and the OpenAPI document generated from it.
+pub fn router_and_spec(state: AppState) -> (Router, serde_json::Value) {
+    let (router, _) = routes().split_for_parts();
+    let router = router
         // Every route's permission, from one table, checked before its body is read.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -184,11 +200,8 @@ pub fn router_and_spec(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .layer(axum::extract::DefaultBodyLimit::max(
             webhooks::MAX_WEBHOOK_BYTES,
         ))
-        .with_state(state)
-        .split_for_parts();
-    let mut spec = spec;
-    document_common_errors(&mut spec);
-    (router, spec)
+        .with_state(state);
+    (router, openapi_document())
 }
 
 /// The errors every route of a kind can answer, added once to the document instead of to each
@@ -243,10 +256,32 @@ fn document_common_errors(spec: &mut utoipa::openapi::OpenApi) {
                     error(&format!("your role lacks the permission: {needed}")).into(),
                 );
             }
-            if op.request_body.is_some() {
+            let json_body = op.request_body.as_ref().is_some_and(|b| {
+                b.content.keys().any(|c| c == "application/json")
+            });
+            let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            if json_body {
                 responses.entry("400".into()).or_insert_with(|| {
-                    error("the body is not valid JSON of the expected shape (unknown fields are refused)").into()
+                    error("a parameter or the body is not valid (the body: JSON of the expected shape, unknown fields refused); `field` names it").into()
                 });
+                responses.entry("415".into()).or_insert_with(|| {
+                    error("the body is not JSON (Content-Type must be application/json)").into()
+                });
+            } else if has_params {
+                responses.entry("400".into()).or_insert_with(|| {
+                    error("a path or query parameter is not valid; `field` names it").into()
+                });
+            }
+            let path_param = op.parameters.as_ref().is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path))
+            });
+            if path_param {
+                responses.entry("404".into()).or_insert_with(|| {
+                    error("what the path names does not exist or is not visible to you").into()
+                });
+            }
+            if op.request_body.is_some() {
                 responses
                     .entry("413".into())
                     .or_insert_with(|| error("the body is larger than this route reads").into());

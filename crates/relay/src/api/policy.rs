@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::error::{Path, Query};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -157,6 +158,14 @@ pub async fn check_sensitive_words(
             "invalid",
             "text has at most 4096 characters",
         ));
+    }
+    if let Some(l) = &req.language {
+        if !switchboard_protocol::rules::fits(switchboard_protocol::rules::LANGUAGE, l) {
+            return Err(ApiError::bad_request(
+                "language is a lower-case ISO 639 code such as de or en",
+            )
+            .at("language"));
+        }
     }
     let hit = s
         .policy
@@ -319,7 +328,8 @@ pub async fn put_team_business_hours(
 }
 
 /// Removes a team's business hours: its conversations follow their numbers' hours again
-/// (admins only). Audited as `policy.team_business_hours.delete`.
+/// (admins only). Audited as `policy.team_business_hours.delete`. Idempotent: a team without
+/// hours of its own answers 204 too; 404 means no such team.
 #[utoipa::path(delete, path = "/api/v1/admin/teams/{id}/business-hours", params(("id" = i64, Path, description = "team id")), security(("bearer" = [])),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_team_business_hours(
@@ -331,6 +341,12 @@ pub async fn delete_team_business_hours(
     let found = s
         .store
         .write(move |ctx| {
+            if !crate::store::routing::teams(ctx.conn)?
+                .iter()
+                .any(|t| t.id == id)
+            {
+                return Err(crate::store::StoreError::NotFound(format!("team {id}")));
+            }
             let found = sql::delete_team_business_hours(ctx.conn, id)?;
             if found {
                 queries::audit(
@@ -344,12 +360,9 @@ pub async fn delete_team_business_hours(
             Ok(found)
         })
         .await?;
-    if !found {
-        return Err(ApiError::not_found(format!(
-            "no business hours were set for team {id}"
-        )));
+    if found {
+        reload(&s).await?;
     }
-    reload(&s).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -3,7 +3,8 @@
 //! validated and audited. The decisions themselves are in `crate::routing`, applied atomically
 //! by `store::routing` inside write jobs.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::error::{Path, Query};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
@@ -270,7 +271,7 @@ pub async fn get_skills(
 
 /// Replaces the list of skills (admins). Removing one still held or required is a 422.
 #[utoipa::path(put, path = "/api/v1/admin/skills", request_body = Skills, security(("bearer" = [])),
-    responses((status = 200, body = Skills), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Skills), (status = 403, body = ErrorBody), (status = 409, description = "a skill left out is still held by an agent or named by a routing policy", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_skills(
     State(s): State<AppState>,
     admin: AuthUser,
@@ -333,7 +334,8 @@ pub async fn create_team(
 
 /// Replaces a team's name, members and offline rule (admins).
 #[utoipa::path(put, path = "/api/v1/admin/teams/{id}", request_body = NewTeam, params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Team), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Team), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "another team has the name", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_team(
     State(s): State<AppState>,
     admin: AuthUser,
@@ -365,7 +367,7 @@ pub async fn put_team(
 
 /// Deletes a team (admins); refused while a number's policy routes to it.
 #[utoipa::path(delete, path = "/api/v1/admin/teams/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "a number's routing policy routes to the team", body = ErrorBody)))]
 pub async fn delete_team(
     State(s): State<AppState>,
     admin: AuthUser,

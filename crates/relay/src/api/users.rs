@@ -5,8 +5,10 @@
 //! a few seconds (`store::users::end_sessions`). No change may leave no active user allowed to
 //! manage users (`store::roles::managers_left`). Every change is audited.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
+use crate::error::Path;
 use axum::http::StatusCode;
+use switchboard_protocol::rules;
 use axum::Json;
 use serde_json::json;
 use switchboard_protocol::admin::{Account, NewUser, PasswordReset, UserPatch};
@@ -48,7 +50,11 @@ pub async fn create_user(
     admin: AuthUser,
     JsonBody(req): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    if !req.email.contains('@') || req.email.len() > 254 || req.name.trim().is_empty() {
+    if !rules::fits(rules::EMAIL, &req.email)
+        || req.email.chars().count() > 254
+        || !rules::fits(rules::LABEL, &req.name)
+        || req.name.chars().count() > 200
+    {
         return Err(ApiError::unprocessable(
             "invalid",
             "a user needs a valid email and a name",
@@ -86,7 +92,7 @@ pub async fn create_user(
 /// deactivation ends all their sessions at once.
 #[utoipa::path(patch, path = "/api/v1/admin/users/{id}", request_body = UserPatch, params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = Account), (status = 404, body = switchboard_protocol::api::ErrorBody),
-              (status = 409, description = "no active user would be allowed to manage users any more", body = switchboard_protocol::api::ErrorBody),
+              (status = 409, description = "no active user would be allowed to manage users any more (`conflict`), or the change would lock yourself out (`own_account`)", body = switchboard_protocol::api::ErrorBody),
               (status = 422, body = switchboard_protocol::api::ErrorBody)))]
 pub async fn update_user(
     State(s): State<AppState>,
@@ -95,7 +101,7 @@ pub async fn update_user(
     JsonBody(patch): JsonBody<UserPatch>,
 ) -> Result<Json<Account>, ApiError> {
     let name = match &patch.name {
-        Some(n) if n.trim().is_empty() || n.chars().count() > 200 => {
+        Some(n) if !rules::fits(rules::LABEL, n) || n.chars().count() > 200 => {
             return Err(ApiError::unprocessable(
                 "invalid",
                 "a name needs 1 to 200 characters",
@@ -104,6 +110,16 @@ pub async fn update_user(
         Some(n) => Some(n.trim().to_string()),
         None => None,
     };
+    if id == admin.0.id
+        && (patch.active == Some(false)
+            || patch.role.as_deref().is_some_and(|r| r.trim() != admin.0.role))
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "own_account",
+            "you cannot deactivate yourself or change your own role; another admin can",
+        ));
+    }
     let actor = admin.0.email.clone();
     let idle = s.config.session_idle.as_millis() as i64;
     let account = s
@@ -146,13 +162,23 @@ pub async fn update_user(
 
 /// Sets a new password for a user (admins only); every session of theirs ends.
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/password", request_body = PasswordReset, params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = switchboard_protocol::api::ErrorBody), (status = 422, body = switchboard_protocol::api::ErrorBody)))]
+    responses((status = 204), (status = 404, body = switchboard_protocol::api::ErrorBody),
+              (status = 409, description = "your own account: change your password with `POST /api/v1/auth/password`, which asks for the current one", body = switchboard_protocol::api::ErrorBody),
+              (status = 422, body = switchboard_protocol::api::ErrorBody)))]
 pub async fn reset_password(
     State(s): State<AppState>,
     admin: AuthUser,
     Path(id): Path<i64>,
     JsonBody(req): JsonBody<PasswordReset>,
 ) -> Result<StatusCode, ApiError> {
+    if id == admin.0.id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "own_account",
+            "change your own password under Account (POST /api/v1/auth/password): it asks for \
+             the current one",
+        ));
+    }
     let idle = s.config.session_idle.as_millis() as i64;
     let email = s
         .store

@@ -97,8 +97,7 @@ pub(crate) fn note(conn: &Db, id: i64) -> Result<Note> {
 
 /// Writes a note and logs it for everyone who sees the customer.
 pub fn add_note(ctx: &mut WriteCtx<'_>, contact: i64, author: &User, text: &str) -> Result<Note> {
-    let text = text.trim();
-    if text.is_empty() {
+    if !switchboard_protocol::rules::fits(switchboard_protocol::rules::TEXT, text) {
         return Err(StoreError::Invalid("a note must not be empty".into()));
     }
     if text.chars().count() > MAX_NOTE_CHARS {
@@ -106,6 +105,7 @@ pub fn add_note(ctx: &mut WriteCtx<'_>, contact: i64, author: &User, text: &str)
             "a note is limited to {MAX_NOTE_CHARS} characters"
         )));
     }
+    let text = text.trim();
     let id: i64 = ctx.conn.query_row(
         "INSERT INTO contact_notes (contact_id, author_id, author_name, text, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
         params![contact, author.id, author.name, text, ctx.now],

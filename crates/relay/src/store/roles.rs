@@ -114,7 +114,7 @@ pub fn update(
         let name = valid_role_name(name).map_err(StoreError::Invalid)?;
         if name != old.name {
             if old.builtin {
-                return Err(StoreError::Invalid(format!(
+                return Err(StoreError::Conflict(format!(
                     "{} is a predefined role; its name cannot change",
                     old.name
                 )));
@@ -150,7 +150,7 @@ pub fn update(
 pub fn delete(conn: &Db, id: i64) -> Result<RoleInfo> {
     let role = get(conn, id)?;
     if role.builtin {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Conflict(format!(
             "{} is a predefined role and cannot be deleted",
             role.name
         )));

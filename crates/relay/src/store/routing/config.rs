@@ -31,9 +31,16 @@ pub(super) fn settings_ms(conn: &Db) -> Result<(i64, i64, i64)> {
 }
 
 pub fn put_settings(ctx: &mut WriteCtx<'_>, s: &Settings) -> Result<()> {
-    if s.grace_period_s < 0 || s.alert_after_s < 1 || s.overdue_after_s < s.alert_after_s {
+    const YEAR_S: i64 = 365 * 24 * 3600;
+    if s.grace_period_s < 0
+        || s.alert_after_s < 1
+        || s.overdue_after_s < s.alert_after_s
+        || [s.grace_period_s, s.alert_after_s, s.overdue_after_s]
+            .iter()
+            .any(|v| *v > YEAR_S)
+    {
         return Err(StoreError::Invalid(
-            "grace_period_s must be >= 0, alert_after_s >= 1 and overdue_after_s >= alert_after_s"
+            "grace_period_s must be >= 0, alert_after_s >= 1 and overdue_after_s >= alert_after_s, each at most a year (31536000)"
                 .into(),
         ));
     }
@@ -144,7 +151,7 @@ pub fn put_skills(ctx: &mut WriteCtx<'_>, names: &[String]) -> Result<()> {
             |r| r.get(0),
         )?;
         if held > 0 {
-            return Err(StoreError::Invalid(format!(
+            return Err(StoreError::Conflict(format!(
                 "skill {old:?} is still held by {held} agent(s)"
             )));
         }
@@ -157,7 +164,7 @@ pub fn put_skills(ctx: &mut WriteCtx<'_>, names: &[String]) -> Result<()> {
         for (pnid, rules) in policies {
             let rules: SkillRules = serde_json::from_str(&rules)?;
             if rules.named().contains(&old.as_str()) {
-                return Err(StoreError::Invalid(format!(
+                return Err(StoreError::Conflict(format!(
                     "skill {old:?} is still named by the routing policy of number {pnid}"
                 )));
             }
@@ -166,9 +173,11 @@ pub fn put_skills(ctx: &mut WriteCtx<'_>, names: &[String]) -> Result<()> {
             .exec("DELETE FROM skills WHERE name = ?1", [&old])?;
     }
     for n in names {
-        if n.trim().is_empty() || n.contains(',') {
+        if !switchboard_protocol::rules::fits(switchboard_protocol::rules::SKILL, n)
+            || n.chars().count() > 100
+        {
             return Err(StoreError::Invalid(format!(
-                "skill names must be non-empty and without commas: {n:?}"
+                "skill names have 1 to 100 characters, no commas and no control characters: {n:?}"
             )));
         }
         ctx.conn.exec(
@@ -221,9 +230,14 @@ pub fn put_team(
     members: &[i64],
     requeue_on_offline: bool,
 ) -> Result<Team> {
-    if name.trim().is_empty() {
-        return Err(StoreError::Invalid("a team needs a name".into()));
+    if !switchboard_protocol::rules::fits(switchboard_protocol::rules::LABEL, name)
+        || name.chars().count() > 100
+    {
+        return Err(StoreError::Invalid(
+            "a team needs a name of 1 to 100 characters, without control characters".into(),
+        ));
     }
+    let name = name.trim();
     for m in members {
         ensure_user(ctx.conn, *m)?;
     }
@@ -294,7 +308,7 @@ pub fn delete_team(ctx: &mut WriteCtx<'_>, id: i64) -> Result<()> {
         )
         .optional()?;
     if let Some(pnid) = used {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Conflict(format!(
             "team {id} is used by the routing policy of number {pnid}"
         )));
     }

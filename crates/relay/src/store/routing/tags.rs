@@ -2,6 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use switchboard_protocol::rules;
 
 /// Longest tag and most tags per customer.
 pub const MAX_TAG_CHARS: usize = 40;
@@ -11,24 +12,31 @@ pub const MAX_TAGS: usize = 30;
 /// spaces; duplicates folded.
 pub fn normalize_tags(tags: &[String]) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
-    for t in tags {
-        let t = t.trim().to_lowercase();
-        if t.is_empty() {
+    if tags.len() > MAX_TAGS {
+        return Err(StoreError::Invalid(format!(
+            "a customer can carry at most {MAX_TAGS} tags"
+        )));
+    }
+    for raw in tags {
+        if raw.trim().is_empty() {
             return Err(StoreError::Invalid("a tag must not be empty".into()));
         }
-        if t.chars().count() > MAX_TAG_CHARS {
+        if raw.chars().count() > MAX_TAG_CHARS {
             return Err(StoreError::Invalid(format!(
-                "tag {t:?} is longer than {MAX_TAG_CHARS} characters"
+                "tag {raw:?} is longer than {MAX_TAG_CHARS} characters"
             )));
         }
-        if let Some(bad) = t
-            .chars()
-            .find(|c| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ')))
-        {
+        // The rule the OpenAPI document publishes, on the tag as sent.
+        if !rules::fits(rules::TAG, raw) {
+            let bad = raw
+                .chars()
+                .find(|c| !rules::fits(rules::TAG, &c.to_string()) && *c != ' ')
+                .unwrap_or(' ');
             return Err(StoreError::Invalid(format!(
-                "tag {t:?} contains {bad:?}: use letters, digits, '-', '_', '.' and spaces"
+                "tag {raw:?} contains {bad:?}: use letters, digits, '-', '_', '.' and spaces"
             )));
         }
+        let t = raw.trim().to_lowercase();
         if !out.contains(&t) {
             out.push(t);
         }
