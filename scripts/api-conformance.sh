@@ -83,6 +83,10 @@ for who in admin agent; do
     echo "== the OpenAPI document against the OpenAPI 3.1 specification"
     curl -fs "http://$relay_addr/api/v1/openapi.json" >artifacts/schemathesis/openapi.json
     "$venv/bin/openapi-spec-validator" artifacts/schemathesis/openapi.json
+    # What a release publishes (`switchboard-relay openapi`) is what the relay serves.
+    "$bin/switchboard-relay" openapi >artifacts/schemathesis/openapi-published.json
+    python3 -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); sys.exit(0 if a==b else "switchboard-relay openapi differs from /api/v1/openapi.json")' \
+      artifacts/schemathesis/openapi.json artifacts/schemathesis/openapi-published.json
   fi
   t=$(token "$who@conformance.test" "conformance-$who-pw")
   echo "== Schemathesis as the $who"

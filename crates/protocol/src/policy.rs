@@ -456,7 +456,9 @@ fn intervals_schema() -> utoipa::openapi::schema::Array {
         .max_items(Some(2))
         .build();
     ArrayBuilder::new()
-        .items(utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Array(pair)))
+        .items(utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Array(
+            pair,
+        )))
         .build()
 }
 
@@ -466,9 +468,7 @@ fn weekly_schema() -> utoipa::openapi::schema::Object {
     use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
     ObjectBuilder::new()
         .schema_type(Type::Object)
-        .additional_properties(Some(AdditionalProperties::RefOr(
-            intervals_schema().into(),
-        )))
+        .additional_properties(Some(AdditionalProperties::RefOr(intervals_schema().into())))
         .build()
 }
 

@@ -80,7 +80,15 @@ mod tests {
         for ok in ["Ada", " Ada Lovelace ", "Qualität", "李"] {
             assert!(fits(LABEL, ok), "{ok:?}");
         }
-        for bad in ["", " ", "\u{b}", "\u{a0}\u{3000}", "a\nb", "a\u{85}b", "x\u{7f}"] {
+        for bad in [
+            "",
+            " ",
+            "\u{b}",
+            "\u{a0}\u{3000}",
+            "a\nb",
+            "a\u{85}b",
+            "x\u{7f}",
+        ] {
             assert!(!fits(LABEL, bad), "{bad:?}");
         }
     }

@@ -252,7 +252,10 @@ where
         if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await {
             for (name, value) in raw.iter() {
                 if crate::api::META_ID_PATH_PARAMS.contains(&name)
-                    && !switchboard_protocol::rules::fits(switchboard_protocol::rules::META_ID, value)
+                    && !switchboard_protocol::rules::fits(
+                        switchboard_protocol::rules::META_ID,
+                        value,
+                    )
                 {
                     return Err(
                         ApiError::bad_request(format!("{name} must be Meta's numeric id")).at(name),

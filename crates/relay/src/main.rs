@@ -31,6 +31,8 @@ enum Command {
     /// Manage the store without the server running.
     #[command(subcommand)]
     Admin(Admin),
+    /// Print the OpenAPI document (as served at /api/v1/openapi.json) without starting.
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -125,6 +127,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 listener.local_addr()?
             );
             switchboard_relay::serve(config, listener, shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&switchboard_relay::api::openapi_document())?
+            );
             Ok(())
         }
         Command::Admin(Admin::Backup { file }) => {

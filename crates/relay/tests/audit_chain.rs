@@ -277,7 +277,11 @@ async fn the_audit_log_filters_pages_and_exports_csv_that_a_spreadsheet_shows_as
         .await;
     assert_eq!(actions(&upto).len(), 5);
     let (s, empty) = relay.get(&ada, "/api/v1/admin/audit?since=5&until=5").await;
-    assert_eq!((s, actions(&empty).len()), (200, 0), "an empty period holds nothing");
+    assert_eq!(
+        (s, actions(&empty).len()),
+        (200, 0),
+        "an empty period holds nothing"
+    );
     for bad in [
         "limit=0",
         "limit=1001",

@@ -831,10 +831,18 @@ async fn a_teams_business_hours_win_over_its_numbers() {
         204
     );
     // Deleting again is idempotent; a team that does not exist is 404.
-    assert_eq!(w.relay.call(del.clone(), &w.admin, &path, None).await.0, 204);
+    assert_eq!(
+        w.relay.call(del.clone(), &w.admin, &path, None).await.0,
+        204
+    );
     assert_eq!(
         w.relay
-            .call(del, &w.admin, "/api/v1/admin/teams/999999/business-hours", None)
+            .call(
+                del,
+                &w.admin,
+                "/api/v1/admin/teams/999999/business-hours",
+                None
+            )
             .await
             .0,
         404

@@ -171,14 +171,20 @@ async fn a_role_change_and_a_password_reset_end_sessions_a_name_change_does_not(
 
     // An admin cannot lock themselves out: no self-deactivation, no own role change, no reset of
     // their own password without the current one. Their session goes on.
-    let ada_id = relay.get(&admin, "/api/v1/me").await.1["id"].as_i64().unwrap();
+    let ada_id = relay.get(&admin, "/api/v1/me").await.1["id"]
+        .as_i64()
+        .unwrap();
     let own = format!("/api/v1/admin/users/{ada_id}");
     for patch in [json!({"active": false}), json!({"role": "agent"})] {
         let (code, body) = relay.call(Method::PATCH, &admin, &own, Some(patch)).await;
         assert_eq!((code, body["code"].as_str()), (409, Some("own_account")));
     }
     let (code, body) = relay
-        .post(&admin, &format!("{own}/password"), json!({"password": "Tee mit Zitrone 43"}))
+        .post(
+            &admin,
+            &format!("{own}/password"),
+            json!({"password": "Tee mit Zitrone 43"}),
+        )
         .await;
     assert_eq!((code, body["code"].as_str()), (409, Some("own_account")));
     let (code, me) = relay.get(&admin, "/api/v1/me").await;
@@ -239,12 +245,22 @@ async fn the_last_active_admin_cannot_be_demoted_or_deactivated() {
         assert_eq!(code, 409, "{body}");
     }
     assert_eq!(status(&relay, &ada, "/api/v1/me").await, 200);
-    // With a second admin it is allowed.
+    // With a second admin, that admin may demote her (no one demotes themselves).
     relay.user("bea@example.com", Role::Admin).await;
-    let (code, _) = relay
+    let (code, body) = relay
         .call(
             Method::PATCH,
             &ada,
+            &path,
+            Some(json!({"role": "supervisor"})),
+        )
+        .await;
+    assert_eq!((code, body["code"].as_str()), (409, Some("own_account")));
+    let bea = relay.login("bea@example.com", "password123").await.token;
+    let (code, _) = relay
+        .call(
+            Method::PATCH,
+            &bea,
             &path,
             Some(json!({"role": "supervisor"})),
         )
@@ -288,7 +304,10 @@ async fn ones_own_sessions_are_listed_and_any_can_be_ended() {
             None,
         )
         .await;
-    assert_eq!((code, body["code"].as_str()), (409, Some("current_session")));
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (409, Some("current_session"))
+    );
     assert_eq!(status(&relay, &laptop, "/api/v1/me").await, 200);
 
     let id = other["id"].as_i64().unwrap();

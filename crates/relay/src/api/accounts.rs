@@ -4,8 +4,8 @@
 //! and the audit log records that they changed, not what they are. Every relay picks up a change
 //! within `credentials::RELOAD_EVERY`; this one at once.
 
-use axum::extract::State;
 use crate::error::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;

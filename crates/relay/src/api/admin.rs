@@ -1,8 +1,8 @@
 //! Admin routes: dead letters and numbers (users: `api::users`, roles: `api::roles`, the audit
 //! log: `api::audit`). Every change is audited.
 
-use axum::extract::State;
 use crate::error::Query;
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use switchboard_protocol::api::{DeadLetter, PhoneNumber};
@@ -161,16 +161,23 @@ mod number_tests {
     #[test]
     fn numbers_are_checked_and_stored_plainly() {
         let ok = checked_number(n(
-            " 200000000000009 ",
+            "200000000000009",
             "+49 (30) 123-456",
             " Vertrieb ",
-            Some(" "),
+            Some(""),
         ))
         .unwrap();
         assert_eq!(ok.phone_number_id, "200000000000009");
         assert_eq!(ok.display_phone_number, "4930123456");
         assert_eq!(ok.name, "Vertrieb");
         assert_eq!(ok.waba_id, None);
+        // Ids are digits exactly, as the OpenAPI document's pattern says: no padding.
+        assert!(checked_number(n(" 2000 ", "4930123456", "x", None))
+            .unwrap_err()
+            .contains("phone_number_id"));
+        assert!(checked_number(n("1", "4930123456", "x", Some(" ")))
+            .unwrap_err()
+            .contains("waba_id"));
         assert!(checked_number(n("abc", "4930123456", "x", None))
             .unwrap_err()
             .contains("phone_number_id"));

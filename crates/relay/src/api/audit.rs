@@ -2,8 +2,8 @@
 //! period, paged newest first) and `GET /api/v1/admin/audit/export` (the same filter as CSV, a
 //! download). Both need `view_audit`; an export is itself audited.
 
-use axum::extract::State;
 use crate::error::Query;
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -24,10 +24,9 @@ pub const EXPORT_MAX: usize = 100_000;
 /// The store's filter for a query, each value checked.
 fn filter(q: AuditQuery, limit: usize) -> Result<AuditFilter, ApiError> {
     let text = |v: Option<String>, max: usize, what: &str| match v {
-        Some(s) if s.chars().count() > max => Err(ApiError::bad_request(format!(
-            "{what} has at most {max} characters"
-        ))
-        .at(what)),
+        Some(s) if s.chars().count() > max => {
+            Err(ApiError::bad_request(format!("{what} has at most {max} characters")).at(what))
+        }
         Some(s) if s.trim().is_empty() => Ok(None),
         other => Ok(other.map(|s| s.trim().to_string())),
     };

@@ -10,8 +10,8 @@
 //! limited, recorded with the session and audited is the TCP peer, or the client a trusted proxy
 //! names (`client_ip`).
 
-use axum::extract::{ConnectInfo, State};
 use crate::error::Path;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::json;

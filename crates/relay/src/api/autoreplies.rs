@@ -2,8 +2,8 @@
 //! delete, and try a sample message against the rules in force. Every change is validated as on
 //! creation, audited, and recompiles the shared policy snapshot.
 
-use axum::extract::State;
 use crate::error::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
@@ -145,8 +145,10 @@ pub async fn test_auto_reply(
     if req.text.chars().count() > 4096 {
         return Err(ApiError::bad_request("text is longer than 4096 characters"));
     }
-    if !switchboard_protocol::rules::fits(switchboard_protocol::rules::META_ID, &req.phone_number_id)
-    {
+    if !switchboard_protocol::rules::fits(
+        switchboard_protocol::rules::META_ID,
+        &req.phone_number_id,
+    ) {
         return Err(ApiError::bad_request(
             "phone_number_id must be Meta's numeric phone number id",
         )

@@ -2,9 +2,9 @@
 //! colleagues and teams a conversation can be transferred to. Agents reach a customer only
 //! through a conversation they may see; supervisors and admins reach every customer.
 
+use crate::error::Path;
 use crate::store::db::Db;
 use axum::extract::State;
-use crate::error::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! Conversations, their messages, sending and mark-read.
 
-use axum::extract::State;
 use crate::error::{Path, Query};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;

@@ -16,9 +16,9 @@
 //! session is ended anywhere in the cluster (the hub is told at once) or has expired (checked
 //! every [`SESSION_CHECK`]).
 
+use crate::error::Query;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use crate::error::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;

@@ -4,9 +4,9 @@
 //! carry (`export_zip`). Streamed page by page from the store (`store::export`), so the relay's
 //! memory does not grow with the export.
 
+use crate::error::{Path, Query};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use crate::error::{Path, Query};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -62,13 +62,11 @@ impl Format {
 
 fn time(name: &str, v: Option<&str>) -> Result<Option<i64>, ApiError> {
     v.map(|t| {
-        super::params::rfc3339_ms(t)
-            .ok_or(())
-            .map_err(|_| {
-                ApiError::bad_request(format!(
-                    "{name} must be a time like 2026-01-01T00:00:00Z (RFC 3339)"
-                ))
-            })
+        super::params::rfc3339_ms(t).ok_or(()).map_err(|_| {
+            ApiError::bad_request(format!(
+                "{name} must be a time like 2026-01-01T00:00:00Z (RFC 3339)"
+            ))
+        })
     })
     .transpose()
 }

@@ -2,8 +2,8 @@
 //! customers and conversations, and erasing a customer. Every change is audited; an erasure's
 //! audit entry holds ids and counts, never who the customer was.
 
-use axum::extract::State;
 use crate::error::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;

@@ -1,9 +1,9 @@
 //! `GET /api/v1/messages/{id}/media`: inbound media through the relay (see `crate::media`), and
 //! `POST /api/v1/conversations/{id}/media`: uploads for sending.
 
+use crate::error::{Path, Query};
 use axum::body::Body;
 use axum::extract::State;
-use crate::error::{Path, Query};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 

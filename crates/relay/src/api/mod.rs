@@ -15,9 +15,9 @@ pub mod events;
 pub mod export;
 mod export_zip;
 pub mod governance;
-mod params;
 pub mod media;
 mod openapi;
+mod params;
 pub use openapi::META_ID_PATH_PARAMS;
 pub mod policy;
 pub mod roles;
@@ -256,9 +256,10 @@ fn document_common_errors(spec: &mut utoipa::openapi::OpenApi) {
                     error(&format!("your role lacks the permission: {needed}")).into(),
                 );
             }
-            let json_body = op.request_body.as_ref().is_some_and(|b| {
-                b.content.keys().any(|c| c == "application/json")
-            });
+            let json_body = op
+                .request_body
+                .as_ref()
+                .is_some_and(|b| b.content.keys().any(|c| c == "application/json"));
             let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
             if json_body {
                 responses.entry("400".into()).or_insert_with(|| {

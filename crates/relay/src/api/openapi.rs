@@ -29,7 +29,11 @@ pub const FIELD_RULES: &[(&str, &str, &str)] = &[
     ("AgentSettings", "skills[]", rules::SKILL),
     ("LegalHoldRequest", "reason", rules::LABEL),
     ("MetaAppSecret", "app_secret", rules::CREDENTIAL),
-    ("BusinessAccountUpdate", "access_token", rules::CREDENTIAL_OR_EMPTY),
+    (
+        "BusinessAccountUpdate",
+        "access_token",
+        rules::CREDENTIAL_OR_EMPTY,
+    ),
     ("BusinessAccountUpdate", "app_id", rules::META_ID_OR_EMPTY),
     ("BusinessAccountUpdate", "name", rules::ONE_LINE),
     ("LoginRequest", "email", rules::TEXT),
@@ -60,21 +64,27 @@ pub fn finish(spec: &utoipa::openapi::OpenApi) -> Value {
     unique_operation_ids(&mut doc);
     close_request_bodies(&mut doc);
     for (schema, field, pattern) in FIELD_RULES {
-        let target = field_schema(&mut doc, schema, field)
-            .unwrap_or_else(|| panic!("FIELD_RULES names {schema}.{field}, which the document lacks"));
+        let target = field_schema(&mut doc, schema, field).unwrap_or_else(|| {
+            panic!("FIELD_RULES names {schema}.{field}, which the document lacks")
+        });
         match field.strip_suffix("{}") {
             Some(_) => target["propertyNames"] = json!({ "pattern": pattern }),
             None => target["pattern"] = json!(pattern),
         }
     }
     for (schema, field, key, value) in FIELD_FACTS {
-        let target = field_schema(&mut doc, schema, field)
-            .unwrap_or_else(|| panic!("FIELD_FACTS names {schema}.{field}, which the document lacks"));
+        let target = field_schema(&mut doc, schema, field).unwrap_or_else(|| {
+            panic!("FIELD_FACTS names {schema}.{field}, which the document lacks")
+        });
         target[*key] = json!(value);
     }
     if let Some(paths) = doc["paths"].as_object_mut() {
         for item in paths.values_mut() {
-            for op in item.as_object_mut().into_iter().flat_map(|m| m.values_mut()) {
+            for op in item
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|m| m.values_mut())
+            {
                 let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
                     continue;
                 };
@@ -92,7 +102,10 @@ pub fn finish(spec: &utoipa::openapi::OpenApi) -> Value {
     }
     for (schema, field) in REQUIRED {
         let s = &mut doc["components"]["schemas"][*schema];
-        assert!(s["properties"].get(*field).is_some(), "REQUIRED names {schema}.{field}");
+        assert!(
+            s["properties"].get(*field).is_some(),
+            "REQUIRED names {schema}.{field}"
+        );
         let required = s["required"].as_array_mut();
         match required {
             Some(list) if list.iter().any(|f| f == field) => {}
@@ -128,7 +141,11 @@ fn unique_operation_ids(doc: &mut Value) {
                     .chars()
                     .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                     .collect();
-                let slug = slug.split('_').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("_");
+                let slug = slug
+                    .split('_')
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("_");
                 op["operationId"] = json!(format!("{method}_{slug}"));
             }
         }
@@ -239,9 +256,12 @@ fn rewrite_all_of_refs(v: &mut Value, from: &str, to: &str) {
                     }
                 }
             }
-            map.values_mut().for_each(|v| rewrite_all_of_refs(v, from, to));
+            map.values_mut()
+                .for_each(|v| rewrite_all_of_refs(v, from, to));
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| rewrite_all_of_refs(v, from, to)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| rewrite_all_of_refs(v, from, to)),
         _ => {}
     }
 }

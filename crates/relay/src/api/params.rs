@@ -30,7 +30,16 @@ mod tests {
     fn integers_are_read_as_the_document_writes_them() {
         assert_eq!(strict_int("42"), Some(42));
         assert_eq!(strict_int("-7"), Some(-7));
-        for bad in ["", "-", "+5", " 5", "5 ", "1e3", "0x10", "1234567890123456789"] {
+        for bad in [
+            "",
+            "-",
+            "+5",
+            " 5",
+            "5 ",
+            "1e3",
+            "0x10",
+            "1234567890123456789",
+        ] {
             assert_eq!(strict_int(bad), None, "{bad:?}");
         }
     }

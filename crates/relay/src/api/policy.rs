@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
 use crate::error::{Path, Query};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;

@@ -4,8 +4,8 @@
 //! streams follow within `api::events::SESSION_CHECK`); no one is signed out. Every change is
 //! audited.
 
-use axum::extract::State;
 use crate::error::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;

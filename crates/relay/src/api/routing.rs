@@ -3,8 +3,8 @@
 //! validated and audited. The decisions themselves are in `crate::routing`, applied atomically
 //! by `store::routing` inside write jobs.
 
-use axum::extract::State;
 use crate::error::{Path, Query};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;

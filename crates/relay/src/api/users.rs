@@ -5,14 +5,14 @@
 //! a few seconds (`store::users::end_sessions`). No change may leave no active user allowed to
 //! manage users (`store::roles::managers_left`). Every change is audited.
 
-use axum::extract::State;
 use crate::error::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
-use switchboard_protocol::rules;
 use axum::Json;
 use serde_json::json;
 use switchboard_protocol::admin::{Account, NewUser, PasswordReset, UserPatch};
 use switchboard_protocol::api::User;
+use switchboard_protocol::rules;
 
 use crate::auth::{hash_password, validate_new_password, AuthUser};
 use crate::error::{ApiError, JsonBody};
@@ -112,7 +112,10 @@ pub async fn update_user(
     };
     if id == admin.0.id
         && (patch.active == Some(false)
-            || patch.role.as_deref().is_some_and(|r| r.trim() != admin.0.role))
+            || patch
+                .role
+                .as_deref()
+                .is_some_and(|r| r.trim() != admin.0.role))
     {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

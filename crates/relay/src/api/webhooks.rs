@@ -8,9 +8,9 @@
 
 use std::collections::HashMap;
 
+use crate::error::Query;
 use axum::body::Bytes;
 use axum::extract::State;
-use crate::error::Query;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
