@@ -13,7 +13,7 @@
 # repeatable); SCHEMATHESIS_MAX_EXAMPLES the cases per operation and phase (default 50).
 #
 # Not fuzzed, and why (each has its own tests):
-# - GET  /api/v1/events/stream: a WebSocket upgrade, which Schemathesis does not speak
+# - GET  /api/v1/stream: a WebSocket upgrade, which Schemathesis does not speak
 #   (crates/relay/tests/api.rs, crates/sync/tests/*).
 # - POST /webhooks/whatsapp: accepts only bodies signed with the Meta app secret, which a generic
 #   tester cannot sign; anything unsigned is answered 401 (crates/relay/tests/webhooks.rs, hostile.rs,

@@ -216,7 +216,14 @@ function Users(props: { me: User; users: Account[]; roles: RoleInfo[]; reload: (
               <td>{u.name}</td>
               <td>{u.email}</td>
               <td>
-                <select data-testid="user-role" aria-label={t("role")} value={u.role} onChange={(e) => update(u, { role: e.target.value })}>
+                <select
+                  data-testid="user-role"
+                  aria-label={t("role")}
+                  value={u.role}
+                  disabled={u.id === props.me.id}
+                  title={u.id === props.me.id ? t("ownRoleHint") : undefined}
+                  onChange={(e) => update(u, { role: e.target.value })}
+                >
                   {props.roles.map((r) => (
                     <option key={r.id} value={r.name}>
                       {r.name}

@@ -69,6 +69,7 @@ pub struct UserPatch {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PasswordReset {
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub password: String,
 }
 
@@ -78,6 +79,7 @@ pub struct PasswordReset {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PasswordChange {
     pub current_password: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub new_password: String,
 }
 

@@ -9,8 +9,9 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
 /// A label people read (a person's, team's or number's name, a legal hold's reason): no control
-/// characters, and at least one character that is not white space.
-pub const LABEL: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$";
+/// characters, no invisible or direction-changing ones (zero-width, bidi controls, line and
+/// paragraph separators, the BOM), and at least one character that is not white space.
+pub const LABEL: &str = r"^[^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\x00-\x1f\x7f-\x9f]*[^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\x00-\x1f\x7f-\x9f]*$";
 /// One line of text, possibly empty: no control characters.
 pub const ONE_LINE: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
 /// Free text that must say something (a note, a message): at least one character that is not
@@ -18,12 +19,12 @@ pub const ONE_LINE: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
 pub const TEXT: &str = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
 /// A role's name: no control characters and of ASCII's punctuation only `-` and `_` (so no
 /// markup), not only spaces.
-pub const ROLE_NAME: &str = r"^[^\x00-\x1f\x7f-\x9f\x21-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e]*[^\x00-\x20\x7f-\xa0\x21-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f\x21-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e]*$";
+pub const ROLE_NAME: &str = r"^[^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\x00-\x1f\x7f-\x9f\x21-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e]*[^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\x00-\x20\x7f-\xa0\x21-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\x00-\x1f\x7f-\x9f\x21-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e]*$";
 /// A customer tag: no control characters and of ASCII's punctuation only `-`, `_` and `.` (so
 /// no list separators or markup), not only spaces.
-pub const TAG: &str = r"^[^\x00-\x1f\x7f-\x9f\x21-\x2c\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e]*[^\x00-\x20\x7f-\xa0\x21-\x2c\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f\x21-\x2c\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e]*$";
+pub const TAG: &str = r"^[^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\x00-\x1f\x7f-\x9f\x21-\x2c\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e]*[^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\x00-\x20\x7f-\xa0\x21-\x2c\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\x00-\x1f\x7f-\x9f\x21-\x2c\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e]*$";
 /// A skill (a routing attribute): anything but commas and control characters, not only spaces.
-pub const SKILL: &str = r"^[^,\x00-\x1f\x7f-\x9f]*[^,\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^,\x00-\x1f\x7f-\x9f]*$";
+pub const SKILL: &str = r"^[^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff,\x00-\x1f\x7f-\x9f]*[^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff,\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff,\x00-\x1f\x7f-\x9f]*$";
 /// An email address as the relay takes it: one `@` with something printable on each side.
 pub const EMAIL: &str = r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+$";
 /// An id Meta mints (phone number, business account, app): digits.
@@ -64,10 +65,13 @@ pub const ALL: &[&str] = &[
 pub fn fits(pattern: &'static str, value: &str) -> bool {
     static COMPILED: LazyLock<Mutex<HashMap<&'static str, regex::Regex>>> =
         LazyLock::new(Default::default);
-    let mut cache = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
-    let re = cache
+    // The lock only hands out a clone (an `Arc` inside); matching happens outside it.
+    let re = COMPILED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
         .entry(pattern)
-        .or_insert_with(|| regex::Regex::new(pattern).expect("the rules compile"));
+        .or_insert_with(|| regex::Regex::new(pattern).expect("the rules compile"))
+        .clone();
     re.is_match(value)
 }
 
@@ -95,9 +99,14 @@ mod tests {
 
     #[test]
     fn the_white_space_the_rules_name_is_what_rust_trims() {
-        // LABEL's "visible" class must be exactly: not a control, not white space.
-        for c in (0..0x3100u32).filter_map(char::from_u32) {
-            let visible = !c.is_control() && !c.is_whitespace();
+        // LABEL's "visible" class must be exactly: not a control, not white space, not an
+        // invisible or direction-changing character.
+        let invisible = |c: char| matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}');
+        for c in (0..0x3100u32)
+            .chain([0xfeff, 0xff0c])
+            .filter_map(char::from_u32)
+        {
+            let visible = !c.is_control() && !c.is_whitespace() && !invisible(c);
             assert_eq!(fits(LABEL, &c.to_string()), visible, "{c:?}");
             assert_eq!(fits(TEXT, &c.to_string()), !c.is_whitespace(), "{c:?}");
         }
@@ -112,6 +121,8 @@ mod tests {
         assert!(fits(TAG, "stammkunde-köln"));
         assert!(!fits(TAG, "a;b"));
         assert!(!fits(ROLE_NAME, "a.b"));
+        assert!(!fits(ROLE_NAME, "admin\u{200b}"));
+        assert!(!fits(TAG, "vip\u{2066}"));
         assert!(fits(TAG, "b2b.eu plus"));
         assert!(!fits(TAG, "a*"));
         assert!(fits(SKILL, "Französisch"));

@@ -198,21 +198,40 @@ where
 /// Decodes a JSON body, naming the field at fault when it does not fit. A number with no
 /// fraction (`3.0`) is an integer, as JSON Schema says, so it fits an integer field.
 pub fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
-    if !value.is_object() {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::bad_request("the body must be a JSON object"));
     }
-    integral_floats_as_integers(&mut value);
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let err = ApiError::bad_request(format!("the body is not valid: {}", e.into_inner()));
-        if path == "." {
-            err
-        } else {
-            err.at(path)
-        }
-    })
+    // Straight from the bytes: nothing is built but the value itself, and decoding stops at the
+    // first fault.
+    let direct: Result<T, _> =
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes));
+    let e = match direct {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    // Only a float where an integer belongs is worth a second look (`3.0`), and only for a
+    // body small enough to hold as a tree.
+    let float = e.inner().to_string().contains("floating point");
+    if float && bytes.len() <= MAX_TREE_BODY {
+        let mut value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+        integral_floats_as_integers(&mut value);
+        return serde_path_to_error::deserialize(value).map_err(body_error);
+    }
+    Err(body_error(e))
+}
+
+/// The largest body re-read as a tree to take `3.0` for `3`.
+const MAX_TREE_BODY: usize = 64 * 1024;
+
+fn body_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> ApiError {
+    let path = e.path().to_string();
+    let err = ApiError::bad_request(format!("the body is not valid: {}", e.into_inner()));
+    if path == "." {
+        err
+    } else {
+        err.at(path)
+    }
 }
 
 fn integral_floats_as_integers(v: &mut serde_json::Value) {
@@ -249,7 +268,12 @@ where
         use axum::extract::path::ErrorKind;
         use axum::extract::rejection::PathRejection;
         // Meta's ids in a path are digits, as the document says (`api::openapi`).
+        let mut only = None;
         if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await {
+            let names: Vec<&str> = raw.iter().map(|(n, _)| n).collect();
+            if let [name] = names[..] {
+                only = Some(name.to_string());
+            }
             for (name, value) in raw.iter() {
                 if crate::api::META_ID_PATH_PARAMS.contains(&name)
                     && !switchboard_protocol::rules::fits(
@@ -271,7 +295,8 @@ where
                     ErrorKind::ParseErrorAtKey { key, .. }
                     | ErrorKind::InvalidUtf8InPathParam { key }
                     | ErrorKind::DeserializeError { key, .. } => Some(key.clone()),
-                    _ => None,
+                    // A route with one parameter reads it as a plain value, without its name.
+                    _ => only,
                 };
                 let err = ApiError::bad_request(message);
                 Err(match field {

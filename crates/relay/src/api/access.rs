@@ -40,6 +40,11 @@ pub static RULES: &[Rule] = &[
     // Users and roles.
     rule(Method::GET, "/api/v1/admin/users", &[ManageUsers, Monitor]),
     rule(Method::POST, "/api/v1/admin/users", &[ManageUsers]),
+    rule(
+        Method::GET,
+        "/api/v1/admin/users/{id}",
+        &[ManageUsers, Monitor],
+    ),
     rule(Method::PATCH, "/api/v1/admin/users/{id}", &[ManageUsers]),
     rule(
         Method::POST,
@@ -49,6 +54,7 @@ pub static RULES: &[Rule] = &[
     rule(Method::GET, "/api/v1/admin/permissions", &[ManageUsers]),
     rule(Method::GET, "/api/v1/admin/roles", &[ManageUsers]),
     rule(Method::POST, "/api/v1/admin/roles", &[ManageUsers]),
+    rule(Method::GET, "/api/v1/admin/roles/{id}", &[ManageUsers]),
     rule(Method::PATCH, "/api/v1/admin/roles/{id}", &[ManageUsers]),
     rule(Method::DELETE, "/api/v1/admin/roles/{id}", &[ManageUsers]),
     // Numbers and what could not be delivered to them.
@@ -140,6 +146,11 @@ pub static RULES: &[Rule] = &[
         &[ManageRouting, Monitor],
     ),
     rule(Method::POST, "/api/v1/admin/teams", &[ManageRouting]),
+    rule(
+        Method::GET,
+        "/api/v1/admin/teams/{id}",
+        &[ManageRouting, Monitor],
+    ),
     rule(Method::PUT, "/api/v1/admin/teams/{id}", &[ManageRouting]),
     rule(Method::DELETE, "/api/v1/admin/teams/{id}", &[ManageRouting]),
     rule(
@@ -181,6 +192,11 @@ pub static RULES: &[Rule] = &[
     rule(
         Method::POST,
         "/api/v1/admin/auto-replies",
+        &[ManageAutomations],
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/admin/auto-replies/{id}",
         &[ManageAutomations],
     ),
     rule(

@@ -157,7 +157,7 @@ pub async fn put_app(
     JsonBody(req): JsonBody<MetaAppSecret>,
 ) -> Result<StatusCode, ApiError> {
     meta_id("app_id", &app_id)?;
-    let secret = req.app_secret.trim();
+    let secret = req.app_secret.as_str();
     credential("app_secret", secret)?;
     let sealed = s
         .graph

@@ -29,6 +29,22 @@ pub async fn list_auto_replies(
     Ok(Json(s.store.read(sql::auto_replies).await?))
 }
 
+/// One rule (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/auto-replies/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = sql::AutoReply)))]
+pub async fn get_auto_reply(
+    State(s): State<AppState>,
+    _user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<sql::AutoReply>, ApiError> {
+    let rules = s.store.read(sql::auto_replies).await?;
+    rules
+        .into_iter()
+        .find(|r| r.id == id)
+        .map(Json)
+        .ok_or_else(|| ApiError::from(StoreError::NotFound(format!("auto-reply {id}"))))
+}
+
 /// The checks a rule passes before it is stored (on creation and on every edit): a numeric
 /// number id, a valid rule (e.g. a compiling regular expression), a valid reply, and a reply the
 /// sensitive-word filter would let through.

@@ -62,9 +62,13 @@ pub async fn list(
         None => None,
         Some("none") => Some(None),
         Some("me") => Some(Some(user.id)),
-        Some(id) => Some(Some(super::params::strict_int(id).ok_or_else(|| {
-            ApiError::bad_request("assignee must be a user id, me or none").at("assignee")
-        })?)),
+        Some(id) => Some(Some(
+            super::params::strict_int(id)
+                .filter(|_| !id.starts_with('-'))
+                .ok_or_else(|| {
+                    ApiError::bad_request("assignee must be a user id, me or none").at("assignee")
+                })?,
+        )),
     };
     let before = match q.before.as_deref() {
         None => None,

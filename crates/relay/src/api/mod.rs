@@ -88,11 +88,15 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
         .routes(routes!(users::list_users, users::create_user))
-        .routes(routes!(users::update_user))
+        .routes(routes!(users::get_user, users::update_user))
         .routes(routes!(users::reset_password))
         .routes(routes!(roles::permissions))
         .routes(routes!(roles::list_roles, roles::create_role))
-        .routes(routes!(roles::update_role, roles::delete_role))
+        .routes(routes!(
+            roles::get_role,
+            roles::update_role,
+            roles::delete_role
+        ))
         .routes(routes!(admin::add_number))
         .routes(routes!(accounts::list_accounts))
         .routes(routes!(export::export_all))
@@ -123,6 +127,7 @@ fn routes() -> OpenApiRouter<AppState> {
             autoreplies::create_auto_reply
         ))
         .routes(routes!(
+            autoreplies::get_auto_reply,
             autoreplies::update_auto_reply,
             autoreplies::delete_auto_reply
         ))
@@ -157,7 +162,11 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routing::get_settings, routing::put_settings))
         .routes(routes!(routing::get_skills, routing::put_skills))
         .routes(routes!(routing::list_teams, routing::create_team))
-        .routes(routes!(routing::put_team, routing::delete_team))
+        .routes(routes!(
+            routing::get_team,
+            routing::put_team,
+            routing::delete_team
+        ))
         .routes(routes!(routing::get_agent, routing::put_agent))
         .routes(routes!(routing::get_policy, routing::put_policy))
         .routes(routes!(contacts::get_tags, contacts::put_tags))

@@ -52,6 +52,152 @@ pub const FIELD_FACTS: &[(&str, &str, &str, i64)] = &[
     ("BusinessAccountUpdate", "name", "maxLength", 100),
 ];
 
+/// OpenAPI links: `(operation, status, target operation, [(parameter, expression)])`, from what
+/// an operation creates or names to the operations that read and change it (clients and the
+/// stateful tester follow them).
+pub const LINKS: &[(&str, &str, &str, &[(&str, &str)])] = &[
+    (
+        "create_user",
+        "201",
+        "get_user",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_user",
+        "201",
+        "update_user",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_user",
+        "201",
+        "reset_password",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_role",
+        "201",
+        "get_role",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_role",
+        "201",
+        "update_role",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_role",
+        "201",
+        "delete_role",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_team",
+        "201",
+        "get_team",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_team",
+        "201",
+        "put_team",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_team",
+        "201",
+        "delete_team",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_team",
+        "201",
+        "get_team_business_hours",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_team",
+        "201",
+        "put_team_business_hours",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_team",
+        "201",
+        "delete_team_business_hours",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_auto_reply",
+        "201",
+        "get_auto_reply",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_auto_reply",
+        "201",
+        "update_auto_reply",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_auto_reply",
+        "201",
+        "delete_auto_reply",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "add_note",
+        "201",
+        "list_notes",
+        &[("id", "$request.path.id")],
+    ),
+    ("put_tags", "200", "get_tags", &[("id", "$request.path.id")]),
+    (
+        "hold_contact",
+        "200",
+        "release_contact",
+        &[("id", "$request.path.id")],
+    ),
+    (
+        "hold_conversation",
+        "200",
+        "release_conversation",
+        &[("id", "$request.path.id")],
+    ),
+    ("send", "202", "messages", &[("id", "$request.path.id")]),
+    (
+        "put_app",
+        "204",
+        "delete_app",
+        &[("app_id", "$request.path.app_id")],
+    ),
+    (
+        "add_number",
+        "200",
+        "get_business_hours",
+        &[("phone_number_id", "$response.body#/phone_number_id")],
+    ),
+    (
+        "add_number",
+        "200",
+        "get_policy",
+        &[("phone_number_id", "$response.body#/phone_number_id")],
+    ),
+    (
+        "add_number",
+        "200",
+        "get_rate_limit",
+        &[("phone_number_id", "$response.body#/phone_number_id")],
+    ),
+    (
+        "add_number",
+        "200",
+        "put_retention",
+        &[("phone_number_id", "$response.body#/phone_number_id")],
+    ),
+];
+
 /// Path parameters that are Meta's ids, wherever they appear.
 pub const META_ID_PATH_PARAMS: &[&str] = &["phone_number_id", "waba_id", "app_id"];
 
@@ -100,6 +246,7 @@ pub fn finish(spec: &utoipa::openapi::OpenApi) -> Value {
             }
         }
     }
+    add_links(&mut doc);
     for (schema, field) in REQUIRED {
         let s = &mut doc["components"]["schemas"][*schema];
         assert!(
@@ -149,6 +296,43 @@ fn unique_operation_ids(doc: &mut Value) {
                 op["operationId"] = json!(format!("{method}_{slug}"));
             }
         }
+    }
+}
+
+fn add_links(doc: &mut Value) {
+    let ids: std::collections::BTreeSet<String> = doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+        .flat_map(|item| item.as_object().into_iter().flat_map(|m| m.values()))
+        .filter_map(|op| op.get("operationId")?.as_str().map(String::from))
+        .collect();
+    for (from, status, to, params) in LINKS {
+        assert!(
+            ids.contains(*to),
+            "LINKS names the operation {to}, which the document lacks"
+        );
+        let op = doc["paths"]
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|p| p.values_mut())
+            .flat_map(|item| {
+                item.as_object_mut()
+                    .into_iter()
+                    .flat_map(|m| m.values_mut())
+            })
+            .find(|op| op.get("operationId").and_then(Value::as_str) == Some(*from))
+            .unwrap_or_else(|| {
+                panic!("LINKS names the operation {from}, which the document lacks")
+            });
+        let response = op["responses"]
+            .get_mut(*status)
+            .unwrap_or_else(|| panic!("LINKS names {from}'s {status}, which it does not answer"));
+        let parameters: serde_json::Map<String, Value> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        response["links"][*to] = json!({ "operationId": to, "parameters": parameters });
     }
 }
 
@@ -208,7 +392,11 @@ fn close_request_bodies(doc: &mut Value) {
     collect_all_of_refs(doc, &mut extended);
     for name in extended.iter().filter(|n| seen.contains(*n)) {
         let twin = format!("{name}Fields");
-        let open = doc["components"]["schemas"][name].clone();
+        let mut open = doc["components"]["schemas"][name].clone();
+        // utoipa closes a `deny_unknown_fields` type itself; the twin is the open one.
+        if let Some(m) = open.as_object_mut() {
+            m.remove("additionalProperties");
+        }
         doc["components"]["schemas"][&twin] = open;
         rewrite_all_of_refs(doc, name, &twin);
     }

@@ -341,12 +341,8 @@ pub async fn delete_team_business_hours(
     let found = s
         .store
         .write(move |ctx| {
-            if !crate::store::routing::teams(ctx.conn)?
-                .iter()
-                .any(|t| t.id == id)
-            {
-                return Err(crate::store::StoreError::NotFound(format!("team {id}")));
-            }
+            crate::store::routing::ensure_team(ctx.conn, id)
+                .map_err(|_| crate::store::StoreError::NotFound(format!("team {id}")))?;
             let found = sql::delete_team_business_hours(ctx.conn, id)?;
             if found {
                 queries::audit(

@@ -70,12 +70,24 @@ pub async fn create_role(
     Ok((StatusCode::CREATED, Json(role)))
 }
 
+/// One role with its permissions and how many users hold it.
+#[utoipa::path(get, path = "/api/v1/admin/roles/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = RoleInfo)))]
+pub async fn get_role(
+    State(s): State<AppState>,
+    _user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<RoleInfo>, ApiError> {
+    Ok(Json(s.store.read(move |c| roles::get(c, id)).await?))
+}
+
 /// Renames a role (not a predefined one) or sets its permissions. Refused (409) when no active
 /// user would be allowed to manage users any more.
 #[utoipa::path(patch, path = "/api/v1/admin/roles/{id}", request_body = RolePatch, params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = RoleInfo), (status = 404, body = ErrorBody),
               (status = 409, description = "the name is taken, or no one could manage users any more", body = ErrorBody),
-              (status = 422, description = "the name is not valid or a predefined role's name would change", body = ErrorBody)))]
+              (status = 409, description = "the name is taken, a predefined role's name would change, or no one could manage users any more", body = ErrorBody),
+              (status = 422, description = "the name is not valid", body = ErrorBody)))]
 pub async fn update_role(
     State(s): State<AppState>,
     admin: AuthUser,
@@ -110,8 +122,7 @@ pub async fn update_role(
 /// Deletes a role no user holds (not a predefined one).
 #[utoipa::path(delete, path = "/api/v1/admin/roles/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody),
-              (status = 409, description = "users hold the role", body = ErrorBody),
-              (status = 422, description = "a predefined role", body = ErrorBody)))]
+              (status = 409, description = "users hold the role, or it is a predefined one", body = ErrorBody)))]
 pub async fn delete_role(
     State(s): State<AppState>,
     admin: AuthUser,

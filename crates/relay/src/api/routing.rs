@@ -269,7 +269,7 @@ pub async fn get_skills(
     }))
 }
 
-/// Replaces the list of skills (admins). Removing one still held or required is a 422.
+/// Replaces the list of skills (admins). Removing one still held or required is a 409.
 #[utoipa::path(put, path = "/api/v1/admin/skills", request_body = Skills, security(("bearer" = [])),
     responses((status = 200, body = Skills), (status = 403, body = ErrorBody), (status = 409, description = "a skill left out is still held by an agent or named by a routing policy", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_skills(
@@ -300,6 +300,22 @@ pub async fn list_teams(
 }
 
 pub use switchboard_protocol::routing::NewTeam;
+
+/// One team and its members (admins and supervisors).
+#[utoipa::path(get, path = "/api/v1/admin/teams/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Team)))]
+pub async fn get_team(
+    State(s): State<AppState>,
+    _user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Team>, ApiError> {
+    let teams = s.store.read(sql::teams).await?;
+    teams
+        .into_iter()
+        .find(|t| t.id == id)
+        .map(Json)
+        .ok_or_else(|| ApiError::from(StoreError::NotFound(format!("team {id}"))))
+}
 
 /// Creates a team (admins).
 #[utoipa::path(post, path = "/api/v1/admin/teams", request_body = NewTeam, security(("bearer" = [])),

@@ -88,6 +88,22 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
+/// One user, as in the list (supervisors and admins).
+#[utoipa::path(get, path = "/api/v1/admin/users/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Account)))]
+pub async fn get_user(
+    State(s): State<AppState>,
+    _user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Account>, ApiError> {
+    let idle = s.config.session_idle.as_millis() as i64;
+    Ok(Json(
+        s.store
+            .read(move |c| users::account(c, id, now_ms(), idle))
+            .await?,
+    ))
+}
+
 /// Changes a user's name, role or whether they may sign in (admins only). A role change or a
 /// deactivation ends all their sessions at once.
 #[utoipa::path(patch, path = "/api/v1/admin/users/{id}", request_body = UserPatch, params(("id" = i64, Path)), security(("bearer" = [])),
@@ -163,25 +179,22 @@ pub async fn update_user(
     Ok(Json(account))
 }
 
-/// Sets a new password for a user (admins only); every session of theirs ends.
+/// Sets a new password for a user (admins only); every session of theirs ends, except, when
+/// admins set their own, the session making the request (as `POST /api/v1/me/password` does).
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/password", request_body = PasswordReset, params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = switchboard_protocol::api::ErrorBody),
-              (status = 409, description = "your own account: change your password with `POST /api/v1/auth/password`, which asks for the current one", body = switchboard_protocol::api::ErrorBody),
               (status = 422, body = switchboard_protocol::api::ErrorBody)))]
 pub async fn reset_password(
     State(s): State<AppState>,
-    admin: AuthUser,
+    admin: crate::auth::AuthSession,
     Path(id): Path<i64>,
     JsonBody(req): JsonBody<PasswordReset>,
 ) -> Result<StatusCode, ApiError> {
-    if id == admin.0.id {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "own_account",
-            "change your own password under Account (POST /api/v1/auth/password): it asks for \
-             the current one",
-        ));
-    }
+    let ending = if id == admin.user.id {
+        users::Ending::AllBut(admin.session_id)
+    } else {
+        users::Ending::All
+    };
     let idle = s.config.session_idle.as_millis() as i64;
     let email = s
         .store
@@ -191,11 +204,11 @@ pub async fn reset_password(
     validate_new_password(&req.password, s.config.password_min_length, &email)
         .map_err(|m| ApiError::unprocessable("weak_password", m))?;
     let hash = hash(req.password).await?;
-    let actor = admin.0.email.clone();
+    let actor = admin.user.email.clone();
     s.store
         .write(move |ctx| {
             users::set_password(ctx.conn, id, &hash)?;
-            let ended = users::end_sessions(ctx, id, users::Ending::All)?;
+            let ended = users::end_sessions(ctx, id, ending)?;
             queries::audit(
                 ctx.conn,
                 &actor,

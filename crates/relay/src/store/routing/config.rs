@@ -111,7 +111,7 @@ pub fn put_policy(ctx: &mut WriteCtx<'_>, pnid: &str, p: &Policy) -> Result<()> 
     Ok(())
 }
 
-pub(super) fn ensure_team(conn: &Db, id: i64) -> Result<()> {
+pub fn ensure_team(conn: &Db, id: i64) -> Result<()> {
     let found: Option<i64> = conn
         .query_row("SELECT id FROM teams WHERE id = ?1", [id], |r| r.get(0))
         .optional()?;
