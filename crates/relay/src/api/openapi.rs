@@ -113,12 +113,6 @@ pub const LINKS: &[(&str, &str, &str, &[(&str, &str)])] = &[
     (
         "create_team",
         "201",
-        "get_team_business_hours",
-        &[("id", "$response.body#/id")],
-    ),
-    (
-        "create_team",
-        "201",
         "put_team_business_hours",
         &[("id", "$response.body#/id")],
     ),
@@ -175,12 +169,6 @@ pub const LINKS: &[(&str, &str, &str, &[(&str, &str)])] = &[
     (
         "add_number",
         "200",
-        "get_business_hours",
-        &[("phone_number_id", "$response.body#/phone_number_id")],
-    ),
-    (
-        "add_number",
-        "200",
         "get_policy",
         &[("phone_number_id", "$response.body#/phone_number_id")],
     ),
@@ -195,6 +183,19 @@ pub const LINKS: &[(&str, &str, &str, &[(&str, &str)])] = &[
         "200",
         "put_retention",
         &[("phone_number_id", "$response.body#/phone_number_id")],
+    ),
+    // Hours exist once set: a new team or number has none (its GET is 404 until a PUT).
+    (
+        "put_team_business_hours",
+        "200",
+        "get_team_business_hours",
+        &[("id", "$request.path.id")],
+    ),
+    (
+        "put_business_hours",
+        "200",
+        "get_business_hours",
+        &[("phone_number_id", "$request.path.phone_number_id")],
     ),
 ];
 
