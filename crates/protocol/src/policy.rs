@@ -13,8 +13,9 @@ use utoipa::ToSchema;
 // ---------------------------------------------------------------- send rates and the queue
 
 /// Limits of one number.
+/// Not `deny_unknown_fields`: clients read it from responses too; the relay refuses unknown
+/// fields in every request body itself.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RateSettings {
     /// Sends per minute (20..=120 via the admin API; default 80).

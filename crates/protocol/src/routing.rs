@@ -77,8 +77,9 @@ impl SkillRules {
 }
 
 /// A number's routing policy.
+/// Not `deny_unknown_fields`: clients read it from responses too (a field added later must not
+/// break them); the relay refuses unknown fields in every request body itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Policy {
     pub mode: Mode,

@@ -202,11 +202,17 @@ pub fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Ap
         return Err(ApiError::bad_request("the body must be a JSON object"));
     }
     // Straight from the bytes: nothing is built but the value itself, and decoding stops at the
-    // first fault.
-    let direct: Result<T, _> =
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes));
+    // first fault. Every body is closed, as the document says: a field the type does not know is
+    // refused, whether or not the type itself refuses unknown fields (types that are also read
+    // from responses stay lenient there, for older clients).
+    let mut unknown = Vec::new();
+    let mut note = |path: serde_ignored::Path| unknown.push(path.to_string());
+    let direct: Result<T, _> = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+        &mut serde_json::Deserializer::from_slice(bytes),
+        &mut note,
+    ));
     let e = match direct {
-        Ok(v) => return Ok(v),
+        Ok(v) => return closed(v, unknown),
         Err(e) => e,
     };
     // Only a float where an integer belongs is worth a second look (`3.0`), and only for a
@@ -216,9 +222,24 @@ pub fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Ap
         let mut value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
         integral_floats_as_integers(&mut value);
-        return serde_path_to_error::deserialize(value).map_err(body_error);
+        let mut unknown = Vec::new();
+        let mut note = |path: serde_ignored::Path| unknown.push(path.to_string());
+        let v =
+            serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut note))
+                .map_err(body_error)?;
+        return closed(v, unknown);
     }
     Err(body_error(e))
+}
+
+fn closed<T>(v: T, unknown: Vec<String>) -> Result<T, ApiError> {
+    match unknown.first() {
+        None => Ok(v),
+        Some(field) => Err(ApiError::bad_request(format!(
+            "the body is not valid: unknown field `{field}`"
+        ))
+        .at(field.clone())),
+    }
 }
 
 /// The largest body re-read as a tree to take `3.0` for `3`.

@@ -89,6 +89,16 @@ async fn refusals_name_the_field_and_bodies_are_read_as_json_schema_reads_them()
         .await;
     assert_eq!(code, 400, "a list is not a user patch: {e}");
 
+    // Every body is closed, also where the type is read leniently from responses.
+    let (code, e) = relay
+        .put_json(
+            &ada,
+            "/api/v1/admin/rate-limits/200000000000002",
+            json!({"per_minute": 60, "burst": 5, "pair_interval_ms": 6000, "pair_burst": 1, "colour": "red"}),
+        )
+        .await;
+    assert_eq!((code, e["field"].as_str()), (400, Some("colour")), "{e}");
+
     // A body that is not declared as JSON is 415, and changes nothing.
     let r = relay
         .http

@@ -52,10 +52,18 @@ pub const FIELD_FACTS: &[(&str, &str, &str, i64)] = &[
     ("BusinessAccountUpdate", "name", "maxLength", 100),
 ];
 
+/// `(operation, status, target operation, [(parameter, expression)])`.
+pub type Link = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// OpenAPI links: `(operation, status, target operation, [(parameter, expression)])`, from what
 /// an operation creates or names to the operations that read and change it (clients and the
 /// stateful tester follow them).
-pub const LINKS: &[(&str, &str, &str, &[(&str, &str)])] = &[
+pub const LINKS: &[Link] = &[
     (
         "create_user",
         "201",
