@@ -17,6 +17,7 @@ pub mod cluster;
 pub mod config;
 pub mod credentials;
 pub mod error;
+pub mod extract;
 pub mod graph;
 pub mod hub;
 pub mod media;

@@ -4,7 +4,7 @@
 //! and the audit log records that they changed, not what they are. Every relay picks up a change
 //! within `credentials::RELOAD_EVERY`; this one at once.
 
-use crate::error::Path;
+use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -13,7 +13,8 @@ use switchboard_protocol::admin::{BusinessAccount, BusinessAccountUpdate, MetaAp
 
 use crate::auth::AuthUser;
 use crate::credentials::{app_purpose, token_purpose};
-use crate::error::{ApiError, JsonBody};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
 use crate::store::{accounts, queries};
 use crate::AppState;
 

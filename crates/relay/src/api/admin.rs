@@ -1,14 +1,15 @@
 //! Admin routes: dead letters and numbers (users: `api::users`, roles: `api::roles`, the audit
 //! log: `api::audit`). Every change is audited.
 
-use crate::error::Query;
+use crate::extract::Query;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use switchboard_protocol::api::{DeadLetter, PhoneNumber};
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, JsonBody};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
 use crate::store::queries;
 use crate::AppState;
 

@@ -2,7 +2,7 @@
 //! period, paged newest first) and `GET /api/v1/admin/audit/export` (the same filter as CSV, a
 //! download). Both need `view_audit`; an export is itself audited.
 
-use crate::error::Query;
+use crate::extract::Query;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};

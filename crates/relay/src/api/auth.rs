@@ -10,7 +10,7 @@
 //! limited, recorded with the session and audited is the TCP peer, or the client a trusted proxy
 //! names (`client_ip`).
 
-use crate::error::Path;
+use crate::extract::Path;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -20,7 +20,8 @@ use switchboard_protocol::api::{LoginRequest, LoginResponse, User};
 
 use crate::auth::{dummy_hash, new_token, validate_new_password, verify_password, AuthSession};
 use crate::client_ip;
-use crate::error::{ApiError, JsonBody};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
 use crate::store::{now_ms, queries, users};
 use crate::AppState;
 

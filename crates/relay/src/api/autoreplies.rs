@@ -2,7 +2,7 @@
 //! delete, and try a sample message against the rules in force. Every change is validated as on
 //! creation, audited, and recompiles the shared policy snapshot.
 
-use crate::error::Path;
+use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -11,7 +11,8 @@ use switchboard_protocol::policy::{AutoReplyTest, AutoReplyVerdict, RuleHit};
 
 use super::policy::reload;
 use crate::auth::AuthUser;
-use crate::error::{ApiError, JsonBody};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
 use crate::policy::autoreply;
 use crate::store::db::Db;
 use crate::store::{policy as sql, queries, StoreError};

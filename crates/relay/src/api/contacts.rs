@@ -2,7 +2,7 @@
 //! colleagues and teams a conversation can be transferred to. Agents reach a customer only
 //! through a conversation they may see; supervisors and admins reach every customer.
 
-use crate::error::Path;
+use crate::extract::Path;
 use crate::store::db::Db;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,7 +13,8 @@ use switchboard_protocol::api::{
 };
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, JsonBody};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
 use crate::store::{contacts, queries, routing as routing_sql, StoreError};
 use crate::AppState;
 

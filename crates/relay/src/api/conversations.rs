@@ -1,6 +1,6 @@
 //! Conversations, their messages, sending and mark-read.
 
-use crate::error::{Path, Query};
+use crate::extract::{Path, Query};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -10,7 +10,8 @@ use switchboard_protocol::api::{
 };
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, JsonBody};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
 use crate::store::outbox::{self, Actor, SendOptions};
 use crate::store::queries;
 use crate::AppState;

@@ -16,7 +16,7 @@
 //! session is ended anywhere in the cluster (the hub is told at once) or has expired (checked
 //! every [`SESSION_CHECK`]).
 
-use crate::error::Query;
+use crate::extract::Query;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::StatusCode;

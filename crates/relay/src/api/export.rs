@@ -4,7 +4,7 @@
 //! carry (`export_zip`). Streamed page by page from the store (`store::export`), so the relay's
 //! memory does not grow with the export.
 
-use crate::error::{Path, Query};
+use crate::extract::{Path, Query};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderValue};

@@ -2,7 +2,7 @@
 //! customers and conversations, and erasing a customer. Every change is audited; an erasure's
 //! audit entry holds ids and counts, never who the customer was.
 
-use crate::error::Path;
+use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -14,7 +14,8 @@ use switchboard_protocol::governance::{
 };
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, JsonBody};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
 use crate::store::retention::{self, HoldOn};
 use crate::store::{erasure, queries, StoreError};
 use crate::AppState;

@@ -1,7 +1,7 @@
 //! `GET /api/v1/messages/{id}/media`: inbound media through the relay (see `crate::media`), and
 //! `POST /api/v1/conversations/{id}/media`: uploads for sending.
 
-use crate::error::{Path, Query};
+use crate::extract::{Path, Query};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};

@@ -17,6 +17,7 @@ mod export_zip;
 pub mod governance;
 pub mod media;
 mod openapi;
+mod openapi_tables;
 mod params;
 pub use openapi::META_ID_PATH_PARAMS;
 pub mod policy;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Path, Query};
+use crate::extract::{Path, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -14,7 +14,8 @@ use switchboard_protocol::api::Message;
 use switchboard_protocol::policy::{WordCheck, WordVerdict};
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, JsonBody};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
 use crate::metrics::QueueGauges;
 use crate::policy::filter::{valid_language, SensitiveFilter};
 use crate::policy::hours::{BusinessHours, Hours};

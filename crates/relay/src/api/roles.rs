@@ -4,7 +4,7 @@
 //! streams follow within `api::events::SESSION_CHECK`); no one is signed out. Every change is
 //! audited.
 
-use crate::error::Path;
+use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -12,7 +12,8 @@ use serde_json::json;
 use switchboard_protocol::access::{NewRole, Permission, PermissionInfo, RoleInfo, RolePatch};
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, JsonBody};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
 use crate::store::{queries, roles};
 use crate::AppState;
 

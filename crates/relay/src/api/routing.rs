@@ -3,7 +3,7 @@
 //! validated and audited. The decisions themselves are in `crate::routing`, applied atomically
 //! by `store::routing` inside write jobs.
 
-use crate::error::{Path, Query};
+use crate::extract::{Path, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -13,7 +13,8 @@ use switchboard_protocol::api::{
 };
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, JsonBody};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
 use crate::routing::Policy;
 use crate::store::routing::{
     self as sql, AgentReport, AgentSettings, Period, QueuedConversation, Settings, Team,

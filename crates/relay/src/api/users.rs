@@ -5,7 +5,7 @@
 //! a few seconds (`store::users::end_sessions`). No change may leave no active user allowed to
 //! manage users (`store::roles::managers_left`). Every change is audited.
 
-use crate::error::Path;
+use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -15,7 +15,8 @@ use switchboard_protocol::api::User;
 use switchboard_protocol::rules;
 
 use crate::auth::{hash_password, validate_new_password, AuthUser};
-use crate::error::{ApiError, JsonBody};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
 use crate::store::{now_ms, queries, roles, users, StoreError};
 use crate::AppState;
 

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::Query;
+use crate::extract::Query;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
