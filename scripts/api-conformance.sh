@@ -4,7 +4,7 @@
 # tester, runs all its checks and all its phases (examples, coverage, fuzzing, stateful) against
 # the real relay (debug build, embedded SQLite, the simulator as the Graph API, loopback ports
 # chosen at run time), once with an admin's token and once with an agent's, each on a fresh
-# relay. Any failure fails the run; the summary of each run is printed. Settings, and the few
+# relay; with SWITCHBOARD_TEST_PG_URL set, both runs again on PostgreSQL (a fresh schema each). Any failure fails the run; the summary of each run is printed. Settings, and the few
 # operations allowed to answer 422 to a schema-valid request (and why), are in
 # scripts/schemathesis.toml.
 #
@@ -27,8 +27,10 @@ VALIDATOR_VERSION=0.9.0
 target="${CARGO_TARGET_DIR:-$root/target}"
 venv="${SCHEMATHESIS_VENV:-$target/schemathesis-venv}"
 
-if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION" ||
-  ! "$venv/bin/pip" show openapi-spec-validator 2>/dev/null | grep -qx "Version: $VALIDATOR_VERSION"; then
+have_st=$("$venv/bin/schemathesis" --version 2>/dev/null || true)
+have_validator=$("$venv/bin/pip" show openapi-spec-validator 2>/dev/null || true)
+if [[ "$have_st" != *"version $SCHEMATHESIS_VERSION"* ]] ||
+  [[ "$have_validator" != *"Version: $VALIDATOR_VERSION"* ]]; then
   echo "== installing Schemathesis $SCHEMATHESIS_VERSION and openapi-spec-validator $VALIDATOR_VERSION into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
@@ -40,7 +42,7 @@ bin="$target/debug"
 
 work="$(mktemp -d)"
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; drop_schemas; rm -rf "$work"; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -49,11 +51,26 @@ export WA_APP_SECRET=conformance-app-secret WA_VERIFY_TOKEN=conformance-verify W
 export RUST_LOG="${RUST_LOG:-warn}"
 
 # A fresh relay and simulator for each run (what one run changes does not steer the other): an
-# admin, an agent, a business number, and a few customers' conversations.
-start() { # name
+# admin, an agent, a business number, and a few customers' conversations; on PostgreSQL in a
+# schema of its own, dropped at the end.
+schemas=()
+drop_schemas() {
+  for sch in "${schemas[@]}"; do PGOPTIONS=--client-min-messages=warning psql -q "$SWITCHBOARD_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $sch CASCADE" >/dev/null 2>&1 || true; done
+}
+start() { # name backend
   relay_addr="127.0.0.1:$(free_port)"
   sim_addr="127.0.0.1:$(free_port)"
   export SWITCHBOARD_DATA_DIR="$work/$1" SWITCHBOARD_LISTEN="$relay_addr" WA_GRAPH_URL="http://$sim_addr"
+  unset SWITCHBOARD_DATABASE_URL
+  if [ "$2" = postgres ]; then
+    local sch="conformance_$$_${1//-/_}"
+    schemas+=("$sch")
+    PGOPTIONS=--client-min-messages=warning psql -q "$SWITCHBOARD_TEST_PG_URL" \
+      -c "DROP SCHEMA IF EXISTS $sch CASCADE; CREATE SCHEMA $sch" >/dev/null
+    local sep='?'
+    case "$SWITCHBOARD_TEST_PG_URL" in *\?*) sep='&' ;; esac
+    export SWITCHBOARD_DATABASE_URL="$SWITCHBOARD_TEST_PG_URL${sep}options=-c%20search_path%3D$sch"
+  fi
   "$bin/switchboard-relay" admin add-number --phone-number-id "$pnid" --display-phone-number 15550001111 \
     --name "Conformance" --waba-id 100000000000001 >/dev/null
   printf '%s' 'conformance-admin-pw' | "$bin/switchboard-relay" admin create-user --email admin@conformance.test \
@@ -77,9 +94,17 @@ token() {
 
 mkdir -p artifacts/schemathesis
 status=0
+backends=(sqlite)
+if [ -n "${SWITCHBOARD_TEST_PG_URL:-}" ]; then
+  command -v psql >/dev/null || { echo "api-conformance: psql is needed for the PostgreSQL runs" >&2; exit 1; }
+  backends+=(postgres)
+else
+  echo "== SKIPPED: the conformance runs on PostgreSQL (SWITCHBOARD_TEST_PG_URL is not set)"
+fi
+for backend in "${backends[@]}"; do
 for who in admin agent; do
-  start "$who"
-  if [ "$who" = admin ]; then
+  start "$who-$backend" "$backend"
+  if [ "$who" = admin ] && [ "$backend" = sqlite ]; then
     echo "== the OpenAPI document against the OpenAPI 3.1 specification"
     curl -fs "http://$relay_addr/api/v1/openapi.json" >artifacts/schemathesis/openapi.json
     "$venv/bin/openapi-spec-validator" artifacts/schemathesis/openapi.json
@@ -89,16 +114,17 @@ for who in admin agent; do
       artifacts/schemathesis/openapi.json artifacts/schemathesis/openapi-published.json
   fi
   t=$(token "$who@conformance.test" "conformance-$who-pw")
-  echo "== Schemathesis as the $who"
+  echo "== Schemathesis as the $who ($backend)"
   "$venv/bin/schemathesis" --config-file scripts/schemathesis.toml run "http://$relay_addr/api/v1/openapi.json" \
     --checks all --phases examples,coverage,fuzzing,stateful \
     --header "Authorization: Bearer $t" \
     --seed "${SCHEMATHESIS_SEED:-19}" --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" \
     --exclude-path /api/v1/stream --exclude-path /api/v1/auth/logout \
     --exclude-operation-id receive \
-    --report junit --report-dir "artifacts/schemathesis/$who" \
+    --report junit --report-dir "artifacts/schemathesis/$who-$backend" \
     --workers 1 --no-color || status=1
   kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
+done
 done
 if [ $status -ne 0 ]; then
   echo "API CONFORMANCE FAILED: see the failures above (reports in artifacts/schemathesis/)"

@@ -9,6 +9,7 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need_apt+=(python3-venv) # Schemathesis runs in a virtual environment
+[ -n "${SWITCHBOARD_TEST_PG_URL:-}" ] && ! command -v psql >/dev/null 2>&1 && need_apt+=(postgresql-client) # the conformance runs on PostgreSQL
 # The OS keychain (Secret Service over D-Bus) used by the sync engine's CLI.
 pkg-config --exists dbus-1 2>/dev/null || need_apt+=(libdbus-1-dev)
 # The desktop app (Tauri 2 on WebKitGTK) and its headless end-to-end tests: Xvfb, WebKitWebDriver,
