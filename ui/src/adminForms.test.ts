@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { accountRefusalField, accountUpdate, formatBytes, historyState, validateAccount, validateApp } from "./accountForms";
 import type { HistoryImport } from "./types";
-import { auditQuery, languageCodeError, languageLists, pausedBody, ruleBody, ruleForm, parseWordList, parseKeywords, ruleRefusalField, validateRule, numberRefusalField, permissionsDirty, validateNumber, roleNameError, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
+// The relay's rules, as text (Vite's `?raw`).
+import rulesSource from "../../crates/protocol/src/rules.rs?raw";
+import { auditQuery, languageCodeError, languageLists, pausedBody, ruleBody, ruleForm, parseWordList, parseKeywords, ruleRefusalField, validateRule, numberRefusalField, permissionsDirty, validateNumber, roleNameError, ROLE_NAME, roleRefusalField, togglePermission, userRefusalField, validateUser } from "./adminForms";
 
 describe("user form", () => {
   const ok = { email: "eva@example.com", name: "Eva", role: "agent", password: "lang-genug-2026" };
@@ -31,6 +33,16 @@ describe("role form", () => {
     expect(roleNameError("Qualität_2")).toBe(null);
     expect(roleNameError("  ")).toEqual({ key: "required" });
     expect(roleNameError("<b>")).toEqual({ key: "roleNameInvalid" });
+    // The relay's published rule: other scripts and symbols are fine, ASCII punctuation other
+    // than - and _ and invisible characters are not.
+    expect(roleNameError("Qualität ★")).toBe(null);
+    expect(roleNameError("a.b")).toEqual({ key: "roleNameInvalid" });
+    expect(roleNameError("admin\u200b")).toEqual({ key: "roleNameInvalid" });
+  });
+
+  it("checks role names with the very pattern the relay publishes", () => {
+    const rust = /pub const ROLE_NAME: &str = r"(.*?)";/.exec(rulesSource);
+    expect(rust?.[1]).toBe(ROLE_NAME.source);
     expect(roleNameError("x".repeat(41))).toEqual({ key: "roleNameInvalid" });
   });
   it("knows when permissions changed, whatever the order", () => {

@@ -28,11 +28,16 @@ export function validateUser(f: UserForm, minPassword: number): Partial<Record<U
   return out;
 }
 
-/** The relay's rule for role names: 1 to 40 letters, digits, spaces, `-` and `_`. */
+/** The relay's rule for role names (`switchboard_protocol::rules::ROLE_NAME`, the pattern its
+ * OpenAPI document publishes): no control or invisible characters, of ASCII's punctuation only
+ * `-` and `_`, not only spaces. */
+export const ROLE_NAME = new RegExp(String.raw`^[^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\x00-\x1f\x7f-\x9f\x21-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e]*[^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\x00-\x20\x7f-\xa0\x21-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\x00-\x1f\x7f-\x9f\x21-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e]*$`, "u");
+
+/** 1 to 40 characters as `ROLE_NAME` says. */
 export function roleNameError(name: string): FieldError | null {
   const n = name.trim();
   if (!n) return { key: "required" };
-  if ([...n].length > 40 || !/^[\p{L}\p{N} _-]+$/u.test(n)) return { key: "roleNameInvalid" };
+  if ([...n].length > 40 || !ROLE_NAME.test(n)) return { key: "roleNameInvalid" };
   return null;
 }
 
