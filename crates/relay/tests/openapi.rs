@@ -99,6 +99,16 @@ async fn refusals_name_the_field_and_bodies_are_read_as_json_schema_reads_them()
         .await;
     assert_eq!((code, e["field"].as_str()), (400, Some("colour")), "{e}");
 
+    // No text holds U+0000 (PostgreSQL cannot store it): 400 on both back-ends, not a 500.
+    let (code, e) = relay
+        .get(&ada, "/api/v1/templates?phone_number_id=1%002")
+        .await;
+    assert_eq!(code, 400, "{e}");
+    let (code, e) = relay
+        .post(&ada, "/api/v1/admin/teams", json!({"name": "Nord\u{0}"}))
+        .await;
+    assert_eq!(code, 400, "{e}");
+
     // A body that is not declared as JSON is 415, and changes nothing.
     let r = relay
         .http
