@@ -652,7 +652,7 @@ async function main() {
       await fill("[data-testid=new-role-name]", "<b>x</b>");
       await s.click("[data-testid=create-role]");
       const nameError = await s.waitFor("the name refused beside the field", `return document.querySelector('[data-testid=new-role-name-error]')?.textContent`);
-      assert(/Buchstaben/.test(nameError), `German name error ${JSON.stringify(nameError)}`);
+      assert(/Satzzeichen/.test(nameError), `German name error ${JSON.stringify(nameError)}`);
       await fill("[data-testid=new-role-name]", "Qualität");
       await s.exec(`document.querySelector('[data-testid=new-role-perm][data-permission=monitor]').click()`);
       await s.click("[data-testid=create-role]");
