@@ -181,14 +181,19 @@ fn routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document as served at `/api/v1/openapi.json`.
 pub fn openapi_document() -> serde_json::Value {
-    let (_, mut spec) = routes().split_for_parts();
+    let (_, spec) = routes().split_for_parts();
+    finished(spec)
+}
+
+/// The generated document with the errors common to many routes and `openapi::finish`.
+fn finished(mut spec: utoipa::openapi::OpenApi) -> serde_json::Value {
     document_common_errors(&mut spec);
     openapi::finish(&spec)
 }
 
-/// The router and the OpenAPI document generated from it.
+/// The router and the OpenAPI document generated from it (one registration for both).
 pub fn router_and_spec(state: AppState) -> (Router, serde_json::Value) {
-    let (router, _) = routes().split_for_parts();
+    let (router, spec) = routes().split_for_parts();
     let router = router
         // Every route's permission, from one table, checked before its body is read.
         .layer(axum::middleware::from_fn_with_state(
@@ -211,7 +216,7 @@ pub fn router_and_spec(state: AppState) -> (Router, serde_json::Value) {
             webhooks::MAX_WEBHOOK_BYTES,
         ))
         .with_state(state);
-    (router, openapi_document())
+    (router, finished(spec))
 }
 
 /// The errors every route of a kind can answer, added once to the document instead of to each

@@ -32,25 +32,17 @@ pub fn finish(spec: &utoipa::openapi::OpenApi) -> Value {
         });
         target[*key] = json!(value);
     }
-    if let Some(paths) = doc["paths"].as_object_mut() {
-        for item in paths.values_mut() {
-            for op in item
-                .as_object_mut()
-                .into_iter()
-                .flat_map(|m| m.values_mut())
-            {
-                let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
-                    continue;
-                };
-                for p in params {
-                    let name = p["name"].as_str().unwrap_or_default().to_string();
-                    if p["in"] == "path" && META_ID_PATH_PARAMS.contains(&name.as_str()) {
-                        p["schema"]["pattern"] = json!(rules::META_ID);
-                    }
-                    if p["in"] == "header" && name == "Idempotency-Key" {
-                        p["schema"]["pattern"] = json!(rules::IDEMPOTENCY_KEY);
-                    }
-                }
+    for (_, _, op) in operations_mut(&mut doc) {
+        let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for p in params {
+            let name = p["name"].as_str().unwrap_or_default().to_string();
+            if p["in"] == "path" && META_ID_PATH_PARAMS.contains(&name.as_str()) {
+                p["schema"]["pattern"] = json!(rules::META_ID);
+            }
+            if p["in"] == "header" && name == "Idempotency-Key" {
+                p["schema"]["pattern"] = json!(rules::IDEMPOTENCY_KEY);
             }
         }
     }
@@ -71,65 +63,68 @@ pub fn finish(spec: &utoipa::openapi::OpenApi) -> Value {
     doc
 }
 
+/// Every operation of the document: `(path, method, operation)`.
+fn operations(doc: &Value) -> impl Iterator<Item = (&String, &String, &Value)> {
+    doc["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flatten()
+                .map(move |(method, op)| (path, method, op))
+        })
+}
+
+/// Every operation of the document, to change: `(path, method, operation)`.
+fn operations_mut(doc: &mut Value) -> impl Iterator<Item = (&String, &String, &mut Value)> {
+    doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            item.as_object_mut()
+                .into_iter()
+                .flatten()
+                .map(move |(method, op)| (&*path, method, op))
+        })
+}
+
+fn operation_id(op: &Value) -> Option<&str> {
+    op.get("operationId").and_then(Value::as_str)
+}
+
 /// Operation ids come from the handlers' names, which repeat across modules (`list`); OpenAPI
 /// wants them unique, so a repeated one becomes `<method>_<path>` (`get_api_v1_conversations`).
 fn unique_operation_ids(doc: &mut Value) {
     let mut count = std::collections::HashMap::<String, usize>::new();
-    let Some(paths) = doc["paths"].as_object_mut() else {
-        return;
-    };
-    for item in paths.values() {
-        for op in item.as_object().into_iter().flat_map(|m| m.values()) {
-            if let Some(id) = op.get("operationId").and_then(Value::as_str) {
-                *count.entry(id.to_string()).or_default() += 1;
-            }
-        }
+    for id in operations(doc).filter_map(|(_, _, op)| operation_id(op)) {
+        *count.entry(id.to_string()).or_default() += 1;
     }
-    for (path, item) in paths.iter_mut() {
-        for (method, op) in item.as_object_mut().into_iter().flat_map(|m| m.iter_mut()) {
-            let repeated = op
-                .get("operationId")
-                .and_then(Value::as_str)
-                .is_some_and(|id| count[id] > 1);
-            if repeated {
-                let slug: String = path
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                    .collect();
-                let slug = slug
-                    .split('_')
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("_");
-                op["operationId"] = json!(format!("{method}_{slug}"));
-            }
+    for (path, method, op) in operations_mut(doc) {
+        if operation_id(op).is_some_and(|id| count[id] > 1) {
+            let slug = path
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("_");
+            op["operationId"] = json!(format!("{method}_{slug}"));
         }
     }
 }
 
 fn add_links(doc: &mut Value) {
-    let ids: std::collections::BTreeSet<String> = doc["paths"]
-        .as_object()
-        .into_iter()
-        .flat_map(|p| p.values())
-        .flat_map(|item| item.as_object().into_iter().flat_map(|m| m.values()))
-        .filter_map(|op| op.get("operationId")?.as_str().map(String::from))
+    let ids: std::collections::BTreeSet<String> = operations(doc)
+        .filter_map(|(_, _, op)| operation_id(op).map(String::from))
         .collect();
     for (from, status, to, params) in LINKS {
         assert!(
             ids.contains(*to),
             "LINKS names the operation {to}, which the document lacks"
         );
-        let op = doc["paths"]
-            .as_object_mut()
-            .into_iter()
-            .flat_map(|p| p.values_mut())
-            .flat_map(|item| {
-                item.as_object_mut()
-                    .into_iter()
-                    .flat_map(|m| m.values_mut())
-            })
-            .find(|op| op.get("operationId").and_then(Value::as_str) == Some(*from))
+        let (_, _, op) = operations_mut(doc)
+            .find(|(_, _, op)| operation_id(op) == Some(*from))
             .unwrap_or_else(|| {
                 panic!("LINKS names the operation {from}, which the document lacks")
             });
@@ -175,14 +170,10 @@ fn field_schema<'a>(doc: &'a mut Value, schema: &str, field: &str) -> Option<&'a
 fn close_request_bodies(doc: &mut Value) {
     let mut names: Vec<String> = Vec::new();
     let mut inline: Vec<(String, String)> = Vec::new();
-    if let Some(paths) = doc["paths"].as_object() {
-        for (path, item) in paths {
-            for (method, op) in item.as_object().into_iter().flatten() {
-                if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") {
-                    collect_refs(schema, &mut names);
-                    inline.push((path.clone(), method.clone()));
-                }
-            }
+    for (path, method, op) in operations(doc) {
+        if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") {
+            collect_refs(schema, &mut names);
+            inline.push((path.clone(), method.clone()));
         }
     }
     let mut seen = std::collections::BTreeSet::new();
